@@ -1,0 +1,96 @@
+//go:build linux
+
+// Package nstest gives tests fresh network namespaces and a safe way to run
+// code inside one.
+//
+// Every helper keeps the calling goroutine's thread where it was: a thread is
+// only ever switched into a namespace while locked, and switched back before it
+// is unlocked. If switching back fails the thread stays locked, so the runtime
+// discards it when the goroutine ends instead of reusing a thread in a foreign
+// namespace.
+package nstest
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"testing"
+
+	"github.com/vishvananda/netns"
+)
+
+// Privileged skips tb unless the process can create network namespaces
+// (root, or CAP_SYS_ADMIN). Under CI=true it fails instead of skipping, so a
+// misconfigured CI cannot pass by skipping the privileged tier.
+func Privileged(tb testing.TB) {
+	tb.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		tb.Fatal("privileged test: needs root (CI=true forbids skipping)")
+	}
+	tb.Skip("privileged test: needs root")
+}
+
+// New returns a fresh network namespace with its loopback interface up. It is
+// closed when the test ends, and the kernel frees it with its last reference.
+func New(tb testing.TB) netns.NsHandle {
+	tb.Helper()
+	Privileged(tb)
+	ns, err := NewNS()
+	if err != nil {
+		tb.Fatalf("nstest: %v", err)
+	}
+	tb.Cleanup(func() { ns.Close() })
+	return ns
+}
+
+// NewNS returns a fresh network namespace with loopback up; the caller closes
+// the handle. It never leaves the calling thread in the new namespace.
+func NewNS() (netns.NsHandle, error) {
+	var ns netns.NsHandle
+	err := onLockedThread(func(orig netns.NsHandle) error {
+		var err error
+		ns, err = netns.New() // unshare: this thread is now in ns
+		if err != nil {
+			return fmt.Errorf("new netns: %w", err)
+		}
+		if err := setLoopbackUp(); err != nil {
+			ns.Close()
+			return err
+		}
+		return nil
+	})
+	return ns, err
+}
+
+// Do runs fn on a locked thread inside ns and switches the thread back after.
+// Sockets opened by fn belong to ns and may be used from any goroutine later.
+func Do(ns netns.NsHandle, fn func() error) error {
+	return onLockedThread(func(netns.NsHandle) error {
+		if err := netns.Set(ns); err != nil {
+			return fmt.Errorf("enter netns: %w", err)
+		}
+		return fn()
+	})
+}
+
+// onLockedThread runs fn on a locked OS thread and restores that thread's
+// original network namespace afterwards.
+func onLockedThread(fn func(orig netns.NsHandle) error) error {
+	runtime.LockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		runtime.UnlockOSThread()
+		return fmt.Errorf("get current netns: %w", err)
+	}
+	defer orig.Close()
+	ferr := fn(orig)
+	if err := netns.Set(orig); err != nil {
+		// Keep the thread locked: it dies with the goroutine.
+		return fmt.Errorf("restore netns: %w", err)
+	}
+	runtime.UnlockOSThread()
+	return ferr
+}
