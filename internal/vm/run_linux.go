@@ -1,0 +1,175 @@
+package vm
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Spec describes one boot.
+type Spec struct {
+	// Init is the host path of the program that becomes the guest's /init.
+	// It must call Guest when IsGuest reports true. A dynamically linked
+	// program is shipped with its interpreter and libraries.
+	Init string
+	// Args are the program's arguments (argv[1:]) in the guest.
+	Args []string
+	// Env is added to the guest program's environment (KEY=VALUE).
+	Env []string
+	// Modules are kernel modules to load before the program runs; their
+	// dependencies are found and loaded first.
+	Modules []string
+	// Programs are host executables to copy into the guest at the same path,
+	// with their shared libraries (for example /usr/sbin/ipvsadm).
+	Programs []string
+	// Output receives the guest's console (kernel messages at loglevel 3 and
+	// the program's stdout and stderr), with "\r\n" turned into "\n".
+	Output io.Writer
+	// Memory is QEMU's -m value; "1024" if empty.
+	Memory string
+}
+
+// Available reports nil when Run can boot a VM here: QEMU is installed and a
+// kernel with IPVS modules is found. Otherwise the error says what is missing.
+func Available() error {
+	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
+		return fmt.Errorf("vm: qemu-system-x86_64 not found (run scripts/install-deps.sh): %w", err)
+	}
+	_, err := FindKernel()
+	return err
+}
+
+// Run boots the kernel with an initramfs built from spec and returns the
+// guest program's exit code. It stops the VM when ctx is done. An error means
+// the VM could not be run or ended without reporting an exit code (a kernel
+// panic, a program that exited instead of returning, a timeout); it carries
+// the last lines of the console.
+func Run(ctx context.Context, spec Spec) (int, error) {
+	qemu, err := exec.LookPath("qemu-system-x86_64")
+	if err != nil {
+		return -1, fmt.Errorf("vm: qemu-system-x86_64 not found (run scripts/install-deps.sh): %w", err)
+	}
+	k, err := FindKernel()
+	if err != nil {
+		return -1, err
+	}
+	initrd, err := buildInitramfs(k, spec)
+	if err != nil {
+		return -1, err
+	}
+	defer os.Remove(initrd)
+
+	mem := spec.Memory
+	if mem == "" {
+		mem = "1024"
+	}
+	cmd := exec.CommandContext(ctx, qemu,
+		"-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", mem,
+		"-nodefaults", "-no-user-config", "-nic", "none",
+		"-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
+		"-kernel", k.Image, "-initrd", initrd,
+		"-append", "console=ttyS0 panic=-1 loglevel=3 quiet")
+	cmd.Stdin = nil
+	cmd.WaitDelay = 5 * time.Second
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return -1, fmt.Errorf("vm: %w", err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return -1, fmt.Errorf("vm: start qemu: %w", err)
+	}
+	code, tail := scanConsole(out, spec.Output)
+	werr := cmd.Wait()
+	if code >= 0 {
+		return code, nil
+	}
+	if ctx.Err() != nil {
+		return -1, fmt.Errorf("vm: guest killed: %w; last console lines:\n%s", ctx.Err(), tail)
+	}
+	return -1, fmt.Errorf("vm: guest ended without an exit code (qemu: %v %s); last console lines:\n%s",
+		werr, strings.TrimSpace(stderr.String()), tail)
+}
+
+// scanConsole copies the console to w and returns the exit code the guest
+// reported (-1 if none) and the last lines seen.
+func scanConsole(r io.Reader, w io.Writer) (int, string) {
+	if w == nil {
+		w = io.Discard
+	}
+	const keep = 40
+	var last []string
+	code := -1
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		line := strings.TrimRight(sc.Text(), "\r")
+		if v, ok := strings.CutPrefix(line, exitMarker); ok {
+			if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+				code = n
+			}
+			continue
+		}
+		fmt.Fprintln(w, line)
+		last = append(last, line)
+		if len(last) > keep {
+			last = last[1:]
+		}
+	}
+	io.Copy(io.Discard, r)
+	return code, strings.Join(last, "\n")
+}
+
+// buildInitramfs writes the initramfs for spec to a temporary file.
+func buildInitramfs(k *Kernel, spec Spec) (string, error) {
+	a := newArchive()
+	for _, d := range []string{"/dev", "/proc", "/sys", "/tmp", "/run", "/root", "/etc"} {
+		a.dir(d)
+	}
+	a.chardev("/dev/console", 5, 1)
+	a.chardev("/dev/null", 1, 3)
+	if err := a.addProgram("/init", spec.Init); err != nil {
+		return "", err
+	}
+	for _, p := range spec.Programs {
+		if err := a.addProgram(p, p); err != nil {
+			return "", err
+		}
+	}
+	mods, err := k.moduleClosure(spec.Modules)
+	if err != nil {
+		return "", err
+	}
+	gs := guestSpec{Args: spec.Args, Env: spec.Env}
+	for _, m := range mods {
+		dst := path.Join("/usr/lib/modules", k.Release, m.rel)
+		a.file(dst, m.path, 0o644)
+		gs.Modules = append(gs.Modules, dst)
+	}
+	b, err := json.Marshal(gs)
+	if err != nil {
+		return "", err
+	}
+	a.bytes(specPath, b, 0o644)
+
+	f, err := os.CreateTemp("", "lvs-initramfs-*.cpio")
+	if err != nil {
+		return "", fmt.Errorf("vm: %w", err)
+	}
+	if err := errors.Join(a.writeTo(f), f.Close()); err != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("vm: writing initramfs: %w", err)
+	}
+	return f.Name(), nil
+}

@@ -1,0 +1,43 @@
+#!/bin/sh
+# Installs what lvs's tests and demo need on a Debian (bookworm) machine, as root:
+# QEMU, the tools the real-kernel tests compare against, and Debian's
+# linux-image-amd64 unpacked (not installed) for the VM tier when the host
+# kernel has no IPVS. Safe to run again: it only does what is missing.
+set -eu
+
+ROOT=${LVS_VM_ROOT:-/var/cache/lvs/vmroot}
+export DEBIAN_FRONTEND=noninteractive
+
+need=""
+command -v qemu-system-x86_64 >/dev/null 2>&1 || need="$need qemu-system-x86"
+command -v ipvsadm >/dev/null 2>&1 || need="$need ipvsadm"
+command -v nft >/dev/null 2>&1 || need="$need nftables"
+command -v iptables-restore >/dev/null 2>&1 || need="$need iptables"
+command -v ip >/dev/null 2>&1 || need="$need iproute2"
+updated=no
+if [ -n "$need" ]; then
+	apt-get update -q
+	updated=yes
+	# shellcheck disable=SC2086
+	apt-get install -y -q --no-install-recommends $need
+fi
+
+if ! ls "$ROOT"/lib/modules/*/kernel/net/netfilter/ipvs/ip_vs.ko >/dev/null 2>&1; then
+	[ "$updated" = yes ] || apt-get update -q
+	pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+	[ -n "$pkg" ] || { echo "install-deps: cannot resolve linux-image-amd64" >&2; exit 1; }
+	tmp=$(mktemp -d)
+	chmod 0755 "$tmp"; chown _apt "$tmp" 2>/dev/null || true
+	trap 'rm -rf "$tmp"' EXIT
+	(cd "$tmp" && apt-get download "$pkg")
+	mkdir -p "$tmp/root"
+	dpkg-deb -x "$tmp"/*.deb "$tmp/root"
+	mkdir -p "$ROOT"
+	rm -rf "$ROOT/boot" "$ROOT/lib"
+	mv "$tmp/root/boot" "$ROOT/boot"
+	mkdir -p "$ROOT/lib"
+	mv "$tmp/root/lib/modules" "$ROOT/lib/modules"
+	echo "install-deps: kernel $pkg unpacked in $ROOT"
+fi
+command -v go >/dev/null 2>&1 || { echo "install-deps: Go is not installed (https://go.dev/dl)" >&2; exit 1; }
+echo "install-deps: ready"
