@@ -46,6 +46,25 @@ func New(tb testing.TB) netns.NsHandle {
 	return ns
 }
 
+// NewBare returns a fresh network namespace whose loopback interface was
+// never brought up, so it has no local routing table yet; closed when the
+// test ends.
+func NewBare(tb testing.TB) netns.NsHandle {
+	tb.Helper()
+	Privileged(tb)
+	var ns netns.NsHandle
+	err := onLockedThread(func(netns.NsHandle) error {
+		var err error
+		ns, err = netns.New()
+		return err
+	})
+	if err != nil {
+		tb.Fatalf("nstest: new netns: %v", err)
+	}
+	tb.Cleanup(func() { ns.Close() })
+	return ns
+}
+
 // NewNS returns a fresh network namespace with loopback up; the caller closes
 // the handle. It never leaves the calling thread in the new namespace.
 func NewNS() (netns.NsHandle, error) {

@@ -1,0 +1,69 @@
+package ipvs
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"syscall"
+)
+
+// ErrInvalid is matched (errors.Is) by every validation error: the request was
+// rejected before anything was sent to the kernel.
+var ErrInvalid = errors.New("ipvs: invalid argument")
+
+// ErrNotAvailable means the kernel has no IPVS family: the ip_vs module is not
+// loaded (modprobe ip_vs) or the kernel lacks it. errors.Is(err,
+// fs.ErrNotExist) also holds for it.
+var ErrNotAvailable error = notAvailable{}
+
+type notAvailable struct{}
+
+func (notAvailable) Error() string {
+	return "ipvs: the kernel has no IPVS generic-netlink family (load the ip_vs module: modprobe ip_vs)"
+}
+func (notAvailable) Is(target error) bool { return target == fs.ErrNotExist }
+
+// ValidationError describes input rejected before it reached the kernel.
+type ValidationError struct {
+	Field  string // e.g. "Service.Addr"
+	Reason string
+}
+
+func (e *ValidationError) Error() string { return "ipvs: invalid " + e.Field + ": " + e.Reason }
+
+// Is matches ErrInvalid and fs.ErrInvalid.
+func (e *ValidationError) Is(target error) bool {
+	return target == ErrInvalid || target == fs.ErrInvalid
+}
+
+func invalid(field, format string, args ...any) error {
+	return &ValidationError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// Error is an error from the kernel (or the netlink socket) for one operation.
+type Error struct {
+	Op  string // e.g. "create service"
+	Err error  // the underlying error; a syscall.Errno for kernel errors
+}
+
+func (e *Error) Error() string { return "ipvs: " + e.Op + ": " + e.Err.Error() }
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is maps IPVS's errnos: ESRCH (no such service) and ENOENT (no such
+// destination) match fs.ErrNotExist, EEXIST matches fs.ErrExist.
+func (e *Error) Is(target error) bool {
+	var errno syscall.Errno
+	if !errors.As(e.Err, &errno) {
+		return false
+	}
+	switch target {
+	case fs.ErrNotExist:
+		return errno == syscall.ESRCH || errno == syscall.ENOENT
+	case fs.ErrExist:
+		return errno == syscall.EEXIST
+	case fs.ErrPermission:
+		return errno == syscall.EPERM || errno == syscall.EACCES
+	}
+	return false
+}

@@ -1,0 +1,132 @@
+package ipvs
+
+import (
+	"time"
+)
+
+// maxSchedName is IP_VS_SCHEDNAME_MAXLEN less its NUL; maxPEName likewise.
+const (
+	maxSchedName = 15
+	maxPEName    = 31
+)
+
+// validateKey checks the fields that identify a service.
+func (s Service) validateKey() error {
+	if s.FirewallMark != 0 {
+		if s.Protocol != 0 || s.Addr.IsValid() {
+			return invalid("Service", "a firewall-mark service has no Protocol or Addr (mark %d)", s.FirewallMark)
+		}
+		if s.Family != 0 && s.Family != IPv4 && s.Family != IPv6 {
+			return invalid("Service.Family", "%v is not IPv4 or IPv6", s.Family)
+		}
+		return nil
+	}
+	if !s.Addr.IsValid() {
+		if s.Protocol == 0 {
+			return invalid("Service", "neither an address nor a firewall mark (mark 0 is not a firewall-mark service)")
+		}
+		return invalid("Service.Addr", "no address")
+	}
+	if !s.Addr.Addr().IsValid() || s.Addr.Addr().Unmap().IsUnspecified() {
+		return invalid("Service.Addr", "%v is not a usable virtual address", s.Addr)
+	}
+	if s.Addr.Addr().Zone() != "" {
+		return invalid("Service.Addr", "%v: zones are not supported", s.Addr)
+	}
+	switch s.Protocol {
+	case TCP, UDP, SCTP:
+	case 0:
+		return invalid("Service.Protocol", "missing (TCP, UDP or SCTP)")
+	default:
+		return invalid("Service.Protocol", "%v is not TCP, UDP or SCTP", s.Protocol)
+	}
+	if s.Addr.Port() == 0 {
+		return invalid("Service.Addr", "port 0 (only firewall-mark services have no port)")
+	}
+	if s.Family != 0 && s.Family != FamilyOf(s.Addr.Addr()) {
+		return invalid("Service.Family", "%v does not match the %v address %v", s.Family, FamilyOf(s.Addr.Addr()), s.Addr.Addr())
+	}
+	return nil
+}
+
+// validate checks a whole service for create and update.
+func (s Service) validate() error {
+	if err := s.validateKey(); err != nil {
+		return err
+	}
+	if s.Scheduler != "" && !s.Scheduler.Known() {
+		return invalid("Service.Scheduler", "unknown scheduler %q (known: %v)", string(s.Scheduler), Schedulers())
+	}
+	if s.Timeout < 0 || s.Timeout%time.Second != 0 || s.Timeout > (1<<32-1)*time.Second {
+		return invalid("Service.Timeout", "%v is not a whole number of seconds in range", s.Timeout)
+	}
+	if s.Flags&^(FlagPersistent|FlagOnePacket|SchedFlag1|SchedFlag2|SchedFlag3) != 0 {
+		return invalid("Service.Flags", "unknown flags %v", s.Flags)
+	}
+	max := 32
+	if s.AddressFamily() == IPv6 {
+		max = 128
+	}
+	if s.Netmask < 0 || s.Netmask > max {
+		return invalid("Service.Netmask", "prefix length %d out of range 0..%d", s.Netmask, max)
+	}
+	if len(s.PersistenceEngine) > maxPEName {
+		return invalid("Service.PersistenceEngine", "%q longer than %d bytes", s.PersistenceEngine, maxPEName)
+	}
+	return nil
+}
+
+// validate checks a destination for create and update on svc.
+func (d Destination) validate(svc Service) error {
+	if !d.Addr.Addr().IsValid() {
+		return invalid("Destination.Addr", "no address")
+	}
+	a := d.Addr.Addr()
+	if a.Unmap().IsUnspecified() || a.IsMulticast() {
+		return invalid("Destination.Addr", "%v is not a unicast address", a)
+	}
+	if a.Zone() != "" {
+		return invalid("Destination.Addr", "%v: zones are not supported", a)
+	}
+	if d.Weight < 0 || d.Weight > 1<<31-1 {
+		return invalid("Destination.Weight", "%d is out of range 0..%d", d.Weight, 1<<31-1)
+	}
+	switch d.Forward {
+	case Masquerade, Local, Tunnel, DirectRoute:
+	default:
+		return invalid("Destination.Forward", "unknown forwarding method %d", uint32(d.Forward))
+	}
+	if d.LowerThreshold > d.UpperThreshold && d.UpperThreshold != 0 {
+		return invalid("Destination.LowerThreshold", "%d above the upper threshold %d", d.LowerThreshold, d.UpperThreshold)
+	}
+	if d.Forward != Tunnel && (d.TunnelType != TunnelIPIP || d.TunnelPort != 0 || d.TunnelFlags != 0) {
+		return invalid("Destination.TunnelType", "tunnel settings on a %v destination", d.Forward)
+	}
+	switch d.TunnelType {
+	case TunnelIPIP:
+		if d.TunnelPort != 0 || d.TunnelFlags != 0 {
+			return invalid("Destination.TunnelPort", "IPIP tunnels have no port or flags")
+		}
+	case TunnelGUE:
+		if d.TunnelPort == 0 {
+			return invalid("Destination.TunnelPort", "a GUE tunnel needs a port")
+		}
+	case TunnelGRE:
+		if d.TunnelPort != 0 {
+			return invalid("Destination.TunnelPort", "GRE tunnels have no port")
+		}
+	default:
+		return invalid("Destination.TunnelType", "unknown tunnel type %d", uint8(d.TunnelType))
+	}
+	if d.TunnelFlags&^(TunnelChecksum|TunnelRemoteChecksum) != 0 || d.TunnelFlags == TunnelChecksum|TunnelRemoteChecksum {
+		return invalid("Destination.TunnelFlags", "%v is not one of nocsum, csum, remcsum", d.TunnelFlags)
+	}
+	if d.Family() != svc.AddressFamily() && d.Forward != Tunnel {
+		return invalid("Destination.Addr", "%v destination %v on an %v service needs Tunnel forwarding (the kernel forwards across families only by tunnel)",
+			d.Family(), a, svc.AddressFamily())
+	}
+	if d.Addr.Port() == 0 && !svc.IsFirewallMark() {
+		return invalid("Destination.Addr", "port 0 on a service with a port (%v)", svc.Key())
+	}
+	return nil
+}
