@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +38,9 @@ type Spec struct {
 	Output io.Writer
 	// Memory is QEMU's -m value; "1024" if empty.
 	Memory string
+	// QuietKernel drops the kernel's own console lines ("[    2.1] ...")
+	// from Output.
+	QuietKernel bool
 }
 
 // Available reports nil when Run can boot a VM here: QEMU is installed and a
@@ -90,7 +94,7 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 	if err := cmd.Start(); err != nil {
 		return -1, fmt.Errorf("vm: start qemu: %w", err)
 	}
-	code, tail := scanConsole(out, spec.Output)
+	code, tail := scanConsole(out, spec.Output, spec.QuietKernel)
 	werr := cmd.Wait()
 	if code >= 0 {
 		return code, nil
@@ -102,9 +106,12 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 		werr, strings.TrimSpace(stderr.String()), tail)
 }
 
+// kernelLine matches a kernel console message.
+var kernelLine = regexp.MustCompile(`^\[ *[0-9]+\.[0-9]+\] `)
+
 // scanConsole copies the console to w and returns the exit code the guest
 // reported (-1 if none) and the last lines seen.
-func scanConsole(r io.Reader, w io.Writer) (int, string) {
+func scanConsole(r io.Reader, w io.Writer, quietKernel bool) (int, string) {
 	if w == nil {
 		w = io.Discard
 	}
@@ -121,8 +128,10 @@ func scanConsole(r io.Reader, w io.Writer) (int, string) {
 			}
 			continue
 		}
-		fmt.Fprintln(w, line)
 		last = append(last, line)
+		if !quietKernel || !kernelLine.MatchString(line) {
+			fmt.Fprintln(w, line)
+		}
 		if len(last) > keep {
 			last = last[1:]
 		}

@@ -158,7 +158,7 @@ func TestModuleClosureOrdersDependenciesFirst(t *testing.T) {
 func TestScanConsole(t *testing.T) {
 	in := "boot\r\nline one\r\n" + exitMarker + "7\r\n[ 1.0] reboot: Power down\r\n"
 	var out bytes.Buffer
-	code, tail := scanConsole(strings.NewReader(in), &out)
+	code, tail := scanConsole(strings.NewReader(in), &out, false)
 	if code != 7 {
 		t.Errorf("code = %d, want 7", code)
 	}
@@ -167,5 +167,10 @@ func TestScanConsole(t *testing.T) {
 	}
 	if !strings.HasSuffix(tail, "Power down") {
 		t.Errorf("tail = %q", tail)
+	}
+	out.Reset()
+	scanConsole(strings.NewReader(in), &out, true)
+	if want := "boot\nline one\n"; out.String() != want {
+		t.Errorf("quiet output = %q, want %q", out.String(), want)
 	}
 }

@@ -5,8 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -78,7 +76,7 @@ func Require(tb testing.TB, modules ...string) {
 		return
 	}
 	mode := os.Getenv(Env)
-	if mode != "vm" && hostHas(modules) {
+	if mode != "vm" && vm.HostHas(modules) {
 		return
 	}
 	if mode == "host" {
@@ -121,24 +119,6 @@ func vmAvailable() error {
 		return fmt.Errorf("the VM tier needs root (to build network namespaces in the guest it does not, but reading the kernel image does)")
 	}
 	return vmCheck()
-}
-
-// hostHas reports whether every module is present in the running kernel,
-// loading it with modprobe when the host's module tree has it.
-func hostHas(modules []string) bool {
-	for _, m := range modules {
-		name := strings.ReplaceAll(m, "-", "_")
-		if _, err := os.Stat(filepath.Join("/sys/module", name)); err == nil {
-			continue
-		}
-		if os.Geteuid() != 0 || exec.Command("modprobe", "-q", m).Run() != nil {
-			return false
-		}
-		if _, err := os.Stat(filepath.Join("/sys/module", name)); err != nil {
-			return false
-		}
-	}
-	return true
 }
 
 // runGuest boots the VM with this test binary as /init and runs the deferred

@@ -1,0 +1,188 @@
+package ipvs
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net/netip"
+	"sort"
+	"strings"
+)
+
+// Table is a snapshot of a namespace's IPVS: what ipvsadm -L shows.
+type Table struct {
+	Info     Info
+	Services []TableService
+}
+
+// TableService is a service with its destinations.
+type TableService struct {
+	Service
+	Destinations []Destination
+}
+
+// Table reads every service with its destinations, in the kernel's order.
+func (c *Client) Table(ctx context.Context) (Table, error) {
+	in, err := c.Info(ctx)
+	if err != nil {
+		return Table{}, err
+	}
+	svcs, err := c.Services(ctx)
+	if err != nil {
+		return Table{}, err
+	}
+	t := Table{Info: in, Services: make([]TableService, 0, len(svcs))}
+	for _, s := range svcs {
+		ds, err := c.Destinations(ctx, s)
+		if err != nil {
+			return Table{}, err
+		}
+		t.Services = append(t.Services, TableService{Service: s, Destinations: ds})
+	}
+	return t, nil
+}
+
+// WriteTo writes the table as `ipvsadm -L -n` prints it, byte for byte,
+// in ipvsadm's order (see Sort).
+func (t Table) WriteTo(w io.Writer) (int64, error) {
+	t = t.Sorted()
+	var b strings.Builder
+	fmt.Fprintf(&b, "IP Virtual Server version %v (size=%d)\n", t.Info.Version, t.Info.ConnTableSize)
+	b.WriteString("Prot LocalAddress:Port Scheduler Flags\n")
+	b.WriteString("  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n")
+	for _, s := range t.Services {
+		b.WriteString(s.listLine())
+		b.WriteByte('\n')
+		for _, d := range s.Destinations {
+			fmt.Fprintf(&b, "  -> %-28s %-7s %-6d %-10d %-10d\n",
+				addrPortString(d.Addr), d.Forward, d.Weight, d.ActiveConns, d.InactiveConns)
+		}
+	}
+	n, err := io.WriteString(w, b.String())
+	return int64(n), err
+}
+
+// Sorted returns a copy of t with services and destinations in the order
+// ipvsadm lists them: it compares firewall mark, family, protocol, address
+// (as 32-bit words, with ipvsadm's wrapping int subtraction) and port.
+func (t Table) Sorted() Table {
+	svcs := make([]TableService, len(t.Services))
+	for i, s := range t.Services {
+		s.Destinations = append([]Destination(nil), s.Destinations...)
+		sort.SliceStable(s.Destinations, func(i, j int) bool { return cmpDests(s.Destinations[i], s.Destinations[j]) < 0 })
+		svcs[i] = s
+	}
+	sort.SliceStable(svcs, func(i, j int) bool { return cmpServices(svcs[i].Service, svcs[j].Service) < 0 })
+	t.Services = svcs
+	return t
+}
+
+func cmpServices(a, b Service) int {
+	if r := int(int32(a.FirewallMark - b.FirewallMark)); r != 0 {
+		return r
+	}
+	if r := int(a.AddressFamily()) - int(b.AddressFamily()); r != 0 {
+		return r
+	}
+	if a.FirewallMark != 0 {
+		return 0
+	}
+	if r := int(a.Protocol) - int(b.Protocol); r != 0 {
+		return r
+	}
+	if r := cmpAddrWords(a.Addr.Addr(), b.Addr.Addr()); r != 0 {
+		return r
+	}
+	return int(a.Addr.Port()) - int(b.Addr.Port())
+}
+
+func cmpDests(a, b Destination) int {
+	if r := int(a.Family()) - int(b.Family()); r != 0 {
+		return r
+	}
+	if r := cmpAddrWords(a.Addr.Addr(), b.Addr.Addr()); r != 0 {
+		return r
+	}
+	return int(a.Addr.Port()) - int(b.Addr.Port())
+}
+
+// cmpAddrWords compares as libipvs does: word by word in host order, each
+// difference taken as uint32 and then read as int32.
+func cmpAddrWords(a, b netip.Addr) int {
+	if a.Is4() && b.Is4() {
+		x, y := a.As4(), b.As4()
+		return int(int32(binary.BigEndian.Uint32(x[:]) - binary.BigEndian.Uint32(y[:])))
+	}
+	x, y := a.As16(), b.As16()
+	for i := 0; i < 16; i += 4 {
+		if r := int(int32(binary.BigEndian.Uint32(x[i:]) - binary.BigEndian.Uint32(y[i:]))); r != 0 {
+			return r
+		}
+	}
+	return 0
+}
+
+// listLine is the service's line in ipvsadm -Ln.
+func (s Service) listLine() string {
+	var b strings.Builder
+	b.WriteString(s.Key().String())
+	sched := s.Scheduler
+	if sched == "" {
+		sched = WeightedLeastConnection
+	}
+	b.WriteString(" " + string(sched))
+	if sf := s.schedFlagNames(); sf != "" {
+		b.WriteString(" (" + sf + ")")
+	}
+	if s.Flags&FlagPersistent != 0 || s.Timeout > 0 {
+		fmt.Fprintf(&b, " persistent %d", int64(s.Timeout.Seconds()))
+		if s.Netmask != 0 {
+			if s.AddressFamily() == IPv6 {
+				fmt.Fprintf(&b, " mask %d", s.Netmask)
+			} else {
+				fmt.Fprintf(&b, " mask %s", netmask4(s.Netmask))
+			}
+		}
+		if s.PersistenceEngine != "" {
+			b.WriteString(" pe " + s.PersistenceEngine)
+		}
+	}
+	if s.Flags&FlagOnePacket != 0 {
+		b.WriteString(" ops")
+	}
+	return b.String()
+}
+
+// schedFlagNames names the scheduler flags as ipvsadm does for sh and mh.
+func (s Service) schedFlagNames() string {
+	var names []string
+	add := func(f ServiceFlags, name string) {
+		if s.Flags&f != 0 {
+			names = append(names, name)
+		}
+	}
+	switch s.Scheduler {
+	case SourceHashing:
+		add(SchedFlag1, "sh-fallback")
+		add(SchedFlag2, "sh-port")
+		add(SchedFlag3, "flag-3")
+	case MaglevHashing:
+		add(SchedFlag1, "mh-fallback")
+		add(SchedFlag2, "mh-port")
+		add(SchedFlag3, "flag-3")
+	default:
+		add(SchedFlag1, "flag-1")
+		add(SchedFlag2, "flag-2")
+		add(SchedFlag3, "flag-3")
+	}
+	return strings.Join(names, ",")
+}
+
+func netmask4(bits int) string {
+	m := ^uint32(0) << (32 - bits)
+	return netip.AddrFrom4([4]byte{byte(m >> 24), byte(m >> 16), byte(m >> 8), byte(m)}).String()
+}
+
+// addrPortString prints "10.0.0.1:80" or "[2001:db8::1]:80".
+func addrPortString(ap netip.AddrPort) string { return ap.String() }
