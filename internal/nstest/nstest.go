@@ -1,37 +1,14 @@
 //go:build linux
 
-// Package nstest gives tests fresh network namespaces and a safe way to run
-// code inside one.
-//
-// Every helper keeps the calling goroutine's thread where it was: a thread is
-// only ever switched into a namespace while locked, and switched back before it
-// is unlocked. If switching back fails the thread stays locked, so the runtime
-// discards it when the goroutine ends instead of reusing a thread in a foreign
-// namespace.
 package nstest
 
 import (
 	"fmt"
-	"os"
 	"runtime"
 	"testing"
 
 	"github.com/vishvananda/netns"
 )
-
-// Privileged skips tb unless the process can create network namespaces
-// (root, or CAP_SYS_ADMIN). Under CI=true it fails instead of skipping, so a
-// misconfigured CI cannot pass by skipping the privileged tier.
-func Privileged(tb testing.TB) {
-	tb.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		tb.Fatal("privileged test: needs root (CI=true forbids skipping)")
-	}
-	tb.Skip("privileged test: needs root")
-}
 
 // New returns a fresh network namespace with its loopback interface up. It is
 // closed when the test ends, and the kernel frees it with its last reference.
