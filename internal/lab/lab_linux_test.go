@@ -123,7 +123,7 @@ func TestGetOpensOneConnectionPerRequest(t *testing.T) {
 	must(t, b.Do(func() error { ln, err = net.Listen("tcp", "10.3.0.2:8080"); return err }))
 	var conns atomic.Int32
 	srv := &http.Server{
-		Handler:   http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "b") }),
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "b") }),
 		ConnState: func(_ net.Conn, s http.ConnState) {
 			if s == http.StateNew {
 				conns.Add(1)
