@@ -73,6 +73,9 @@ func Main(m *testing.M, cfg Config) {
 func Require(tb testing.TB, modules ...string) {
 	tb.Helper()
 	if vm.IsGuest() {
+		if !vm.HostHas(modules) {
+			tb.Fatalf("the guest lacks kernel modules %v: add them to vmtest.Config.Modules in TestMain", modules)
+		}
 		return
 	}
 	mode := os.Getenv(Env)

@@ -1,0 +1,93 @@
+package ipvs
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/mdlayher/netlink"
+)
+
+// ipvsCommand is an ipvsadm command line and the SDK request that must carry
+// the same attributes (testdata/kernel.txt holds what ipvsadm sent).
+type ipvsCommand struct {
+	args  string // ipvsadm arguments
+	setup string // ipvsadm -R input run first, if any
+	cmd   uint8  // the IPVS command the SDK sends
+	exact bool   // false: ipvsadm may send attributes the SDK leaves out
+	// extra lists attributes ipvsadm sends that the SDK need not: a whole
+	// service where only its key matters, and zero tunnel settings on
+	// destinations that are not tunnels.
+	extra []string
+	enc   func(ae *netlink.AttributeEncoder)
+}
+
+func svcAttr(s Service, full bool) func(*netlink.AttributeEncoder) {
+	return func(ae *netlink.AttributeEncoder) {
+		ae.Nested(cmdAttrService, func(nae *netlink.AttributeEncoder) error {
+			if full {
+				s.encode(nae)
+			} else {
+				s.encodeKey(nae)
+			}
+			return nil
+		})
+	}
+}
+
+func svcDestAttr(s Service, d Destination, full bool) func(*netlink.AttributeEncoder) {
+	return func(ae *netlink.AttributeEncoder) {
+		svcAttr(s, false)(ae)
+		ae.Nested(cmdAttrDest, func(nae *netlink.AttributeEncoder) error { d.encode(nae, full); return nil })
+	}
+}
+
+// destExtra is what ipvsadm adds to destination commands.
+var destExtra = []string{"1.6", "1.7", "1.8", "1.9", "2.13", "2.14", "2.15"}
+
+var (
+	fixSvc  = Service{Protocol: TCP, Addr: netip.MustParseAddrPort("10.0.0.100:80"), Scheduler: WeightedRoundRobin}
+	fixRS   = netip.MustParseAddrPort("10.0.0.110:80")
+	fixFWM  = Service{FirewallMark: 10, Scheduler: RoundRobin, Timeout: 10 * time.Second, Netmask: 24}
+	fixRule = "-A -t 10.0.0.100:80 -s wrr"
+)
+
+var ipvsCommands = []ipvsCommand{
+	{args: "-A -t 10.0.0.100:80 -s wrr", cmd: cmdNewService, exact: true, enc: svcAttr(fixSvc, true)},
+	{args: "-A -u [2001:db8::100]:53 -s sh -b sh-fallback,sh-port -o", cmd: cmdNewService, exact: true,
+		enc: svcAttr(Service{Protocol: UDP, Addr: netip.MustParseAddrPort("[2001:db8::100]:53"), Scheduler: SourceHashing,
+			Flags: FlagSHFallback | FlagSHPort | FlagOnePacket}, true)},
+	{args: "-A -t [2001:db8::100]:443 -s mh -b mh-port -p 300 -M 64", cmd: cmdNewService, exact: true,
+		enc: svcAttr(Service{Protocol: TCP, Addr: netip.MustParseAddrPort("[2001:db8::100]:443"), Scheduler: MaglevHashing,
+			Flags: FlagMHPort, Timeout: 300 * time.Second, Netmask: 64}, true)},
+	{args: "-A -f 10 -s rr -p 10 -M 255.255.255.0", cmd: cmdNewService, exact: true, enc: svcAttr(fixFWM, true)},
+	{args: "-A -f 11 -6 -s lc", cmd: cmdNewService, exact: true,
+		enc: svcAttr(Service{FirewallMark: 11, Family: IPv6, Scheduler: LeastConnection}, true)},
+	{args: "-A --sctp-service 10.0.0.100:3868 -s nq", cmd: cmdNewService, exact: true,
+		enc: svcAttr(Service{Protocol: SCTP, Addr: netip.MustParseAddrPort("10.0.0.100:3868"), Scheduler: NeverQueue}, true)},
+	{args: "-A -u 10.0.0.102:5060 -s rr -p 60 --pe sip", cmd: cmdNewService, exact: true,
+		enc: svcAttr(Service{Protocol: UDP, Addr: netip.MustParseAddrPort("10.0.0.102:5060"), Scheduler: RoundRobin,
+			Timeout: 60 * time.Second, PersistenceEngine: "sip"}, true)},
+	{args: "-E -t 10.0.0.100:80 -s rr -p 30", setup: fixRule, cmd: cmdSetService, exact: true,
+		enc: svcAttr(Service{Protocol: TCP, Addr: fixSvc.Addr, Scheduler: RoundRobin, Timeout: 30 * time.Second}, true)},
+	{args: "-D -t 10.0.0.100:80", setup: fixRule, cmd: cmdDelService, enc: svcAttr(fixSvc, false)},
+	{args: "-a -t 10.0.0.100:80 -r 10.0.0.110:80 -g -w 2", setup: fixRule, cmd: cmdNewDest, exact: true, extra: destExtra,
+		enc: svcDestAttr(fixSvc, Destination{Addr: fixRS, Forward: DirectRoute, Weight: 2}, true)},
+	{args: "-a -t 10.0.0.100:80 -r 10.0.0.110:8080 -m -w 3 -x 100 -y 20", setup: fixRule, cmd: cmdNewDest, exact: true, extra: destExtra,
+		enc: svcDestAttr(fixSvc, Destination{Addr: netip.MustParseAddrPort("10.0.0.110:8080"), Forward: Masquerade, Weight: 3,
+			UpperThreshold: 100, LowerThreshold: 20}, true)},
+	{args: "-a -t 10.0.0.100:80 -r 10.0.0.110:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-csum", setup: fixRule, cmd: cmdNewDest, exact: true, extra: destExtra,
+		enc: svcDestAttr(fixSvc, Destination{Addr: fixRS, Forward: Tunnel, Weight: 1, TunnelType: TunnelGUE, TunnelPort: 6080,
+			TunnelFlags: TunnelChecksum}, true)},
+	{args: "-e -t 10.0.0.100:80 -r 10.0.0.110:80 -g -w 5", setup: fixRule + "\n-a -t 10.0.0.100:80 -r 10.0.0.110:80 -g -w 1",
+		cmd: cmdSetDest, exact: true, extra: destExtra, enc: svcDestAttr(fixSvc, Destination{Addr: fixRS, Forward: DirectRoute, Weight: 5}, true)},
+	{args: "-d -t 10.0.0.100:80 -r 10.0.0.110:80", setup: fixRule + "\n-a -t 10.0.0.100:80 -r 10.0.0.110:80 -g -w 1",
+		cmd: cmdDelDest, enc: svcDestAttr(fixSvc, Destination{Addr: fixRS}, false)},
+	{args: "--set 20 25 30", cmd: cmdSetConfig, exact: true, enc: func(ae *netlink.AttributeEncoder) {
+		ae.Uint32(cmdAttrTimeoutTCP, 20)
+		ae.Uint32(cmdAttrTimeoutFin, 25)
+		ae.Uint32(cmdAttrTimeoutUDP, 30)
+	}},
+	{args: "-Z -t 10.0.0.100:80", setup: fixRule, cmd: cmdZero, enc: svcAttr(fixSvc, false)},
+	{args: "-Z", cmd: cmdZero, exact: true},
+	{args: "-C", cmd: cmdFlush, exact: true},
+}
