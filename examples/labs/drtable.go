@@ -64,4 +64,3 @@ func drTable(ctx context.Context) error {
 	}
 	return nil
 }
-
