@@ -127,6 +127,9 @@ func (c *client) watch(ctx context.Context) (func(), error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if ctx.Done() == nil { // never cancelled, no deadline: nothing to watch
+		return func() {}, nil
+	}
 	d, _ := ctx.Deadline()
 	if err := c.c.SetDeadline(d); err != nil {
 		return nil, err

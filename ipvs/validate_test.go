@@ -1,0 +1,177 @@
+package ipvs
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestServiceValidation(t *testing.T) {
+	good := Service{Protocol: TCP, Addr: vip4test}
+	for _, tc := range []struct {
+		name  string
+		svc   Service
+		field string
+	}{
+		{"empty (mark 0)", Service{}, "Service"},
+		{"no address", Service{Protocol: TCP}, "Service.Addr"},
+		{"port 0", Service{Protocol: TCP, Addr: netip.AddrPortFrom(vip4test.Addr(), 0)}, "Service.Addr"},
+		{"unspecified address", Service{Protocol: TCP, Addr: netip.MustParseAddrPort("0.0.0.0:80")}, "Service.Addr"},
+		{"no protocol", Service{Addr: vip4test}, "Service.Protocol"},
+		{"unknown protocol", Service{Protocol: 47, Addr: vip4test}, "Service.Protocol"},
+		{"family mismatch", Service{Protocol: TCP, Addr: vip4test, Family: IPv6}, "Service.Family"},
+		{"mark with address", Service{FirewallMark: 1, Protocol: TCP, Addr: vip4test}, "Service"},
+		{"mark with bad family", Service{FirewallMark: 1, Family: 7}, "Service.Family"},
+		{"unknown scheduler", Service{Protocol: TCP, Addr: vip4test, Scheduler: "fastest"}, "Service.Scheduler"},
+		{"fractional timeout", Service{Protocol: TCP, Addr: vip4test, Timeout: 1500 * time.Millisecond}, "Service.Timeout"},
+		{"negative timeout", Service{Protocol: TCP, Addr: vip4test, Timeout: -time.Second}, "Service.Timeout"},
+		{"netmask too long", Service{Protocol: TCP, Addr: vip4test, Netmask: 33}, "Service.Netmask"},
+		{"unknown flag", Service{Protocol: TCP, Addr: vip4test, Flags: flagHashed}, "Service.Flags"},
+		{"long pe name", Service{Protocol: TCP, Addr: vip4test, PersistenceEngine: string(make([]byte, 32))}, "Service.PersistenceEngine"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.svc.validate()
+			var ve *ValidationError
+			if !errors.As(err, &ve) || ve.Field != tc.field {
+				t.Fatalf("validate(%+v) = %v, want a ValidationError on %s", tc.svc, err, tc.field)
+			}
+			if !errors.Is(err, ErrInvalid) || !errors.Is(err, fs.ErrInvalid) {
+				t.Errorf("%v does not match ErrInvalid and fs.ErrInvalid", err)
+			}
+		})
+	}
+	for _, ok := range []Service{good, {FirewallMark: 1}, {FirewallMark: 1, Family: IPv6, Netmask: 64, Timeout: time.Minute},
+		{Protocol: SCTP, Addr: netip.MustParseAddrPort("[2001:db8::1]:80"), Netmask: 128, Scheduler: MaglevHashing}} {
+		if err := ok.validate(); err != nil {
+			t.Errorf("validate(%+v) = %v", ok, err)
+		}
+	}
+}
+
+var vip4test = netip.MustParseAddrPort("10.0.0.100:80")
+
+func TestDestinationValidation(t *testing.T) {
+	svc := Service{Protocol: TCP, Addr: vip4test}
+	fwm := Service{FirewallMark: 1}
+	rip := netip.MustParseAddrPort("10.0.0.110:80")
+	for _, tc := range []struct {
+		name  string
+		svc   Service
+		d     Destination
+		field string
+	}{
+		{"no address", svc, Destination{}, "Destination.Addr"},
+		{"negative weight", svc, Destination{Addr: rip, Weight: -1}, "Destination.Weight"},
+		{"multicast", svc, Destination{Addr: netip.MustParseAddrPort("224.0.0.1:80")}, "Destination.Addr"},
+		{"port 0 on a port service", svc, Destination{Addr: netip.AddrPortFrom(rip.Addr(), 0)}, "Destination.Addr"},
+		{"unknown forward", svc, Destination{Addr: rip, Forward: 9}, "Destination.Forward"},
+		{"family mismatch without tunnel", svc, Destination{Addr: netip.MustParseAddrPort("[2001:db8::1]:80"), Forward: DirectRoute}, "Destination.Addr"},
+		{"tunnel settings on DR", svc, Destination{Addr: rip, Forward: DirectRoute, TunnelType: TunnelGUE, TunnelPort: 1}, "Destination.TunnelType"},
+		{"GUE without port", svc, Destination{Addr: rip, Forward: Tunnel, TunnelType: TunnelGUE}, "Destination.TunnelPort"},
+		{"GRE with port", svc, Destination{Addr: rip, Forward: Tunnel, TunnelType: TunnelGRE, TunnelPort: 5}, "Destination.TunnelPort"},
+		{"IPIP with flags", svc, Destination{Addr: rip, Forward: Tunnel, TunnelFlags: TunnelChecksum}, "Destination.TunnelPort"},
+		{"both checksums", svc, Destination{Addr: rip, Forward: Tunnel, TunnelType: TunnelGRE, TunnelFlags: 3}, "Destination.TunnelFlags"},
+		{"lower above upper", svc, Destination{Addr: rip, UpperThreshold: 5, LowerThreshold: 6}, "Destination.LowerThreshold"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.d.validate(tc.svc)
+			var ve *ValidationError
+			if !errors.As(err, &ve) || ve.Field != tc.field || !errors.Is(err, ErrInvalid) {
+				t.Fatalf("validate(%+v) = %v, want a ValidationError on %s", tc.d, err, tc.field)
+			}
+		})
+	}
+	for _, ok := range []struct {
+		svc Service
+		d   Destination
+	}{
+		{svc, Destination{Addr: rip, Weight: 0}},
+		{fwm, Destination{Addr: netip.AddrPortFrom(rip.Addr(), 0), Forward: Tunnel, Weight: 1}},
+		{svc, Destination{Addr: netip.MustParseAddrPort("[2001:db8::1]:80"), Forward: Tunnel}},
+		{svc, Destination{Addr: rip, Forward: Tunnel, TunnelType: TunnelGUE, TunnelPort: 6080, TunnelFlags: TunnelRemoteChecksum}},
+	} {
+		if err := ok.d.validate(ok.svc); err != nil {
+			t.Errorf("validate(%+v) = %v", ok.d, err)
+		}
+	}
+}
+
+func TestErrorMapping(t *testing.T) {
+	for _, tc := range []struct {
+		errno  syscall.Errno
+		target error
+	}{
+		{syscall.ESRCH, fs.ErrNotExist},
+		{syscall.ENOENT, fs.ErrNotExist},
+		{syscall.EEXIST, fs.ErrExist},
+		{syscall.EPERM, fs.ErrPermission},
+	} {
+		err := error(&Error{Op: "op", Err: fmt.Errorf("netlink receive: %w", tc.errno)})
+		if !errors.Is(err, tc.target) || !errors.Is(err, tc.errno) {
+			t.Errorf("%v: errors.Is(%v) = false", tc.errno, tc.target)
+		}
+	}
+	if errors.Is(&Error{Op: "op", Err: syscall.EINVAL}, fs.ErrNotExist) {
+		t.Error("EINVAL matches fs.ErrNotExist")
+	}
+	if got := (&Error{Op: "create service", Err: syscall.EEXIST}).Error(); got != "ipvs: create service: file exists" {
+		t.Errorf("Error() = %q", got)
+	}
+	if !errors.Is(ErrNotAvailable, fs.ErrNotExist) {
+		t.Error("ErrNotAvailable does not match fs.ErrNotExist")
+	}
+}
+
+func TestStrings(t *testing.T) {
+	for _, tc := range []struct {
+		got  fmt.Stringer
+		want string
+	}{
+		{Service{Protocol: TCP, Addr: vip4test}, "TCP  10.0.0.100:80"},
+		{Service{Protocol: SCTP, Addr: netip.MustParseAddrPort("[2001:db8::1]:80")}, "SCTP [2001:db8::1]:80"},
+		{Service{FirewallMark: 10}, "FWM  10"},
+		{Service{FirewallMark: 10, Family: IPv6}, "FWM  10 IPv6"},
+		{FlagPersistent | FlagOnePacket | SchedFlag2, "persistent|one-packet|sched2"},
+		{ServiceFlags(0), "none"},
+		{DirectRoute, "Route"},
+		{ForwardMethod(9), "unknown(9)"},
+		{Protocol(47), "unknown(47)"},
+		{Version(0x010201), "1.2.1"},
+		{TunnelGUE, "gue"},
+	} {
+		if s := tc.got.String(); s != tc.want {
+			t.Errorf("String() = %q, want %q", s, tc.want)
+		}
+	}
+}
+
+func TestNetmaskEncoding(t *testing.T) {
+	for _, tc := range []struct {
+		svc  Service
+		want []byte
+	}{
+		{Service{FirewallMark: 1}, []byte{255, 255, 255, 255}},
+		{Service{FirewallMark: 1, Netmask: 24}, []byte{255, 255, 255, 0}},
+		{Service{FirewallMark: 1, Netmask: 1}, []byte{128, 0, 0, 0}},
+	} {
+		b := tc.svc.netmaskBytes()
+		if string(b) != string(tc.want) {
+			t.Errorf("netmask %d = %v, want %v", tc.svc.Netmask, b, tc.want)
+		}
+		n, err := parseNetmask(b, IPv4)
+		if err != nil || n != tc.svc.Netmask {
+			t.Errorf("parseNetmask(%v) = %d, %v", b, n, err)
+		}
+	}
+	if _, err := parseNetmask([]byte{255, 0, 255, 0}, IPv4); err == nil {
+		t.Error("non-contiguous netmask accepted")
+	}
+	v6 := Service{FirewallMark: 1, Family: IPv6, Netmask: 64}
+	if n, err := parseNetmask(v6.netmaskBytes(), IPv6); err != nil || n != 64 {
+		t.Errorf("IPv6 netmask round trip = %d, %v", n, err)
+	}
+}
