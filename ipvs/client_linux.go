@@ -10,6 +10,7 @@ import (
 
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // client is the Linux implementation over a generic-netlink socket.
@@ -17,6 +18,9 @@ type client struct {
 	mu     sync.Mutex // serialises request/response exchanges on c
 	c      *genetlink.Conn
 	family uint16
+	// netns is the client's own duplicate of Config.NetNS (0 for the
+	// caller's namespace), for what IPVS shows only under /proc/net.
+	netns int
 }
 
 func newClient(cfg *Config) (*client, error) {
@@ -28,6 +32,14 @@ func newClient(cfg *Config) (*client, error) {
 	if err != nil {
 		c.Close()
 		return nil, err
+	}
+	if cfg.NetNS != 0 {
+		fd, err := unix.FcntlInt(uintptr(cfg.NetNS), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			c.Close()
+			return nil, &Error{Op: "dial", Err: err}
+		}
+		cl.netns = fd
 	}
 	return cl, nil
 }
@@ -45,7 +57,12 @@ func newClientConn(c *genetlink.Conn) (*client, error) {
 	return &client{c: c, family: f.ID}, nil
 }
 
-func (c *client) close() error { return c.c.Close() }
+func (c *client) close() error {
+	if c.netns != 0 {
+		unix.Close(c.netns)
+	}
+	return c.c.Close()
+}
 
 // maxDumpRetries bounds how often a dump interrupted by concurrent changes
 // (NLM_F_DUMP_INTR) is started over before the error is returned.
