@@ -16,7 +16,7 @@ import (
 // client is the Linux implementation over a generic-netlink socket.
 type client struct {
 	mu     sync.Mutex // serialises request/response exchanges on c
-	c      *genetlink.Conn
+	c      *netlink.Conn
 	family uint16
 	// netns is the client's own duplicate of Config.NetNS (0 for the
 	// caller's namespace), for what IPVS shows only under /proc/net.
@@ -24,7 +24,7 @@ type client struct {
 }
 
 func newClient(cfg *Config) (*client, error) {
-	c, err := genetlink.Dial(&netlink.Config{NetNS: cfg.NetNS})
+	c, err := netlink.Dial(unix.NETLINK_GENERIC, &netlink.Config{NetNS: cfg.NetNS})
 	if err != nil {
 		return nil, &Error{Op: "dial", Err: err}
 	}
@@ -44,10 +44,14 @@ func newClient(cfg *Config) (*client, error) {
 	return cl, nil
 }
 
-// newClientConn builds a client on an open connection, resolving the IPVS
-// family; primarily useful for tests with genltest.
-func newClientConn(c *genetlink.Conn) (*client, error) {
-	f, err := c.GetFamily(familyName)
+// newClientConn builds a client on an open generic-netlink connection,
+// resolving the IPVS family; primarily useful for tests with nltest.
+func newClientConn(c *netlink.Conn) (*client, error) {
+	// Error acknowledgements need not echo the request back.
+	_ = c.SetOption(netlink.CapAcknowledge, true)
+	// Room for a batch's acknowledgements; the kernel caps it at rmem_max.
+	_ = c.SetReadBuffer(1 << 20)
+	f, err := genetlink.NewConn(c).GetFamily(familyName)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, &Error{Op: "dial", Err: ErrNotAvailable}
@@ -85,8 +89,7 @@ func (c *client) execute(ctx context.Context, op string, cmd uint8, flags netlin
 		}
 		data = b
 	}
-	msg := genetlink.Message{Header: genetlink.Header{Command: cmd, Version: familyVersion}, Data: data}
-	flags |= netlink.Request
+	msg := c.message(cmd, flags, data)
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -96,7 +99,7 @@ func (c *client) execute(ctx context.Context, op string, cmd uint8, flags netlin
 	}
 	defer stop()
 	for try := 0; ; try++ {
-		out, intr, err := c.exchange(msg, flags)
+		out, intr, err := c.exchange(msg)
 		if err != nil {
 			if ctx.Err() != nil {
 				err = ctx.Err()
@@ -112,28 +115,44 @@ func (c *client) execute(ctx context.Context, op string, cmd uint8, flags netlin
 	}
 }
 
-// exchange does one request/response with c.mu held.
-func (c *client) exchange(msg genetlink.Message, flags netlink.HeaderFlags) ([][]byte, bool, error) {
-	req, err := c.c.Send(msg, c.family, flags)
+// message packs an IPVS command with its encoded attributes.
+func (c *client) message(cmd uint8, flags netlink.HeaderFlags, attrs []byte) netlink.Message {
+	b := make([]byte, 4, 4+len(attrs)) // struct genlmsghdr: cmd, version, reserved
+	b[0], b[1] = cmd, familyVersion
+	return netlink.Message{
+		Header: netlink.Header{Type: netlink.HeaderType(c.family), Flags: flags | netlink.Request},
+		Data:   append(b, attrs...),
+	}
+}
+
+// exchange does one request/response with c.mu held and returns the
+// attributes of each IPVS reply, and whether the kernel flagged the dump as
+// interrupted.
+func (c *client) exchange(msg netlink.Message) ([][]byte, bool, error) {
+	req, err := c.c.Send(msg)
 	if err != nil {
 		return nil, false, err
 	}
-	gmsgs, nmsgs, err := c.c.Receive()
+	msgs, err := c.c.Receive()
 	if err != nil {
 		return nil, false, err
 	}
-	if err := netlink.Validate(req, nmsgs); err != nil {
+	if err := netlink.Validate(req, msgs); err != nil {
 		return nil, false, err
 	}
 	intr := false
-	for _, m := range nmsgs {
+	out := make([][]byte, 0, len(msgs))
+	for _, m := range msgs {
 		if m.Header.Flags&netlink.DumpInterrupted != 0 {
 			intr = true
 		}
-	}
-	out := make([][]byte, 0, len(gmsgs))
-	for _, m := range gmsgs {
-		out = append(out, m.Data)
+		if m.Header.Type != netlink.HeaderType(c.family) {
+			continue // an acknowledgement
+		}
+		if len(m.Data) < 4 {
+			return nil, false, fmt.Errorf("short generic-netlink message of %d bytes", len(m.Data))
+		}
+		out = append(out, m.Data[4:])
 	}
 	return out, intr, nil
 }
@@ -392,4 +411,105 @@ func (c *client) setTimeouts(ctx context.Context, t Timeouts) error {
 		}
 	})
 	return err
+}
+
+// Batches are cut into chunks small enough that one sendmsg fits the
+// socket's send buffer and the acknowledgements, which the kernel queues
+// while it processes the whole sendmsg, fit the receive buffer (each ack
+// costs about 1 KiB of it; the default buffer is 208 KiB, doubled by the
+// kernel when set).
+const (
+	batchMaxMessages = 128
+	batchMaxBytes    = 96 << 10
+)
+
+// encodeChange encodes one change's attributes.
+func encodeChange(ch change) ([]byte, error) {
+	ae := netlink.NewAttributeEncoder()
+	ae.Nested(cmdAttrService, func(nae *netlink.AttributeEncoder) error {
+		if ch.cmd == cmdNewService || ch.cmd == cmdSetService {
+			ch.svc.encode(nae)
+		} else {
+			ch.svc.encodeKey(nae)
+		}
+		return nil
+	})
+	switch ch.cmd {
+	case cmdNewDest, cmdSetDest, cmdDelDest:
+		ae.Nested(cmdAttrDest, func(nae *netlink.AttributeEncoder) error {
+			ch.dest.encode(nae, ch.cmd != cmdDelDest)
+			return nil
+		})
+	}
+	return ae.Encode()
+}
+
+func (c *client) apply(ctx context.Context, changes []change) ([]error, error) {
+	results := make([]error, len(changes))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	stop, err := c.watch(ctx)
+	if err != nil {
+		return results, &Error{Op: "apply batch", Err: err}
+	}
+	defer stop()
+	msgs := make([]netlink.Message, 0, batchMaxMessages)
+	for start := 0; start < len(changes); {
+		msgs, size := msgs[:0], 0
+		end := start
+		for end < len(changes) && len(msgs) < batchMaxMessages && size < batchMaxBytes {
+			data, err := encodeChange(changes[end])
+			if err != nil {
+				return results, &Error{Op: changes[end].op, Err: err}
+			}
+			m := c.message(changes[end].cmd, netlink.Acknowledge, data)
+			msgs = append(msgs, m)
+			size += 16 + len(m.Data)
+			end++
+		}
+		if err := c.sendChunk(msgs, changes[start:end], results[start:end]); err != nil {
+			if ctx.Err() != nil {
+				err = ctx.Err()
+			}
+			return results, &Error{Op: "apply batch", Err: err}
+		}
+		start = end
+	}
+	return results, nil
+}
+
+// sendChunk sends msgs in one sendmsg and collects one acknowledgement per
+// message, matched by sequence number, into results.
+func (c *client) sendChunk(msgs []netlink.Message, changes []change, results []error) error {
+	sent, err := c.c.SendMessages(msgs)
+	if err != nil {
+		return err
+	}
+	index := make(map[uint32]int, len(sent))
+	for i, m := range sent {
+		index[m.Header.Sequence] = i
+	}
+	for acked := 0; acked < len(sent); {
+		replies, err := c.c.Receive()
+		var oerr *netlink.OpError
+		switch {
+		case errors.As(err, &oerr) && oerr.Sequence != 0:
+			i, ok := index[oerr.Sequence]
+			if !ok {
+				return fmt.Errorf("acknowledgement for unknown sequence %d: %w", oerr.Sequence, err)
+			}
+			results[i] = &Error{Op: changes[i].op, Err: err}
+			acked++
+			continue
+		case err != nil:
+			return err
+		}
+		for _, r := range replies {
+			if _, ok := index[r.Header.Sequence]; !ok {
+				return fmt.Errorf("acknowledgement for unknown sequence %d", r.Header.Sequence)
+			}
+			acked++
+		}
+	}
+	return nil
 }

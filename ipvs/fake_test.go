@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/mdlayher/genetlink"
-	"github.com/mdlayher/genetlink/genltest"
 	"github.com/mdlayher/netlink"
 	"github.com/mdlayher/netlink/nltest"
 )
@@ -16,8 +15,8 @@ import (
 // TestFamilyMissing: without the IPVS family, New's error says to load
 // ip_vs and matches ErrNotAvailable and fs.ErrNotExist.
 func TestFamilyMissing(t *testing.T) {
-	conn := genltest.Dial(func(genetlink.Message, netlink.Message) ([]genetlink.Message, error) {
-		return nil, genltest.Error(int(syscall.ENOENT))
+	conn := nltest.Dial(func(reqs []netlink.Message) ([]netlink.Message, error) {
+		return nltest.Error(int(syscall.ENOENT), reqs)
 	})
 	_, err := newClientConn(conn)
 	if !errors.Is(err, ErrNotAvailable) || !errors.Is(err, fs.ErrNotExist) {
@@ -31,16 +30,10 @@ func TestFamilyMissing(t *testing.T) {
 // TestInvalidInputSendsNothing: validation errors come before any request.
 func TestInvalidInputSendsNothing(t *testing.T) {
 	sent := 0
-	conn := genltest.Dial(genltest.ServeFamily(genetlink.Family{ID: 30, Name: familyName, Version: 1},
-		func(genetlink.Message, netlink.Message) ([]genetlink.Message, error) {
-			sent++
-			return nil, nil
-		}))
-	cl, err := newClientConn(conn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &Client{c: cl}
+	c := &Client{c: fakeKernel(t, func(req netlink.Message) ([]netlink.Message, error) {
+		sent++
+		return nil, nil
+	})}
 	ctx := context.Background()
 	bad := Service{Protocol: TCP}
 	for name, err := range map[string]error{
@@ -80,7 +73,7 @@ func fakeKernel(t *testing.T, fn func(req netlink.Message) ([]netlink.Message, e
 		}
 		return fn(req)
 	})
-	c, err := newClientConn(genetlink.NewConn(nc))
+	c, err := newClientConn(nc)
 	if err != nil {
 		t.Fatal(err)
 	}

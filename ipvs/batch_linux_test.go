@@ -1,0 +1,132 @@
+package ipvs
+
+import (
+	"errors"
+	"io/fs"
+	"net/netip"
+	"testing"
+)
+
+func TestBatchReportsEachChange(t *testing.T) {
+	c, _ := testClient(t)
+	ctx := ctxT(t)
+	a := Service{Protocol: TCP, Addr: vip4, Scheduler: RoundRobin}
+	missing := Service{Protocol: UDP, Addr: vip4}
+	rs := Destination{Addr: netip.MustParseAddrPort("10.0.0.110:80"), Forward: DirectRoute, Weight: 1}
+	var b Batch
+	b.CreateService(a)                                                                  // 0 ok
+	b.CreateDestination(a, rs)                                                          // 1 ok
+	b.CreateService(a)                                                                  // 2 exists
+	b.CreateDestination(missing, rs)                                                    // 3 no such service
+	b.UpdateDestination(a, Destination{Addr: rs.Addr, Forward: DirectRoute, Weight: 9}) // 4 ok
+	b.DeleteService(missing)                                                            // 5 no such service
+	b.CreateService(Service{FirewallMark: 7})                                           // 6 ok
+	results, err := c.Apply(ctx, &b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []error{nil, nil, fs.ErrExist, fs.ErrNotExist, nil, fs.ErrNotExist, nil}
+	if len(results) != len(want) {
+		t.Fatalf("%d results for %d changes", len(results), len(want))
+	}
+	for i, w := range want {
+		if (w == nil) != (results[i] == nil) || (w != nil && !errors.Is(results[i], w)) {
+			t.Errorf("change %d: %v, want %v", i, results[i], w)
+		}
+	}
+	ds, err := c.Destinations(ctx, a)
+	if err != nil || len(ds) != 1 || ds[0].Weight != 9 {
+		t.Errorf("destinations after batch: %+v, %v", ds, err)
+	}
+	if _, err := c.Service(ctx, Service{FirewallMark: 7}); err != nil {
+		t.Errorf("change after the failures was not applied: %v", err)
+	}
+}
+
+func TestBatchInvalidSendsNothing(t *testing.T) {
+	c, _ := testClient(t)
+	ctx := ctxT(t)
+	var b Batch
+	b.CreateService(Service{FirewallMark: 1})
+	b.CreateService(Service{Protocol: TCP, Addr: vip4, Scheduler: "nope"})
+	_, err := c.Apply(ctx, &b)
+	var be *BatchError
+	if !errors.As(err, &be) || be.Index != 1 || !errors.Is(err, ErrInvalid) {
+		t.Fatalf("err = %v, want a BatchError for change 1 matching ErrInvalid", err)
+	}
+	if list, err := c.Services(ctx); err != nil || len(list) != 0 {
+		t.Errorf("services after a rejected batch: %v, %v", list, err)
+	}
+}
+
+// bigTable is n services with four destinations each, all distinct.
+func bigTable(n int) []TableService {
+	out := make([]TableService, n)
+	for i := range out {
+		svc := Service{Protocol: TCP, Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), 80), Scheduler: WeightedRoundRobin}
+		ds := make([]Destination, 4)
+		for j := range ds {
+			ds[j] = Destination{Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 2 + byte(j), byte(i >> 8), byte(i)}), 8080), Forward: Masquerade, Weight: j + 1}
+		}
+		out[i] = TableService{Service: svc, Destinations: ds}
+	}
+	return out
+}
+
+func batchOf(t []TableService) *Batch {
+	var b Batch
+	for _, ts := range t {
+		b.CreateService(ts.Service)
+		for _, d := range ts.Destinations {
+			b.CreateDestination(ts.Service, d)
+		}
+	}
+	return &b
+}
+
+// TestLargeTableRoundTrip loads 10,000 services with 4 destinations each in
+// one batch and reads the whole table back: every part of the multi-part
+// dumps must arrive.
+func TestLargeTableRoundTrip(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	c, _ := testClient(t)
+	ctx := ctxT(t)
+	want := bigTable(10000)
+	results, err := c.Apply(ctx, batchOf(want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range results {
+		if r != nil {
+			t.Fatalf("change %d: %v", i, r)
+		}
+	}
+	got, err := c.Table(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Services) != len(want) {
+		t.Fatalf("%d services read back, want %d", len(got.Services), len(want))
+	}
+	byKey := map[Key]TableService{}
+	for _, ts := range got.Services {
+		byKey[ts.Key()] = ts
+	}
+	for _, w := range want {
+		g, ok := byKey[w.Key()]
+		if !ok || g.Service != expectService(w.Service) || len(g.Destinations) != 4 {
+			t.Fatalf("service %v read back as %+v", w.Key(), g)
+		}
+		for _, wd := range w.Destinations {
+			found := false
+			for _, gd := range g.Destinations {
+				found = found || gd == wd
+			}
+			if !found {
+				t.Fatalf("%v: destination %v missing from %+v", w.Key(), wd.Addr, g.Destinations)
+			}
+		}
+	}
+}
