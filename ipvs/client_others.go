@@ -34,3 +34,4 @@ func (*client) flush(context.Context) error                                   { 
 func (*client) zero(context.Context, *Service) error                          { return errUnsupported }
 func (*client) timeouts(context.Context) (Timeouts, error)                    { return Timeouts{}, errUnsupported }
 func (*client) setTimeouts(context.Context, Timeouts) error                   { return errUnsupported }
+func (*client) apply(context.Context, []change) ([]error, error)              { return nil, errUnsupported }

@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 // and a client in it. The namespace has unicast routes to 10.0.0.0/8 and
 // 2001:db8::/32 through lo, so destinations there are accepted by the kernel
 // (which refuses unrouted destination addresses with EINVAL).
-func testClient(t *testing.T) (*Client, int) {
+func testClient(t testing.TB) (*Client, int) {
 	t.Helper()
 	vmtest.Require(t, "ip_vs")
 	ns := nstest.New(t)
@@ -43,7 +43,7 @@ func testClient(t *testing.T) (*Client, int) {
 	return c, int(ns)
 }
 
-func routeViaLo(t *testing.T, ns int, prefixes ...netip.Prefix) {
+func routeViaLo(t testing.TB, ns int, prefixes ...netip.Prefix) {
 	t.Helper()
 	rt, err := rtnetlink.Dial(&netlink.Config{NetNS: ns})
 	if err != nil {
@@ -75,3 +75,5 @@ func ctxT(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+func mustPrefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
