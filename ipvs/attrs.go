@@ -94,6 +94,18 @@ const (
 	statsOutBPS   = 10
 )
 
+// Sync daemon attributes (IPVS_DAEMON_ATTR_*).
+const (
+	daemonAttrState       = 1
+	daemonAttrMcastIfn    = 2
+	daemonAttrSyncID      = 3
+	daemonAttrSyncMaxLen  = 4 // Linux 4.3
+	daemonAttrMcastGroup  = 5 // Linux 4.3
+	daemonAttrMcastGroup6 = 6 // Linux 4.3
+	daemonAttrMcastPort   = 7 // Linux 4.3
+	daemonAttrMcastTTL    = 8 // Linux 4.3
+)
+
 // Info attributes (IPVS_INFO_ATTR_*).
 const (
 	infoAttrVersion     = 1
@@ -399,4 +411,64 @@ func parseStats(ad *netlink.AttributeDecoder, wide bool) Stats {
 		}
 	}
 	return s
+}
+
+// encode writes a sync daemon's attributes; zero optional fields are left
+// out so that the kernel applies its defaults.
+func (d SyncDaemon) encode(ae *netlink.AttributeEncoder) {
+	ae.Uint32(daemonAttrState, uint32(d.State))
+	ae.String(daemonAttrMcastIfn, d.Interface)
+	ae.Uint32(daemonAttrSyncID, d.SyncID)
+	if d.MaxLength != 0 {
+		ae.Uint16(daemonAttrSyncMaxLen, d.MaxLength)
+	}
+	if d.Group.IsValid() {
+		g := d.Group.Unmap()
+		if g.Is4() {
+			b := g.As4()
+			ae.Bytes(daemonAttrMcastGroup, b[:])
+		} else {
+			b := g.As16()
+			ae.Bytes(daemonAttrMcastGroup6, b[:])
+		}
+	}
+	if d.Port != 0 {
+		ae.Uint16(daemonAttrMcastPort, d.Port) // host order, unlike service ports
+	}
+	if d.TTL != 0 {
+		ae.Uint8(daemonAttrMcastTTL, d.TTL)
+	}
+}
+
+func parseDaemon(b []byte) (SyncDaemon, error) {
+	ad, err := netlink.NewAttributeDecoder(b)
+	if err != nil {
+		return SyncDaemon{}, err
+	}
+	var d SyncDaemon
+	for ad.Next() {
+		switch ad.Type() {
+		case daemonAttrState:
+			d.State = SyncState(ad.Uint32())
+		case daemonAttrMcastIfn:
+			d.Interface = ad.String()
+		case daemonAttrSyncID:
+			d.SyncID = ad.Uint32()
+		case daemonAttrSyncMaxLen:
+			d.MaxLength = ad.Uint16()
+		case daemonAttrMcastGroup:
+			if v := ad.Bytes(); len(v) == 4 {
+				d.Group = netip.AddrFrom4([4]byte(v))
+			}
+		case daemonAttrMcastGroup6:
+			if v := ad.Bytes(); len(v) == 16 {
+				d.Group = netip.AddrFrom16([16]byte(v))
+			}
+		case daemonAttrMcastPort:
+			d.Port = ad.Uint16()
+		case daemonAttrMcastTTL:
+			d.TTL = ad.Uint8()
+		}
+	}
+	return d, ad.Err()
 }

@@ -513,3 +513,40 @@ func (c *client) sendChunk(msgs []netlink.Message, changes []change, results []e
 	}
 	return nil
 }
+
+func (c *client) daemons(ctx context.Context) ([]SyncDaemon, error) {
+	msgs, err := c.execute(ctx, "list sync daemons", cmdGetDaemon, netlink.Dump, nil)
+	if err != nil {
+		return nil, err
+	}
+	var out []SyncDaemon
+	for _, m := range msgs {
+		b, err := nested(m, cmdAttrDaemon)
+		if err != nil {
+			return nil, &Error{Op: "list sync daemons", Err: err}
+		}
+		d, err := parseDaemon(b)
+		if err != nil {
+			return nil, &Error{Op: "list sync daemons", Err: err}
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+func (c *client) startDaemon(ctx context.Context, d SyncDaemon) error {
+	_, err := c.execute(ctx, "start sync daemon", cmdNewDaemon, netlink.Acknowledge, func(ae *netlink.AttributeEncoder) {
+		ae.Nested(cmdAttrDaemon, func(nae *netlink.AttributeEncoder) error { d.encode(nae); return nil })
+	})
+	return err
+}
+
+func (c *client) stopDaemon(ctx context.Context, state SyncState) error {
+	_, err := c.execute(ctx, "stop sync daemon", cmdDelDaemon, netlink.Acknowledge, func(ae *netlink.AttributeEncoder) {
+		ae.Nested(cmdAttrDaemon, func(nae *netlink.AttributeEncoder) error {
+			nae.Uint32(daemonAttrState, uint32(state))
+			return nil
+		})
+	})
+	return err
+}

@@ -35,3 +35,6 @@ func (*client) zero(context.Context, *Service) error                          { 
 func (*client) timeouts(context.Context) (Timeouts, error)                    { return Timeouts{}, errUnsupported }
 func (*client) setTimeouts(context.Context, Timeouts) error                   { return errUnsupported }
 func (*client) apply(context.Context, []change) ([]error, error)              { return nil, errUnsupported }
+func (*client) daemons(context.Context) ([]SyncDaemon, error)                 { return nil, errUnsupported }
+func (*client) startDaemon(context.Context, SyncDaemon) error                 { return errUnsupported }
+func (*client) stopDaemon(context.Context, SyncState) error                   { return errUnsupported }

@@ -1,0 +1,81 @@
+package ipvs
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+)
+
+// SyncState is the role of a connection-synchronisation daemon.
+type SyncState uint32
+
+// Sync daemon roles (IP_VS_STATE_*): the master sends its connection table,
+// the backup receives it.
+const (
+	SyncMaster SyncState = 1
+	SyncBackup SyncState = 2
+)
+
+func (s SyncState) String() string {
+	switch s {
+	case SyncMaster:
+		return "master"
+	case SyncBackup:
+		return "backup"
+	}
+	return fmt.Sprintf("unknown(%d)", uint32(s))
+}
+
+// SyncDaemon is a connection-synchronisation daemon (ipvsadm
+// --start-daemon), which keeps a backup director's connection table in step
+// with the master's over multicast, so that a fail-over keeps connections.
+type SyncDaemon struct {
+	State     SyncState
+	Interface string // multicast interface (--mcast-interface), required
+	SyncID    uint32 // --syncid: only messages with this id are accepted; 0..255
+	// MaxLength is the largest sync message payload (--sync-maxlen); zero
+	// lets the kernel pick from the interface MTU.
+	MaxLength uint16
+	// Group is the multicast group (--mcast-group); zero means 224.0.0.81.
+	// An IPv6 group needs Linux 4.3 or later, as do Port and TTL.
+	Group netip.Addr
+	Port  uint16 // --mcast-port; zero means 8848
+	TTL   uint8  // --mcast-ttl; zero means 1
+}
+
+func (d SyncDaemon) validate() error {
+	if d.State != SyncMaster && d.State != SyncBackup {
+		return invalid("SyncDaemon.State", "%v is not master or backup", d.State)
+	}
+	if d.Interface == "" || len(d.Interface) > 15 {
+		return invalid("SyncDaemon.Interface", "%q is not an interface name", d.Interface)
+	}
+	if d.SyncID > 255 {
+		return invalid("SyncDaemon.SyncID", "%d is out of range 0..255", d.SyncID)
+	}
+	if d.Group.IsValid() && !d.Group.IsMulticast() {
+		return invalid("SyncDaemon.Group", "%v is not a multicast address", d.Group)
+	}
+	return nil
+}
+
+// SyncDaemons lists the running sync daemons (ipvsadm -L --daemon).
+func (c *Client) SyncDaemons(ctx context.Context) ([]SyncDaemon, error) { return c.c.daemons(ctx) }
+
+// StartSyncDaemon starts a sync daemon (ipvsadm --start-daemon). The
+// interface must exist; a daemon of the same role already running gives an
+// error matching fs.ErrExist.
+func (c *Client) StartSyncDaemon(ctx context.Context, d SyncDaemon) error {
+	if err := d.validate(); err != nil {
+		return err
+	}
+	return c.c.startDaemon(ctx, d)
+}
+
+// StopSyncDaemon stops the daemon of the given role (ipvsadm --stop-daemon).
+func (c *Client) StopSyncDaemon(ctx context.Context, state SyncState) error {
+	if state != SyncMaster && state != SyncBackup {
+		return invalid("SyncState", "%v is not master or backup", state)
+	}
+	return c.c.stopDaemon(ctx, state)
+}
