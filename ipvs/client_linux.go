@@ -21,6 +21,9 @@ type client struct {
 	// netns is the client's own duplicate of Config.NetNS (0 for the
 	// caller's namespace), for what IPVS shows only under /proc/net.
 	netns int
+	// kernel is the running kernel's release, for refusing features it
+	// predates; zero (unknown) disables the checks.
+	kernel kernelVersion
 }
 
 func newClient(cfg *Config) (*client, error) {
@@ -32,6 +35,10 @@ func newClient(cfg *Config) (*client, error) {
 	if err != nil {
 		c.Close()
 		return nil, err
+	}
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err == nil {
+		cl.kernel = parseRelease(unix.ByteSliceToString(uts.Release[:]))
 	}
 	if cfg.NetNS != 0 {
 		fd, err := unix.FcntlInt(uintptr(cfg.NetNS), unix.F_DUPFD_CLOEXEC, 0)
@@ -272,6 +279,9 @@ func (c *client) setService(ctx context.Context, cmd uint8, op string, svc Servi
 	if err := svc.validate(); err != nil {
 		return err
 	}
+	if err := c.kernel.unsupported(svc.features()...); err != nil {
+		return err
+	}
 	_, err := c.execute(ctx, op, cmd, netlink.Acknowledge, func(ae *netlink.AttributeEncoder) {
 		ae.Nested(cmdAttrService, func(nae *netlink.AttributeEncoder) error { svc.encode(nae); return nil })
 	})
@@ -328,6 +338,9 @@ func (c *client) setDestination(ctx context.Context, cmd uint8, op string, svc S
 		return err
 	}
 	if err := d.validate(svc); err != nil {
+		return err
+	}
+	if err := c.kernel.unsupported(d.features()...); err != nil {
 		return err
 	}
 	_, err := c.execute(ctx, op, cmd, netlink.Acknowledge, func(ae *netlink.AttributeEncoder) {
@@ -445,6 +458,11 @@ func encodeChange(ch change) ([]byte, error) {
 }
 
 func (c *client) apply(ctx context.Context, changes []change) ([]error, error) {
+	for i, ch := range changes {
+		if err := c.kernel.unsupported(append(ch.svc.features(), ch.dest.features()...)...); err != nil && ch.cmd != cmdDelService && ch.cmd != cmdDelDest {
+			return nil, &BatchError{Index: i, Err: err}
+		}
+	}
 	results := make([]error, len(changes))
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -535,6 +553,9 @@ func (c *client) daemons(ctx context.Context) ([]SyncDaemon, error) {
 }
 
 func (c *client) startDaemon(ctx context.Context, d SyncDaemon) error {
+	if err := c.kernel.unsupported(d.features()...); err != nil {
+		return err
+	}
 	_, err := c.execute(ctx, "start sync daemon", cmdNewDaemon, netlink.Acknowledge, func(ae *netlink.AttributeEncoder) {
 		ae.Nested(cmdAttrDaemon, func(nae *netlink.AttributeEncoder) error { d.encode(nae); return nil })
 	})

@@ -19,4 +19,22 @@
 // fs.ErrNotExist), a duplicate errors.Is(err, fs.ErrExist), and a kernel
 // without IPVS errors.Is(err, ErrNotAvailable) (which also matches
 // fs.ErrNotExist).
+//
+// # Kernel versions
+//
+// The package speaks the IPVS generic-netlink API as of Linux 6.1 and is
+// tested on Debian's 6.1 kernel. Parts of it are newer than the API itself;
+// because the kernel ignores attributes it does not know, the client checks
+// the running kernel's release first and refuses, with an error wrapping
+// errors.ErrUnsupported, what the kernel would otherwise silently do
+// differently:
+//
+//   - Linux 2.6.34: SCTP services. 2.6.35: FlagOnePacket. 2.6.37: the "sip"
+//     persistence engine. 3.18: destinations of another family than their
+//     service (tunnels only).
+//   - Linux 4.1: 64-bit stats (older kernels report 32-bit ones, which the
+//     client reads too). 4.3: sync daemon max length, multicast group, port
+//     and TTL; the ovf scheduler. 4.18: the mh scheduler.
+//   - Linux 5.2: GUE tunnel destinations. 5.3: GRE tunnels and tunnel
+//     checksum flags. 5.11: the twos scheduler.
 package ipvs
