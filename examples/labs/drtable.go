@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os"
+	"io"
 
 	"github.com/lvs-go/lvs/internal/lab"
 	"github.com/lvs-go/lvs/ipvs"
@@ -17,7 +17,7 @@ import (
 //	ipvsadm -a -t 10.0.0.100:80 -r 10.0.0.110 -g -w 1
 //
 // prints it as ipvsadm -Ln does and checks what the kernel reports.
-func drTable(ctx context.Context) error {
+func drTable(ctx context.Context, w io.Writer) error {
 	l, err := lab.New()
 	if err != nil {
 		return err
@@ -50,7 +50,7 @@ func drTable(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := t.WriteTo(os.Stdout); err != nil {
+	if _, err := t.WriteTo(w); err != nil {
 		return err
 	}
 	if len(t.Services) != 1 || t.Services[0].Scheduler != ipvs.WeightedRoundRobin || len(t.Services[0].Destinations) != 2 {

@@ -10,6 +10,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -19,10 +20,11 @@ import (
 // labSpec is one self-checking lab.
 type labSpec struct {
 	name, title string
-	run         func(ctx context.Context) error
+	run         func(ctx context.Context, w io.Writer) error
 }
 
 var labs = []labSpec{
+	{"nat", "NAT: masquerade to rs1 and rs2 through the director, wlc then rr (note 5(1))", natLab},
 	{"dr-table", "DR service 10.0.0.100:80, wrr, rs2 weighted 2:1 (note 5(2)), printed as ipvsadm -Ln", drTable},
 }
 
@@ -49,7 +51,7 @@ func run() int {
 		}
 		fmt.Printf("=== %s: %s\n", l.name, l.title)
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		err := l.run(ctx)
+		err := l.run(ctx, os.Stdout)
 		cancel()
 		if err != nil {
 			failed++
