@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"io"
+	"net/netip"
 
 	"github.com/lvs-go/lvs/internal/lab"
 	"github.com/lvs-go/lvs/ipvs"
