@@ -11,6 +11,7 @@ import (
 	"github.com/lvs-go/lvs/internal/nstest"
 	"github.com/lvs-go/lvs/internal/vmtest"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // The benchmarks load and dump a table of benchServices services with four
@@ -61,6 +62,30 @@ func runIpvsadm(b *testing.B, ns int, stdin string, stdout io.Writer, args ...st
 // BenchmarkLoad creates the table in an empty namespace of its own for
 // each loader (the kernel keeps per-namespace state, such as the estimator
 // list, that a flush in the same namespace might not reset).
+// cpuTimes reports the user and system CPU seconds this process (and its
+// finished children) used while the benchmark ran: under emulation, where
+// wall time is slow for everyone, they tell the SDK's own cost from the
+// kernel's.
+func cpuTimes(b *testing.B) func() {
+	usage := func() (user, sys float64) {
+		for _, who := range []int{unix.RUSAGE_SELF, unix.RUSAGE_CHILDREN} {
+			var ru unix.Rusage
+			if err := unix.Getrusage(who, &ru); err != nil {
+				b.Fatal(err)
+			}
+			user += float64(ru.Utime.Nano()) / 1e9
+			sys += float64(ru.Stime.Nano()) / 1e9
+		}
+		return user, sys
+	}
+	u0, s0 := usage()
+	return func() {
+		u1, s1 := usage()
+		b.ReportMetric((u1-u0)/float64(b.N), "user-s/op")
+		b.ReportMetric((s1-s0)/float64(b.N), "sys-s/op")
+	}
+}
+
 func BenchmarkLoad(b *testing.B) {
 	vmtest.Require(b, "ip_vs")
 	ctx := context.Background()
@@ -83,6 +108,7 @@ func BenchmarkLoad(b *testing.B) {
 	b.Run("sdk-batch", func(b *testing.B) {
 		fresh(b)
 		b.ReportAllocs()
+		defer cpuTimes(b)()
 		for i := 0; i < b.N; i++ {
 			flush()
 			results, err := c.Apply(ctx, batchOf(table))
@@ -99,6 +125,7 @@ func BenchmarkLoad(b *testing.B) {
 	b.Run("sdk-one-by-one", func(b *testing.B) {
 		fresh(b)
 		b.ReportAllocs()
+		defer cpuTimes(b)()
 		for i := 0; i < b.N; i++ {
 			flush()
 			for _, ts := range table {
@@ -115,6 +142,7 @@ func BenchmarkLoad(b *testing.B) {
 	})
 	b.Run("ipvsadm-restore", func(b *testing.B) {
 		fresh(b)
+		defer cpuTimes(b)()
 		for i := 0; i < b.N; i++ {
 			flush()
 			runIpvsadm(b, ns, rules, io.Discard, "-R")
@@ -130,6 +158,7 @@ func BenchmarkDump(b *testing.B) {
 	}
 	b.Run("sdk-table", func(b *testing.B) {
 		b.ReportAllocs()
+		defer cpuTimes(b)()
 		for i := 0; i < b.N; i++ {
 			t, err := c.Table(ctx)
 			if err != nil {
@@ -142,6 +171,7 @@ func BenchmarkDump(b *testing.B) {
 	})
 	b.Run("sdk-services", func(b *testing.B) {
 		b.ReportAllocs()
+		defer cpuTimes(b)()
 		for i := 0; i < b.N; i++ {
 			if _, err := c.Services(ctx); err != nil {
 				b.Fatal(err)
@@ -149,6 +179,7 @@ func BenchmarkDump(b *testing.B) {
 		}
 	})
 	b.Run("ipvsadm-Sn", func(b *testing.B) {
+		defer cpuTimes(b)()
 		for i := 0; i < b.N; i++ {
 			runIpvsadm(b, ns, "", io.Discard, "-S", "-n")
 		}

@@ -2,10 +2,12 @@ package ipvs
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/mdlayher/genetlink"
@@ -24,6 +26,8 @@ type client struct {
 	// kernel is the running kernel's release, for refusing features it
 	// predates; zero (unknown) disables the checks.
 	kernel kernelVersion
+	// ackBuf is reused (under mu) to read batch acknowledgements.
+	ackBuf []byte
 }
 
 func newClient(cfg *Config) (*client, error) {
@@ -507,29 +511,96 @@ func (c *client) sendChunk(msgs []netlink.Message, changes []change, results []e
 	for i, m := range sent {
 		index[m.Header.Sequence] = i
 	}
+	ack := func(seq uint32, err error) error {
+		i, ok := index[seq]
+		if !ok {
+			return fmt.Errorf("acknowledgement for unknown sequence %d", seq)
+		}
+		delete(index, seq)
+		if err != nil {
+			results[i] = &Error{Op: changes[i].op, Err: err}
+		}
+		return nil
+	}
+	if rc, err := c.c.SyscallConn(); err == nil {
+		return c.readAcks(rc, len(sent), ack)
+	}
 	for acked := 0; acked < len(sent); {
 		replies, err := c.c.Receive()
 		var oerr *netlink.OpError
 		switch {
 		case errors.As(err, &oerr) && oerr.Sequence != 0:
-			i, ok := index[oerr.Sequence]
-			if !ok {
-				return fmt.Errorf("acknowledgement for unknown sequence %d: %w", oerr.Sequence, err)
+			if err := ack(oerr.Sequence, err); err != nil {
+				return err
 			}
-			results[i] = &Error{Op: changes[i].op, Err: err}
 			acked++
 			continue
 		case err != nil:
 			return err
 		}
 		for _, r := range replies {
-			if _, ok := index[r.Header.Sequence]; !ok {
-				return fmt.Errorf("acknowledgement for unknown sequence %d", r.Header.Sequence)
+			if err := ack(r.Header.Sequence, nil); err != nil {
+				return err
 			}
 			acked++
 		}
 	}
 	return nil
+}
+
+// readAcks reads n acknowledgements straight from the socket: each wake-up
+// drains every queued acknowledgement into one reused buffer, instead of the
+// peek, allocation and read per message of netlink.Conn.Receive. Honors the
+// deadline set on the connection.
+func (c *client) readAcks(rc syscall.RawConn, n int, ack func(seq uint32, err error) error) error {
+	buf := c.ackBuf
+	if buf == nil {
+		buf = make([]byte, 64<<10)
+		c.ackBuf = buf
+	}
+	var ferr error
+	acked := 0
+	for acked < n && ferr == nil {
+		err := rc.Read(func(fd uintptr) bool {
+			for acked < n {
+				m, _, err := unix.Recvfrom(int(fd), buf, unix.MSG_DONTWAIT)
+				if err == unix.EAGAIN || err == unix.EWOULDBLOCK {
+					return false // wait for more
+				}
+				if err != nil {
+					ferr = err
+					return true
+				}
+				for b := buf[:m]; len(b) >= 16; {
+					l := int(binary.NativeEndian.Uint32(b[0:4]))
+					if l < 16 || l > len(b) {
+						ferr = fmt.Errorf("malformed netlink message of length %d", l)
+						return true
+					}
+					typ := binary.NativeEndian.Uint16(b[4:6])
+					seq := binary.NativeEndian.Uint32(b[8:12])
+					if typ != unix.NLMSG_ERROR || l < 20 {
+						ferr = fmt.Errorf("unexpected netlink message type %d while reading acknowledgements", typ)
+						return true
+					}
+					var e error
+					if code := int32(binary.NativeEndian.Uint32(b[16:20])); code != 0 {
+						e = syscall.Errno(-code)
+					}
+					if ferr = ack(seq, e); ferr != nil {
+						return true
+					}
+					acked++
+					b = b[(l+3)&^3:]
+				}
+			}
+			return true
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return ferr
 }
 
 func (c *client) daemons(ctx context.Context) ([]SyncDaemon, error) {
