@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/lvs-go/lvs/internal/netnsx"
 	"github.com/vishvananda/netns"
 )
 
@@ -63,14 +64,7 @@ func NewNS() (netns.NsHandle, error) {
 
 // Do runs fn on a locked thread inside ns and switches the thread back after.
 // Sockets opened by fn belong to ns and may be used from any goroutine later.
-func Do(ns netns.NsHandle, fn func() error) error {
-	return onLockedThread(func(netns.NsHandle) error {
-		if err := netns.Set(ns); err != nil {
-			return fmt.Errorf("enter netns: %w", err)
-		}
-		return fn()
-	})
-}
+func Do(ns netns.NsHandle, fn func() error) error { return netnsx.Do(int(ns), fn) }
 
 // onLockedThread runs fn on a locked OS thread and restores that thread's
 // original network namespace afterwards.

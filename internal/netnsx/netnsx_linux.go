@@ -1,0 +1,49 @@
+package netnsx
+
+import (
+	"fmt"
+	"runtime"
+
+	"golang.org/x/sys/unix"
+)
+
+// Do runs fn on a locked OS thread inside the network namespace open as fd,
+// then switches the thread back. fd 0 means the caller's namespace: fn runs
+// directly.
+func Do(fd int, fn func() error) error {
+	if fd == 0 {
+		return fn()
+	}
+	runtime.LockOSThread()
+	orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		runtime.UnlockOSThread()
+		return fmt.Errorf("netns: current namespace: %w", err)
+	}
+	defer unix.Close(orig)
+	if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+		runtime.UnlockOSThread()
+		return fmt.Errorf("netns: enter: %w", err)
+	}
+	ferr := fn()
+	if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
+		// Leave the thread locked: the runtime ends it with the goroutine.
+		return fmt.Errorf("netns: switch back: %w", err)
+	}
+	runtime.UnlockOSThread()
+	return ferr
+}
+
+// Dup returns a close-on-exec duplicate of the namespace fd (0 stays 0), so a
+// long-lived value can keep the namespace without depending on the caller's
+// fd staying open.
+func Dup(fd int) (int, error) {
+	if fd == 0 {
+		return 0, nil
+	}
+	d, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return 0, fmt.Errorf("netns: dup: %w", err)
+	}
+	return d, nil
+}
