@@ -1,0 +1,145 @@
+package realserver
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/lvs-go/lvs/sysctl"
+)
+
+// Mode is the forwarding method the director uses toward this server.
+type Mode int
+
+// Modes.
+const (
+	DR  Mode = iota + 1 // direct routing: the VIP on lo (or a dummy device)
+	TUN                 // IP-in-IP tunnelling: the VIP on tunl0
+)
+
+func (m Mode) String() string {
+	switch m {
+	case DR:
+		return "DR"
+	case TUN:
+		return "TUN"
+	}
+	return fmt.Sprintf("unknown(%d)", int(m))
+}
+
+// Encap is the tunnel encapsulation a TUN real server receives.
+type Encap int
+
+// Encapsulations; only IPIP is supported so far.
+const (
+	IPIP Encap = iota
+	GUE
+	GRE
+)
+
+// Config describes the role.
+type Config struct {
+	Mode Mode
+	// VIPs are the virtual addresses the server accepts (IPv4 or IPv6).
+	VIPs []netip.Addr
+	// Interface holds the VIPs in DR mode: "lo" if empty. With Dummy set it
+	// names a dummy device that Setup creates and Teardown deletes. In TUN
+	// mode the VIPs are on tunl0 and Interface must be empty.
+	Interface string
+	Dummy     bool
+	// Encap is the TUN encapsulation (IPIP).
+	Encap Encap
+	// NetNS is an open file descriptor of the network namespace to
+	// configure; zero means the caller's.
+	NetNS int
+}
+
+// tunnelDevice is the ipip module's fallback device, present in every
+// namespace once the module is loaded.
+const tunnelDevice = "tunl0"
+
+// iface is the interface that holds the VIPs.
+func (c Config) iface() string {
+	switch {
+	case c.Mode == TUN:
+		return tunnelDevice
+	case c.Interface == "":
+		return "lo"
+	}
+	return c.Interface
+}
+
+// ErrInvalid is matched by configuration errors, reported before anything
+// is changed.
+var ErrInvalid = fmt.Errorf("realserver: invalid configuration")
+
+type invalidError struct{ reason string }
+
+func (e *invalidError) Error() string        { return "realserver: invalid configuration: " + e.reason }
+func (e *invalidError) Is(target error) bool { return target == ErrInvalid }
+
+func (c Config) validate() error {
+	bad := func(format string, args ...any) error { return &invalidError{fmt.Sprintf(format, args...)} }
+	if c.Mode != DR && c.Mode != TUN {
+		return bad("mode %v is not DR or TUN", c.Mode)
+	}
+	if len(c.VIPs) == 0 {
+		return bad("no VIPs")
+	}
+	seen := map[netip.Addr]bool{}
+	for _, v := range c.VIPs {
+		if !v.IsValid() || v.IsUnspecified() || v.IsMulticast() || v.Unmap() != v || v.Zone() != "" {
+			return bad("VIP %v is not a unicast address", v)
+		}
+		if seen[v] {
+			return bad("VIP %v listed twice", v)
+		}
+		seen[v] = true
+		if c.Mode == TUN && v.Is6() {
+			return bad("VIP %v: TUN over ipip carries IPv4 only", v)
+		}
+	}
+	if c.Mode == TUN && (c.Interface != "" || c.Dummy) {
+		return bad("TUN puts the VIPs on %s; Interface and Dummy are for DR", tunnelDevice)
+	}
+	if c.Dummy && (c.Interface == "" || c.Interface == "lo") {
+		return bad("Dummy needs an Interface name other than lo")
+	}
+	if len(c.Interface) > 15 || strings.ContainsAny(c.Interface, "/ \t\n:") {
+		return bad("interface name %q", c.Interface)
+	}
+	if c.Encap != IPIP {
+		return fmt.Errorf("realserver: %v: %w", c.Encap, errEncapUnsupported)
+	}
+	return nil
+}
+
+// settings are the sysctls the role needs.
+func (c Config) settings() []sysctl.Setting {
+	ifc := c.iface()
+	s := []sysctl.Setting{
+		{Key: sysctl.ArpIgnore("all"), Value: "1"},
+		{Key: sysctl.ArpAnnounce("all"), Value: "2"},
+		{Key: sysctl.ArpIgnore(ifc), Value: "1"},
+		{Key: sysctl.ArpAnnounce(ifc), Value: "2"},
+	}
+	if c.Mode == TUN {
+		s = append(s,
+			sysctl.Setting{Key: sysctl.RPFilter("all"), Value: "0"},
+			sysctl.Setting{Key: sysctl.RPFilter(ifc), Value: "0"},
+		)
+	}
+	return s
+}
+
+func (e Encap) String() string {
+	switch e {
+	case IPIP:
+		return "ipip"
+	case GUE:
+		return "gue"
+	case GRE:
+		return "gre"
+	}
+	return fmt.Sprintf("unknown(%d)", int(e))
+}

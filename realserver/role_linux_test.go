@@ -1,0 +1,218 @@
+package realserver
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/jsimonetti/rtnetlink/v2"
+	"github.com/lvs-go/lvs/internal/nstest"
+	"github.com/lvs-go/lvs/sysctl"
+	"github.com/mdlayher/netlink"
+)
+
+var (
+	vip  = netip.MustParseAddr("10.0.0.100")
+	vip2 = netip.MustParseAddr("172.16.0.100")
+	vip6 = netip.MustParseAddr("2001:db8::100")
+)
+
+// state is everything the role may touch in a namespace: addresses per
+// interface, link flags, and the sysctls.
+type state struct {
+	addrs   []string
+	sysctls sysctl.Snapshot
+}
+
+func capture(t *testing.T, ns int, ifaces ...string) state {
+	t.Helper()
+	rt, err := rtnetlink.Dial(&netlink.Config{NetNS: ns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	links, err := rt.Link.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st state
+	for _, l := range links {
+		as, err := addrsOf(rt, l.Index)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range as {
+			st.addrs = append(st.addrs, l.Attributes.Name+" "+a.String())
+		}
+		st.addrs = append(st.addrs, l.Attributes.Name+" flags "+strings.Repeat("u", int(l.Flags&1)))
+	}
+	sort.Strings(st.addrs)
+	sc, err := sysctl.New(&sysctl.Config{NetNS: ns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	var keys []sysctl.Key
+	for _, i := range append([]string{"all"}, ifaces...) {
+		keys = append(keys, sysctl.ArpIgnore(i), sysctl.ArpAnnounce(i), sysctl.RPFilter(i))
+	}
+	if st.sysctls, err = sc.Snapshot(keys...); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func (a state) equal(b state) bool {
+	return slices.Equal(a.addrs, b.addrs) && slices.Equal(a.sysctls, b.sysctls)
+}
+
+func setSysctls(t *testing.T, ns int, settings ...sysctl.Setting) {
+	t.Helper()
+	sc, err := sysctl.New(&sysctl.Config{NetNS: ns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	if _, err := sc.Apply(settings...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDRSetupTeardown(t *testing.T) {
+	ns := int(nstest.New(t))
+	ctx := context.Background()
+	// Odd prior values that Teardown must put back exactly.
+	setSysctls(t, ns, sysctl.Setting{Key: sysctl.ArpIgnore("all"), Value: "2"}, sysctl.Setting{Key: sysctl.ArpAnnounce("lo"), Value: "1"})
+	before := capture(t, ns, "lo")
+	cfg := Config{Mode: DR, VIPs: []netip.Addr{vip, vip2, vip6}, NetNS: ns}
+
+	st, err := Check(ctx, cfg)
+	if err != nil || st.OK() || len(st.Problems) < 3 {
+		t.Fatalf("Check before Setup: %+v, %v; want the missing VIPs and ARP settings", st, err)
+	}
+	role, err := Setup(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Setup changed: %q", role.Changes())
+	if st, err := Check(ctx, cfg); err != nil || !st.OK() {
+		t.Errorf("Check after Setup: %+v, %v", st, err)
+	}
+	after := capture(t, ns, "lo")
+	for _, want := range []string{"lo 10.0.0.100/32", "lo 172.16.0.100/32", "lo 2001:db8::100/128"} {
+		if !slices.Contains(after.addrs, want) {
+			t.Errorf("after Setup, addresses %v lack %s", after.addrs, want)
+		}
+	}
+	sc, _ := sysctl.New(&sysctl.Config{NetNS: ns})
+	defer sc.Close()
+	for k, v := range map[sysctl.Key]string{sysctl.ArpIgnore("all"): "1", sysctl.ArpAnnounce("all"): "2", sysctl.ArpIgnore("lo"): "1", sysctl.ArpAnnounce("lo"): "2"} {
+		if got, _ := sc.Get(k); got != v {
+			t.Errorf("%s = %s after Setup, want %s", k, got, v)
+		}
+	}
+
+	// Idempotent: a second Setup changes nothing, and its Teardown removes
+	// nothing the first one added.
+	again, err := Setup(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := again.Changes(); len(c) != 0 {
+		t.Errorf("second Setup changed %q", c)
+	}
+	if err := again.Teardown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !capture(t, ns, "lo").equal(after) {
+		t.Error("Teardown of a no-op Setup changed the namespace")
+	}
+
+	if err := role.Teardown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := capture(t, ns, "lo"); !got.equal(before) {
+		t.Errorf("after Teardown:\n%+v\nwant as before Setup:\n%+v", got, before)
+	}
+	if err := role.Teardown(ctx); err != nil {
+		t.Errorf("second Teardown: %v", err)
+	}
+}
+
+// TestExistingAddressStays: a VIP already present is neither added nor
+// removed.
+func TestExistingAddressStays(t *testing.T) {
+	ns := int(nstest.New(t))
+	ctx := context.Background()
+	// The operator's own setup, never torn down here.
+	if _, err := Setup(ctx, Config{Mode: DR, VIPs: []netip.Addr{vip}, NetNS: ns}); err != nil {
+		t.Fatal(err)
+	}
+	role, err := Setup(ctx, Config{Mode: DR, VIPs: []netip.Addr{vip, vip2}, NetNS: ns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := role.Teardown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := capture(t, ns, "lo")
+	if !slices.Contains(st.addrs, "lo 10.0.0.100/32") || slices.Contains(st.addrs, "lo 172.16.0.100/32") {
+		t.Errorf("after Teardown: %v; want 10.0.0.100 kept, 172.16.0.100 removed", st.addrs)
+	}
+}
+
+// TestFailureHalfwayUndoes: with IPv6 disabled on lo, the IPv6 VIP cannot
+// be added after the sysctls and the IPv4 VIP were: Setup must undo both.
+func TestFailureHalfwayUndoes(t *testing.T) {
+	ns := int(nstest.New(t))
+	setSysctls(t, ns, sysctl.Setting{Key: sysctl.ConfIPv6("lo", "disable_ipv6"), Value: "1"})
+	before := capture(t, ns, "lo")
+	_, err := Setup(context.Background(), Config{Mode: DR, VIPs: []netip.Addr{vip, vip6}, NetNS: ns})
+	if err == nil {
+		t.Fatal("Setup succeeded with IPv6 disabled on lo")
+	}
+	if !strings.Contains(err.Error(), "2001:db8::100") {
+		t.Errorf("error %q does not name the failed VIP", err)
+	}
+	if got := capture(t, ns, "lo"); !got.equal(before) {
+		t.Errorf("after a failed Setup:\n%+v\nwant:\n%+v", got, before)
+	}
+}
+
+func TestValidation(t *testing.T) {
+	for _, cfg := range []Config{
+		{},
+		{Mode: DR},
+		{Mode: DR, VIPs: []netip.Addr{{}}},
+		{Mode: DR, VIPs: []netip.Addr{vip, vip}},
+		{Mode: DR, VIPs: []netip.Addr{netip.MustParseAddr("224.0.0.1")}},
+		{Mode: TUN, VIPs: []netip.Addr{vip6}},
+		{Mode: TUN, VIPs: []netip.Addr{vip}, Interface: "lo"},
+		{Mode: DR, VIPs: []netip.Addr{vip}, Dummy: true},
+		{Mode: DR, VIPs: []netip.Addr{vip}, Interface: "a/b"},
+	} {
+		if _, err := Setup(context.Background(), cfg); !errors.Is(err, ErrInvalid) {
+			t.Errorf("Setup(%+v): %v, want ErrInvalid", cfg, err)
+		}
+	}
+	_, err := Setup(context.Background(), Config{Mode: TUN, VIPs: []netip.Addr{vip}, Encap: GUE})
+	if !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("GUE: %v, want ErrUnsupported", err)
+	}
+}
+
+func TestMissingInterface(t *testing.T) {
+	ns := int(nstest.New(t))
+	before := capture(t, ns, "lo")
+	_, err := Setup(context.Background(), Config{Mode: DR, VIPs: []netip.Addr{vip}, Interface: "vip0", NetNS: ns})
+	if err == nil || !strings.Contains(err.Error(), "vip0") {
+		t.Fatalf("Setup on a missing interface: %v", err)
+	}
+	if !capture(t, ns, "lo").equal(before) {
+		t.Error("failed Setup changed the namespace")
+	}
+}
