@@ -18,7 +18,7 @@ func TestLabs(t *testing.T) {
 	for _, l := range labs {
 		t.Run(l.name, func(t *testing.T) {
 			vmtest.Require(t, modules...)
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 			defer cancel()
 			var out bytes.Buffer
 			err := l.run(ctx, &out)

@@ -4,7 +4,7 @@
 // on Debian's kernel (scripts/install-deps.sh installs what that needs).
 //
 //	go run ./examples/labs          # every lab
-//	go run ./examples/labs dr-table # one lab
+//	go run ./examples/labs dr tun   # some labs
 package main
 
 import (
@@ -25,11 +25,15 @@ type labSpec struct {
 
 var labs = []labSpec{
 	{"nat", "NAT: masquerade to rs1 and rs2 through the director, wlc then rr (note 5(1))", natLab},
-	{"dr-table", "DR service 10.0.0.100:80, wrr, rs2 weighted 2:1 (note 5(2)), printed as ipvsadm -Ln", drTable},
+	{"dr", "DR, one subnet: VIP 10.0.0.100 on lo everywhere, wrr rs2:rs1 = 2:1, replies bypass the director (note 5(2))", drLab},
+	{"dr-multi", "DR, several subnets: VIP 172.16.0.100 routed by the router's second address, rr (note 5(3))", drMultiLab},
+	{"tun", "TUN: IP-in-IP to real servers with the VIP on tunl0 and rp_filter off, rr (note 5(4))", tunLab},
+	{"fwmark", "firewall marks: ports 80 and 88 marked 10, one FWM rr service, one rotation across both (note 6)", fwmarkLab},
+	{"persistence", "persistence: -p 10 with timeouts 20 20 20, the client sticks, then moves after expiry (note 7)", persistLab},
 }
 
 // modules are the kernel modules the labs need.
-var modules = []string{"ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_wlc", "veth", "bridge", "ipip"}
+var modules = []string{"ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_wlc", "veth", "bridge", "ipip", "nf_tables"}
 
 func main() {
 	vm.Main(modules, nil, run)
@@ -50,7 +54,7 @@ func run() int {
 			continue
 		}
 		fmt.Printf("=== %s: %s\n", l.name, l.title)
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 		err := l.run(ctx, os.Stdout)
 		cancel()
 		if err != nil {
