@@ -5,6 +5,12 @@
 //
 //	go run ./examples/labs          # every lab
 //	go run ./examples/labs dr tun   # some labs
+//
+// Every namespace a lab makes is unnamed and held only by this process's
+// file descriptors, with its links, bridges, addresses, IPVS table and
+// firewall rules inside it: when the process ends, however it ends (Ctrl-C
+// included), the kernel frees them all. Nothing is created in the host's
+// own namespace, and traffic flows only between the lab's namespaces.
 package main
 
 import (
