@@ -27,6 +27,11 @@
 // IPv6 VIP on lo or a dummy device is not announced by neighbour discovery
 // on other links, so IPv6 VIPs need only the address (added with nodad).
 //
+// TUN takes three encapsulations, matching the director's tunnel types: IPIP
+// (tunl0), GUE (IPIP inside UDP: Setup also opens the GUE receive port
+// through the fou module, and Teardown closes it) and GRE (gre0, from the
+// ip_gre module).
+//
 // Check reports what is missing from a host that should be in the role:
 // the mistakes of the note (forgotten lo ARP settings, rp_filter left on,
 // tunl0 down, VIP missing).

@@ -16,7 +16,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	vmtest.Main(m, vmtest.Config{Modules: []string{"ip_vs", "ip_vs_wrr", "ip_vs_rr", "ipip", "dummy", "veth", "bridge"}})
+	vmtest.Main(m, vmtest.Config{Modules: []string{"ip_vs", "ip_vs_wrr", "ip_vs_rr", "ipip", "fou", "ip_gre", "dummy", "veth", "bridge"}})
 }
 
 // TestDummyInterface: DR VIPs on a dummy device the role creates and
@@ -52,7 +52,7 @@ func TestDummyInterface(t *testing.T) {
 // labDirector builds the note's DR topology, puts the VIP on the
 // director's lo and creates the IPVS service with rs1 (weight 1) and rs2
 // (weight 2) forwarded by fwd.
-func labDirector(t *testing.T, fwd ipvs.ForwardMethod, sched ipvs.Scheduler) (*lab.Lab, *ipvs.Client, ipvs.Service) {
+func labDirector(t *testing.T, fwd ipvs.ForwardMethod, sched ipvs.Scheduler, tun ...ipvs.Destination) (*lab.Lab, *ipvs.Client, ipvs.Service) {
 	t.Helper()
 	l := labtest.Build(t, lab.DR())
 	director := labtest.Host(t, l, lab.Director)
@@ -67,8 +67,13 @@ func labDirector(t *testing.T, fwd ipvs.ForwardMethod, sched ipvs.Scheduler) (*l
 	svc := ipvs.Service{Protocol: ipvs.TCP, Addr: netip.AddrPortFrom(vip, 80), Scheduler: sched}
 	var b ipvs.Batch
 	b.CreateService(svc)
-	b.CreateDestination(svc, ipvs.Destination{Addr: netip.MustParseAddrPort("10.0.0.110:80"), Forward: fwd, Weight: 1})
-	b.CreateDestination(svc, ipvs.Destination{Addr: netip.MustParseAddrPort("10.0.0.120:80"), Forward: fwd, Weight: 2})
+	for i, rip := range []string{"10.0.0.110:80", "10.0.0.120:80"} {
+		d := ipvs.Destination{Addr: netip.MustParseAddrPort(rip), Forward: fwd, Weight: i + 1}
+		if len(tun) > 0 { // tunnel settings
+			d.TunnelType, d.TunnelPort, d.TunnelFlags = tun[0].TunnelType, tun[0].TunnelPort, tun[0].TunnelFlags
+		}
+		b.CreateDestination(svc, d)
+	}
 	if res, err := c.Apply(context.Background(), &b); err != nil {
 		t.Fatal(err)
 	} else {
@@ -126,38 +131,60 @@ func TestDREndToEnd(t *testing.T) {
 	}
 }
 
-// TestTUNEndToEnd: the same over IP-in-IP, with the real servers' VIP on
-// tunl0 and rp_filter off, all set by Setup.
+// TestTUNEndToEnd: the same over each tunnel encapsulation, with the real
+// servers' VIP on the tunnel device and rp_filter off, all set by Setup.
 func TestTUNEndToEnd(t *testing.T) {
-	vmtest.Require(t, "ip_vs", "ip_vs_rr", "ipip", "veth", "bridge")
-	l, c, svc := labDirector(t, ipvs.Tunnel, ipvs.RoundRobin)
-	// Strict reverse-path filtering, as some distributions ship it: the
-	// role must turn it off where it matters.
-	for _, rs := range []string{lab.RS1, lab.RS2} {
-		if err := labtest.Host(t, l, rs).Sysctl("net.ipv4.conf.all.rp_filter", "1"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	roles := setupRS(t, l, Config{Mode: TUN, VIPs: []netip.Addr{vip}})
-	t.Logf("TUN Setup changed: %q", roles[0].Changes())
-	answers := get(t, l, 4)
-	if answers[0] == answers[1] || answers[0] != answers[2] || answers[1] != answers[3] {
-		t.Errorf("rr answers %v, want alternating", answers)
-	}
-	st := waitStats(t, c, svc, 4)
-	if st.PacketsOut != 0 {
-		t.Errorf("director stats %+v: in TUN replies bypass the director", st)
-	}
-	// Teardown takes the servers out: requests stop working.
-	for _, r := range roles {
-		if err := r.Teardown(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if _, err := labtest.Host(t, l, lab.Client).Get(ctx, "http://10.0.0.100/"); err == nil {
-		t.Error("a request succeeded after the real servers left the role")
+	vmtest.Require(t, "ip_vs", "ip_vs_rr", "ipip", "fou", "ip_gre", "veth", "bridge")
+	for _, tc := range []struct {
+		encap Encap
+		port  uint16
+		dest  ipvs.Destination
+	}{
+		{IPIP, 0, ipvs.Destination{}},
+		{GUE, 6080, ipvs.Destination{TunnelType: ipvs.TunnelGUE, TunnelPort: 6080}},
+		{GRE, 0, ipvs.Destination{TunnelType: ipvs.TunnelGRE}},
+	} {
+		t.Run(tc.encap.String(), func(t *testing.T) {
+			l, c, svc := labDirector(t, ipvs.Tunnel, ipvs.RoundRobin, tc.dest)
+			// Strict reverse-path filtering, as some distributions ship it:
+			// the role must turn it off where it matters.
+			for _, rs := range []string{lab.RS1, lab.RS2} {
+				if err := labtest.Host(t, l, rs).Sysctl("net.ipv4.conf.all.rp_filter", "1"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			roles := setupRS(t, l, Config{Mode: TUN, VIPs: []netip.Addr{vip}, Encap: tc.encap, GUEPort: tc.port})
+			t.Logf("%v Setup changed: %q", tc.encap, roles[0].Changes())
+			answers := get(t, l, 4)
+			if answers[0] == answers[1] || answers[0] != answers[2] || answers[1] != answers[3] {
+				t.Errorf("rr answers %v, want alternating", answers)
+			}
+			st := waitStats(t, c, svc, 4)
+			if st.PacketsOut != 0 {
+				t.Errorf("director stats %+v: with tunnels replies bypass the director", st)
+			}
+			// Teardown takes the servers out: requests stop working.
+			for _, r := range roles {
+				if err := r.Teardown(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			if _, err := labtest.Host(t, l, lab.Client).Get(ctx, "http://10.0.0.100/"); err == nil {
+				t.Error("a request succeeded after the real servers left the role")
+			}
+			if tc.encap == GUE {
+				f, err := dialFOU(int(labtest.Host(t, l, lab.RS1).NS()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.close()
+				if open, err := f.hasGUE(tc.port); err != nil || open {
+					t.Errorf("GUE port %d still open after Teardown (%v)", tc.port, err)
+				}
+			}
+		})
 	}
 }
 

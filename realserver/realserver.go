@@ -30,11 +30,12 @@ func (m Mode) String() string {
 // Encap is the tunnel encapsulation a TUN real server receives.
 type Encap int
 
-// Encapsulations; only IPIP is supported so far.
+// Encapsulations, as the director's tunnel destinations send them (ipvs
+// TunnelIPIP, TunnelGUE, TunnelGRE).
 const (
-	IPIP Encap = iota
-	GUE
-	GRE
+	IPIP Encap = iota // IP in IP: received on tunl0 (module ipip)
+	GUE               // IP in IP in GUE over UDP: a fou port (module fou), then tunl0
+	GRE               // IP in GRE: received on gre0 (module ip_gre)
 )
 
 // Config describes the role.
@@ -47,20 +48,28 @@ type Config struct {
 	// mode the VIPs are on tunl0 and Interface must be empty.
 	Interface string
 	Dummy     bool
-	// Encap is the TUN encapsulation (IPIP).
+	// Encap is the TUN encapsulation; IPIP if zero.
 	Encap Encap
+	// GUEPort is the UDP port GUE packets arrive on (the director's
+	// destination TunnelPort); GUE only.
+	GUEPort uint16
 	// NetNS is an open file descriptor of the network namespace to
 	// configure; zero means the caller's.
 	NetNS int
 }
 
 // tunnelDevice is the ipip module's fallback device, present in every
-// namespace once the module is loaded.
-const tunnelDevice = "tunl0"
+// namespace once the module is loaded; greDevice is ip_gre's.
+const (
+	tunnelDevice = "tunl0"
+	greDevice    = "gre0"
+)
 
 // iface is the interface that holds the VIPs.
 func (c Config) iface() string {
 	switch {
+	case c.Mode == TUN && c.Encap == GRE:
+		return greDevice
 	case c.Mode == TUN:
 		return tunnelDevice
 	case c.Interface == "":
@@ -100,7 +109,7 @@ func (c Config) validate() error {
 		}
 	}
 	if c.Mode == TUN && (c.Interface != "" || c.Dummy) {
-		return bad("TUN puts the VIPs on %s; Interface and Dummy are for DR", tunnelDevice)
+		return bad("TUN puts the VIPs on the tunnel device; Interface and Dummy are for DR")
 	}
 	if c.Dummy && (c.Interface == "" || c.Interface == "lo") {
 		return bad("Dummy needs an Interface name other than lo")
@@ -108,8 +117,15 @@ func (c Config) validate() error {
 	if len(c.Interface) > 15 || strings.ContainsAny(c.Interface, "/ \t\n:") {
 		return bad("interface name %q", c.Interface)
 	}
-	if c.Encap != IPIP {
-		return fmt.Errorf("realserver: %v: %w", c.Encap, errEncapUnsupported)
+	switch {
+	case c.Encap < IPIP || c.Encap > GRE:
+		return bad("unknown encapsulation %v", c.Encap)
+	case c.Encap != IPIP && c.Mode != TUN:
+		return bad("encapsulation %v is for TUN", c.Encap)
+	case c.Encap == GUE && c.GUEPort == 0:
+		return bad("GUE needs GUEPort")
+	case c.Encap != GUE && c.GUEPort != 0:
+		return bad("GUEPort is for GUE")
 	}
 	return nil
 }

@@ -16,8 +16,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-var errEncapUnsupported = fmt.Errorf("only IPIP tunnels are supported on the real-server side so far: %w", errors.ErrUnsupported)
-
 // Role is a host in the real-server role; Teardown takes it back out.
 type Role struct {
 	cfg   Config
@@ -96,15 +94,19 @@ func (r *Role) setup(ctx context.Context, e *env) error {
 		}
 		r.done("created dummy device "+ifc, func(e *env) error { return deleteLink(e.rt, ifc) })
 	case link == nil && r.cfg.Mode == TUN:
-		// tunl0 appears in every namespace when the ipip module loads;
-		// asking for an ipip link makes the kernel load it.
+		// tunl0 (gre0) appears in every namespace when the ipip (ip_gre)
+		// module loads; asking for such a link makes the kernel load it.
+		kind, module := "ipip", "the ipip module"
+		if r.cfg.Encap == GRE {
+			kind, module = "gre", "the ip_gre module"
+		}
 		err := e.rt.Link.New(&rtnetlink.LinkMessage{Attributes: &rtnetlink.LinkAttributes{
-			Name: ifc, Info: &rtnetlink.LinkInfo{Kind: "ipip"}}})
+			Name: ifc, Info: &rtnetlink.LinkInfo{Kind: kind}}})
 		if err != nil && !errors.Is(err, unix.EEXIST) {
-			return fmt.Errorf("realserver: %s: %w", ifc, unsupportedIf(err, "the ipip module"))
+			return fmt.Errorf("realserver: %s: %w", ifc, unsupportedIf(err, module))
 		}
 		if err == nil {
-			r.done("created ipip device "+ifc, func(e *env) error { return deleteLink(e.rt, ifc) })
+			r.done("created "+kind+" device "+ifc, func(e *env) error { return deleteLink(e.rt, ifc) })
 		}
 	case link == nil:
 		return fmt.Errorf("realserver: interface %s: %w", ifc, unix.ENODEV)
@@ -142,6 +144,11 @@ func (r *Role) setup(ctx context.Context, e *env) error {
 		}
 		r.done("set "+strings.Join(names, ", "), func(e *env) error { return e.sc.Restore(undo) })
 	}
+	if r.cfg.Encap == GUE {
+		if err := r.setupGUE(); err != nil {
+			return err
+		}
+	}
 	have, err := addrsOf(e.rt, link.Index)
 	if err != nil {
 		return err
@@ -170,6 +177,35 @@ func (r *Role) setup(ctx context.Context, e *env) error {
 			return err
 		})
 	}
+	return nil
+}
+
+// setupGUE opens the GUE receive port unless it is open already.
+func (r *Role) setupGUE() error {
+	f, err := dialFOU(r.netns)
+	if err != nil {
+		return fmt.Errorf("realserver: GUE: %w", err)
+	}
+	defer f.close()
+	port := r.cfg.GUEPort
+	have, err := f.hasGUE(port)
+	if err != nil {
+		return fmt.Errorf("realserver: GUE port %d: %w", port, err)
+	}
+	if have {
+		return nil
+	}
+	if err := f.add(port); err != nil {
+		return fmt.Errorf("realserver: open GUE port %d: %w", port, err)
+	}
+	r.done(fmt.Sprintf("opened GUE receive port %d", port), func(*env) error {
+		f, err := dialFOU(r.netns)
+		if err != nil {
+			return err
+		}
+		defer f.close()
+		return f.del(port)
+	})
 	return nil
 }
 

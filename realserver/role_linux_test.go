@@ -199,9 +199,15 @@ func TestValidation(t *testing.T) {
 			t.Errorf("Setup(%+v): %v, want ErrInvalid", cfg, err)
 		}
 	}
-	_, err := Setup(context.Background(), Config{Mode: TUN, VIPs: []netip.Addr{vip}, Encap: GUE})
-	if !errors.Is(err, errors.ErrUnsupported) {
-		t.Errorf("GUE: %v, want ErrUnsupported", err)
+	for _, cfg := range []Config{
+		{Mode: TUN, VIPs: []netip.Addr{vip}, Encap: GUE},
+		{Mode: TUN, VIPs: []netip.Addr{vip}, GUEPort: 5555},
+		{Mode: DR, VIPs: []netip.Addr{vip}, Encap: GRE},
+		{Mode: TUN, VIPs: []netip.Addr{vip}, Encap: 7},
+	} {
+		if _, err := Setup(context.Background(), cfg); !errors.Is(err, ErrInvalid) {
+			t.Errorf("Setup(%+v): %v, want ErrInvalid", cfg, err)
+		}
 	}
 }
 

@@ -9,10 +9,7 @@ import (
 	"runtime"
 )
 
-var (
-	errUnsupported      = fmt.Errorf("realserver: not supported on %s: %w", runtime.GOOS, errors.ErrUnsupported)
-	errEncapUnsupported = errUnsupported
-)
+var errUnsupported = fmt.Errorf("realserver: not supported on %s: %w", runtime.GOOS, errors.ErrUnsupported)
 
 // Role is a host in the real-server role.
 type Role struct{}
