@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lvs-go/lvs/internal/netnsx"
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
@@ -44,13 +45,9 @@ func newClient(cfg *Config) (*client, error) {
 	if err := unix.Uname(&uts); err == nil {
 		cl.kernel = parseRelease(unix.ByteSliceToString(uts.Release[:]))
 	}
-	if cfg.NetNS != 0 {
-		fd, err := unix.FcntlInt(uintptr(cfg.NetNS), unix.F_DUPFD_CLOEXEC, 0)
-		if err != nil {
-			c.Close()
-			return nil, &Error{Op: "dial", Err: err}
-		}
-		cl.netns = fd
+	if cl.netns, err = netnsx.Dup(cfg.NetNS); err != nil {
+		c.Close()
+		return nil, &Error{Op: "dial", Err: err}
 	}
 	return cl, nil
 }

@@ -186,7 +186,7 @@ func TestDestinations(t *testing.T) {
 				{Addr: rip(130, 8080), Forward: Masquerade, Weight: 5, UpperThreshold: 100, LowerThreshold: 10},
 				{Addr: rip(140, 80), Forward: Tunnel, Weight: 0},
 				{Addr: rip(150, 80), Forward: Tunnel, Weight: 1, TunnelType: TunnelGUE, TunnelPort: 6080, TunnelFlags: TunnelChecksum},
-				{Addr: rip(160, 80), Forward: Tunnel, Weight: 1, TunnelType: TunnelGRE, TunnelFlags: TunnelRemoteChecksum},
+				{Addr: rip(160, 80), Forward: Tunnel, Weight: 1, TunnelType: TunnelGRE, TunnelFlags: TunnelChecksum},
 			}
 			for _, d := range dests {
 				if err := c.CreateDestination(ctx, svc, d); err != nil {

@@ -38,3 +38,4 @@ func (*client) apply(context.Context, []change) ([]error, error)              { 
 func (*client) daemons(context.Context) ([]SyncDaemon, error)                 { return nil, errUnsupported }
 func (*client) startDaemon(context.Context, SyncDaemon) error                 { return errUnsupported }
 func (*client) stopDaemon(context.Context, SyncState) error                   { return errUnsupported }
+func (*client) readProcNet(string) (string, error)                            { return "", errUnsupported }

@@ -166,6 +166,9 @@ func TestParseKernelReplies(t *testing.T) {
 	for _, ts := range crossTable {
 		wantSvcs = append(wantSvcs, fmt.Sprintf("%+v", expectService(ts.Service)))
 		for _, d := range ts.Destinations {
+			if d.Forward == Local {
+				d.Forward = DirectRoute // loaded by ipvsadm -R, which writes -g for it
+			}
 			wantDests = append(wantDests, fmt.Sprintf("%+v", d))
 		}
 	}

@@ -45,6 +45,10 @@ var crossTable = []TableService{
 	}},
 	{Service: Service{Protocol: SCTP, Addr: netip.MustParseAddrPort("10.0.0.100:3868"), Scheduler: LocalityBasedLeastConnectionRepl}, Destinations: []Destination{
 		{Addr: netip.MustParseAddrPort("10.0.0.130:3868"), Forward: Tunnel, Weight: 1},
+		{Addr: netip.MustParseAddrPort("10.0.0.140:3868"), Forward: Tunnel, Weight: 2, TunnelType: TunnelGUE, TunnelPort: 6080, TunnelFlags: TunnelChecksum},
+		{Addr: netip.MustParseAddrPort("10.0.0.150:3868"), Forward: Tunnel, Weight: 3, TunnelType: TunnelGRE, TunnelFlags: TunnelChecksum},
+		{Addr: netip.MustParseAddrPort("10.0.0.160:3868"), Forward: Tunnel, Weight: 4, TunnelType: TunnelGUE, TunnelPort: 7000},
+		{Addr: netip.MustParseAddrPort("127.0.0.1:3868"), Forward: Local, Weight: 5},
 	}},
 	{Service: Service{Protocol: TCP, Addr: netip.MustParseAddrPort("10.0.0.101:443"), Scheduler: RoundRobin, Timeout: 10 * time.Second, Netmask: 24}, Destinations: []Destination{
 		{Addr: netip.MustParseAddrPort("10.0.0.110:443"), Forward: DirectRoute, Weight: 1},
@@ -78,6 +82,10 @@ const crossRules = `-A -t 10.0.0.100:80 -s wrr
 -A -u 10.0.0.102:5060 -s rr -p 60 --pe sip
 -A --sctp-service 10.0.0.100:3868 -s lblcr
 -a --sctp-service 10.0.0.100:3868 -r 10.0.0.130:3868 -i -w 1 --tun-type ipip
+-a --sctp-service 10.0.0.100:3868 -r 10.0.0.140:3868 -i -w 2 --tun-type gue --tun-port 6080 --tun-csum
+-a --sctp-service 10.0.0.100:3868 -r 10.0.0.150:3868 -i -w 3 --tun-type gre --tun-csum
+-a --sctp-service 10.0.0.100:3868 -r 10.0.0.160:3868 -i -w 4 --tun-type gue --tun-port 7000 --tun-nocsum
+-a --sctp-service 10.0.0.100:3868 -r 127.0.0.1:3868 -g -w 5
 -A -t [2001:db8::100]:80 -s mh -p 300 -M 64 -b mh-fallback
 -a -t [2001:db8::100]:80 -r [2001:db8::110]:80 -i -w 1 --tun-type ipip
 -a -t [2001:db8::100]:80 -r [2001:db8::120]:8080 -m -w 4
@@ -105,7 +113,8 @@ func TestIpvsadmReadsWhatTheSDKWrites(t *testing.T) {
 	}
 	// ipvsadm -S leaves out connection thresholds (-x, -y).
 	wantSaved := strings.ReplaceAll(crossRules, " -x 100 -y 20", "")
-	if saved := ipvsadm(t, ns, "", "-S", "-n"); saved != wantSaved {
+	saved := ipvsadm(t, ns, "", "-S", "-n")
+	if saved != wantSaved {
 		t.Errorf("ipvsadm -Sn:\n%s\nwant:\n%s", saved, wantSaved)
 	}
 	listed := ipvsadm(t, ns, "", "-L", "-n")
@@ -117,6 +126,13 @@ func TestIpvsadmReadsWhatTheSDKWrites(t *testing.T) {
 	table.WriteTo(&ours)
 	if ours.String() != listed {
 		t.Errorf("Table.WriteTo differs from ipvsadm -Ln:\n--- ipvsadm\n%s--- sdk\n%s", listed, ours.String())
+	}
+	ours.Reset()
+	if err := table.WriteRules(&ours); err != nil {
+		t.Fatal(err)
+	}
+	if ours.String() != saved {
+		t.Errorf("Table.WriteRules differs from ipvsadm -Sn:\n--- ipvsadm\n%s--- sdk\n%s", saved, ours.String())
 	}
 }
 
@@ -151,6 +167,11 @@ func TestSDKReadsWhatIpvsadmWrites(t *testing.T) {
 			continue
 		}
 		for _, wd := range want.Destinations {
+			if wd.Forward == Local {
+				// ipvsadm has no switch for local delivery: it saves -g,
+				// and the kernel keeps what it is told.
+				wd.Forward = DirectRoute
+			}
 			found := false
 			for _, gd := range g.Destinations {
 				if gd == wd {
@@ -161,5 +182,34 @@ func TestSDKReadsWhatIpvsadmWrites(t *testing.T) {
 				t.Errorf("%v: destination %+v not among %+v", want.Key(), wd, g.Destinations)
 			}
 		}
+	}
+}
+
+// TestRulesRoundTripThroughTheKernel: ParseRules reads ipvsadm -Sn's
+// output, the SDK loads it into an empty namespace in one batch, and
+// ipvsadm -Sn there prints the very same text.
+func TestRulesRoundTripThroughTheKernel(t *testing.T) {
+	_, ns := testClient(t)
+	ctx := ctxT(t)
+	ipvsadm(t, ns, crossRules, "-R")
+	saved := ipvsadm(t, ns, "", "-S", "-n")
+	rules, err := ParseRules(strings.NewReader(saved))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, ns2 := testClient(t)
+	var b Batch
+	b.AddRules(rules)
+	results, err := dst.Apply(ctx, &b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range results {
+		if r != nil {
+			t.Errorf("rule %q: %v", rules[i], r)
+		}
+	}
+	if again := ipvsadm(t, ns2, "", "-S", "-n"); again != saved {
+		t.Errorf("after the SDK loaded ipvsadm -Sn's output, ipvsadm -Sn shows:\n%s\nwant:\n%s", again, saved)
 	}
 }

@@ -44,23 +44,90 @@ func (c *Client) Table(ctx context.Context) (Table, error) {
 }
 
 // WriteTo writes the table as `ipvsadm -L -n` prints it, byte for byte,
-// in ipvsadm's order (see Sort).
+// in ipvsadm's order (see Sorted).
 func (t Table) WriteTo(w io.Writer) (int64, error) {
-	t = t.Sorted()
 	var b strings.Builder
-	fmt.Fprintf(&b, "IP Virtual Server version %v (size=%d)\n", t.Info.Version, t.Info.ConnTableSize)
-	b.WriteString("Prot LocalAddress:Port Scheduler Flags\n")
-	b.WriteString("  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n")
-	for _, s := range t.Services {
-		b.WriteString(s.listLine())
-		b.WriteByte('\n')
-		for _, d := range s.Destinations {
-			fmt.Fprintf(&b, "  -> %-28s %-7s %-6d %-10d %-10d\n",
-				addrPortString(d.Addr), d.Forward, d.Weight, d.ActiveConns, d.InactiveConns)
-		}
-	}
+	t.list(&b, ListFormat{})
 	n, err := io.WriteString(w, b.String())
 	return int64(n), err
+}
+
+// ListFormat selects the columns of a listing, as ipvsadm's options do.
+type ListFormat struct {
+	Stats bool // --stats: connections, packets and bytes
+	Rate  bool // --rate: the estimator's per-second rates
+	Exact bool // --exact: numbers in full, not scaled to K, M, G, T
+}
+
+// WriteList writes the table as `ipvsadm -L -n` with the format's options
+// prints it, byte for byte.
+func (t Table) WriteList(w io.Writer, f ListFormat) error {
+	var b strings.Builder
+	t.list(&b, f)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (t Table) list(b *strings.Builder, f ListFormat) {
+	t = t.Sorted()
+	fmt.Fprintf(b, "IP Virtual Server version %v (size=%d)\n", t.Info.Version, t.Info.ConnTableSize)
+	switch {
+	case f.Stats:
+		b.WriteString("Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes\n  -> RemoteAddress:Port\n")
+	case f.Rate:
+		b.WriteString("Prot LocalAddress:Port                 CPS    InPPS   OutPPS    InBPS   OutBPS\n  -> RemoteAddress:Port\n")
+	default:
+		b.WriteString("Prot LocalAddress:Port Scheduler Flags\n")
+		b.WriteString("  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n")
+	}
+	for _, s := range t.Services {
+		switch {
+		case f.Stats || f.Rate:
+			fmt.Fprintf(b, "%-33s", s.Key().String())
+			writeNumbers(b, s.Stats, f)
+		default:
+			b.WriteString(s.listLine())
+		}
+		b.WriteByte('\n')
+		for _, d := range s.Destinations {
+			switch {
+			case f.Stats || f.Rate:
+				fmt.Fprintf(b, "  -> %-28s", d.Addr.String())
+				writeNumbers(b, d.Stats, f)
+				b.WriteByte('\n')
+			default:
+				fmt.Fprintf(b, "  -> %-28s %-7s %-6d %-10d %-10d\n",
+					d.Addr.String(), d.Forward, d.Weight, d.ActiveConns, d.InactiveConns)
+			}
+		}
+	}
+}
+
+// writeNumbers writes the five stats or rate columns.
+func writeNumbers(b *strings.Builder, st Stats, f ListFormat) {
+	nums := [5]uint64{st.Connections, st.PacketsIn, st.PacketsOut, st.BytesIn, st.BytesOut}
+	if f.Rate {
+		nums = [5]uint64{st.CPS, st.PPSIn, st.PPSOut, st.BPSIn, st.BPSOut}
+	}
+	for _, n := range nums {
+		b.WriteString(largeNum(n, f.Exact))
+	}
+}
+
+// largeNum formats a counter as ipvsadm's print_largenum: nine columns,
+// scaled with a K, M, G or T suffix when it would not fit.
+func largeNum(n uint64, exact bool) string {
+	switch {
+	case exact || n < 100000000:
+		return fmt.Sprintf("%9d", n)
+	case n < 1000000000:
+		return fmt.Sprintf("%8dK", n/1000)
+	case n < 100000000000:
+		return fmt.Sprintf("%8dM", n/1000000)
+	case n < 100000000000000:
+		return fmt.Sprintf("%8dG", n/1000000000)
+	}
+	return fmt.Sprintf("%8dT", n/1000000000000)
 }
 
 // Sorted returns a copy of t with services and destinations in the order
@@ -183,6 +250,3 @@ func netmask4(bits int) string {
 	m := ^uint32(0) << (32 - bits)
 	return netip.AddrFrom4([4]byte{byte(m >> 24), byte(m >> 16), byte(m >> 8), byte(m)}).String()
 }
-
-// addrPortString prints "10.0.0.1:80" or "[2001:db8::1]:80".
-func addrPortString(ap netip.AddrPort) string { return ap.String() }

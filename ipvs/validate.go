@@ -121,6 +121,9 @@ func (d Destination) validate(svc Service) error {
 	if d.TunnelFlags&^(TunnelChecksum|TunnelRemoteChecksum) != 0 || d.TunnelFlags == TunnelChecksum|TunnelRemoteChecksum {
 		return invalid("Destination.TunnelFlags", "%v is not one of nocsum, csum, remcsum", d.TunnelFlags)
 	}
+	if d.TunnelFlags == TunnelRemoteChecksum && d.TunnelType != TunnelGUE {
+		return invalid("Destination.TunnelFlags", "remote checksum offload is for GUE tunnels only")
+	}
 	if d.Family() != svc.AddressFamily() && d.Forward != Tunnel {
 		return invalid("Destination.Addr", "%v destination %v on an %v service needs Tunnel forwarding (the kernel forwards across families only by tunnel)",
 			d.Family(), a, svc.AddressFamily())

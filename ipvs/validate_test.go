@@ -75,6 +75,7 @@ func TestDestinationValidation(t *testing.T) {
 		{"GRE with port", svc, Destination{Addr: rip, Forward: Tunnel, TunnelType: TunnelGRE, TunnelPort: 5}, "Destination.TunnelPort"},
 		{"IPIP with flags", svc, Destination{Addr: rip, Forward: Tunnel, TunnelFlags: TunnelChecksum}, "Destination.TunnelPort"},
 		{"both checksums", svc, Destination{Addr: rip, Forward: Tunnel, TunnelType: TunnelGRE, TunnelFlags: 3}, "Destination.TunnelFlags"},
+		{"remcsum on GRE", svc, Destination{Addr: rip, Forward: Tunnel, TunnelType: TunnelGRE, TunnelFlags: TunnelRemoteChecksum}, "Destination.TunnelFlags"},
 		{"lower above upper", svc, Destination{Addr: rip, UpperThreshold: 5, LowerThreshold: 6}, "Destination.LowerThreshold"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

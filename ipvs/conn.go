@@ -1,0 +1,151 @@
+package ipvs
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Connection is an entry of IPVS's connection table (ipvsadm -L -c): a
+// client's connection through a virtual service to a destination, or a
+// persistence template (Protocol zero, "IP" in ipvsadm).
+type Connection struct {
+	Protocol    Protocol // TCP, UDP, SCTP; zero for a persistence template
+	Client      netip.AddrPort
+	Virtual     netip.AddrPort
+	Destination netip.AddrPort
+	// State is the protocol state as the kernel names it: ESTABLISHED,
+	// SYN_RECV, FIN_WAIT, TIME_WAIT, CLOSE, UDP, NONE (templates), ...
+	State   string
+	Expires time.Duration // whole seconds until the entry expires
+	// PersistenceEngine and PEData are set for entries of a persistence
+	// engine (for example sip and the Call-ID).
+	PersistenceEngine string
+	PEData            string
+}
+
+// IsTemplate reports whether c is a persistence template rather than a
+// connection.
+func (c Connection) IsTemplate() bool { return c.Protocol == 0 }
+
+// Connections reads the connection table of the client's namespace (the
+// kernel's /proc/net/ip_vs_conn, which is also what ipvsadm -Lnc reads;
+// IPVS has no netlink command for it).
+func (c *Client) Connections(ctx context.Context) ([]Connection, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	b, err := c.c.readProcNet("ip_vs_conn")
+	if err != nil {
+		return nil, &Error{Op: "list connections", Err: err}
+	}
+	conns, err := parseConnections(strings.NewReader(b))
+	if err != nil {
+		return nil, &Error{Op: "list connections", Err: err}
+	}
+	return conns, nil
+}
+
+// parseConnections reads /proc/net/ip_vs_conn:
+//
+//	Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData
+//	TCP C0A80A64 9C40 0A000064 0050 0A00006E 0050 FIN_WAIT         15
+//
+// IPv4 addresses in hex, IPv6 ones written out, ports in hex.
+func parseConnections(r io.Reader) ([]Connection, error) {
+	var out []Connection
+	sc := bufio.NewScanner(r)
+	first := true
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if first {
+			first = false
+			if len(f) > 0 && f[0] == "Pro" {
+				continue
+			}
+		}
+		if len(f) == 0 {
+			continue
+		}
+		if len(f) < 9 {
+			return nil, fmt.Errorf("connection line %q: %d fields", sc.Text(), len(f))
+		}
+		var c Connection
+		switch f[0] {
+		case "TCP":
+			c.Protocol = TCP
+		case "UDP":
+			c.Protocol = UDP
+		case "SCTP":
+			c.Protocol = SCTP
+		case "IP":
+		default:
+			return nil, fmt.Errorf("connection line %q: protocol %s", sc.Text(), f[0])
+		}
+		var err error
+		if c.Client, err = procAddrPort(f[1], f[2]); err != nil {
+			return nil, err
+		}
+		if c.Virtual, err = procAddrPort(f[3], f[4]); err != nil {
+			return nil, err
+		}
+		if c.Destination, err = procAddrPort(f[5], f[6]); err != nil {
+			return nil, err
+		}
+		c.State = f[7]
+		secs, err := strconv.ParseInt(f[8], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("connection line %q: expires: %v", sc.Text(), err)
+		}
+		c.Expires = time.Duration(secs) * time.Second
+		if len(f) > 9 {
+			c.PersistenceEngine = f[9]
+		}
+		if len(f) > 10 {
+			c.PEData = f[10]
+		}
+		out = append(out, c)
+	}
+	return out, sc.Err()
+}
+
+func procAddrPort(addr, port string) (netip.AddrPort, error) {
+	p, err := strconv.ParseUint(port, 16, 16)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("port %q: %v", port, err)
+	}
+	if len(addr) == 8 && !strings.Contains(addr, ":") {
+		v, err := strconv.ParseUint(addr, 16, 32)
+		if err != nil {
+			return netip.AddrPort{}, fmt.Errorf("address %q: %v", addr, err)
+		}
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), uint16(p)), nil
+	}
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("address %q: %v", addr, err)
+	}
+	return netip.AddrPortFrom(a, uint16(p)), nil
+}
+
+// WriteConnections writes conns as `ipvsadm -L -n -c` prints them.
+func WriteConnections(w io.Writer, conns []Connection) error {
+	bw := bufio.NewWriter(w)
+	bw.WriteString("IPVS connection entries\n")
+	fmt.Fprintf(bw, "pro expire %-11s %-18s %-18s %s\n", "state", "source", "virtual", "destination")
+	for _, c := range conns {
+		proto := "IP"
+		if c.Protocol != 0 {
+			proto = c.Protocol.String()
+		}
+		secs := int64(c.Expires / time.Second)
+		fmt.Fprintf(bw, "%-3s %02d:%02d  %-11s %-18s %-18s %s\n", proto, secs/60, secs%60, c.State,
+			c.Client, c.Virtual, c.Destination)
+	}
+	return bw.Flush()
+}
