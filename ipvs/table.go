@@ -57,6 +57,9 @@ type ListFormat struct {
 	Stats bool // --stats: connections, packets and bytes
 	Rate  bool // --rate: the estimator's per-second rates
 	Exact bool // --exact: numbers in full, not scaled to K, M, G, T
+	// NoVersion leaves out the "IP Virtual Server version" line, as
+	// ipvsadm does when it lists one service.
+	NoVersion bool
 }
 
 // WriteList writes the table as `ipvsadm -L -n` with the format's options
@@ -70,7 +73,9 @@ func (t Table) WriteList(w io.Writer, f ListFormat) error {
 
 func (t Table) list(b *strings.Builder, f ListFormat) {
 	t = t.Sorted()
-	fmt.Fprintf(b, "IP Virtual Server version %v (size=%d)\n", t.Info.Version, t.Info.ConnTableSize)
+	if !f.NoVersion {
+		fmt.Fprintf(b, "IP Virtual Server version %v (size=%d)\n", t.Info.Version, t.Info.ConnTableSize)
+	}
 	switch {
 	case f.Stats:
 		b.WriteString("Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes\n  -> RemoteAddress:Port\n")
