@@ -108,6 +108,12 @@ func (c *client) execute(ctx context.Context, op string, cmd uint8, flags netlin
 	defer stop()
 	for try := 0; ; try++ {
 		out, intr, err := c.exchange(msg)
+		if err != nil && flags&netlink.Dump != 0 && errors.Is(err, unix.ENOBUFS) && try < maxDumpRetries {
+			// The socket's buffer overflowed and messages were lost:
+			// throw away what is left of this dump and start over.
+			c.drain()
+			continue
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				err = ctx.Err()
@@ -131,6 +137,22 @@ func (c *client) message(cmd uint8, flags netlink.HeaderFlags, attrs []byte) net
 		Header: netlink.Header{Type: netlink.HeaderType(c.family), Flags: flags | netlink.Request},
 		Data:   append(b, attrs...),
 	}
+}
+
+// drain discards whatever is queued on the socket (with c.mu held).
+func (c *client) drain() {
+	rc, err := c.c.SyscallConn()
+	if err != nil {
+		return
+	}
+	buf := make([]byte, 64<<10)
+	rc.Read(func(fd uintptr) bool {
+		for {
+			if _, _, err := unix.Recvfrom(int(fd), buf, unix.MSG_DONTWAIT); err != nil {
+				return true
+			}
+		}
+	})
 }
 
 // exchange does one request/response with c.mu held and returns the

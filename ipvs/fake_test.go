@@ -138,3 +138,20 @@ func TestDumpInterruptedIsRetried(t *testing.T) {
 		t.Errorf("always interrupted: %v, %v; want errDumpInterrupted and no services", svcs, err)
 	}
 }
+
+// TestDumpRetriedAfterENOBUFS: a dump that lost messages to a full socket
+// buffer is started over, not returned short.
+func TestDumpRetriedAfterENOBUFS(t *testing.T) {
+	calls := 0
+	c := fakeKernel(t, func(req netlink.Message) ([]netlink.Message, error) {
+		calls++
+		if calls == 1 {
+			return nil, syscall.ENOBUFS
+		}
+		return serviceReplies(t, req, 3, false), nil
+	})
+	svcs, err := c.services(context.Background())
+	if err != nil || len(svcs) != 3 || calls != 2 {
+		t.Errorf("got %d services, %v after %d dumps; want 3 after 2", len(svcs), err, calls)
+	}
+}
