@@ -46,7 +46,7 @@ func Check(ctx context.Context, cfg Config) (*Status, error) {
 	problem := func(format string, args ...any) { st.Problems = append(st.Problems, fmt.Sprintf(format, args...)) }
 
 	ifc := cfg.iface()
-	link, err := findLink(e.rt, ifc)
+	link, err := e.rt.FindLink(ifc)
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +56,7 @@ func Check(ctx context.Context, cfg Config) (*Status, error) {
 		if link.Flags&unix.IFF_UP == 0 {
 			problem("interface %s is down", ifc)
 		}
-		have, err := addrsOf(e.rt, link.Index)
+		have, err := e.rt.Addrs(link.Index)
 		if err != nil {
 			return nil, err
 		}

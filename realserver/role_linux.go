@@ -4,15 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"slices"
 	"strings"
 
-	"github.com/jsimonetti/rtnetlink/v2"
 	"github.com/lvs-go/lvs/internal/netnsx"
+	"github.com/lvs-go/lvs/internal/rtnl"
 	"github.com/lvs-go/lvs/sysctl"
-	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,14 +29,14 @@ type step struct {
 
 // env holds the handles a setup or teardown works with.
 type env struct {
-	rt *rtnetlink.Conn
+	rt *rtnl.Conn
 	sc *sysctl.Sysctl
 }
 
 func openEnv(netns int) (*env, error) {
-	rt, err := rtnetlink.Dial(&netlink.Config{NetNS: netns})
+	rt, err := rtnl.Dial(netns)
 	if err != nil {
-		return nil, fmt.Errorf("realserver: rtnetlink: %w", err)
+		return nil, fmt.Errorf("realserver: %w", err)
 	}
 	sc, err := sysctl.New(&sysctl.Config{NetNS: netns})
 	if err != nil {
@@ -82,17 +80,16 @@ func Setup(ctx context.Context, cfg Config) (*Role, error) {
 
 func (r *Role) setup(ctx context.Context, e *env) error {
 	ifc := r.cfg.iface()
-	link, err := findLink(e.rt, ifc)
+	link, err := e.rt.FindLink(ifc)
 	if err != nil {
 		return err
 	}
 	switch {
 	case link == nil && r.cfg.Dummy:
-		if err := e.rt.Link.New(&rtnetlink.LinkMessage{Attributes: &rtnetlink.LinkAttributes{
-			Name: ifc, Info: &rtnetlink.LinkInfo{Kind: "dummy"}}}); err != nil {
-			return fmt.Errorf("realserver: create dummy %s: %w", ifc, unsupportedIf(err, "the dummy module"))
+		if err := e.rt.CreateLink(ifc, "dummy"); err != nil {
+			return fmt.Errorf("realserver: create dummy %s: %w", ifc, rtnl.Unsupported(err, "the dummy module"))
 		}
-		r.done("created dummy device "+ifc, func(e *env) error { return deleteLink(e.rt, ifc) })
+		r.done("created dummy device "+ifc, func(e *env) error { return e.rt.DeleteLink(ifc) })
 	case link == nil && r.cfg.Mode == TUN:
 		// tunl0 (gre0) appears in every namespace when the ipip (ip_gre)
 		// module loads; asking for such a link makes the kernel load it.
@@ -100,35 +97,34 @@ func (r *Role) setup(ctx context.Context, e *env) error {
 		if r.cfg.Encap == GRE {
 			kind, module = "gre", "the ip_gre module"
 		}
-		err := e.rt.Link.New(&rtnetlink.LinkMessage{Attributes: &rtnetlink.LinkAttributes{
-			Name: ifc, Info: &rtnetlink.LinkInfo{Kind: kind}}})
+		err := e.rt.CreateLink(ifc, kind)
 		if err != nil && !errors.Is(err, unix.EEXIST) {
-			return fmt.Errorf("realserver: %s: %w", ifc, unsupportedIf(err, module))
+			return fmt.Errorf("realserver: %s: %w", ifc, rtnl.Unsupported(err, module))
 		}
 		if err == nil {
-			r.done("created "+kind+" device "+ifc, func(e *env) error { return deleteLink(e.rt, ifc) })
+			r.done("created "+kind+" device "+ifc, func(e *env) error { return e.rt.DeleteLink(ifc) })
 		}
 	case link == nil:
 		return fmt.Errorf("realserver: interface %s: %w", ifc, unix.ENODEV)
 	case r.cfg.Dummy && link.Attributes.Info != nil && link.Attributes.Info.Kind != "dummy":
 		return fmt.Errorf("realserver: %s exists and is a %s device, not a dummy", ifc, link.Attributes.Info.Kind)
 	}
-	if link, err = findLink(e.rt, ifc); err != nil {
+	if link, err = e.rt.FindLink(ifc); err != nil {
 		return err
 	}
 	if link == nil {
 		return fmt.Errorf("realserver: interface %s: %w", ifc, unix.ENODEV)
 	}
 	if link.Flags&unix.IFF_UP == 0 {
-		if err := setUp(e.rt, link.Index, true); err != nil {
+		if err := e.rt.SetUp(link.Index, true); err != nil {
 			return fmt.Errorf("realserver: set %s up: %w", ifc, err)
 		}
 		r.done("set "+ifc+" up", func(e *env) error {
-			l, err := findLink(e.rt, ifc)
+			l, err := e.rt.FindLink(ifc)
 			if err != nil || l == nil {
 				return err
 			}
-			return setUp(e.rt, l.Index, false)
+			return e.rt.SetUp(l.Index, false)
 		})
 	}
 	// ARP settings before the VIPs, so that no ARP reply for a VIP can
@@ -149,7 +145,7 @@ func (r *Role) setup(ctx context.Context, e *env) error {
 			return err
 		}
 	}
-	have, err := addrsOf(e.rt, link.Index)
+	have, err := e.rt.Addrs(link.Index)
 	if err != nil {
 		return err
 	}
@@ -161,20 +157,15 @@ func (r *Role) setup(ctx context.Context, e *env) error {
 		if slices.Contains(have, p) {
 			continue // already there: not ours to remove
 		}
-		msg := addrMessage(link.Index, p)
-		if err := e.rt.Address.New(msg); err != nil {
+		if err := e.rt.AddAddr(link.Index, p); err != nil {
 			return fmt.Errorf("realserver: add %v to %s: %w", p, ifc, err)
 		}
 		r.done(fmt.Sprintf("added %v to %s", p, ifc), func(e *env) error {
-			l, err := findLink(e.rt, ifc)
+			l, err := e.rt.FindLink(ifc)
 			if err != nil || l == nil {
 				return err
 			}
-			err = e.rt.Address.Delete(addrMessage(l.Index, p))
-			if errors.Is(err, unix.EADDRNOTAVAIL) {
-				return nil // already gone
-			}
-			return err
+			return e.rt.DelAddr(l.Index, p)
 		})
 	}
 	return nil
@@ -256,76 +247,4 @@ func (r *Role) release() {
 		unix.Close(r.netns)
 	}
 	r.netns = -1
-}
-
-func findLink(rt *rtnetlink.Conn, name string) (*rtnetlink.LinkMessage, error) {
-	links, err := rt.Link.List()
-	if err != nil {
-		return nil, fmt.Errorf("realserver: list links: %w", err)
-	}
-	for i := range links {
-		if links[i].Attributes != nil && links[i].Attributes.Name == name {
-			return &links[i], nil
-		}
-	}
-	return nil, nil
-}
-
-func deleteLink(rt *rtnetlink.Conn, name string) error {
-	l, err := findLink(rt, name)
-	if err != nil || l == nil {
-		return err
-	}
-	return rt.Link.Delete(l.Index)
-}
-
-func setUp(rt *rtnetlink.Conn, index uint32, up bool) error {
-	var flags uint32
-	if up {
-		flags = unix.IFF_UP
-	}
-	return rt.Link.Set(&rtnetlink.LinkMessage{Index: index, Flags: flags, Change: unix.IFF_UP})
-}
-
-func addrsOf(rt *rtnetlink.Conn, index uint32) ([]netip.Prefix, error) {
-	msgs, err := rt.Address.List()
-	if err != nil {
-		return nil, fmt.Errorf("realserver: list addresses: %w", err)
-	}
-	var out []netip.Prefix
-	for _, m := range msgs {
-		if m.Index != index || m.Attributes == nil {
-			continue
-		}
-		ip := m.Attributes.Local
-		if ip == nil {
-			ip = m.Attributes.Address
-		}
-		if a, ok := netip.AddrFromSlice(ip); ok {
-			out = append(out, netip.PrefixFrom(a.Unmap(), int(m.PrefixLength)))
-		}
-	}
-	return out, nil
-}
-
-func addrMessage(index uint32, p netip.Prefix) *rtnetlink.AddressMessage {
-	fam := uint8(unix.AF_INET)
-	var flags uint32
-	if p.Addr().Is6() {
-		fam = unix.AF_INET6
-		flags = unix.IFA_F_NODAD
-	}
-	ip := net.IP(p.Addr().AsSlice())
-	return &rtnetlink.AddressMessage{
-		Family: fam, PrefixLength: uint8(p.Bits()), Scope: unix.RT_SCOPE_UNIVERSE, Index: index,
-		Attributes: &rtnetlink.AddressAttributes{Address: ip, Local: ip, Flags: flags},
-	}
-}
-
-// unsupportedIf marks errors that mean the kernel lacks a device kind.
-func unsupportedIf(err error, what string) error {
-	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("%s is not available: %w (%w)", what, errors.ErrUnsupported, err)
-	}
-	return err
 }

@@ -9,10 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jsimonetti/rtnetlink/v2"
 	"github.com/lvs-go/lvs/internal/nstest"
+	"github.com/lvs-go/lvs/internal/rtnl"
 	"github.com/lvs-go/lvs/sysctl"
-	"github.com/mdlayher/netlink"
 )
 
 var (
@@ -30,7 +29,7 @@ type state struct {
 
 func capture(t *testing.T, ns int, ifaces ...string) state {
 	t.Helper()
-	rt, err := rtnetlink.Dial(&netlink.Config{NetNS: ns})
+	rt, err := rtnl.Dial(ns)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +40,7 @@ func capture(t *testing.T, ns int, ifaces ...string) state {
 	}
 	var st state
 	for _, l := range links {
-		as, err := addrsOf(rt, l.Index)
+		as, err := rt.Addrs(l.Index)
 		if err != nil {
 			t.Fatal(err)
 		}
