@@ -133,3 +133,16 @@ func (d Destination) validate(svc Service) error {
 	}
 	return nil
 }
+
+// ValidateService checks svc as CreateService would before sending it; the
+// error matches ErrInvalid.
+func ValidateService(svc Service) error { return svc.validate() }
+
+// ValidateDestination checks d as CreateDestination(svc, d) would before
+// sending it; the error matches ErrInvalid.
+func ValidateDestination(svc Service, d Destination) error {
+	if err := svc.validateKey(); err != nil {
+		return err
+	}
+	return d.validate(svc)
+}

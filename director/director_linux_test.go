@@ -1,0 +1,273 @@
+package director
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lvs-go/lvs/internal/lab"
+	"github.com/lvs-go/lvs/internal/lab/labtest"
+	"github.com/lvs-go/lvs/internal/vmtest"
+	"github.com/lvs-go/lvs/ipvs"
+)
+
+func TestMain(m *testing.M) {
+	vmtest.Main(m, vmtest.Config{Modules: []string{"ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_wlc", "nf_tables", "dummy", "veth", "bridge"}})
+}
+
+const natLab = `
+services:
+  - name: web
+    protocol: tcp
+    address: 10.0.0.8:80
+    scheduler: wrr
+    realServers:
+      - {address: 10.0.0.110:80, forward: nat}
+      - {address: 10.0.0.120:80, forward: nat, weight: 2}
+`
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func get(t *testing.T, h *lab.Host, n int) map[string]int {
+	t.Helper()
+	got := map[string]int{}
+	for i := 0; i < n; i++ {
+		body, err := h.Get(ctxT(t), "http://10.0.0.8/")
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		got[body]++
+	}
+	return got
+}
+
+// TestNATLab applies the note's NAT lab from a config file with real
+// traffic, then shows no change plans nothing, one weight is one kernel
+// change, and Teardown puts everything back.
+func TestNATLab(t *testing.T) {
+	vmtest.Require(t, "ip_vs", "ip_vs_wrr", "veth", "bridge")
+	l := labtest.Build(t, lab.NAT())
+	dir, client := labtest.Host(t, l, lab.Director), labtest.Host(t, l, lab.Client)
+	d, err := New(Options{NetNS: int(dir.NS()), StateFile: t.TempDir() + "/state.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ctx := ctxT(t)
+	cfg, err := Parse([]byte(natLab))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := d.Plan(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("plan for the NAT lab:\n%s", p)
+	if err := d.Apply(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, client, 6); got["rs1"] != 2 || got["rs2"] != 4 {
+		t.Errorf("answers %v, want rs1:rs2 = 1:2 (wrr)", got)
+	}
+	if fwd, _ := dir.ReadSysctl("net.ipv4.ip_forward"); fwd != "1" {
+		t.Errorf("ip_forward = %s: NAT needs it and the director sets it", fwd)
+	}
+
+	again, err := d.Plan(ctx, cfg)
+	if err != nil || again.Len() != 0 {
+		t.Fatalf("re-plan of an applied config: %v\n%s", err, again)
+	}
+
+	before, err := d.IPVS().Table(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	three := 3
+	cfg.Services[0].RealServers[0].Weight = &three // was 1 by default
+	one, err := d.Plan(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one.Len() != 1 || one.Ops[0].Kind != UpdateDestination {
+		t.Fatalf("one weight changed, plan:\n%s", one)
+	}
+	if err := d.Apply(ctx, one); err != nil {
+		t.Fatal(err)
+	}
+	after, err := d.IPVS().Table(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := diffTables(before, after)
+	if len(changed) != 1 || !strings.Contains(changed[0], "10.0.0.110:80 weight 1 -> 3") {
+		t.Errorf("kernel changes: %q, want exactly rs1's weight", changed)
+	}
+
+	if err := d.Teardown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if tb, _ := d.IPVS().Table(ctx); len(tb.Services) != 0 {
+		t.Errorf("services after Teardown: %+v", tb.Services)
+	}
+	if fwd, _ := dir.ReadSysctl("net.ipv4.ip_forward"); fwd != "0" {
+		t.Errorf("ip_forward = %s after Teardown, want the previous 0", fwd)
+	}
+}
+
+// diffTables lists destination-level differences.
+func diffTables(a, b ipvs.Table) []string {
+	idx := func(t ipvs.Table) map[string]ipvs.Destination {
+		m := map[string]ipvs.Destination{}
+		for _, s := range t.Services {
+			m[s.Key().String()] = ipvs.Destination{}
+			for _, d := range s.Destinations {
+				m[s.Key().String()+" "+d.Addr.String()] = d
+			}
+		}
+		return m
+	}
+	ia, ib := idx(a), idx(b)
+	var out []string
+	for k, da := range ia {
+		db, ok := ib[k]
+		switch {
+		case !ok:
+			out = append(out, "removed "+k)
+		case da.Weight != db.Weight || da.Forward != db.Forward:
+			out = append(out, fmt.Sprintf("%s weight %d -> %d", k, da.Weight, db.Weight))
+		}
+	}
+	for k := range ib {
+		if _, ok := ia[k]; !ok {
+			out = append(out, "added "+k)
+		}
+	}
+	return out
+}
+
+// TestDrain: a real server removed from the config while a connection to
+// it is open is drained (weight 0, still forwarding that connection), and
+// deleted once the connection has closed.
+func TestDrain(t *testing.T) {
+	vmtest.Require(t, "ip_vs", "ip_vs_wrr", "veth", "bridge")
+	l := labtest.Build(t, lab.NAT())
+	dir, client := labtest.Host(t, l, lab.Director), labtest.Host(t, l, lab.Client)
+	d, err := New(Options{NetNS: int(dir.NS()), Drain: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ctx := ctxT(t)
+	cfg, err := Parse([]byte(strings.Replace(natLab, "weight: 2", "weight: 1", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := d.Plan(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Apply(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	// Hold connections open until one lands on rs1.
+	var conn net.Conn
+	var rd *bufio.Reader
+	for i := 0; i < 4 && conn == nil; i++ {
+		var c net.Conn
+		if err := client.Do(func() error {
+			var err error
+			c, err = net.DialTimeout("tcp", "10.0.0.8:80", 2*time.Second)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		r := bufio.NewReader(c)
+		if who := ask(t, c, r); who == "rs1" {
+			conn, rd = c, r
+		} else {
+			defer c.Close()
+		}
+	}
+	if conn == nil {
+		t.Fatal("no connection reached rs1")
+	}
+	cfg.Services[0].RealServers = cfg.Services[0].RealServers[1:] // remove rs1
+	p, err = d.Plan(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Len() != 1 || p.Ops[0].Kind != DrainDestination {
+		t.Fatalf("plan:\n%s", p)
+	}
+	if err := d.Apply(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if who := ask(t, conn, rd); who != "rs1" {
+		t.Errorf("the open connection now reaches %q, want rs1: drained, not cut", who)
+	}
+	if got := get(t, client, 3); got["rs2"] != 3 {
+		t.Errorf("new connections went to %v, want rs2 only", got)
+	}
+	if n, err := d.Collect(ctx); err != nil || n != 0 {
+		t.Errorf("Collect with an active connection deleted %d (%v)", n, err)
+	}
+	conn.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		n, err := d.Collect(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the drained real server was never deleted")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	ds, err := d.IPVS().Destinations(ctx, ipvs.Service{Protocol: ipvs.TCP, Addr: cfg.Services[0].Address})
+	if err != nil || len(ds) != 1 || ds[0].Addr.String() != "10.0.0.120:80" {
+		t.Errorf("destinations after Collect: %+v, %v", ds, err)
+	}
+	if again, _ := d.Plan(ctx, cfg); again.Len() != 0 {
+		t.Errorf("plan after the drain:\n%s", again)
+	}
+}
+
+// ask sends one keep-alive HTTP request on c and returns the body.
+func ask(t *testing.T, c net.Conn, r *bufio.Reader) string {
+	t.Helper()
+	c.SetDeadline(time.Now().Add(3 * time.Second))
+	if _, err := fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	length := 0
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		line = strings.TrimSpace(line)
+		if line == "" {
+			break
+		}
+		if v, ok := strings.CutPrefix(strings.ToLower(line), "content-length: "); ok {
+			fmt.Sscan(v, &length)
+		}
+	}
+	body := make([]byte, length)
+	if _, err := io.ReadFull(r, body); err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
+}

@@ -1,0 +1,38 @@
+//go:build !linux
+
+package director
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+
+	"github.com/lvs-go/lvs/ipvs"
+)
+
+var errUnsupported = fmt.Errorf("director: not supported on %s: %w", runtime.GOOS, errors.ErrUnsupported)
+
+// Director is not available on this system.
+type Director struct{}
+
+// New is not supported on this system.
+func New(Options) (*Director, error) { return nil, errUnsupported }
+
+// Close does nothing.
+func (*Director) Close() error { return nil }
+
+// IPVS returns nil on this system.
+func (*Director) IPVS() *ipvs.Client { return nil }
+
+// Plan is not supported on this system.
+func (*Director) Plan(context.Context, *Config) (*Plan, error) { return nil, errUnsupported }
+
+// Apply is not supported on this system.
+func (*Director) Apply(context.Context, *Plan) error { return errUnsupported }
+
+// Collect is not supported on this system.
+func (*Director) Collect(context.Context) (int, error) { return 0, errUnsupported }
+
+// Teardown is not supported on this system.
+func (*Director) Teardown(context.Context) error { return errUnsupported }

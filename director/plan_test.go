@@ -1,0 +1,215 @@
+package director
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lvs-go/lvs/ipvs"
+	"github.com/lvs-go/lvs/sysctl"
+)
+
+var natYAML = `
+vips:
+  - address: 192.168.10.200
+services:
+  - name: web
+    protocol: tcp
+    address: 10.0.0.8:80
+    scheduler: rr
+    realServers:
+      - {address: 10.0.0.110:80, forward: nat}
+      - {address: 10.0.0.120:80, forward: nat, weight: 2}
+`
+
+func mustParse(t *testing.T, s string) *Config {
+	t.Helper()
+	c, err := Parse([]byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// kernelOf is the table the kernel would hold after applying cfg.
+func kernelOf(t *testing.T, cfg *Config) []ipvs.TableService {
+	t.Helper()
+	ds, err := cfg.desired()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []ipvs.TableService
+	for _, d := range ds {
+		out = append(out, ipvs.TableService{Service: d.svc, Destinations: append([]ipvs.Destination(nil), d.dests...)})
+	}
+	return out
+}
+
+func kinds(p *Plan) string {
+	var ks []string
+	for _, o := range p.Ops {
+		ks = append(ks, o.Kind.String())
+	}
+	return strings.Join(ks, ", ")
+}
+
+func planFor(t *testing.T, cfg *Config, cur current, drain bool) *Plan {
+	t.Helper()
+	ds, err := cfg.desired()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cur.owned == nil {
+		cur.owned = map[ipvs.Key]bool{}
+	}
+	return plan(cfg, ds, cur, drain)
+}
+
+func TestPlanFromEmpty(t *testing.T) {
+	cfg := mustParse(t, natYAML)
+	p := planFor(t, cfg, current{sysctls: map[sysctl.Key]string{sysctl.IPv4Forward: "0"}}, false)
+	want := "set sysctl, create service, create destination, create destination, add VIP"
+	if got := kinds(p); got != want {
+		t.Errorf("ops = %s\nwant  %s", got, want)
+	}
+	out := p.String()
+	for _, line := range []string{
+		"~ sysctl net.ipv4.ip_forward: 0 -> 1",
+		"+ -A -t 10.0.0.8:80 -s rr",
+		"+ -a -t 10.0.0.8:80 -r 10.0.0.110:80 -m -w 1",
+		"+ -a -t 10.0.0.8:80 -r 10.0.0.120:80 -m -w 2",
+		"+ vip 192.168.10.200 on lo",
+	} {
+		if !strings.Contains(out, line+"\n") {
+			t.Errorf("plan lacks %q:\n%s", line, out)
+		}
+	}
+}
+
+// TestPlanNoChange: a kernel that already matches gives zero operations.
+func TestPlanNoChange(t *testing.T) {
+	cfg := mustParse(t, natYAML)
+	cur := current{
+		table:   kernelOf(t, cfg),
+		sysctls: map[sysctl.Key]string{sysctl.IPv4Forward: "1"},
+		vips:    map[netip.Addr]string{netip.MustParseAddr("192.168.10.200"): "lo"},
+	}
+	if p := planFor(t, cfg, cur, false); p.Len() != 0 {
+		t.Errorf("plan for an unchanged kernel:\n%s", p)
+	}
+}
+
+// TestPlanOneWeight: one changed weight is one operation.
+func TestPlanOneWeight(t *testing.T) {
+	cfg := mustParse(t, natYAML)
+	cur := current{table: kernelOf(t, cfg), sysctls: map[sysctl.Key]string{sysctl.IPv4Forward: "1"},
+		vips: map[netip.Addr]string{netip.MustParseAddr("192.168.10.200"): "lo"}}
+	*cfg.Services[0].RealServers[1].Weight = 5
+	p := planFor(t, cfg, cur, false)
+	if p.Len() != 1 || p.Ops[0].Kind != UpdateDestination || p.Ops[0].Destination.Weight != 5 || p.Ops[0].OldDestination.Weight != 2 {
+		t.Fatalf("plan:\n%s", p)
+	}
+	if s := p.String(); s != "~ -e -t 10.0.0.8:80 -r 10.0.0.120:80 -m -w 5 (was: -r 10.0.0.120:80 -m -w 2)\n" {
+		t.Errorf("printed %q", s)
+	}
+}
+
+// TestPlanOrder: additions before updates before removals; services the
+// director never owned stay; removed real servers drain when asked to.
+func TestPlanOrder(t *testing.T) {
+	old := mustParse(t, natYAML)
+	cur := current{table: kernelOf(t, old), sysctls: map[sysctl.Key]string{sysctl.IPv4Forward: "1"}}
+	foreign := ipvs.TableService{Service: ipvs.Service{FirewallMark: 99, Family: ipvs.IPv4, Scheduler: "wlc"}}
+	gone := ipvs.TableService{Service: ipvs.Service{Protocol: ipvs.UDP, Addr: netip.MustParseAddrPort("10.0.0.8:53"), Family: ipvs.IPv4, Scheduler: "rr"}}
+	cur.table = append(cur.table, foreign, gone)
+	cur.owned = map[ipvs.Key]bool{gone.Key(): true}
+	cur.ownVIPs = []VIP{{Address: netip.MustParseAddr("192.168.10.201")}}
+	cfg := mustParse(t, `
+services:
+  - protocol: tcp
+    address: 10.0.0.8:80
+    scheduler: wrr
+    realServers:
+      - {address: 10.0.0.110:80, forward: nat, weight: 3}
+      - {address: 10.0.0.130:80, forward: nat}
+  - protocol: tcp
+    address: 10.0.0.8:443
+    realServers:
+      - {address: 10.0.0.110:443, forward: nat}
+`)
+	p := planFor(t, cfg, cur, false)
+	want := "update service, create service, create destination, create destination, update destination, remove VIP, delete destination, delete service"
+	if got := kinds(p); got != want {
+		t.Errorf("ops = %s\nwant  %s\n%s", got, want, p)
+	}
+	if strings.Contains(p.String(), "-f 99") {
+		t.Errorf("plan touches a service the director does not own:\n%s", p)
+	}
+	d := planFor(t, cfg, cur, true)
+	want = "update service, create service, create destination, create destination, update destination, drain destination, remove VIP, delete service"
+	if got := kinds(d); got != want {
+		t.Errorf("with drain: ops = %s\nwant  %s\n%s", got, want, d)
+	}
+	if len(d.drains) != 1 || !strings.Contains(d.drains[0], "10.0.0.120:80") {
+		t.Errorf("drains = %v", d.drains)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, bad := range []string{
+		"services: [{protocol: tcp, address: 10.0.0.1:0}]",
+		"services: [{protocol: icmp, address: 10.0.0.1:80}]",
+		"services: [{protocol: tcp, address: 10.0.0.1:80, scheduler: fastest}]",
+		"services: [{protocol: tcp, address: 10.0.0.1:80, realServers: [{address: 10.0.0.2:80, forward: nat, weight: -1}]}]",
+		"services: [{protocol: tcp, address: 10.0.0.1:80, realServers: [{address: 10.0.0.2:80, forward: teleport}]}]",
+		"services: [{protocol: tcp, address: 10.0.0.1:80}, {protocol: tcp, address: 10.0.0.1:80}]",
+		"services: [{fwmark: 10, mark: {destination: 10.0.0.1/32, protocol: tcp}}]",
+		"services: [{fwmark: 10, protocol: tcp}]",
+		"services: [{protocol: tcp, address: 10.0.0.1:80, persistence: {timeout: 0s}}]",
+		"vips: [{address: 10.0.0.1}, {address: 10.0.0.1}]",
+		"vips: [{address: 10.0.0.1, dummy: true}]",
+		"unknownField: 1",
+		"timeouts: {tcp: 1.5s}",
+	} {
+		if _, err := Parse([]byte(bad)); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: err = %v, want ErrInvalid", bad, err)
+		}
+	}
+}
+
+func TestConfigForms(t *testing.T) {
+	cfg := mustParse(t, `
+timeouts: {tcp: 20s, tcpfin: 20, udp: 20s}
+sysctls: {net.ipv4.vs.expire_nodest_conn: "1"}
+services:
+  - fwmark: 10
+    scheduler: rr
+    mark: {destination: 10.0.0.100/32, protocol: tcp, ports: ["80", "88", "8000-8080"]}
+    persistence: {timeout: 10s, netmask: 24}
+    flags: [one-packet]
+    realServers:
+      - {address: "10.0.0.110:0", forward: tunnel, tunnel: {type: gue, port: 6080, checksum: csum}}
+`)
+	ds, err := cfg.desired()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := ds[0].svc
+	if s.FirewallMark != 10 || s.Timeout != 10*time.Second || s.Netmask != 24 || s.Flags != ipvs.FlagPersistent|ipvs.FlagOnePacket {
+		t.Errorf("service %+v", s)
+	}
+	if m := ds[0].mark; m == nil || m.Mark != 10 || len(m.Ports) != 3 || m.Ports[2].Last != 8080 {
+		t.Errorf("mark %+v", m)
+	}
+	if d := ds[0].dests[0]; d.TunnelType != ipvs.TunnelGUE || d.TunnelPort != 6080 || d.TunnelFlags != ipvs.TunnelChecksum || d.Weight != 1 {
+		t.Errorf("destination %+v", d)
+	}
+	if cfg.Timeouts.TCPFin != Duration(20*time.Second) {
+		t.Errorf("timeouts %+v", cfg.Timeouts)
+	}
+	if v := cfg.NeededSysctls()["net.ipv4.vs.expire_nodest_conn"]; v != "1" {
+		t.Errorf("sysctls %v", cfg.NeededSysctls())
+	}
+}
