@@ -93,6 +93,75 @@ type VirtualService struct {
 	Persistence *Persistence `json:"persistence,omitempty"`
 
 	RealServers []RealServer `json:"realServers,omitempty"`
+	// Check is the health check run against each real server; nil means
+	// none (every real server counts as healthy).
+	Check *Check `json:"check,omitempty"`
+	// SorryServer takes the traffic when no real server is healthy.
+	SorryServer *RealServer `json:"sorryServer,omitempty"`
+}
+
+// Check is a keepalived-style health check of a service's real servers.
+type Check struct {
+	// Type is "tcp" (connect), "http" or "https" (GET, expected status),
+	// or "command" (exit status 0 means healthy).
+	Type string `json:"type"`
+	// Port to check; the real server's port if zero (required for
+	// firewall-mark services, whose real servers have none).
+	Port uint16 `json:"port,omitempty"`
+	// Path and Status for http(s): GET Path ("/" if empty) must answer
+	// Status (200 if zero). Host sets the Host header.
+	Path   string `json:"path,omitempty"`
+	Status int    `json:"status,omitempty"`
+	Host   string `json:"host,omitempty"`
+	// Command is run with LVS_RS_ADDR and LVS_RS_PORT in its environment,
+	// inside the director's network namespace.
+	Command []string `json:"command,omitempty"`
+	// Interval between checks (5s) and Timeout of one check (2s).
+	Interval Duration `json:"interval,omitempty"`
+	Timeout  Duration `json:"timeout,omitempty"`
+	// Rise successes in a row make a failed server healthy again (2);
+	// Fall failures in a row make a healthy one failed (3).
+	Rise int `json:"rise,omitempty"`
+	Fall int `json:"fall,omitempty"`
+	// OnFailure is "quiesce" (weight 0: open connections go on, no new
+	// ones; the default) or "remove".
+	OnFailure string `json:"onFailure,omitempty"`
+}
+
+// withDefaults fills in the defaults and checks the rest.
+func (c Check) withDefaults() (Check, error) {
+	if c.Interval == 0 {
+		c.Interval = Duration(5 * time.Second)
+	}
+	if c.Timeout == 0 {
+		c.Timeout = Duration(2 * time.Second)
+	}
+	if c.Rise == 0 {
+		c.Rise = 2
+	}
+	if c.Fall == 0 {
+		c.Fall = 3
+	}
+	if c.OnFailure == "" {
+		c.OnFailure = "quiesce"
+	}
+	if c.Status == 0 {
+		c.Status = 200
+	}
+	if c.Path == "" {
+		c.Path = "/"
+	}
+	switch {
+	case c.Type != "tcp" && c.Type != "http" && c.Type != "https" && c.Type != "command":
+		return c, fmt.Errorf("check type %q is not tcp, http, https or command", c.Type)
+	case c.Type == "command" && len(c.Command) == 0:
+		return c, fmt.Errorf("a command check needs a command")
+	case c.Interval < 0 || c.Timeout < 0 || c.Rise < 0 || c.Fall < 0:
+		return c, fmt.Errorf("check: negative interval, timeout, rise or fall")
+	case c.OnFailure != "quiesce" && c.OnFailure != "remove":
+		return c, fmt.Errorf("check: onFailure %q is not quiesce or remove", c.OnFailure)
+	}
+	return c, nil
 }
 
 // MarkRule selects the packets a firewall-mark service takes, as
@@ -225,6 +294,21 @@ func (c *Config) desired() ([]desiredService, error) {
 		d, err := vs.convert()
 		if err != nil {
 			return nil, &ConfigError{Where: where, Reason: err.Error()}
+		}
+		if vs.Check != nil {
+			chk, err := vs.Check.withDefaults()
+			if err != nil {
+				return nil, &ConfigError{Where: where, Reason: err.Error()}
+			}
+			if chk.Port == 0 && chk.Type != "command" && d.svc.IsFirewallMark() {
+				return nil, &ConfigError{Where: where, Reason: "a check of a firewall-mark service needs a port"}
+			}
+		}
+		if vs.SorryServer != nil {
+			if _, err := (VirtualService{Protocol: vs.Protocol, Address: vs.Address, FirewallMark: vs.FirewallMark,
+				Family: vs.Family, RealServers: []RealServer{*vs.SorryServer}}).convert(); err != nil {
+				return nil, &ConfigError{Where: where + ".sorryServer", Reason: err.Error()}
+			}
 		}
 		if prev, dup := seen[d.svc.Key()]; dup {
 			return nil, &ConfigError{Where: where, Reason: "same service as " + prev}

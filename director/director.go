@@ -24,6 +24,8 @@ type Options struct {
 	// runs (JSON). Without it a restarted Director owns only what its
 	// configuration lists.
 	StateFile string
+	// MaxChecks bounds the health checks running at once (32 if zero).
+	MaxChecks int
 }
 
 // state is what the Director owns; see the package documentation.

@@ -271,3 +271,102 @@ func ask(t *testing.T, c net.Conn, r *bufio.Reader) string {
 	}
 	return string(body)
 }
+
+// natWithout is the NAT lab with rs1 serving no page: the test runs it.
+func natWithout(rs string) lab.Spec {
+	s := lab.NAT()
+	for i := range s.Hosts {
+		if s.Hosts[i].Name == rs {
+			s.Hosts[i].Pages = nil
+		}
+	}
+	return s
+}
+
+// TestHealthChecks: with rs1's HTTP server stopped, the check quiesces it
+// within the fall count and client traffic continues on rs2; with it back,
+// rs1 returns to the rotation. Only rs1's destination changes each time.
+func TestHealthChecks(t *testing.T) {
+	vmtest.Require(t, "ip_vs", "ip_vs_rr", "veth", "bridge")
+	l := labtest.Build(t, natWithout(lab.RS1))
+	dir, client, rs1 := labtest.Host(t, l, lab.Director), labtest.Host(t, l, lab.Client), labtest.Host(t, l, lab.RS1)
+	serve := func() context.CancelFunc {
+		ctx, cancel := context.WithCancel(context.Background())
+		if err := rs1.Serve(ctx, ":80", "rs1"); err != nil {
+			t.Fatal(err)
+		}
+		return cancel
+	}
+	stop := serve()
+	d, err := New(Options{NetNS: int(dir.NS())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	cfg, err := Parse([]byte(`
+services:
+  - protocol: tcp
+    address: 10.0.0.8:80
+    scheduler: rr
+    check: {type: http, path: /, interval: 200ms, timeout: 500ms, rise: 2, fall: 2}
+    realServers:
+      - {address: 10.0.0.110:80, forward: nat}
+      - {address: 10.0.0.120:80, forward: nat}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(ctxT(t))
+	reports := make(chan Report, 64)
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx, cfg, nil, func(r Report) { reports <- r }) }()
+	defer func() { cancel(); <-done }()
+
+	waitFor := func(what string, ok func(Report) bool) Report {
+		t.Helper()
+		timeout := time.After(15 * time.Second)
+		for {
+			select {
+			case r := <-reports:
+				if r.Err != nil {
+					t.Fatalf("while waiting for %s: %v", what, r.Err)
+				}
+				if ok(r) {
+					return r
+				}
+			case <-timeout:
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+	waitFor("the first apply", func(r Report) bool { return r.Plan != nil })
+	if got := get(t, client, 4); got["rs1"] != 2 || got["rs2"] != 2 {
+		t.Fatalf("answers %v before the failure", got)
+	}
+
+	start := time.Now()
+	stop() // rs1's listener dies
+	waitFor("rs1 to fail", func(r Report) bool { return r.Health != nil && !r.Health.Healthy })
+	r := waitFor("the quiesce", func(r Report) bool { return r.Plan != nil })
+	if r.Plan.Len() != 1 || r.Plan.Ops[0].Destination.Addr.String() != "10.0.0.110:80" || r.Plan.Ops[0].Destination.Weight != 0 {
+		t.Errorf("plan on failure:\n%s", r.Plan)
+	}
+	// Fall 2 at a 200 ms interval: quiesced within about a second.
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("quiesced after %v", took)
+	}
+	if got := get(t, client, 4); got["rs2"] != 4 {
+		t.Errorf("answers %v with rs1 down, want rs2 only", got)
+	}
+
+	stop = serve()
+	defer stop()
+	waitFor("rs1 to recover", func(r Report) bool { return r.Health != nil && r.Health.Healthy })
+	r = waitFor("the restore", func(r Report) bool { return r.Plan != nil })
+	if r.Plan.Len() != 1 || r.Plan.Ops[0].Destination.Weight != 1 {
+		t.Errorf("plan on recovery:\n%s", r.Plan)
+	}
+	if got := get(t, client, 4); got["rs1"] != 2 || got["rs2"] != 2 {
+		t.Errorf("answers %v after recovery", got)
+	}
+}
