@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -51,6 +53,29 @@ func (a *archive) file(dst, src string, perm uint32) {
 	dst = path.Clean("/" + dst)
 	a.dir(path.Dir(dst))
 	a.entries[dst] = entry{mode: cpioReg | perm, hostPath: src}
+}
+
+// tree adds the regular files (up to 1 MiB each) and directories under the
+// host directory root, at the same paths.
+func (a *archive) tree(root string) error {
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			a.dir(p)
+		case d.Type().IsRegular():
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			if info.Size() <= 1<<20 {
+				a.file(p, p, uint32(info.Mode().Perm()))
+			}
+		}
+		return nil
+	})
 }
 
 // bytes adds a regular file with the given content.

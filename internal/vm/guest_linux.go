@@ -17,6 +17,7 @@ type guestSpec struct {
 	Args    []string // argv[1:]
 	Env     []string // KEY=VALUE
 	Modules []string // guest paths of .ko files, dependencies first
+	Dir     string   // working directory
 }
 
 // exitMarker precedes the guest program's exit code on the console.
@@ -88,6 +89,11 @@ func setupGuest() error {
 		}
 	}
 	os.Args = append(os.Args[:1], spec.Args...)
+	if spec.Dir != "" {
+		if err := os.Chdir(spec.Dir); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -41,6 +41,10 @@ type Spec struct {
 	// QuietKernel drops the kernel's own console lines ("[    2.1] ...")
 	// from Output.
 	QuietKernel bool
+	// Dir, if set, is a host directory copied into the guest at the same
+	// path (files up to 1 MiB; no symbolic links) and made the program's
+	// working directory: a test's package directory, for its testdata.
+	Dir string
 }
 
 // Available reports nil when Run can boot a VM here: QEMU is installed and a
@@ -160,7 +164,12 @@ func buildInitramfs(k *Kernel, spec Spec) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	gs := guestSpec{Args: spec.Args, Env: spec.Env}
+	gs := guestSpec{Args: spec.Args, Env: spec.Env, Dir: spec.Dir}
+	if spec.Dir != "" {
+		if err := a.tree(spec.Dir); err != nil {
+			return "", err
+		}
+	}
 	for _, m := range mods {
 		dst := path.Join("/usr/lib/modules", k.Release, m.rel)
 		a.file(dst, m.path, 0o644)

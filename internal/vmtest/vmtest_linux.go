@@ -149,8 +149,9 @@ func runGuest(cfg Config, tests, benches []string) int {
 	}
 	start := time.Now()
 	fmt.Printf("=== VM tier: %d test(s), %d benchmark(s) in a QEMU guest: %s\n", len(tests), len(benches), strings.Join(append(append([]string{}, tests...), benches...), " "))
+	dir, _ := os.Getwd() // the package directory: its testdata goes along
 	code, err := vm.Run(ctx, vm.Spec{
-		Init: self, Args: args, Env: env,
+		Init: self, Args: args, Env: env, Dir: dir,
 		Modules: cfg.Modules, Programs: cfg.Programs, Memory: cfg.Memory,
 		Output: os.Stdout,
 	})
