@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strconv"
+	"strings"
 
 	"github.com/lvs-go/lvs/internal/netnsx"
 	"github.com/lvs-go/lvs/sysctl"
@@ -67,6 +67,12 @@ func Check(ctx context.Context, cfg Config) (*Status, error) {
 		}
 	}
 	for _, s := range cfg.settings() {
+		if cfg.Mode == TUN && isRPFilter(s.Key) {
+			continue // judged below by its effective value: 0 and 2 both work
+		}
+		if link == nil && s.Key != sysctl.ArpIgnore("all") && s.Key != sysctl.ArpAnnounce("all") {
+			continue // the device's keys exist only with the device
+		}
 		v, err := e.sc.Get(s.Key)
 		if err != nil {
 			problem("%v", err)
@@ -76,16 +82,38 @@ func Check(ctx context.Context, cfg Config) (*Status, error) {
 			problem("%s is %s, want %s", s.Key, v, s.Value)
 		}
 	}
-	if cfg.Mode == TUN {
+	if cfg.Mode == TUN && link != nil {
 		// The kernel filters with the larger of "all" and the device's
-		// value: either at 1 drops decapsulated packets.
-		a, _ := e.sc.Get(sysctl.RPFilter("all"))
-		d, _ := e.sc.Get(sysctl.RPFilter(ifc))
-		if max(atoi(a), atoi(d)) == 1 {
-			problem("effective rp_filter on %s is strict (1): decapsulated packets will be dropped", ifc)
+		// value: strict (1) drops the decapsulated packets, whose source
+		// is routed out another interface; loose (2) and off (0) work.
+		all, aerr := e.sc.GetInt(sysctl.RPFilter("all"))
+		dev, derr := e.sc.GetInt(sysctl.RPFilter(ifc))
+		switch {
+		case aerr != nil:
+			problem("%v", aerr)
+		case derr != nil:
+			problem("%v", derr)
+		case max(all, dev) == 1:
+			problem("effective rp_filter on %s is strict: max(all=%d, %s=%d) = 1 drops decapsulated packets; want 0 (or 2)", ifc, all, ifc, dev)
+		}
+	}
+	if cfg.Encap == GUE {
+		if open, err := hasGUEPort(fd, cfg.GUEPort); err != nil {
+			problem("GUE receive port %d: %v", cfg.GUEPort, err)
+		} else if !open {
+			problem("GUE receive port %d is not open", cfg.GUEPort)
 		}
 	}
 	return st, ctx.Err()
 }
 
-func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
+func hasGUEPort(netns int, port uint16) (bool, error) {
+	f, err := dialFOU(netns)
+	if err != nil {
+		return false, err
+	}
+	defer f.close()
+	return f.hasGUE(port)
+}
+
+func isRPFilter(k sysctl.Key) bool { return strings.HasSuffix(string(k), ".rp_filter") }

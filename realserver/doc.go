@@ -13,26 +13,69 @@
 //	TUN: ip addr add VIP/32 dev tunl0; ip link set tunl0 up
 //	     sysctl net.ipv4.conf.{all,tunl0}.arp_ignore=1 ...arp_announce=2 ...rp_filter=0
 //
-// Setup does exactly that and returns a Role whose Teardown removes what
-// Setup added and puts every sysctl back to its previous value. Addresses
-// that were already there stay; a sysctl already at its value is not
-// written (and so not touched by Teardown); running Setup twice changes
+// # What Setup changes, key by key
+//
+// With D the device that holds the VIPs ("lo" by default in DR, Config.Interface
+// otherwise, tunl0 for TUN over IPIP or GUE, gre0 for TUN over GRE), in
+// this order, each only if it is not so already:
+//
+//  1. DR with Dummy: creates the dummy device D (module dummy). TUN: if D does
+//     not exist, asks the kernel for it, which loads ipip (ip_gre); a device
+//     the request created is deleted by Teardown, one the module load made
+//     is left.
+//  2. Sets D up. Addresses the kernel adds as a consequence (127.0.0.1/8
+//     and ::1 on lo, an IPv6 link-local address on others) are counted as
+//     Setup's: Teardown sets D down and removes them.
+//  3. net.ipv4.conf.all.arp_ignore = 1, net.ipv4.conf.all.arp_announce = 2,
+//     net.ipv4.conf.D.arp_ignore = 1, net.ipv4.conf.D.arp_announce = 2;
+//     TUN also net.ipv4.conf.all.rp_filter = 0 and net.ipv4.conf.D.rp_filter = 0.
+//     These come before the VIPs, so that no ARP reply for a VIP can leave
+//     in between. They are written as one sysctl.Apply: all or none.
+//  4. TUN over GUE: opens the GUE receive port Config.GUEPort (module fou).
+//  5. Adds each VIP to D as a host address (/32, or /128 without duplicate
+//     address detection).
+//
+// Role.Changes lists what was done. Teardown undoes those steps in reverse
+// order, restoring every sysctl to the value it read before writing it.
+// Addresses that were already there stay; a sysctl already at its value is
+// not written (and so not touched by Teardown); running Setup twice changes
 // nothing the second time. If a step fails, Setup undoes the steps before
-// it and returns the error.
+// it and returns the error. Nothing else (routes, ip_forward, other
+// interfaces) is touched.
+//
+// # Why these keys
 //
 // The kernel takes the larger of "all" and the interface's value for
-// arp_ignore, arp_announce and rp_filter: that is why both are set, and why
-// rp_filter=1 on "all" alone breaks TUN (decapsulated packets arrive on
-// tunl0 from a source routed elsewhere). ARP does not exist for IPv6: an
-// IPv6 VIP on lo or a dummy device is not announced by neighbour discovery
-// on other links, so IPv6 VIPs need only the address (added with nodad).
+// arp_ignore, arp_announce and rp_filter. arp_ignore is judged on the
+// interface an ARP request arrives on (eth0, not lo) and arp_announce on the
+// one a request leaves by; setting "all" therefore covers every interface,
+// whatever its own value. The keys of D itself are set as the note does;
+// for ARP they change nothing on lo, but they matter for rp_filter in TUN,
+// where the decapsulated packets arrive on tunl0 from a client routed out
+// another interface: strict filtering (1) on "all" or on tunl0 drops them;
+// off (0, what Setup writes) or loose (2) works, and Check accepts either.
+//
+// ARP does not exist for IPv6, and nothing needs to be set for IPv6 VIPs:
+// Linux answers a neighbour solicitation only for an address on the
+// interface it arrived on (unlike IPv4's ARP, which by default answers for
+// any local address), so an IPv6 VIP on lo or a dummy device is never
+// announced on other links unless proxy_ndp is on. The TUN role is
+// implemented for IPv4 VIPs (tunl0 and gre0 are IPv4 tunnels); an IPv6 VIP
+// in TUN mode (which would need ip6tnl0) is refused before anything
+// changes, with an error matching both ErrInvalid and errors.ErrUnsupported.
 //
 // TUN takes three encapsulations, matching the director's tunnel types: IPIP
 // (tunl0), GUE (IPIP inside UDP: Setup also opens the GUE receive port
 // through the fou module, and Teardown closes it) and GRE (gre0, from the
-// ip_gre module).
+// ip_gre module). A missing module gives an error matching
+// errors.ErrUnsupported.
 //
 // Check reports what is missing from a host that should be in the role:
 // the mistakes of the note (forgotten lo ARP settings, rp_filter left on,
-// tunl0 down, VIP missing).
+// tunl0 down, VIP missing, GUE port closed). It changes nothing.
+//
+// Every change is made in Config.NetNS (the caller's namespace if zero):
+// links and addresses over rtnetlink sockets opened in that namespace, sysctls
+// through package sysctl bound to it. No thread of the caller changes
+// namespace.
 package realserver

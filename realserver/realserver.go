@@ -1,6 +1,7 @@
 package realserver
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -82,13 +83,19 @@ func (c Config) iface() string {
 // is changed.
 var ErrInvalid = fmt.Errorf("realserver: invalid configuration")
 
-type invalidError struct{ reason string }
+type invalidError struct {
+	reason      string
+	unsupported bool // a configuration this package does not implement
+}
 
-func (e *invalidError) Error() string        { return "realserver: invalid configuration: " + e.reason }
-func (e *invalidError) Is(target error) bool { return target == ErrInvalid }
+func (e *invalidError) Error() string { return "realserver: invalid configuration: " + e.reason }
+
+func (e *invalidError) Is(target error) bool {
+	return target == ErrInvalid || e.unsupported && target == errors.ErrUnsupported
+}
 
 func (c Config) validate() error {
-	bad := func(format string, args ...any) error { return &invalidError{fmt.Sprintf(format, args...)} }
+	bad := func(format string, args ...any) error { return &invalidError{reason: fmt.Sprintf(format, args...)} }
 	if c.Mode != DR && c.Mode != TUN {
 		return bad("mode %v is not DR or TUN", c.Mode)
 	}
@@ -105,7 +112,7 @@ func (c Config) validate() error {
 		}
 		seen[v] = true
 		if c.Mode == TUN && v.Is6() {
-			return bad("VIP %v: TUN over ipip carries IPv4 only", v)
+			return &invalidError{fmt.Sprintf("VIP %v: TUN is implemented for IPv4 (tunl0, gre0); IPv6 over ip6tnl0 is not", v), true}
 		}
 	}
 	if c.Mode == TUN && (c.Interface != "" || c.Dummy) {

@@ -14,7 +14,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Role is a host in the real-server role; Teardown takes it back out.
+// Role is a host in the real-server role; Teardown takes it back out. A Role
+// holds a reference to its network namespace (a file descriptor) until
+// Teardown; a role meant to outlive the process is simply never torn down.
 type Role struct {
 	cfg   Config
 	netns int    // own duplicate of cfg.NetNS
@@ -116,16 +118,9 @@ func (r *Role) setup(ctx context.Context, e *env) error {
 		return fmt.Errorf("realserver: interface %s: %w", ifc, unix.ENODEV)
 	}
 	if link.Flags&unix.IFF_UP == 0 {
-		if err := e.rt.SetUp(link.Index, true); err != nil {
-			return fmt.Errorf("realserver: set %s up: %w", ifc, err)
+		if err := r.setUp(e, ifc, link.Index); err != nil {
+			return err
 		}
-		r.done("set "+ifc+" up", func(e *env) error {
-			l, err := e.rt.FindLink(ifc)
-			if err != nil || l == nil {
-				return err
-			}
-			return e.rt.SetUp(l.Index, false)
-		})
 	}
 	// ARP settings before the VIPs, so that no ARP reply for a VIP can
 	// leave in between.
@@ -169,6 +164,46 @@ func (r *Role) setup(ctx context.Context, e *env) error {
 		})
 	}
 	return nil
+}
+
+// setUp brings the device up. The kernel may add addresses of its own as it
+// does (127.0.0.1/8 and ::1 on lo, an IPv6 link-local address elsewhere):
+// those are Setup's doing too, and the undo removes them with the flag.
+func (r *Role) setUp(e *env, ifc string, index uint32) error {
+	before, err := e.rt.Addrs(index)
+	if err != nil {
+		return err
+	}
+	if err := e.rt.SetUp(index, true); err != nil {
+		return fmt.Errorf("realserver: set %s up: %w", ifc, err)
+	}
+	after, err := e.rt.Addrs(index)
+	var added []netip.Prefix
+	for _, p := range after {
+		if !slices.Contains(before, p) {
+			added = append(added, p)
+		}
+	}
+	what := "set " + ifc + " up"
+	if len(added) > 0 {
+		what += fmt.Sprintf(" (the kernel added %v)", added)
+	}
+	r.done(what, func(e *env) error {
+		l, err := e.rt.FindLink(ifc)
+		if err != nil || l == nil {
+			return err
+		}
+		if err := e.rt.SetUp(l.Index, false); err != nil {
+			return err
+		}
+		for _, p := range added {
+			if err := e.rt.DelAddr(l.Index, p); err != nil {
+				return fmt.Errorf("remove %v: %w", p, err)
+			}
+		}
+		return nil
+	})
+	return err // listing the addresses after: the step is recorded either way
 }
 
 // setupGUE opens the GUE receive port unless it is open already.

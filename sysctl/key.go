@@ -58,13 +58,17 @@ func escape(component string) string { return strings.ReplaceAll(component, ".",
 // anything was read or written.
 var ErrInvalid = errors.New("sysctl: invalid argument")
 
-// ValidationError describes a bad key or value.
+// ValidationError describes a bad key, or a bad value for Key.
 type ValidationError struct {
 	Key    Key
+	Value  bool // the value, not the key, is bad
 	Reason string
 }
 
 func (e *ValidationError) Error() string {
+	if e.Value {
+		return fmt.Sprintf("sysctl: invalid value for %s: %s", string(e.Key), e.Reason)
+	}
 	return fmt.Sprintf("sysctl: invalid key %q: %s", string(e.Key), e.Reason)
 }
 

@@ -33,8 +33,16 @@ func New(cfg *Config) (*Sysctl, error) {
 	return &Sysctl{netns: fd}, nil
 }
 
-// Close releases the namespace reference.
-func (s *Sysctl) Close() error { return closeNS(s.netns) }
+// Close releases the namespace reference. Using s after Close fails, except
+// for the caller's namespace (NetNS 0); a second Close does nothing.
+func (s *Sysctl) Close() error {
+	fd := s.netns
+	if fd <= 0 {
+		return nil
+	}
+	s.netns = -1
+	return closeNS(fd)
+}
 
 // Get reads a key's value, without the trailing newline. A key the kernel
 // does not have gives an error matching fs.ErrNotExist.
@@ -71,7 +79,7 @@ func (s *Sysctl) Set(k Key, value string) error {
 		return err
 	}
 	if strings.ContainsRune(value, 0) {
-		return &ValidationError{Key: k, Reason: "value contains NUL"}
+		return &ValidationError{Key: k, Value: true, Reason: "contains NUL"}
 	}
 	if err := s.write(path, value); err != nil {
 		return &Error{Op: "write", Key: k, Value: value, Err: err}

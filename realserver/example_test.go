@@ -1,0 +1,80 @@
+package realserver_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"net/netip"
+	"os"
+
+	"github.com/lvs-go/lvs/realserver"
+)
+
+// A DR real server, as in the study note's section 5(2): the VIP on lo and
+// the ARP settings, in one call; Teardown puts the host back as it was.
+func ExampleSetup() {
+	ctx := context.Background()
+	role, err := realserver.Setup(ctx, realserver.Config{
+		Mode: realserver.DR,
+		VIPs: []netip.Addr{netip.MustParseAddr("10.0.0.100")},
+	})
+	if err != nil {
+		log.Fatal(err) // nothing was left half done
+	}
+	defer role.Teardown(ctx)
+	for _, c := range role.Changes() {
+		fmt.Println(c)
+	}
+}
+
+// A TUN real server (section 5(4)) in a named network namespace: the VIP on
+// tunl0, tunl0 up, rp_filter off, the ARP settings.
+func ExampleSetup_tunnel() {
+	ns, err := os.Open("/run/netns/rs1")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ns.Close()
+	ctx := context.Background()
+	role, err := realserver.Setup(ctx, realserver.Config{
+		Mode:  realserver.TUN,
+		VIPs:  []netip.Addr{netip.MustParseAddr("10.0.0.100")},
+		NetNS: int(ns.Fd()),
+	})
+	if err != nil {
+		log.Fatal(err) // errors.Is(err, errors.ErrUnsupported): no ipip module
+	}
+	defer role.Teardown(ctx)
+}
+
+// A DR real server with its VIPs, IPv4 and IPv6, on a dummy device that
+// Setup creates and Teardown deletes.
+func ExampleSetup_dummy() {
+	ctx := context.Background()
+	role, err := realserver.Setup(ctx, realserver.Config{
+		Mode:      realserver.DR,
+		VIPs:      []netip.Addr{netip.MustParseAddr("10.0.0.100"), netip.MustParseAddr("2001:db8::100")},
+		Interface: "vip0",
+		Dummy:     true,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer role.Teardown(ctx)
+}
+
+// Check finds the note's mistakes without changing anything.
+func ExampleCheck() {
+	st, err := realserver.Check(context.Background(), realserver.Config{
+		Mode: realserver.DR,
+		VIPs: []netip.Addr{netip.MustParseAddr("10.0.0.100")},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if !st.OK() {
+		for _, p := range st.Problems {
+			fmt.Println(p) // e.g. "net.ipv4.conf.lo.arp_ignore is 0, want 1"
+		}
+	}
+}
