@@ -36,3 +36,8 @@ func (*Director) Collect(context.Context) (int, error) { return 0, errUnsupporte
 
 // Teardown is not supported on this system.
 func (*Director) Teardown(context.Context) error { return errUnsupported }
+
+// Run is not supported on this system.
+func (*Director) Run(context.Context, *Config, <-chan *Config, func(Report)) error {
+	return errUnsupported
+}

@@ -1,7 +1,9 @@
 package director
 
 import (
+	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/lvs-go/lvs/ipvs"
 )
@@ -99,4 +101,29 @@ func (t *tally) add(ok bool, chk Check, err error) (flipped bool) {
 		return true
 	}
 	return false
+}
+
+// Event is a real server's health changing.
+type Event struct {
+	Service    string // the service's key, as ipvsadm prints it
+	RealServer netip.AddrPort
+	Healthy    bool
+	Err        error // the last check's error when it failed
+}
+
+func (e Event) String() string {
+	if e.Healthy {
+		return fmt.Sprintf("%s: %v is healthy", e.Service, e.RealServer)
+	}
+	return fmt.Sprintf("%s: %v failed: %v", e.Service, e.RealServer, e.Err)
+}
+
+// Report is what Run tells its caller: a health change, an applied plan,
+// a drained server collected, or an error (Run goes on after errors).
+type Report struct {
+	Time      time.Time
+	Health    *Event
+	Plan      *Plan
+	Collected int
+	Err       error
 }

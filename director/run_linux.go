@@ -17,31 +17,6 @@ import (
 	"github.com/lvs-go/lvs/internal/netnsx"
 )
 
-// Event is a real server's health changing.
-type Event struct {
-	Service    string // the service's key, as ipvsadm prints it
-	RealServer netip.AddrPort
-	Healthy    bool
-	Err        error // the last check's error when it failed
-}
-
-func (e Event) String() string {
-	if e.Healthy {
-		return fmt.Sprintf("%s: %v is healthy", e.Service, e.RealServer)
-	}
-	return fmt.Sprintf("%s: %v failed: %v", e.Service, e.RealServer, e.Err)
-}
-
-// Report is what Run tells its caller: a health change, an applied plan,
-// a drained server collected, or an error (Run goes on after errors).
-type Report struct {
-	Time      time.Time
-	Health    *Event
-	Plan      *Plan
-	Collected int
-	Err       error
-}
-
 // Run applies cfg, then keeps the namespace matching it while health
 // checks fail and recover, and applies each configuration received on
 // reload, until ctx is done. With Options.Drain it also collects drained
