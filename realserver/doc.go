@@ -43,6 +43,11 @@
 // it and returns the error. Nothing else (routes, ip_forward, other
 // interfaces) is touched.
 //
+// Roles are not reference counted. A second Role set up while the first is
+// in place records only what it changed itself; tear roles down in the
+// reverse order of their Setups, or the first Teardown restores the "all"
+// keys that the later role still relies on.
+//
 // # Why these keys
 //
 // The kernel takes the larger of "all" and the interface's value for

@@ -165,3 +165,30 @@ func TestVSKeys(t *testing.T) {
 		t.Errorf("conntrack = %d after Restore, want 0", v)
 	}
 }
+
+// TestApplySameKeyTwice: a key listed twice ends at its last value, and the
+// undo brings back the value from before the Apply.
+func TestApplySameKeyTwice(t *testing.T) {
+	s := newNS(t)
+	undo, err := s.Apply(Setting{ArpIgnore("all"), "1"}, Setting{ArpIgnore("all"), "0"}, Setting{ArpIgnore("all"), "2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := s.GetInt(ArpIgnore("all")); v != 2 {
+		t.Errorf("after Apply: %d, want the last value 2", v)
+	}
+	if err := s.Restore(undo); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := s.GetInt(ArpIgnore("all")); v != 0 {
+		t.Errorf("after Restore: %d, want 0", v)
+	}
+	// 0 then back to 0: nothing left to undo beyond what was written.
+	undo, err = s.Apply(Setting{ArpIgnore("all"), "1"}, Setting{ArpIgnore("all"), "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := s.GetInt(ArpIgnore("all")); v != 0 || len(undo) != 2 {
+		t.Errorf("after Apply 1 then 0: %d, undo %v; want 0 and both writes undoable", v, undo)
+	}
+}

@@ -134,8 +134,13 @@ func (s *Sysctl) Apply(settings ...Setting) (undo Snapshot, err error) {
 	if err != nil {
 		return nil, err
 	}
-	for i, st := range settings {
-		if same(before[i].Value, st.Value) {
+	cur := make(map[Key]string, len(before)) // values as this Apply has left them so far
+	for _, b := range before {
+		cur[b.Key] = b.Value
+	}
+	for _, st := range settings {
+		old := cur[st.Key]
+		if same(old, st.Value) {
 			continue
 		}
 		if err := s.Set(st.Key, st.Value); err != nil {
@@ -144,7 +149,8 @@ func (s *Sysctl) Apply(settings ...Setting) (undo Snapshot, err error) {
 			}
 			return nil, err
 		}
-		undo = append(undo, before[i])
+		undo = append(undo, Setting{Key: st.Key, Value: old})
+		cur[st.Key] = st.Value
 	}
 	return undo, nil
 }
