@@ -8,9 +8,9 @@ import (
 )
 
 // Do runs fn on a locked OS thread inside the network namespace open as fd,
-// then switches the thread back. fd 0 means the caller's namespace: fn runs
-// directly.
-func Do(fd int, fn func() error) error {
+// then switches the thread back, also when fn panics. fd 0 means the
+// caller's namespace: fn runs directly.
+func Do(fd int, fn func() error) (err error) {
 	if fd == 0 {
 		return fn()
 	}
@@ -25,13 +25,15 @@ func Do(fd int, fn func() error) error {
 		runtime.UnlockOSThread()
 		return fmt.Errorf("netns: enter: %w", err)
 	}
-	ferr := fn()
-	if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
-		// Leave the thread locked: the runtime ends it with the goroutine.
-		return fmt.Errorf("netns: switch back: %w", err)
-	}
-	runtime.UnlockOSThread()
-	return ferr
+	defer func() {
+		if serr := unix.Setns(orig, unix.CLONE_NEWNET); serr != nil {
+			// Leave the thread locked: the runtime ends it with the goroutine.
+			err = fmt.Errorf("netns: switch back: %w", serr)
+			return
+		}
+		runtime.UnlockOSThread()
+	}()
+	return fn()
 }
 
 // Dup returns a close-on-exec duplicate of the namespace fd (0 stays 0), so a

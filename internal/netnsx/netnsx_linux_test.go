@@ -70,3 +70,24 @@ func TestDoEntersAndLeaves(t *testing.T) {
 	}
 	os.NewFile(uintptr(d), "ns").Close()
 }
+
+// TestDoPanic: a panic in fn that the caller recovers leaves the goroutine
+// in its own namespace.
+func TestDoPanic(t *testing.T) {
+	ns := newNS(t)
+	self, err := os.Readlink("/proc/thread-self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the panic did not reach the caller")
+			}
+		}()
+		Do(int(ns), func() error { panic("boom") })
+	}()
+	if now, _ := os.Readlink("/proc/thread-self/ns/net"); now != self {
+		t.Fatalf("after a recovered panic the goroutine runs in %s, want %s", now, self)
+	}
+}
