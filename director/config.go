@@ -98,6 +98,14 @@ type VirtualService struct {
 	Check *Check `json:"check,omitempty"`
 	// SorryServer takes the traffic when no real server is healthy.
 	SorryServer *RealServer `json:"sorryServer,omitempty"`
+	// SNAT gives the traffic the director forwards to the real servers the
+	// director's own source address: FULLNAT's effect with the mainline
+	// kernel (masquerade forwarding, plus source NAT by nftables with
+	// net.ipv4.vs.conntrack=1), so that real servers need no route back
+	// through the director. The price: real servers see the director's
+	// address instead of the client's, and conntrack holds every
+	// connection. Every real server must use forward: nat.
+	SNAT bool `json:"snat,omitempty"`
 }
 
 // Check is a keepalived-style health check of a service's real servers.
@@ -280,6 +288,7 @@ type desiredService struct {
 	svc   ipvs.Service
 	dests []ipvs.Destination
 	mark  *iptables.Rule
+	snat  bool
 }
 
 // desired converts and validates the configuration.
@@ -303,6 +312,17 @@ func (c *Config) desired() ([]desiredService, error) {
 			if chk.Port == 0 && chk.Type != "command" && d.svc.IsFirewallMark() {
 				return nil, &ConfigError{Where: where, Reason: "a check of a firewall-mark service needs a port"}
 			}
+		}
+		if vs.SNAT {
+			for _, dst := range d.dests {
+				if dst.Forward != ipvs.Masquerade {
+					return nil, &ConfigError{Where: where, Reason: "snat needs forward: nat on every real server"}
+				}
+			}
+			if d.svc.IsFirewallMark() && d.mark == nil {
+				return nil, &ConfigError{Where: where, Reason: "snat on a firewall-mark service needs its mark rule (for the protocol)"}
+			}
+			d.snat = true
 		}
 		if vs.SorryServer != nil {
 			if _, err := (VirtualService{Protocol: vs.Protocol, Address: vs.Address, FirewallMark: vs.FirewallMark,
@@ -481,7 +501,7 @@ func (c *Config) NeededSysctls() map[sysctl.Key]string {
 				} else {
 					out[sysctl.IPv4Forward] = "1"
 				}
-				if d.mark != nil {
+				if d.mark != nil || vs.SNAT {
 					out[sysctl.VSConntrack] = "1"
 				}
 			}

@@ -36,6 +36,7 @@ type state struct {
 	Sysctls  sysctl.Snapshot      `json:"sysctls,omitempty"`  // values before the Director changed them
 	Draining map[string]time.Time `json:"draining,omitempty"` // drainKey -> deadline
 	Marks    bool                 `json:"marks,omitempty"`
+	SNAT     bool                 `json:"snat,omitempty"`
 }
 
 func (s *state) marshal() ([]byte, error) { return json.MarshalIndent(s, "", "  ") }

@@ -147,6 +147,11 @@ func (d *Director) read(ctx context.Context, cfg *Config, desired []desiredServi
 			return cur, err
 		}
 	}
+	if d.st.SNAT || slices.ContainsFunc(desired, func(s desiredService) bool { return s.snat }) {
+		if cur.snat, err = d.snatRules(); err != nil {
+			return cur, err
+		}
+	}
 	rt, err := rtnl.Dial(d.netns)
 	if err != nil {
 		return cur, err
@@ -327,6 +332,12 @@ func (d *Director) applyOne(ctx context.Context, o Op) error {
 			return err
 		}
 		d.st.Marks = len(o.Marks) > 0
+		return nil
+	case SyncSNAT:
+		if err := d.syncSNAT(o.SNAT); err != nil {
+			return err
+		}
+		d.st.SNAT = len(o.SNAT) > 0
 		return nil
 	case AddVIP:
 		return d.addVIP(o.VIP)

@@ -17,7 +17,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	vmtest.Main(m, vmtest.Config{Modules: []string{"ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_wlc", "nf_tables", "dummy", "veth", "bridge"}})
+	vmtest.Main(m, vmtest.Config{Modules: []string{"ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_wlc", "nf_tables", "nft_masq", "nft_chain_nat", "dummy", "veth", "bridge"}})
 }
 
 const natLab = `
@@ -368,5 +368,74 @@ services:
 	}
 	if got := get(t, client, 4); got["rs1"] != 2 || got["rs2"] != 2 {
 		t.Errorf("answers %v after recovery", got)
+	}
+}
+
+// TestSNAT: the FULLNAT equivalent. The real servers' gateway is not the
+// director (it does not exist), so plain NAT fails: replies never come
+// back. With snat the director gives forwarded packets its own address,
+// and the same requests are answered; Teardown removes the rules.
+func TestSNAT(t *testing.T) {
+	vmtest.Require(t, "ip_vs", "ip_vs_rr", "nft_masq", "nft_chain_nat", "veth", "bridge")
+	spec := lab.NAT()
+	for i := range spec.Hosts {
+		for j := range spec.Hosts[i].Routes {
+			if spec.Hosts[i].Routes[j].Via == "10.0.0.8" {
+				spec.Hosts[i].Routes[j].Via = "10.0.0.254" // nobody there
+			}
+		}
+	}
+	l := labtest.Build(t, spec)
+	dir, client := labtest.Host(t, l, lab.Director), labtest.Host(t, l, lab.Client)
+	d, err := New(Options{NetNS: int(dir.NS())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ctx := ctxT(t)
+	conf := strings.Replace(natLab, "scheduler: wrr", "scheduler: rr", 1)
+	cfg, err := Parse([]byte(conf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := d.Plan(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Apply(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 2*time.Second)
+	if _, err := client.Get(short, "http://10.0.0.8/"); err == nil {
+		t.Error("plain NAT worked without a route back: the test proves nothing")
+	}
+	cancel()
+
+	cfg, err = Parse([]byte(strings.Replace(conf, "scheduler: rr", "scheduler: rr\n    snat: true", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err = d.Plan(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("plan adding snat:\n%s", p)
+	if p.Len() != 2 || p.Ops[0].Kind != SetSysctl || p.Ops[1].Kind != SyncSNAT {
+		t.Errorf("plan: %s, want vs.conntrack then the SNAT rules", kinds(p))
+	}
+	if err := d.Apply(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, client, 4); got["rs1"] != 2 || got["rs2"] != 2 {
+		t.Errorf("answers with snat: %v, want both real servers", got)
+	}
+	if again, _ := d.Plan(ctx, cfg); again.Len() != 0 {
+		t.Errorf("second plan:\n%s", again)
+	}
+	if err := d.Teardown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rules, err := d.snatRules(); err != nil || len(rules) != 0 {
+		t.Errorf("SNAT rules after Teardown: %v, %v", rules, err)
 	}
 }

@@ -3,6 +3,7 @@ package director
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -26,6 +27,7 @@ const (
 	UpdateDestination
 	DrainDestination // weight to 0; deleted later by Collect
 	SyncMarks
+	SyncSNAT
 	AddVIP
 	RemoveVIP
 	DeleteDestination
@@ -36,7 +38,7 @@ var opNames = map[OpKind]string{
 	SetSysctl: "set sysctl", SetTimeouts: "set timeouts", CreateService: "create service",
 	UpdateService: "update service", CreateDestination: "create destination",
 	UpdateDestination: "update destination", DrainDestination: "drain destination",
-	SyncMarks: "sync marks", AddVIP: "add VIP", RemoveVIP: "remove VIP",
+	SyncMarks: "sync marks", SyncSNAT: "sync source NAT", AddVIP: "add VIP", RemoveVIP: "remove VIP",
 	DeleteDestination: "delete destination", DeleteService: "delete service",
 }
 
@@ -60,6 +62,18 @@ type Op struct {
 	OldValue       string
 	Timeouts       ipvs.Timeouts
 	Marks          []iptables.Rule
+	SNAT           []snatTarget
+}
+
+// snatTarget is a real server whose forwarded traffic gets the director's
+// source address (the FULLNAT equivalent).
+type snatTarget struct {
+	Proto ipvs.Protocol
+	Dest  netip.AddrPort
+}
+
+func (t snatTarget) String() string {
+	return fmt.Sprintf("%s %v", strings.ToLower(t.Proto.String()), t.Dest)
 }
 
 // String prints the op as a line of a diff: + added, ~ changed, - removed.
@@ -86,6 +100,12 @@ func (o Op) String() string {
 			rs = append(rs, r.String())
 		}
 		return "~ marks: [" + strings.Join(rs, "; ") + "]"
+	case SyncSNAT:
+		var ts []string
+		for _, t := range o.SNAT {
+			ts = append(ts, t.String())
+		}
+		return "~ source NAT to: [" + strings.Join(ts, "; ") + "]"
 	case AddVIP:
 		return fmt.Sprintf("+ vip %v on %s", o.VIP.Address, o.VIP.iface())
 	case RemoveVIP:
@@ -144,6 +164,7 @@ type current struct {
 	sysctls  map[sysctl.Key]string
 	timeouts ipvs.Timeouts
 	marks    []iptables.Rule
+	snat     []string              // the SNAT rules' targets in the kernel
 	vips     map[netip.Addr]string // VIP address -> interface it is on (only for configured and owned VIPs)
 	ownVIPs  []VIP                 // VIPs the director added before
 }
@@ -183,12 +204,22 @@ func plan(cfg *Config, desired []desiredService, cur current, drain bool) *Plan 
 	var destCreates, destUpdates, destDeletes, svcDeletes []Op
 	wantKeys := map[ipvs.Key]bool{}
 	var marks []iptables.Rule
+	var snat []snatTarget
 	for _, d := range desired {
 		k := d.svc.Key()
 		wantKeys[k] = true
 		p.owned = append(p.owned, k)
 		if d.mark != nil {
 			marks = append(marks, *d.mark)
+		}
+		if d.snat {
+			for _, dst := range d.dests {
+				proto := d.svc.Protocol
+				if proto == 0 && d.mark != nil {
+					proto = ipvs.Protocol(d.mark.Protocol)
+				}
+				snat = append(snat, snatTarget{Proto: proto, Dest: dst.Addr})
+			}
 		}
 		ts, exists := have[k]
 		switch {
@@ -242,6 +273,13 @@ func plan(cfg *Config, desired []desiredService, cur current, drain bool) *Plan 
 	p.Ops = append(p.Ops, destUpdates...)
 	if !sameRules(marks, cur.marks) {
 		add(Op{Kind: SyncMarks, Marks: marks})
+	}
+	var snatNames []string
+	for _, t := range snat {
+		snatNames = append(snatNames, t.String())
+	}
+	if !sameStrings(snatNames, cur.snat) {
+		add(Op{Kind: SyncSNAT, SNAT: snat})
 	}
 	wantVIP := map[netip.Addr]bool{}
 	for _, v := range cfg.VIPs {
@@ -298,4 +336,11 @@ func sameRules(a, b []iptables.Rule) bool {
 		}
 	}
 	return true
+}
+
+func sameStrings(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
 }
