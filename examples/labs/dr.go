@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/lvs-go/lvs/director"
 	"github.com/lvs-go/lvs/internal/lab"
 	"github.com/lvs-go/lvs/ipvs"
 	"github.com/lvs-go/lvs/realserver"
@@ -31,8 +32,9 @@ func (s *drSetup) close() {
 }
 
 // buildDR builds spec, puts vip on the director's lo (as the note's
-// `ifconfig lo:1 VIP netmask 255.255.255.255`), and brings rs1 and rs2 into
-// the real-server role of the given mode through realserver.Setup.
+// `ifconfig lo:1 VIP netmask 255.255.255.255`) through the director
+// package, and brings rs1 and rs2 into the real-server role of the given
+// mode through realserver.Setup.
 func buildDR(ctx context.Context, spec lab.Spec, vip netip.Addr, mode realserver.Mode) (*drSetup, error) {
 	l, err := lab.Build(spec)
 	if err != nil {
@@ -40,9 +42,8 @@ func buildDR(ctx context.Context, spec lab.Spec, vip netip.Addr, mode realserver
 	}
 	s := &drSetup{lab: l}
 	director := l.Host(lab.Director)
-	// The director's VIP: the director package will own this; the lab
-	// adds it by hand, as the note does.
-	if err := director.AddAddr("lo", netip.PrefixFrom(vip, 32).String()); err != nil {
+	// The director's VIP on its lo, as the note's ifconfig lo:1 does.
+	if err := addVIP(ctx, int(director.NS()), vip); err != nil {
 		s.close()
 		return nil, err
 	}
@@ -197,4 +198,18 @@ func proportion(answers []string, want map[string]int) error {
 		}
 	}
 	return nil
+}
+
+// addVIP puts vip on lo of the namespace through the director package.
+func addVIP(ctx context.Context, netns int, vip netip.Addr) error {
+	d, err := director.New(director.Options{NetNS: netns})
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	p, err := d.Plan(ctx, &director.Config{VIPs: []director.VIP{{Address: vip}}})
+	if err != nil {
+		return err
+	}
+	return d.Apply(ctx, p)
 }

@@ -36,10 +36,11 @@ var labs = []labSpec{
 	{"tun", "TUN: IP-in-IP to real servers with the VIP on tunl0 and rp_filter off, rr (note 5(4))", tunLab},
 	{"fwmark", "firewall marks: ports 80 and 88 marked 10, one FWM rr service, one rotation across both (note 6)", fwmarkLab},
 	{"persistence", "persistence: -p 10 with timeouts 20 20 20, the client sticks, then moves after expiry (note 7)", persistLab},
+	{"fullnat", "FULLNAT's effect on the mainline kernel: NAT plus source NAT, real servers without a route back (note 3(4))", fullnatLab},
 }
 
 // modules are the kernel modules the labs need.
-var modules = []string{"ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_wlc", "veth", "bridge", "ipip", "nf_tables"}
+var modules = []string{"ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_wlc", "veth", "bridge", "ipip", "nf_tables", "nft_masq", "nft_chain_nat"}
 
 func main() {
 	vm.Main(modules, nil, run)
