@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"log"
 	"net/netip"
-	"os"
 
 	"github.com/lvs-go/lvs/realserver"
 )
 
-// A DR real server, as in the study note's section 5(2): the VIP on lo and
-// the ARP settings, in one call; Teardown puts the host back as it was.
+// A DR real server for the study note's VIP, and back out.
 func ExampleSetup() {
 	ctx := context.Background()
 	role, err := realserver.Setup(ctx, realserver.Config{
@@ -21,60 +19,34 @@ func ExampleSetup() {
 	if err != nil {
 		log.Fatal(err) // nothing was left half done
 	}
-	defer role.Teardown(ctx)
-	for _, c := range role.Changes() {
-		fmt.Println(c)
-	}
-}
-
-// A TUN real server (section 5(4)) in a named network namespace: the VIP on
-// tunl0, tunl0 up, rp_filter off, the ARP settings.
-func ExampleSetup_tunnel() {
-	ns, err := os.Open("/run/netns/rs1")
-	if err != nil {
+	fmt.Println(role.Changes()) // what Setup changed, in order
+	if err := role.Teardown(ctx); err != nil {
 		log.Fatal(err)
 	}
-	defer ns.Close()
-	ctx := context.Background()
-	role, err := realserver.Setup(ctx, realserver.Config{
-		Mode:  realserver.TUN,
-		VIPs:  []netip.Addr{netip.MustParseAddr("10.0.0.100")},
-		NetNS: int(ns.Fd()),
-	})
-	if err != nil {
-		log.Fatal(err) // errors.Is(err, errors.ErrUnsupported): no ipip module
-	}
-	defer role.Teardown(ctx)
 }
 
-// A DR real server with its VIPs, IPv4 and IPv6, on a dummy device that
-// Setup creates and Teardown deletes.
-func ExampleSetup_dummy() {
-	ctx := context.Background()
-	role, err := realserver.Setup(ctx, realserver.Config{
-		Mode:      realserver.DR,
-		VIPs:      []netip.Addr{netip.MustParseAddr("10.0.0.100"), netip.MustParseAddr("2001:db8::100")},
-		Interface: "vip0",
-		Dummy:     true,
+// A TUN real server receiving GUE (port 6080) from the director.
+func ExampleSetup_gue() {
+	role, err := realserver.Setup(context.Background(), realserver.Config{
+		Mode:    realserver.TUN,
+		Encap:   realserver.GUE,
+		GUEPort: 6080,
+		VIPs:    []netip.Addr{netip.MustParseAddr("10.0.0.100")},
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer role.Teardown(ctx)
+	defer role.Teardown(context.Background())
 }
 
-// Check finds the note's mistakes without changing anything.
+// What keeps a host from the role.
 func ExampleCheck() {
 	st, err := realserver.Check(context.Background(), realserver.Config{
-		Mode: realserver.DR,
-		VIPs: []netip.Addr{netip.MustParseAddr("10.0.0.100")},
-	})
+		Mode: realserver.DR, VIPs: []netip.Addr{netip.MustParseAddr("10.0.0.100")}})
 	if err != nil {
 		log.Fatal(err)
 	}
-	if !st.OK() {
-		for _, p := range st.Problems {
-			fmt.Println(p) // e.g. "net.ipv4.conf.lo.arp_ignore is 0, want 1"
-		}
+	for _, p := range st.Problems {
+		fmt.Println(p) // e.g. "net.ipv4.conf.all.arp_ignore is 0, want 1"
 	}
 }
