@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"log"
 	"net/netip"
+	"os"
 
 	"github.com/lvs-go/lvs/realserver"
 )
 
-// A DR real server for the study note's VIP, and back out.
+// A DR real server, as in the study note's section 5(2): the VIP on lo and
+// the ARP settings, in one call; Teardown puts the host back as it was.
 func ExampleSetup() {
 	ctx := context.Background()
 	role, err := realserver.Setup(ctx, realserver.Config{
@@ -19,13 +21,66 @@ func ExampleSetup() {
 	if err != nil {
 		log.Fatal(err) // nothing was left half done
 	}
-	fmt.Println(role.Changes()) // what Setup changed, in order
-	if err := role.Teardown(ctx); err != nil {
-		log.Fatal(err)
+	defer role.Teardown(ctx)
+	for _, c := range role.Changes() {
+		fmt.Println(c)
 	}
 }
 
-// A TUN real server receiving GUE (port 6080) from the director.
+// A TUN real server (section 5(4)) in a named network namespace: the VIP on
+// tunl0, tunl0 up, rp_filter off, the ARP settings.
+func ExampleSetup_tunnel() {
+	ns, err := os.Open("/run/netns/rs1")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ns.Close()
+	ctx := context.Background()
+	role, err := realserver.Setup(ctx, realserver.Config{
+		Mode:  realserver.TUN,
+		VIPs:  []netip.Addr{netip.MustParseAddr("10.0.0.100")},
+		NetNS: int(ns.Fd()),
+	})
+	if err != nil {
+		log.Fatal(err) // errors.Is(err, errors.ErrUnsupported): no ipip module
+	}
+	defer role.Teardown(ctx)
+}
+
+// A DR real server with its VIPs, IPv4 and IPv6, on a dummy device that
+// Setup creates and Teardown deletes.
+func ExampleSetup_dummy() {
+	ctx := context.Background()
+	role, err := realserver.Setup(ctx, realserver.Config{
+		Mode:      realserver.DR,
+		VIPs:      []netip.Addr{netip.MustParseAddr("10.0.0.100"), netip.MustParseAddr("2001:db8::100")},
+		Interface: "vip0",
+		Dummy:     true,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer role.Teardown(ctx)
+}
+
+// Check finds the note's mistakes without changing anything.
+func ExampleCheck() {
+	st, err := realserver.Check(context.Background(), realserver.Config{
+		Mode: realserver.DR,
+		VIPs: []netip.Addr{netip.MustParseAddr("10.0.0.100")},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if !st.OK() {
+		for _, p := range st.Problems {
+			fmt.Println(p) // e.g. "net.ipv4.conf.lo.arp_ignore is 0, want 1"
+		}
+	}
+}
+
+// A TUN real server receiving GUE (UDP port 6080) from the director's
+// TunnelGUE destinations.
 func ExampleSetup_gue() {
 	role, err := realserver.Setup(context.Background(), realserver.Config{
 		Mode:    realserver.TUN,
@@ -37,16 +92,4 @@ func ExampleSetup_gue() {
 		log.Fatal(err)
 	}
 	defer role.Teardown(context.Background())
-}
-
-// What keeps a host from the role.
-func ExampleCheck() {
-	st, err := realserver.Check(context.Background(), realserver.Config{
-		Mode: realserver.DR, VIPs: []netip.Addr{netip.MustParseAddr("10.0.0.100")}})
-	if err != nil {
-		log.Fatal(err)
-	}
-	for _, p := range st.Problems {
-		fmt.Println(p) // e.g. "net.ipv4.conf.all.arp_ignore is 0, want 1"
-	}
 }
