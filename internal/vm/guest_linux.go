@@ -32,7 +32,7 @@ func IsGuest() bool {
 	return err == nil
 }
 
-// Guest prepares the VM (mounts /proc, /sys, /dev, /tmp and /run; loads the
+// Guest prepares the VM (mounts /proc, /sys and /dev; loads the
 // modules; sets os.Args and the environment as the host asked), calls run,
 // reports its exit code to the host and powers the VM off. It never returns.
 func Guest(run func() int) {
@@ -55,8 +55,8 @@ func setupGuest() error {
 		{"proc", "/proc", "proc"},
 		{"sysfs", "/sys", "sysfs"},
 		{"devtmpfs", "/dev", "devtmpfs"},
-		{"tmpfs", "/tmp", "tmpfs"},
-		{"tmpfs", "/run", "tmpfs"},
+		// /tmp and /run stay on the initramfs, which is writable already:
+		// a tmpfs on them would hide a working directory copied there.
 	}
 	for _, m := range mounts {
 		if err := os.MkdirAll(m.dst, 0o755); err != nil {
