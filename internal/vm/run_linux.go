@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -89,6 +90,8 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 		"-append", "console=ttyS0 panic=-1 loglevel=3 quiet")
 	cmd.Stdin = nil
 	cmd.WaitDelay = 5 * time.Second
+	// If this process dies, so does the VM.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return -1, fmt.Errorf("vm: %w", err)
