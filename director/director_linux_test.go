@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -437,5 +439,49 @@ func TestSNAT(t *testing.T) {
 	}
 	if rules, err := d.snatRules(); err != nil || len(rules) != 0 {
 		t.Errorf("SNAT rules after Teardown: %v, %v", rules, err)
+	}
+}
+
+// TestProbes: each check type against the NAT lab's real servers, from the
+// director's namespace (the real servers are not reachable from anywhere
+// else).
+func TestProbes(t *testing.T) {
+	vmtest.Require(t, "ip_vs", "veth", "bridge")
+	l := labtest.Build(t, lab.NAT())
+	d, err := New(Options{NetNS: int(labtest.Host(t, l, lab.Director).NS())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs1 := target{addr: netip.MustParseAddrPort("10.0.0.110:80")}
+	for _, tc := range []struct {
+		name string
+		chk  Check
+		ok   bool
+	}{
+		{"tcp open", Check{Type: "tcp"}, true},
+		{"tcp closed port", Check{Type: "tcp", Port: 81}, false},
+		{"http 200", Check{Type: "http", Path: "/"}, true},
+		{"http wrong status", Check{Type: "http", Path: "/", Status: 204}, false},
+		{"https on a plain port", Check{Type: "https", Path: "/"}, false},
+		// The test binary itself as the command: no tests to run exits 0,
+		// a bad flag exits 2.
+		{"command ok", Check{Type: "command", Command: []string{self, "-test.run=^$"}}, true},
+		{"command fails", Check{Type: "command", Command: []string{self, "-test.nosuchflag"}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			chk, err := tc.chk.withDefaults()
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = d.probe(ctxT(t), rs1, chk)
+			if (err == nil) != tc.ok {
+				t.Errorf("probe: %v, want ok=%v", err, tc.ok)
+			}
+		})
 	}
 }
