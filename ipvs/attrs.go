@@ -222,10 +222,7 @@ func parseNetmask(b []byte, f Family) (int, error) {
 
 // parseService decodes the attributes nested in IPVS_CMD_ATTR_SERVICE.
 func parseService(b []byte) (Service, error) {
-	ad, err := netlink.NewAttributeDecoder(b)
-	if err != nil {
-		return Service{}, err
-	}
+	ad := newAttrReader(b)
 	var (
 		s             Service
 		addr, netmask []byte
@@ -260,10 +257,10 @@ func parseService(b []byte) (Service, error) {
 			s.PersistenceEngine = ad.String()
 		case svcAttrStats:
 			if s.Stats == (Stats{}) {
-				ad.Nested(func(nad *netlink.AttributeDecoder) error { s.Stats = parseStats(nad, false); return nil })
+				ad.Nested(func(nad *attrReader) { s.Stats = parseStats(nad, false) })
 			}
 		case svcAttrStats64:
-			ad.Nested(func(nad *netlink.AttributeDecoder) error { s.Stats = parseStats(nad, true); return nil })
+			ad.Nested(func(nad *attrReader) { s.Stats = parseStats(nad, true) })
 		}
 	}
 	if err := ad.Err(); err != nil {
@@ -314,10 +311,7 @@ func (d Destination) encode(ae *netlink.AttributeEncoder, full bool) {
 // parseDest decodes the attributes nested in IPVS_CMD_ATTR_DEST; svcFamily
 // is used when the kernel does not report the destination's own family.
 func parseDest(b []byte, svcFamily Family) (Destination, error) {
-	ad, err := netlink.NewAttributeDecoder(b)
-	if err != nil {
-		return Destination{}, err
-	}
+	ad := newAttrReader(b)
 	var (
 		d    Destination
 		addr []byte
@@ -358,10 +352,10 @@ func parseDest(b []byte, svcFamily Family) (Destination, error) {
 			d.TunnelFlags = TunnelFlags(ad.Uint16())
 		case destAttrStats:
 			if d.Stats == (Stats{}) {
-				ad.Nested(func(nad *netlink.AttributeDecoder) error { d.Stats = parseStats(nad, false); return nil })
+				ad.Nested(func(nad *attrReader) { d.Stats = parseStats(nad, false) })
 			}
 		case destAttrStats64:
-			ad.Nested(func(nad *netlink.AttributeDecoder) error { d.Stats = parseStats(nad, true); return nil })
+			ad.Nested(func(nad *attrReader) { d.Stats = parseStats(nad, true) })
 		}
 	}
 	if err := ad.Err(); err != nil {
@@ -377,7 +371,7 @@ func parseDest(b []byte, svcFamily Family) (Destination, error) {
 
 // parseStats decodes IPVS_STATS_ATTR_*: all u64 in STATS64; in the older
 // STATS, byte counters are u64 and the rest u32.
-func parseStats(ad *netlink.AttributeDecoder, wide bool) Stats {
+func parseStats(ad *attrReader, wide bool) Stats {
 	var s Stats
 	for ad.Next() {
 		var v uint64
@@ -441,10 +435,7 @@ func (d SyncDaemon) encode(ae *netlink.AttributeEncoder) {
 }
 
 func parseDaemon(b []byte) (SyncDaemon, error) {
-	ad, err := netlink.NewAttributeDecoder(b)
-	if err != nil {
-		return SyncDaemon{}, err
-	}
+	ad := newAttrReader(b)
 	var d SyncDaemon
 	for ad.Next() {
 		switch ad.Type() {

@@ -27,8 +27,10 @@ type client struct {
 	// kernel is the running kernel's release, for refusing features it
 	// predates; zero (unknown) disables the checks.
 	kernel kernelVersion
-	// ackBuf is reused (under mu) to read batch acknowledgements.
-	ackBuf []byte
+	// ackBuf and replyBuf are reused (under mu) to read batch
+	// acknowledgements and replies.
+	ackBuf   []byte
+	replyBuf []byte
 }
 
 func newClient(cfg *Config) (*client, error) {
@@ -83,17 +85,31 @@ const maxDumpRetries = 10
 // errDumpInterrupted is returned when a dump kept being interrupted.
 var errDumpInterrupted = errors.New("dump interrupted by concurrent changes too often")
 
-// execute sends one command and returns the attributes of each reply. For a
-// dump it receives every part, and starts over if the kernel flags the dump
-// as interrupted, so a partial table is never returned as complete.
+// execute sends one command and returns the attributes of each reply
+// (copies, safe to keep). See executeEach.
 func (c *client) execute(ctx context.Context, op string, cmd uint8, flags netlink.HeaderFlags, encode func(*netlink.AttributeEncoder)) ([][]byte, error) {
+	var out [][]byte
+	err := c.executeEach(ctx, op, cmd, flags, encode, func() { out = out[:0] }, func(b []byte) error {
+		out = append(out, append([]byte(nil), b...))
+		return nil
+	})
+	return out, err
+}
+
+// executeEach sends one command and calls each with the attributes of every
+// reply, which are valid only during the call. For a dump it receives every
+// part, and starts over (calling begin first, each time) if the kernel flags
+// the dump as interrupted or the socket lost messages, so a partial table is
+// never passed off as complete.
+func (c *client) executeEach(ctx context.Context, op string, cmd uint8, flags netlink.HeaderFlags,
+	encode func(*netlink.AttributeEncoder), begin func(), each func([]byte) error) error {
 	var data []byte
 	if encode != nil {
 		ae := netlink.NewAttributeEncoder()
 		encode(ae)
 		b, err := ae.Encode()
 		if err != nil {
-			return nil, &Error{Op: op, Err: err}
+			return &Error{Op: op, Err: err}
 		}
 		data = b
 	}
@@ -103,11 +119,12 @@ func (c *client) execute(ctx context.Context, op string, cmd uint8, flags netlin
 	defer c.mu.Unlock()
 	stop, err := c.watch(ctx)
 	if err != nil {
-		return nil, &Error{Op: op, Err: err}
+		return &Error{Op: op, Err: err}
 	}
 	defer stop()
 	for try := 0; ; try++ {
-		out, intr, err := c.exchange(msg)
+		begin()
+		intr, err := c.exchange(msg, each)
 		if err != nil && flags&netlink.Dump != 0 && errors.Is(err, unix.ENOBUFS) && try < maxDumpRetries {
 			// The socket's buffer overflowed and messages were lost:
 			// throw away what is left of this dump and start over.
@@ -118,13 +135,13 @@ func (c *client) execute(ctx context.Context, op string, cmd uint8, flags netlin
 			if ctx.Err() != nil {
 				err = ctx.Err()
 			}
-			return nil, &Error{Op: op, Err: err}
+			return &Error{Op: op, Err: err}
 		}
 		if !intr {
-			return out, nil
+			return nil
 		}
 		if try == maxDumpRetries {
-			return nil, &Error{Op: op, Err: errDumpInterrupted}
+			return &Error{Op: op, Err: errDumpInterrupted}
 		}
 	}
 }
@@ -155,23 +172,25 @@ func (c *client) drain() {
 	})
 }
 
-// exchange does one request/response with c.mu held and returns the
-// attributes of each IPVS reply, and whether the kernel flagged the dump as
-// interrupted.
-func (c *client) exchange(msg netlink.Message) ([][]byte, bool, error) {
+// exchange does one request/response with c.mu held, calling each with
+// the attributes of every IPVS reply, and reports whether the kernel
+// flagged the dump as interrupted.
+func (c *client) exchange(msg netlink.Message, each func([]byte) error) (bool, error) {
 	req, err := c.c.Send(msg)
 	if err != nil {
-		return nil, false, err
+		return false, err
+	}
+	if rc, err := c.c.SyscallConn(); err == nil {
+		return c.readReplies(rc, req.Header.Sequence, each)
 	}
 	msgs, err := c.c.Receive()
 	if err != nil {
-		return nil, false, err
+		return false, err
 	}
 	if err := netlink.Validate(req, msgs); err != nil {
-		return nil, false, err
+		return false, err
 	}
 	intr := false
-	out := make([][]byte, 0, len(msgs))
 	for _, m := range msgs {
 		if m.Header.Flags&netlink.DumpInterrupted != 0 {
 			intr = true
@@ -180,11 +199,88 @@ func (c *client) exchange(msg netlink.Message) ([][]byte, bool, error) {
 			continue // an acknowledgement
 		}
 		if len(m.Data) < 4 {
-			return nil, false, fmt.Errorf("short generic-netlink message of %d bytes", len(m.Data))
+			return false, fmt.Errorf("short generic-netlink message of %d bytes", len(m.Data))
 		}
-		out = append(out, m.Data[4:])
+		if err := each(m.Data[4:]); err != nil {
+			return false, err
+		}
 	}
-	return out, intr, nil
+	return intr, nil
+}
+
+// readReplies reads the replies to request seq straight from the socket
+// into one reused buffer, up to the dump's end, the acknowledgement or the
+// single reply: no allocation per message, one system call per datagram.
+// An error from each is returned after the replies are read to their end,
+// so that none is left for the next request.
+func (c *client) readReplies(rc syscall.RawConn, seq uint32, each func([]byte) error) (intr bool, err error) {
+	if c.replyBuf == nil {
+		c.replyBuf = make([]byte, 256<<10)
+	}
+	buf := c.replyBuf
+	var eachErr error
+	done := false
+	for !done && err == nil {
+		rerr := rc.Read(func(fd uintptr) bool {
+			n, _, e := unix.Recvfrom(int(fd), buf, unix.MSG_DONTWAIT|unix.MSG_TRUNC)
+			if e == unix.EAGAIN || e == unix.EWOULDBLOCK {
+				return false
+			}
+			if e != nil {
+				err = e
+				return true
+			}
+			if n > len(buf) {
+				err = fmt.Errorf("netlink message of %d bytes truncated to %d", n, len(buf))
+				return true
+			}
+			for b := buf[:n]; len(b) >= 16 && !done; {
+				l := int(binary.NativeEndian.Uint32(b[0:4]))
+				if l < 16 || l > len(b) {
+					err = fmt.Errorf("malformed netlink message of length %d", l)
+					return true
+				}
+				typ := binary.NativeEndian.Uint16(b[4:6])
+				flags := netlink.HeaderFlags(binary.NativeEndian.Uint16(b[6:8]))
+				if s := binary.NativeEndian.Uint32(b[8:12]); s != seq {
+					err = fmt.Errorf("netlink reply for sequence %d, want %d", s, seq)
+					return true
+				}
+				if flags&netlink.DumpInterrupted != 0 {
+					intr = true
+				}
+				switch {
+				case typ == unix.NLMSG_DONE || typ == unix.NLMSG_ERROR:
+					if l >= 20 {
+						if code := int32(binary.NativeEndian.Uint32(b[16:20])); code != 0 {
+							err = syscall.Errno(-code)
+						}
+					}
+					done = true
+				case typ == c.family:
+					if l < 20 {
+						err = fmt.Errorf("short generic-netlink message of %d bytes", l)
+						return true
+					}
+					if eachErr == nil {
+						eachErr = each(b[20:l])
+					}
+					if flags&netlink.Multi == 0 {
+						done = true // a single reply
+					}
+				}
+				b = b[min((l+3)&^3, len(b)):]
+			}
+			return true
+		})
+		if rerr != nil {
+			return intr, rerr
+		}
+	}
+	if err != nil {
+		return intr, err
+	}
+	return intr, eachErr
 }
 
 // watch applies ctx's deadline to the socket and interrupts a blocked
@@ -209,10 +305,7 @@ func (c *client) watch(ctx context.Context) (func(), error) {
 
 // nested returns the payload of the top-level attribute typ in a reply.
 func nested(b []byte, typ uint16) ([]byte, error) {
-	ad, err := netlink.NewAttributeDecoder(b)
-	if err != nil {
-		return nil, err
-	}
+	ad := newAttrReader(b)
 	var out []byte
 	for ad.Next() {
 		if ad.Type() == typ {
@@ -255,21 +348,26 @@ func (c *client) info(ctx context.Context) (Info, error) {
 }
 
 func (c *client) services(ctx context.Context) ([]Service, error) {
-	msgs, err := c.execute(ctx, "list services", cmdGetService, netlink.Dump, nil)
+	var out []Service
+	err := c.executeEach(ctx, "list services", cmdGetService, netlink.Dump, nil,
+		func() { out = out[:0] },
+		func(m []byte) error {
+			b, err := nested(m, cmdAttrService)
+			if err != nil {
+				return err
+			}
+			s, err := parseService(b)
+			if err != nil {
+				return err
+			}
+			out = append(out, s)
+			return nil
+		})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Service, 0, len(msgs))
-	for _, m := range msgs {
-		b, err := nested(m, cmdAttrService)
-		if err != nil {
-			return nil, &Error{Op: "list services", Err: err}
-		}
-		s, err := parseService(b)
-		if err != nil {
-			return nil, &Error{Op: "list services", Err: err}
-		}
-		out = append(out, s)
+	if out == nil {
+		out = []Service{}
 	}
 	return out, nil
 }
@@ -325,13 +423,28 @@ func (c *client) destinations(ctx context.Context, svc Service) ([]Destination, 
 	if err := svc.validateKey(); err != nil {
 		return nil, err
 	}
-	msgs, err := c.execute(ctx, "list destinations", cmdGetDest, netlink.Dump, func(ae *netlink.AttributeEncoder) {
-		ae.Nested(cmdAttrService, func(nae *netlink.AttributeEncoder) error { svc.encodeKey(nae); return nil })
-	})
+	var out []Destination
+	err := c.executeEach(ctx, "list destinations", cmdGetDest, netlink.Dump,
+		func(ae *netlink.AttributeEncoder) {
+			ae.Nested(cmdAttrService, func(nae *netlink.AttributeEncoder) error { svc.encodeKey(nae); return nil })
+		},
+		func() { out = out[:0] },
+		func(m []byte) error {
+			b, err := nested(m, cmdAttrDest)
+			if err != nil {
+				return err
+			}
+			d, err := parseDest(b, svc.AddressFamily())
+			if err != nil {
+				return err
+			}
+			out = append(out, d)
+			return nil
+		})
 	if err != nil {
 		return nil, err
 	}
-	if len(msgs) == 0 {
+	if len(out) == 0 {
 		// The kernel dumps nothing, rather than failing, for a missing
 		// service: tell the two apart.
 		if _, err := c.service(ctx, svc); err != nil {
@@ -341,17 +454,8 @@ func (c *client) destinations(ctx context.Context, svc Service) ([]Destination, 
 			return nil, err
 		}
 	}
-	out := make([]Destination, 0, len(msgs))
-	for _, m := range msgs {
-		b, err := nested(m, cmdAttrDest)
-		if err != nil {
-			return nil, &Error{Op: "list destinations", Err: err}
-		}
-		d, err := parseDest(b, svc.AddressFamily())
-		if err != nil {
-			return nil, &Error{Op: "list destinations", Err: err}
-		}
-		out = append(out, d)
+	if out == nil {
+		out = []Destination{}
 	}
 	return out, nil
 }
