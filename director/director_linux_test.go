@@ -3,6 +3,7 @@ package director
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -483,5 +484,60 @@ func TestProbes(t *testing.T) {
 				t.Errorf("probe: %v, want ok=%v", err, tc.ok)
 			}
 		})
+	}
+}
+
+// TestRunReload: a configuration received on reload is applied as a plan
+// of just its difference, and a bad one is reported and ignored.
+func TestRunReload(t *testing.T) {
+	vmtest.Require(t, "ip_vs", "ip_vs_wrr", "veth", "bridge")
+	l := labtest.Build(t, lab.NAT())
+	d, err := New(Options{NetNS: int(labtest.Host(t, l, lab.Director).NS())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	cfg, err := Parse([]byte(natLab))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(ctxT(t))
+	reports := make(chan Report, 16)
+	reload := make(chan *Config)
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx, cfg, reload, func(r Report) { reports <- r }) }()
+	defer func() { cancel(); <-done }()
+	next := func() Report {
+		select {
+		case r := <-reports:
+			return r
+		case <-time.After(15 * time.Second):
+			t.Fatal("no report")
+		}
+		return Report{}
+	}
+	if r := next(); r.Err != nil || r.Plan == nil || r.Plan.Len() != 4 {
+		t.Fatalf("first apply: %+v", r)
+	}
+	newer, err := Parse([]byte(strings.Replace(natLab, "weight: 2", "weight: 5", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reload <- newer
+	if r := next(); r.Err != nil || r.Plan == nil || r.Plan.Len() != 1 || r.Plan.Ops[0].Destination.Weight != 5 {
+		t.Fatalf("after reload: %+v", r)
+	}
+	reload <- &Config{Services: []VirtualService{{Protocol: "tcp"}}} // invalid
+	if r := next(); r.Err == nil || !errors.Is(r.Err, ErrInvalid) {
+		t.Fatalf("bad reload: %+v", r)
+	}
+	ds, err := d.IPVS().Destinations(ctx, ipvs.Service{Protocol: ipvs.TCP, Addr: cfg.Services[0].Address})
+	if err != nil || len(ds) != 2 {
+		t.Fatalf("destinations after a bad reload: %+v, %v", ds, err)
+	}
+	for _, dst := range ds {
+		if dst.Addr.String() == "10.0.0.120:80" && dst.Weight != 5 {
+			t.Errorf("the bad reload changed the table: %+v", ds)
+		}
 	}
 }
