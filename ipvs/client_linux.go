@@ -27,10 +27,8 @@ type client struct {
 	// kernel is the running kernel's release, for refusing features it
 	// predates; zero (unknown) disables the checks.
 	kernel kernelVersion
-	// ackBuf and replyBuf are reused (under mu) to read batch
-	// acknowledgements and replies.
-	ackBuf   []byte
-	replyBuf []byte
+	// recvBuf is reused (under mu) to read replies and acknowledgements.
+	recvBuf []byte
 }
 
 func newClient(cfg *Config) (*client, error) {
@@ -208,79 +206,95 @@ func (c *client) exchange(msg netlink.Message, each func([]byte) error) (bool, e
 	return intr, nil
 }
 
-// readReplies reads the replies to request seq straight from the socket
-// into one reused buffer, up to the dump's end, the acknowledgement or the
-// single reply: no allocation per message, one system call per datagram.
-// An error from each is returned after the replies are read to their end,
-// so that none is left for the next request.
+// readReplies reads the replies to request seq up to the dump's end, the
+// acknowledgement or the single reply, calling each with the attributes of
+// every IPVS message. An error from each is returned after the replies are
+// read to their end, so that none is left for the next request.
 func (c *client) readReplies(rc syscall.RawConn, seq uint32, each func([]byte) error) (intr bool, err error) {
-	if c.replyBuf == nil {
-		c.replyBuf = make([]byte, 256<<10)
-	}
-	buf := c.replyBuf
 	var eachErr error
-	done := false
-	for !done && err == nil {
-		rerr := rc.Read(func(fd uintptr) bool {
-			n, _, e := unix.Recvfrom(int(fd), buf, unix.MSG_DONTWAIT|unix.MSG_TRUNC)
-			if e == unix.EAGAIN || e == unix.EWOULDBLOCK {
-				return false
-			}
-			if e != nil {
-				err = e
-				return true
-			}
-			if n > len(buf) {
-				err = fmt.Errorf("netlink message of %d bytes truncated to %d", n, len(buf))
-				return true
-			}
-			for b := buf[:n]; len(b) >= 16 && !done; {
-				l := int(binary.NativeEndian.Uint32(b[0:4]))
-				if l < 16 || l > len(b) {
-					err = fmt.Errorf("malformed netlink message of length %d", l)
-					return true
-				}
-				typ := binary.NativeEndian.Uint16(b[4:6])
-				flags := netlink.HeaderFlags(binary.NativeEndian.Uint16(b[6:8]))
-				if s := binary.NativeEndian.Uint32(b[8:12]); s != seq {
-					err = fmt.Errorf("netlink reply for sequence %d, want %d", s, seq)
-					return true
-				}
-				if flags&netlink.DumpInterrupted != 0 {
-					intr = true
-				}
-				switch {
-				case typ == unix.NLMSG_DONE || typ == unix.NLMSG_ERROR:
-					if l >= 20 {
-						if code := int32(binary.NativeEndian.Uint32(b[16:20])); code != 0 {
-							err = syscall.Errno(-code)
-						}
-					}
-					done = true
-				case typ == c.family:
-					if l < 20 {
-						err = fmt.Errorf("short generic-netlink message of %d bytes", l)
-						return true
-					}
-					if eachErr == nil {
-						eachErr = each(b[20:l])
-					}
-					if flags&netlink.Multi == 0 {
-						done = true // a single reply
-					}
-				}
-				b = b[min((l+3)&^3, len(b)):]
-			}
-			return true
-		})
-		if rerr != nil {
-			return intr, rerr
+	err = c.recvMessages(rc, func(typ uint16, flags netlink.HeaderFlags, s uint32, payload []byte) (bool, error) {
+		if s != seq {
+			return true, fmt.Errorf("netlink reply for sequence %d, want %d", s, seq)
 		}
-	}
+		if flags&netlink.DumpInterrupted != 0 {
+			intr = true
+		}
+		switch {
+		case typ == unix.NLMSG_DONE || typ == unix.NLMSG_ERROR:
+			return true, errnoOf(payload)
+		case typ == c.family:
+			if len(payload) < 4 {
+				return true, fmt.Errorf("short generic-netlink message of %d bytes", len(payload))
+			}
+			if eachErr == nil {
+				eachErr = each(payload[4:])
+			}
+			return flags&netlink.Multi == 0, nil // a single reply ends here
+		}
+		return false, nil
+	})
 	if err != nil {
 		return intr, err
 	}
 	return intr, eachErr
+}
+
+// errnoOf reads the error code that starts an NLMSG_ERROR or NLMSG_DONE
+// payload; nil for 0 (an acknowledgement, or the end of a dump).
+func errnoOf(payload []byte) error {
+	if len(payload) >= 4 {
+		if code := int32(binary.NativeEndian.Uint32(payload)); code != 0 {
+			return syscall.Errno(-code)
+		}
+	}
+	return nil
+}
+
+// recvMessages reads netlink messages straight from the socket into one
+// reused buffer, one system call per datagram with no peek and no
+// allocation per message, and calls fn with each message's header fields
+// and payload (valid during the call) until fn reports done or an error.
+// The deadline set on the connection applies.
+func (c *client) recvMessages(rc syscall.RawConn, fn func(typ uint16, flags netlink.HeaderFlags, seq uint32, payload []byte) (done bool, err error)) error {
+	if c.recvBuf == nil {
+		c.recvBuf = make([]byte, 256<<10)
+	}
+	buf := c.recvBuf
+	var ferr error
+	done := false
+	for !done && ferr == nil {
+		err := rc.Read(func(fd uintptr) bool {
+			for !done && ferr == nil {
+				n, _, e := unix.Recvfrom(int(fd), buf, unix.MSG_DONTWAIT|unix.MSG_TRUNC)
+				if e == unix.EAGAIN || e == unix.EWOULDBLOCK {
+					return false // wait for more
+				}
+				if e != nil {
+					ferr = e
+					return true
+				}
+				if n > len(buf) {
+					ferr = fmt.Errorf("netlink message of %d bytes truncated to %d", n, len(buf))
+					return true
+				}
+				for b := buf[:n]; len(b) >= 16 && !done && ferr == nil; {
+					l := int(binary.NativeEndian.Uint32(b[0:4]))
+					if l < 16 || l > len(b) {
+						ferr = fmt.Errorf("malformed netlink message of length %d", l)
+						return true
+					}
+					done, ferr = fn(binary.NativeEndian.Uint16(b[4:6]), netlink.HeaderFlags(binary.NativeEndian.Uint16(b[6:8])),
+						binary.NativeEndian.Uint32(b[8:12]), b[16:l])
+					b = b[min((l+3)&^3, len(b)):]
+				}
+			}
+			return true
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return ferr
 }
 
 // watch applies ctx's deadline to the socket and interrupts a blocked
@@ -328,10 +342,7 @@ func (c *client) info(ctx context.Context) (Info, error) {
 	}
 	var in Info
 	for _, m := range msgs {
-		ad, err := netlink.NewAttributeDecoder(m)
-		if err != nil {
-			return Info{}, &Error{Op: "info", Err: err}
-		}
+		ad := newAttrReader(m)
 		for ad.Next() {
 			switch ad.Type() {
 			case infoAttrVersion:
@@ -517,10 +528,7 @@ func (c *client) timeouts(ctx context.Context) (Timeouts, error) {
 	}
 	var t Timeouts
 	for _, m := range msgs {
-		ad, err := netlink.NewAttributeDecoder(m)
-		if err != nil {
-			return Timeouts{}, &Error{Op: "get timeouts", Err: err}
-		}
+		ad := newAttrReader(m)
 		for ad.Next() {
 			v := time.Duration(ad.Uint32()) * time.Second
 			switch ad.Type() {
@@ -671,59 +679,20 @@ func (c *client) sendChunk(msgs []netlink.Message, changes []change, results []e
 	return nil
 }
 
-// readAcks reads n acknowledgements straight from the socket: each wake-up
-// drains every queued acknowledgement into one reused buffer, instead of the
-// peek, allocation and read per message of netlink.Conn.Receive. Honors the
-// deadline set on the connection.
+// readAcks reads n acknowledgements, calling ack with each one's sequence
+// number and error (nil for success).
 func (c *client) readAcks(rc syscall.RawConn, n int, ack func(seq uint32, err error) error) error {
-	buf := c.ackBuf
-	if buf == nil {
-		buf = make([]byte, 64<<10)
-		c.ackBuf = buf
-	}
-	var ferr error
 	acked := 0
-	for acked < n && ferr == nil {
-		err := rc.Read(func(fd uintptr) bool {
-			for acked < n {
-				m, _, err := unix.Recvfrom(int(fd), buf, unix.MSG_DONTWAIT)
-				if err == unix.EAGAIN || err == unix.EWOULDBLOCK {
-					return false // wait for more
-				}
-				if err != nil {
-					ferr = err
-					return true
-				}
-				for b := buf[:m]; len(b) >= 16; {
-					l := int(binary.NativeEndian.Uint32(b[0:4]))
-					if l < 16 || l > len(b) {
-						ferr = fmt.Errorf("malformed netlink message of length %d", l)
-						return true
-					}
-					typ := binary.NativeEndian.Uint16(b[4:6])
-					seq := binary.NativeEndian.Uint32(b[8:12])
-					if typ != unix.NLMSG_ERROR || l < 20 {
-						ferr = fmt.Errorf("unexpected netlink message type %d while reading acknowledgements", typ)
-						return true
-					}
-					var e error
-					if code := int32(binary.NativeEndian.Uint32(b[16:20])); code != 0 {
-						e = syscall.Errno(-code)
-					}
-					if ferr = ack(seq, e); ferr != nil {
-						return true
-					}
-					acked++
-					b = b[(l+3)&^3:]
-				}
-			}
-			return true
-		})
-		if err != nil {
-			return err
+	return c.recvMessages(rc, func(typ uint16, _ netlink.HeaderFlags, seq uint32, payload []byte) (bool, error) {
+		if typ != unix.NLMSG_ERROR || len(payload) < 4 {
+			return true, fmt.Errorf("unexpected netlink message type %d while reading acknowledgements", typ)
 		}
-	}
-	return ferr
+		if err := ack(seq, errnoOf(payload)); err != nil {
+			return true, err
+		}
+		acked++
+		return acked == n, nil
+	})
 }
 
 func (c *client) daemons(ctx context.Context) ([]SyncDaemon, error) {
