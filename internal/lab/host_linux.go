@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/jsimonetti/rtnetlink/v2"
-	"github.com/lvs-go/lvs/internal/nstest"
+	"github.com/lvs-go/lvs/internal/netnsx"
 	"github.com/mdlayher/netlink"
 	"github.com/vishvananda/netns"
 )
@@ -27,7 +27,8 @@ type Host struct {
 
 // newHost creates the namespace, its netlink socket and its baseline.
 func newHost(l *Lab, name string) (*Host, error) {
-	ns, err := nstest.NewNS()
+	fd, err := netnsx.New(true)
+	ns := netns.NsHandle(fd)
 	if err != nil {
 		return nil, fmt.Errorf("lab: host %s: %w", name, err)
 	}
@@ -88,7 +89,7 @@ func (h *Host) Name() string { return h.name }
 func (h *Host) NS() netns.NsHandle { return h.ns }
 
 // Do runs fn on a locked OS thread inside the host's namespace and switches
-// the thread back afterwards (see nstest.Do). Sockets fn opens belong to the
+// the thread back afterwards (see netnsx.Do). Sockets fn opens belong to the
 // namespace. fn must not call methods of the Lab or its hosts.
 func (h *Host) Do(fn func() error) error {
 	release, err := h.lab.acquire()
@@ -100,7 +101,7 @@ func (h *Host) Do(fn func() error) error {
 }
 
 // do is Do for callers that already hold the Lab open.
-func (h *Host) do(fn func() error) error { return nstest.Do(h.ns, fn) }
+func (h *Host) do(fn func() error) error { return netnsx.Do(int(h.ns), fn) }
 
 // AddAddr adds cidr ("10.0.0.100/32") to the interface ifname.
 func (h *Host) AddAddr(ifname, cidr string) error {

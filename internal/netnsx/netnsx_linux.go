@@ -49,3 +49,56 @@ func Dup(fd int) (int, error) {
 	}
 	return d, nil
 }
+
+// New creates a network namespace and returns an open descriptor of it,
+// with its loopback interface up if loUp. The calling thread is switched
+// into it only while locked, and back before it is unlocked.
+func New(loUp bool) (int, error) {
+	runtime.LockOSThread()
+	orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		runtime.UnlockOSThread()
+		return -1, fmt.Errorf("netns: current namespace: %w", err)
+	}
+	defer unix.Close(orig)
+	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+		runtime.UnlockOSThread()
+		return -1, fmt.Errorf("netns: new: %w", err)
+	}
+	fd, ferr := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if ferr == nil && loUp {
+		if ferr = loopbackUp(); ferr != nil {
+			unix.Close(fd)
+		}
+	}
+	if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
+		// Leave the thread locked: the runtime ends it with the goroutine.
+		if ferr == nil {
+			unix.Close(fd)
+		}
+		return -1, fmt.Errorf("netns: switch back: %w", err)
+	}
+	runtime.UnlockOSThread()
+	if ferr != nil {
+		return -1, fmt.Errorf("netns: new: %w", ferr)
+	}
+	return fd, nil
+}
+
+// loopbackUp sets IFF_UP on "lo" in the calling thread's namespace.
+func loopbackUp() error {
+	s, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(s)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(s, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return err
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	return unix.IoctlIfreq(s, unix.SIOCSIFFLAGS, ifr)
+}
