@@ -105,3 +105,80 @@ func (r *attrReader) Nested(fn func(*attrReader)) {
 		r.err = n.err
 	}
 }
+
+// attrWriter builds netlink attributes by appending to one buffer, with
+// netlink.AttributeEncoder's methods but without its allocation per
+// attribute: encoding is the hot path of loading a large table.
+type attrWriter struct{ b []byte }
+
+func newAttrWriter() *attrWriter { return &attrWriter{b: make([]byte, 0, 256)} }
+
+func (w *attrWriter) put(typ uint16, v []byte) {
+	l := 4 + len(v)
+	w.b = binary.NativeEndian.AppendUint16(w.b, uint16(l))
+	w.b = binary.NativeEndian.AppendUint16(w.b, typ)
+	w.b = append(w.b, v...)
+	for ; l%4 != 0; l++ {
+		w.b = append(w.b, 0)
+	}
+}
+
+func (w *attrWriter) Uint8(typ uint16, v uint8) { w.put(typ, []byte{v}) }
+
+func (w *attrWriter) Uint16(typ uint16, v uint16) {
+	var a [2]byte
+	binary.NativeEndian.PutUint16(a[:], v)
+	w.put(typ, a[:])
+}
+
+func (w *attrWriter) Uint32(typ uint16, v uint32) {
+	var a [4]byte
+	binary.NativeEndian.PutUint32(a[:], v)
+	w.put(typ, a[:])
+}
+
+func (w *attrWriter) Bytes(typ uint16, v []byte) { w.put(typ, v) }
+
+// String writes s with a NUL terminator, as the kernel's NLA_NUL_STRING
+// attributes want.
+func (w *attrWriter) String(typ uint16, s string) {
+	l := 4 + len(s) + 1
+	w.b = binary.NativeEndian.AppendUint16(w.b, uint16(l))
+	w.b = binary.NativeEndian.AppendUint16(w.b, typ)
+	w.b = append(w.b, s...)
+	w.b = append(w.b, 0)
+	for ; l%4 != 0; l++ {
+		w.b = append(w.b, 0)
+	}
+}
+
+// Nested writes the attributes fn writes inside one attribute of type typ,
+// flagged NLA_F_NESTED.
+func (w *attrWriter) Nested(typ uint16, fn func(*attrWriter) error) {
+	start := len(w.b)
+	w.b = append(w.b, 0, 0, 0, 0)
+	fn(w)
+	binary.NativeEndian.PutUint16(w.b[start:], uint16(len(w.b)-start))
+	binary.NativeEndian.PutUint16(w.b[start+2:], typ|0x8000)
+}
+
+// Encode returns the attributes written.
+func (w *attrWriter) Encode() ([]byte, error) { return w.b, nil }
+
+// nested returns the payload of the top-level attribute typ in a reply.
+func nested(b []byte, typ uint16) ([]byte, error) {
+	ad := newAttrReader(b)
+	var out []byte
+	for ad.Next() {
+		if ad.Type() == typ {
+			out = ad.Bytes()
+		}
+	}
+	if err := ad.Err(); err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, fmt.Errorf("reply lacks attribute %d", typ)
+	}
+	return out, nil
+}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
-
-	"github.com/mdlayher/netlink"
 )
 
 // The kernel's IPVS generic-netlink API, from include/uapi/linux/ip_vs.h.
@@ -142,7 +140,7 @@ func parseAddr(b []byte, f Family) (netip.Addr, error) {
 func be16(v uint16) []byte { return binary.BigEndian.AppendUint16(nil, v) }
 
 // encodeKey writes the attributes that identify s.
-func (s Service) encodeKey(ae *netlink.AttributeEncoder) {
+func (s Service) encodeKey(ae *attrWriter) {
 	ae.Uint16(svcAttrAF, uint16(s.AddressFamily()))
 	if s.FirewallMark != 0 {
 		ae.Uint32(svcAttrFwmark, s.FirewallMark)
@@ -154,7 +152,7 @@ func (s Service) encodeKey(ae *netlink.AttributeEncoder) {
 }
 
 // encode writes the whole service, as ipvsadm does for -A and -E.
-func (s Service) encode(ae *netlink.AttributeEncoder) {
+func (s Service) encode(ae *attrWriter) {
 	s.encodeKey(ae)
 	sched := s.Scheduler
 	if sched == "" {
@@ -290,7 +288,7 @@ func parseService(b []byte) (Service, error) {
 }
 
 // encodeDest writes a destination's attributes.
-func (d Destination) encode(ae *netlink.AttributeEncoder, full bool) {
+func (d Destination) encode(ae *attrWriter, full bool) {
 	ae.Bytes(destAttrAddr, addr16(d.Addr.Addr()))
 	ae.Bytes(destAttrPort, be16(d.Addr.Port()))
 	ae.Uint16(destAttrAddrFamily, uint16(d.Family()))
@@ -409,7 +407,7 @@ func parseStats(ad *attrReader, wide bool) Stats {
 
 // encode writes a sync daemon's attributes; zero optional fields are left
 // out so that the kernel applies its defaults.
-func (d SyncDaemon) encode(ae *netlink.AttributeEncoder) {
+func (d SyncDaemon) encode(ae *attrWriter) {
 	ae.Uint32(daemonAttrState, uint32(d.State))
 	ae.String(daemonAttrMcastIfn, d.Interface)
 	ae.Uint32(daemonAttrSyncID, d.SyncID)

@@ -2,7 +2,8 @@ package ipvs
 
 import (
 	"context"
-	"time"
+	"net/netip"
+	"syscall"
 )
 
 // Config configures a Client. The zero value (or a nil *Config) means the
@@ -53,52 +54,131 @@ func (c *Client) Service(ctx context.Context, svc Service) (Service, error) {
 // CreateService adds svc (ipvsadm -A). An existing service with the same key
 // gives an error matching fs.ErrExist.
 func (c *Client) CreateService(ctx context.Context, svc Service) error {
-	return c.c.setService(ctx, cmdNewService, "create service", svc)
+	return c.do(ctx, change{cmd: cmdNewService, svc: svc})
 }
 
-// UpdateService replaces the settings of an existing service (ipvsadm -E):
-// every field is written, so a zero Scheduler resets it to wlc and a zero
-// Timeout removes persistence, exactly as ipvsadm -E without -s or -p does.
+// UpdateService replaces the settings of an existing service (ipvsadm -E).
+// It is a full replace: every field is written, so a zero Scheduler resets
+// it to wlc and a zero Timeout removes persistence, exactly as ipvsadm -E
+// without -s or -p does. To change some settings and keep the others, use
+// ModifyService.
 func (c *Client) UpdateService(ctx context.Context, svc Service) error {
-	return c.c.setService(ctx, cmdSetService, "update service", svc)
+	return c.do(ctx, change{cmd: cmdSetService, svc: svc})
+}
+
+// ModifyService reads the service identified by svc's key, lets fn change
+// it, and writes it back (ipvsadm -E with every current setting), so that
+// fields fn leaves alone keep their values. fn must not change the key
+// (Protocol, Addr, FirewallMark, Family): that is an error matching
+// ErrInvalid, and nothing is written. An error from fn is returned as it is,
+// and nothing is written. A missing service gives an error matching
+// fs.ErrNotExist. The read and the write are two requests: a concurrent
+// writer's change in between is overwritten.
+func (c *Client) ModifyService(ctx context.Context, svc Service, fn func(*Service) error) error {
+	cur, err := c.Service(ctx, svc)
+	if err != nil {
+		return err
+	}
+	next := cur
+	if err := fn(&next); err != nil {
+		return err
+	}
+	if next.Key() != cur.Key() {
+		return invalid("Service", "ModifyService cannot change the key %v into %v", cur.Key(), next.Key())
+	}
+	return c.UpdateService(ctx, next)
 }
 
 // DeleteService removes a service and its destinations (ipvsadm -D). A
 // missing service gives an error matching fs.ErrNotExist.
 func (c *Client) DeleteService(ctx context.Context, svc Service) error {
-	return c.c.deleteService(ctx, svc)
+	return c.do(ctx, change{cmd: cmdDelService, svc: svc})
 }
 
 // Destinations lists the destinations of a service, with connection counts
-// and stats.
+// and stats. A missing service gives an error matching fs.ErrNotExist.
 func (c *Client) Destinations(ctx context.Context, svc Service) ([]Destination, error) {
 	return c.c.destinations(ctx, svc)
 }
 
-// CreateDestination adds d to svc (ipvsadm -a). The kernel refuses
-// (EINVAL) an address it has no route to.
-func (c *Client) CreateDestination(ctx context.Context, svc Service, d Destination) error {
-	return c.c.setDestination(ctx, cmdNewDest, "create destination", svc, d)
+// Destination reads the destination addr of svc. A missing service or
+// destination gives an error matching fs.ErrNotExist. (The kernel has no
+// request for one destination: this lists the service's.)
+func (c *Client) Destination(ctx context.Context, svc Service, addr netip.AddrPort) (Destination, error) {
+	ds, err := c.Destinations(ctx, svc)
+	if err != nil {
+		return Destination{}, err
+	}
+	for _, d := range ds {
+		if sameAddr(d.Addr, addr) {
+			return d, nil
+		}
+	}
+	return Destination{}, &Error{Op: "get destination", Err: syscall.ENOENT}
 }
 
-// UpdateDestination replaces the settings of d on svc (ipvsadm -e).
+// sameAddr compares real-server addresses as the kernel does, an
+// IPv4-mapped IPv6 address equal to its IPv4 form.
+func sameAddr(a, b netip.AddrPort) bool {
+	return a.Port() == b.Port() && a.Addr().Unmap() == b.Addr().Unmap()
+}
+
+// CreateDestination adds d to svc (ipvsadm -a). The kernel refuses
+// (EINVAL) an address it has no route to. Mind the zero values: Weight 0
+// quiesces the destination and the zero Forward is Masquerade (see
+// Destination).
+func (c *Client) CreateDestination(ctx context.Context, svc Service, d Destination) error {
+	return c.do(ctx, change{cmd: cmdNewDest, svc: svc, dest: d})
+}
+
+// UpdateDestination replaces the settings of d on svc (ipvsadm -e). It is a
+// full replace: a zero Forward makes the destination masqueraded and a
+// zero Weight quiesces it, whatever they were. To change some settings and
+// keep the others, use ModifyDestination.
 func (c *Client) UpdateDestination(ctx context.Context, svc Service, d Destination) error {
-	return c.c.setDestination(ctx, cmdSetDest, "update destination", svc, d)
+	return c.do(ctx, change{cmd: cmdSetDest, svc: svc, dest: d})
+}
+
+// ModifyDestination reads the destination addr of svc, lets fn change it,
+// and writes it back with every setting fn left alone unchanged: the way to
+// set a weight without touching the forwarding method or thresholds. fn
+// must not change Addr (an error matching ErrInvalid; nothing is written);
+// an error from fn is returned as it is and nothing is written. A missing
+// service or destination gives an error matching fs.ErrNotExist. The read
+// and the write are two requests: a concurrent writer's change in between
+// is overwritten.
+func (c *Client) ModifyDestination(ctx context.Context, svc Service, addr netip.AddrPort, fn func(*Destination) error) error {
+	cur, err := c.Destination(ctx, svc, addr)
+	if err != nil {
+		return err
+	}
+	next := cur
+	if err := fn(&next); err != nil {
+		return err
+	}
+	if !sameAddr(next.Addr, cur.Addr) {
+		return invalid("Destination.Addr", "ModifyDestination cannot change the address %v into %v", cur.Addr, next.Addr)
+	}
+	return c.UpdateDestination(ctx, svc, next)
 }
 
 // DeleteDestination removes d (matched by Addr) from svc (ipvsadm -d).
 func (c *Client) DeleteDestination(ctx context.Context, svc Service, d Destination) error {
-	return c.c.deleteDestination(ctx, svc, d)
+	return c.do(ctx, change{cmd: cmdDelDest, svc: svc, dest: d})
 }
 
 // Flush removes every service (ipvsadm -C).
-func (c *Client) Flush(ctx context.Context) error { return c.c.flush(ctx) }
+func (c *Client) Flush(ctx context.Context) error { return c.do(ctx, change{cmd: cmdFlush}) }
 
 // ZeroAll resets the counters of every service and destination (ipvsadm -Z).
-func (c *Client) ZeroAll(ctx context.Context) error { return c.c.zero(ctx, nil) }
+func (c *Client) ZeroAll(ctx context.Context) error {
+	return c.do(ctx, change{cmd: cmdZero, all: true})
+}
 
 // ZeroService resets the counters of one service and its destinations.
-func (c *Client) ZeroService(ctx context.Context, svc Service) error { return c.c.zero(ctx, &svc) }
+func (c *Client) ZeroService(ctx context.Context, svc Service) error {
+	return c.do(ctx, change{cmd: cmdZero, svc: svc})
+}
 
 // Timeouts reads the TCP, TCP FIN and UDP connection timeouts
 // (ipvsadm -L --timeout).
@@ -107,13 +187,5 @@ func (c *Client) Timeouts(ctx context.Context) (Timeouts, error) { return c.c.ti
 // SetTimeouts sets the connection timeouts (ipvsadm --set); zero fields are
 // left unchanged.
 func (c *Client) SetTimeouts(ctx context.Context, t Timeouts) error {
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{{"TCP", t.TCP}, {"TCPFin", t.TCPFin}, {"UDP", t.UDP}} {
-		if d.v < 0 || d.v%time.Second != 0 || d.v > (1<<31-1)*time.Second {
-			return invalid("Timeouts."+d.name, "%v is not a whole number of seconds in range", d.v)
-		}
-	}
-	return c.c.setTimeouts(ctx, t)
+	return c.do(ctx, change{cmd: cmdSetConfig, timeouts: t})
 }

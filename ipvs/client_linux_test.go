@@ -15,11 +15,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-var (
-	vip4 = netip.MustParseAddrPort("10.0.0.100:80")
-	vip6 = netip.MustParseAddrPort("[2001:db8::100]:80")
-)
-
 func TestInfo(t *testing.T) {
 	c, _ := testClient(t)
 	in, err := c.Info(ctxT(t))
@@ -101,18 +96,6 @@ func TestServiceLifecycle(t *testing.T) {
 			}
 		})
 	}
-}
-
-// expectService is what the kernel reports for a service created from s.
-func expectService(s Service) Service {
-	if s.Scheduler == "" {
-		s.Scheduler = WeightedLeastConnection
-	}
-	if s.Timeout > 0 {
-		s.Flags |= FlagPersistent
-	}
-	s.Family = s.AddressFamily()
-	return s
 }
 
 func TestUpdateWithoutSchedulerResetsToWLC(t *testing.T) {

@@ -66,16 +66,10 @@ func (c *Client) SyncDaemons(ctx context.Context) ([]SyncDaemon, error) { return
 // interface must exist; a daemon of the same role already running gives an
 // error matching fs.ErrExist.
 func (c *Client) StartSyncDaemon(ctx context.Context, d SyncDaemon) error {
-	if err := d.validate(); err != nil {
-		return err
-	}
-	return c.c.startDaemon(ctx, d)
+	return c.do(ctx, change{cmd: cmdNewDaemon, daemon: d})
 }
 
 // StopSyncDaemon stops the daemon of the given role (ipvsadm --stop-daemon).
 func (c *Client) StopSyncDaemon(ctx context.Context, state SyncState) error {
-	if state != SyncMaster && state != SyncBackup {
-		return invalid("SyncState", "%v is not master or backup", state)
-	}
-	return c.c.stopDaemon(ctx, state)
+	return c.do(ctx, change{cmd: cmdDelDaemon, daemon: SyncDaemon{State: state}})
 }

@@ -103,7 +103,7 @@ func TestRequestsMatchIpvsadm(t *testing.T) {
 			}
 			var ours []byte
 			if c.enc != nil {
-				ae := netlink.NewAttributeEncoder()
+				ae := newAttrWriter()
 				c.enc(ae)
 				b, err := ae.Encode()
 				if err != nil {

@@ -3,8 +3,6 @@ package ipvs
 import (
 	"net/netip"
 	"time"
-
-	"github.com/mdlayher/netlink"
 )
 
 // ipvsCommand is an ipvsadm command line and the SDK request that must carry
@@ -18,12 +16,12 @@ type ipvsCommand struct {
 	// service where only its key matters, and zero tunnel settings on
 	// destinations that are not tunnels.
 	extra []string
-	enc   func(ae *netlink.AttributeEncoder)
+	enc   func(ae *attrWriter)
 }
 
-func svcAttr(s Service, full bool) func(*netlink.AttributeEncoder) {
-	return func(ae *netlink.AttributeEncoder) {
-		ae.Nested(cmdAttrService, func(nae *netlink.AttributeEncoder) error {
+func svcAttr(s Service, full bool) func(*attrWriter) {
+	return func(ae *attrWriter) {
+		ae.Nested(cmdAttrService, func(nae *attrWriter) error {
 			if full {
 				s.encode(nae)
 			} else {
@@ -34,10 +32,10 @@ func svcAttr(s Service, full bool) func(*netlink.AttributeEncoder) {
 	}
 }
 
-func svcDestAttr(s Service, d Destination, full bool) func(*netlink.AttributeEncoder) {
-	return func(ae *netlink.AttributeEncoder) {
+func svcDestAttr(s Service, d Destination, full bool) func(*attrWriter) {
+	return func(ae *attrWriter) {
 		svcAttr(s, false)(ae)
-		ae.Nested(cmdAttrDest, func(nae *netlink.AttributeEncoder) error { d.encode(nae, full); return nil })
+		ae.Nested(cmdAttrDest, func(nae *attrWriter) error { d.encode(nae, full); return nil })
 	}
 }
 
@@ -82,7 +80,7 @@ var ipvsCommands = []ipvsCommand{
 		cmd: cmdSetDest, exact: true, extra: destExtra, enc: svcDestAttr(fixSvc, Destination{Addr: fixRS, Forward: DirectRoute, Weight: 5}, true)},
 	{args: "-d -t 10.0.0.100:80 -r 10.0.0.110:80", setup: fixRule + "\n-a -t 10.0.0.100:80 -r 10.0.0.110:80 -g -w 1",
 		cmd: cmdDelDest, enc: svcDestAttr(fixSvc, Destination{Addr: fixRS}, false)},
-	{args: "--set 20 25 30", cmd: cmdSetConfig, exact: true, enc: func(ae *netlink.AttributeEncoder) {
+	{args: "--set 20 25 30", cmd: cmdSetConfig, exact: true, enc: func(ae *attrWriter) {
 		ae.Uint32(cmdAttrTimeoutTCP, 20)
 		ae.Uint32(cmdAttrTimeoutFin, 25)
 		ae.Uint32(cmdAttrTimeoutUDP, 30)
@@ -90,4 +88,57 @@ var ipvsCommands = []ipvsCommand{
 	{args: "-Z -t 10.0.0.100:80", setup: fixRule, cmd: cmdZero, enc: svcAttr(fixSvc, false)},
 	{args: "-Z", cmd: cmdZero, exact: true},
 	{args: "-C", cmd: cmdFlush, exact: true},
+}
+
+var (
+	vip4 = netip.MustParseAddrPort("10.0.0.100:80")
+	vip6 = netip.MustParseAddrPort("[2001:db8::100]:80")
+)
+
+// crossTable is a table covering schedulers, flags, families, forwarding
+// methods and persistence.
+var crossTable = []TableService{
+	{Service: Service{Protocol: TCP, Addr: vip4, Scheduler: WeightedRoundRobin}, Destinations: []Destination{
+		{Addr: netip.MustParseAddrPort("10.0.0.110:80"), Forward: DirectRoute, Weight: 1},
+		{Addr: netip.MustParseAddrPort("10.0.0.120:80"), Forward: DirectRoute, Weight: 2},
+	}},
+	{Service: Service{Protocol: UDP, Addr: netip.MustParseAddrPort("10.0.0.100:53"), Scheduler: SourceHashing, Flags: FlagSHFallback | FlagSHPort | FlagOnePacket}, Destinations: []Destination{
+		{Addr: netip.MustParseAddrPort("10.0.0.110:5353"), Forward: Masquerade, Weight: 3, UpperThreshold: 100, LowerThreshold: 20},
+	}},
+	{Service: Service{Protocol: SCTP, Addr: netip.MustParseAddrPort("10.0.0.100:3868"), Scheduler: LocalityBasedLeastConnectionRepl}, Destinations: []Destination{
+		{Addr: netip.MustParseAddrPort("10.0.0.130:3868"), Forward: Tunnel, Weight: 1},
+		{Addr: netip.MustParseAddrPort("10.0.0.140:3868"), Forward: Tunnel, Weight: 2, TunnelType: TunnelGUE, TunnelPort: 6080, TunnelFlags: TunnelChecksum},
+		{Addr: netip.MustParseAddrPort("10.0.0.150:3868"), Forward: Tunnel, Weight: 3, TunnelType: TunnelGRE, TunnelFlags: TunnelChecksum},
+		{Addr: netip.MustParseAddrPort("10.0.0.160:3868"), Forward: Tunnel, Weight: 4, TunnelType: TunnelGUE, TunnelPort: 7000},
+		{Addr: netip.MustParseAddrPort("127.0.0.1:3868"), Forward: Local, Weight: 5},
+	}},
+	{Service: Service{Protocol: TCP, Addr: netip.MustParseAddrPort("10.0.0.101:443"), Scheduler: RoundRobin, Timeout: 10 * time.Second, Netmask: 24}, Destinations: []Destination{
+		{Addr: netip.MustParseAddrPort("10.0.0.110:443"), Forward: DirectRoute, Weight: 1},
+		{Addr: netip.MustParseAddrPort("10.0.0.120:443"), Forward: DirectRoute, Weight: 0},
+	}},
+	{Service: Service{Protocol: TCP, Addr: vip6, Scheduler: MaglevHashing, Flags: FlagMHFallback, Timeout: 300 * time.Second, Netmask: 64}, Destinations: []Destination{
+		{Addr: netip.MustParseAddrPort("[2001:db8::110]:80"), Forward: Tunnel, Weight: 1},
+		{Addr: netip.MustParseAddrPort("[2001:db8::120]:8080"), Forward: Masquerade, Weight: 4},
+	}},
+	{Service: Service{FirewallMark: 10, Scheduler: RoundRobin}, Destinations: []Destination{
+		{Addr: netip.MustParseAddrPort("10.0.0.110:0"), Forward: Tunnel, Weight: 1},
+		{Addr: netip.MustParseAddrPort("10.0.0.120:0"), Forward: Tunnel, Weight: 1},
+	}},
+	{Service: Service{FirewallMark: 20, Family: IPv6, Scheduler: WeightedFailover}, Destinations: []Destination{
+		{Addr: netip.MustParseAddrPort("[2001:db8::130]:0"), Forward: DirectRoute, Weight: 9},
+	}},
+	{Service: Service{Protocol: UDP, Addr: netip.MustParseAddrPort("10.0.0.102:5060"), Scheduler: RoundRobin, Timeout: 60 * time.Second, PersistenceEngine: "sip"}},
+	{Service: Service{Protocol: TCP, Addr: netip.MustParseAddrPort("10.0.0.103:80")}},
+}
+
+// expectService is what the kernel reports for a service created from s.
+func expectService(s Service) Service {
+	if s.Scheduler == "" {
+		s.Scheduler = WeightedLeastConnection
+	}
+	if s.Timeout > 0 {
+		s.Flags |= FlagPersistent
+	}
+	s.Family = s.AddressFamily()
+	return s
 }

@@ -2,11 +2,9 @@ package ipvs
 
 import (
 	"bytes"
-	"net/netip"
 	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/lvs-go/lvs/internal/nstest"
 	"github.com/vishvananda/netns"
@@ -31,42 +29,6 @@ func ipvsadm(t *testing.T, ns int, stdin string, args ...string) string {
 		t.Fatalf("ipvsadm %v: %v\n%s", args, err, out)
 	}
 	return string(out)
-}
-
-// crossTable is a table covering schedulers, flags, families, forwarding
-// methods and persistence.
-var crossTable = []TableService{
-	{Service: Service{Protocol: TCP, Addr: vip4, Scheduler: WeightedRoundRobin}, Destinations: []Destination{
-		{Addr: netip.MustParseAddrPort("10.0.0.110:80"), Forward: DirectRoute, Weight: 1},
-		{Addr: netip.MustParseAddrPort("10.0.0.120:80"), Forward: DirectRoute, Weight: 2},
-	}},
-	{Service: Service{Protocol: UDP, Addr: netip.MustParseAddrPort("10.0.0.100:53"), Scheduler: SourceHashing, Flags: FlagSHFallback | FlagSHPort | FlagOnePacket}, Destinations: []Destination{
-		{Addr: netip.MustParseAddrPort("10.0.0.110:5353"), Forward: Masquerade, Weight: 3, UpperThreshold: 100, LowerThreshold: 20},
-	}},
-	{Service: Service{Protocol: SCTP, Addr: netip.MustParseAddrPort("10.0.0.100:3868"), Scheduler: LocalityBasedLeastConnectionRepl}, Destinations: []Destination{
-		{Addr: netip.MustParseAddrPort("10.0.0.130:3868"), Forward: Tunnel, Weight: 1},
-		{Addr: netip.MustParseAddrPort("10.0.0.140:3868"), Forward: Tunnel, Weight: 2, TunnelType: TunnelGUE, TunnelPort: 6080, TunnelFlags: TunnelChecksum},
-		{Addr: netip.MustParseAddrPort("10.0.0.150:3868"), Forward: Tunnel, Weight: 3, TunnelType: TunnelGRE, TunnelFlags: TunnelChecksum},
-		{Addr: netip.MustParseAddrPort("10.0.0.160:3868"), Forward: Tunnel, Weight: 4, TunnelType: TunnelGUE, TunnelPort: 7000},
-		{Addr: netip.MustParseAddrPort("127.0.0.1:3868"), Forward: Local, Weight: 5},
-	}},
-	{Service: Service{Protocol: TCP, Addr: netip.MustParseAddrPort("10.0.0.101:443"), Scheduler: RoundRobin, Timeout: 10 * time.Second, Netmask: 24}, Destinations: []Destination{
-		{Addr: netip.MustParseAddrPort("10.0.0.110:443"), Forward: DirectRoute, Weight: 1},
-		{Addr: netip.MustParseAddrPort("10.0.0.120:443"), Forward: DirectRoute, Weight: 0},
-	}},
-	{Service: Service{Protocol: TCP, Addr: vip6, Scheduler: MaglevHashing, Flags: FlagMHFallback, Timeout: 300 * time.Second, Netmask: 64}, Destinations: []Destination{
-		{Addr: netip.MustParseAddrPort("[2001:db8::110]:80"), Forward: Tunnel, Weight: 1},
-		{Addr: netip.MustParseAddrPort("[2001:db8::120]:8080"), Forward: Masquerade, Weight: 4},
-	}},
-	{Service: Service{FirewallMark: 10, Scheduler: RoundRobin}, Destinations: []Destination{
-		{Addr: netip.MustParseAddrPort("10.0.0.110:0"), Forward: Tunnel, Weight: 1},
-		{Addr: netip.MustParseAddrPort("10.0.0.120:0"), Forward: Tunnel, Weight: 1},
-	}},
-	{Service: Service{FirewallMark: 20, Family: IPv6, Scheduler: WeightedFailover}, Destinations: []Destination{
-		{Addr: netip.MustParseAddrPort("[2001:db8::130]:0"), Forward: DirectRoute, Weight: 9},
-	}},
-	{Service: Service{Protocol: UDP, Addr: netip.MustParseAddrPort("10.0.0.102:5060"), Scheduler: RoundRobin, Timeout: 60 * time.Second, PersistenceEngine: "sip"}},
-	{Service: Service{Protocol: TCP, Addr: netip.MustParseAddrPort("10.0.0.103:80")}},
 }
 
 // crossRules is crossTable in ipvsadm-save -n's rule syntax.

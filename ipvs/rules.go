@@ -62,8 +62,6 @@ func serviceArgs(s Service) string {
 	return "--sctp-service " + s.Addr.String()
 }
 
-var forwardFlags = map[ForwardMethod]string{DirectRoute: "-g", Tunnel: "-i", Masquerade: "-m", Local: "-g"}
-
 // String prints the rule as ipvsadm -S does: options in ipvsadm's order,
 // persistence options only on persistent services, connection thresholds
 // left out of destinations (ipvsadm -S does not save them; see RuleString
@@ -110,7 +108,7 @@ func (r Rule) format(thresholds bool) string {
 		if r.Command == DeleteServer {
 			break
 		}
-		fmt.Fprintf(&b, " %s -w %d", forwardFlags[d.Forward], d.Weight)
+		fmt.Fprintf(&b, " %s -w %d", d.Forward.ipvsadmFlag(), d.Weight)
 		if thresholds {
 			if d.UpperThreshold != 0 {
 				fmt.Fprintf(&b, " -x %d", d.UpperThreshold)
@@ -277,8 +275,9 @@ func parseRule(args []string) (Rule, error) {
 		case "-6":
 			v6 = true
 		case "-s":
-			v, err = next(&i, opt)
-			r.Service.Scheduler = Scheduler(v)
+			if v, err = next(&i, opt); err == nil {
+				err = r.Service.Scheduler.UnmarshalText([]byte(v))
+			}
 		case "-p":
 			persistent = true
 			r.Service.Timeout = 300 * time.Second
@@ -297,24 +296,17 @@ func parseRule(args []string) (Rule, error) {
 			r.Service.Flags |= FlagOnePacket
 		case "-b":
 			if v, err = next(&i, opt); err == nil {
-				for _, f := range strings.Split(v, ",") {
-					switch f {
-					case "sh-fallback", "mh-fallback", "flag-1":
-						r.Service.Flags |= SchedFlag1
-					case "sh-port", "mh-port", "flag-2":
-						r.Service.Flags |= SchedFlag2
-					case "flag-3":
-						r.Service.Flags |= SchedFlag3
-					default:
-						err = fmt.Errorf("unknown scheduler flag %q", f)
-					}
+				var f ServiceFlags
+				if err = f.UnmarshalText([]byte(v)); err == nil && f&^(SchedFlag1|SchedFlag2|SchedFlag3) != 0 {
+					err = fmt.Errorf("-b takes scheduler flags only, not %q", v)
 				}
+				r.Service.Flags |= f
 			}
 		case "-r":
 			rip, err = next(&i, opt)
 		case "-g", "-i", "-m":
 			fwdSet = true
-			r.Destination.Forward = map[string]ForwardMethod{"-g": DirectRoute, "-i": Tunnel, "-m": Masquerade}[opt]
+			err = r.Destination.Forward.UnmarshalText([]byte(opt[1:]))
 		case "-w":
 			hasWeight = true
 			if v, err = next(&i, opt); err == nil {
@@ -333,16 +325,7 @@ func parseRule(args []string) (Rule, error) {
 			}
 		case "--tun-type":
 			if v, err = next(&i, opt); err == nil {
-				switch v {
-				case "ipip":
-					r.Destination.TunnelType = TunnelIPIP
-				case "gue":
-					r.Destination.TunnelType = TunnelGUE
-				case "gre":
-					r.Destination.TunnelType = TunnelGRE
-				default:
-					err = fmt.Errorf("unknown tunnel type %q", v)
-				}
+				err = r.Destination.TunnelType.UnmarshalText([]byte(v))
 			}
 		case "--tun-port":
 			var p uint64

@@ -149,7 +149,6 @@ const (
 	Local       ForwardMethod = 1 // the director itself: "Local"
 	Tunnel      ForwardMethod = 2 // IP-in-IP (or GUE, GRE): -i, "Tunnel"
 	DirectRoute ForwardMethod = 3 // DR, rewrite the MAC address: -g, "Route"
-	bypass      ForwardMethod = 4 // kernel-internal
 )
 
 func (m ForwardMethod) String() string {
@@ -288,14 +287,23 @@ func (k Key) String() string {
 func (s Service) String() string { return s.Key().String() }
 
 // Destination is a real server of a service.
+//
+// Two zero values mean something: Weight 0 quiesces the destination (it
+// keeps its connections and gets no new ones), and the zero Forward is
+// Masquerade (NAT). A Destination written with CreateDestination or
+// UpdateDestination is written whole: set Weight (ipvsadm's default is 1)
+// and Forward on purpose, or change one field of what the kernel has with
+// Client.ModifyDestination.
 type Destination struct {
 	// Addr is the real server's address and port. For a firewall-mark
 	// service the port may be zero (the packet's port is kept).
 	Addr netip.AddrPort
 	// Forward is the forwarding method; the zero value is Masquerade.
 	Forward ForwardMethod
-	// Weight: 0 quiesces the destination (no new connections). Negative
-	// weights are invalid. ipvsadm's default is 1.
+	// Weight is the destination's share of new connections, relative to
+	// the service's other destinations. 0 quiesces the destination (no new
+	// connections; existing ones go on): the zero Destination is quiesced.
+	// Negative weights are invalid. ipvsadm's default is 1.
 	Weight int
 	// UpperThreshold and LowerThreshold bound connections (ipvsadm -x, -y);
 	// zero means no limit.

@@ -4,11 +4,8 @@ import (
 	"time"
 )
 
-// maxSchedName is IP_VS_SCHEDNAME_MAXLEN less its NUL; maxPEName likewise.
-const (
-	maxSchedName = 15
-	maxPEName    = 31
-)
+// maxPEName is IP_VS_PENAME_MAXLEN less its NUL.
+const maxPEName = 31
 
 // validateKey checks the fields that identify a service.
 func (s Service) validateKey() error {

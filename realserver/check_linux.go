@@ -23,9 +23,13 @@ type Status struct {
 func (s *Status) OK() bool { return len(s.Problems) == 0 }
 
 // Check reports whether the namespace is in the role cfg describes, and
-// what is missing if not. It changes nothing.
-func Check(ctx context.Context, cfg Config) (*Status, error) {
+// what is missing if not. It changes nothing. A nil or bad cfg gives an
+// error matching ErrInvalid (and fs.ErrInvalid); a done ctx gives ctx.Err().
+func Check(ctx context.Context, cfg *Config) (*Status, error) {
 	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	fd, err := netnsx.Dup(cfg.NetNS)
@@ -73,7 +77,10 @@ func Check(ctx context.Context, cfg Config) (*Status, error) {
 		if link == nil && s.Key != sysctl.ArpIgnore("all") && s.Key != sysctl.ArpAnnounce("all") {
 			continue // the device's keys exist only with the device
 		}
-		v, err := e.sc.Get(s.Key)
+		v, err := e.sc.Get(ctx, s.Key)
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, cerr
+		}
 		if err != nil {
 			problem("%v", err)
 			continue
@@ -86,8 +93,11 @@ func Check(ctx context.Context, cfg Config) (*Status, error) {
 		// The kernel filters with the larger of "all" and the device's
 		// value: strict (1) drops the decapsulated packets, whose source
 		// is routed out another interface; loose (2) and off (0) work.
-		all, aerr := e.sc.GetInt(sysctl.RPFilter("all"))
-		dev, derr := e.sc.GetInt(sysctl.RPFilter(ifc))
+		all, aerr := e.sc.GetInt(ctx, sysctl.RPFilter("all"))
+		dev, derr := e.sc.GetInt(ctx, sysctl.RPFilter(ifc))
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		switch {
 		case aerr != nil:
 			problem("%v", aerr)

@@ -14,7 +14,7 @@ import (
 // the ARP settings, in one call; Teardown puts the host back as it was.
 func ExampleSetup() {
 	ctx := context.Background()
-	role, err := realserver.Setup(ctx, realserver.Config{
+	role, err := realserver.Setup(ctx, &realserver.Config{
 		Mode: realserver.DR,
 		VIPs: []netip.Addr{netip.MustParseAddr("10.0.0.100")},
 	})
@@ -36,7 +36,7 @@ func ExampleSetup_tunnel() {
 	}
 	defer ns.Close()
 	ctx := context.Background()
-	role, err := realserver.Setup(ctx, realserver.Config{
+	role, err := realserver.Setup(ctx, &realserver.Config{
 		Mode:  realserver.TUN,
 		VIPs:  []netip.Addr{netip.MustParseAddr("10.0.0.100")},
 		NetNS: int(ns.Fd()),
@@ -51,7 +51,7 @@ func ExampleSetup_tunnel() {
 // Setup creates and Teardown deletes.
 func ExampleSetup_dummy() {
 	ctx := context.Background()
-	role, err := realserver.Setup(ctx, realserver.Config{
+	role, err := realserver.Setup(ctx, &realserver.Config{
 		Mode:      realserver.DR,
 		VIPs:      []netip.Addr{netip.MustParseAddr("10.0.0.100"), netip.MustParseAddr("2001:db8::100")},
 		Interface: "vip0",
@@ -65,7 +65,7 @@ func ExampleSetup_dummy() {
 
 // Check finds the note's mistakes without changing anything.
 func ExampleCheck() {
-	st, err := realserver.Check(context.Background(), realserver.Config{
+	st, err := realserver.Check(context.Background(), &realserver.Config{
 		Mode: realserver.DR,
 		VIPs: []netip.Addr{netip.MustParseAddr("10.0.0.100")},
 	})
@@ -82,7 +82,7 @@ func ExampleCheck() {
 // A TUN real server receiving GUE (UDP port 6080) from the director's
 // TunnelGUE destinations.
 func ExampleSetup_gue() {
-	role, err := realserver.Setup(context.Background(), realserver.Config{
+	role, err := realserver.Setup(context.Background(), &realserver.Config{
 		Mode:    realserver.TUN,
 		Encap:   realserver.GUE,
 		GUEPort: 6080,

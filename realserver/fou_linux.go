@@ -15,16 +15,15 @@ import (
 // ports whose packets are decapsulated, here GUE carrying IP-in-IP, which
 // then arrives on tunl0.
 const (
-	fouFamily      = "fou"
-	fouVersion     = 1
-	fouCmdAdd      = 1
-	fouCmdDel      = 2
-	fouCmdGet      = 3
-	fouAttrPort    = 1 // be16
-	fouAttrAF      = 2 // u8
-	fouAttrIPProto = 3 // u8
-	fouAttrType    = 4 // u8
-	fouEncapGUE    = 2
+	fouFamily   = "fou"
+	fouVersion  = 1
+	fouCmdAdd   = 1
+	fouCmdDel   = 2
+	fouCmdGet   = 3
+	fouAttrPort = 1 // be16
+	fouAttrAF   = 2 // u8
+	fouAttrType = 4 // u8
+	fouEncapGUE = 2
 )
 
 // fouConn is a connection to the fou family in one namespace.

@@ -26,7 +26,7 @@ func TestDummyInterface(t *testing.T) {
 	ns := int(nstest.New(t))
 	ctx := context.Background()
 	before := capture(t, ns)
-	cfg := Config{Mode: DR, VIPs: []netip.Addr{vip, vip6}, Interface: "vip0", Dummy: true, NetNS: ns}
+	cfg := &Config{Mode: DR, VIPs: []netip.Addr{vip, vip6}, Interface: "vip0", Dummy: true, NetNS: ns}
 	role, err := Setup(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +193,7 @@ func setupRS(t *testing.T, l *lab.Lab, cfg Config) []*Role {
 	var roles []*Role
 	for _, rs := range []string{lab.RS1, lab.RS2} {
 		cfg.NetNS = int(labtest.Host(t, l, rs).NS())
-		r, err := Setup(context.Background(), cfg)
+		r, err := Setup(context.Background(), &cfg)
 		if err != nil {
 			t.Fatalf("%s: %v", rs, err)
 		}

@@ -25,7 +25,7 @@ func TestSetupStaysInItsNamespace(t *testing.T) {
 	ns := int(nstest.New(t))
 	host := hostSysctls(t)
 	ctx := context.Background()
-	cfg := Config{Mode: DR, VIPs: []netip.Addr{vip}, NetNS: ns}
+	cfg := &Config{Mode: DR, VIPs: []netip.Addr{vip}, NetNS: ns}
 	role, err := Setup(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +36,7 @@ func TestSetupStaysInItsNamespace(t *testing.T) {
 	if got := hostSysctls(t); !slices.Equal(got, host) {
 		t.Errorf("host sysctls changed by Setup in a namespace:\n%v\nwant\n%v", got, host)
 	}
-	if st, err := Check(ctx, Config{Mode: DR, VIPs: []netip.Addr{vip}}); err != nil || st.OK() {
+	if st, err := Check(ctx, &Config{Mode: DR, VIPs: []netip.Addr{vip}}); err != nil || st.OK() {
 		t.Errorf("Check on the host: %+v, %v; the host must not be in the role", st, err)
 	}
 	if err := role.Teardown(ctx); err != nil {
@@ -61,7 +61,7 @@ func TestFailureHalfwayLinkDown(t *testing.T) {
 	if !slices.Contains(before.addrs, "lo flags ") {
 		t.Fatalf("lo is not down in a bare namespace: %v", before.addrs)
 	}
-	_, err := Setup(context.Background(), Config{Mode: DR, VIPs: []netip.Addr{vip, vip2, vip6}, NetNS: ns})
+	_, err := Setup(context.Background(), &Config{Mode: DR, VIPs: []netip.Addr{vip, vip2, vip6}, NetNS: ns})
 	if err == nil || !strings.Contains(err.Error(), vip6.String()) {
 		t.Fatalf("Setup: %v, want the IPv6 VIP's failure", err)
 	}
@@ -87,7 +87,7 @@ func TestDottedInterface(t *testing.T) {
 	setSysctls(t, ns, sysctl.Setting{Key: sysctl.ArpIgnore(ifc), Value: "3"})
 	before := capture(t, ns, ifc)
 	ctx := context.Background()
-	cfg := Config{Mode: DR, VIPs: []netip.Addr{vip, vip6}, Interface: ifc, NetNS: ns}
+	cfg := &Config{Mode: DR, VIPs: []netip.Addr{vip, vip6}, Interface: ifc, NetNS: ns}
 	role, err := Setup(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +104,7 @@ func TestDottedInterface(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sc.Close()
-	if v, _ := sc.GetInt(sysctl.ArpIgnore(ifc)); v != 1 {
+	if v, _ := sc.GetInt(context.Background(), sysctl.ArpIgnore(ifc)); v != 1 {
 		t.Errorf("%s = %d, want 1", sysctl.ArpIgnore(ifc), v)
 	}
 	if st, err := Check(ctx, cfg); err != nil || !st.OK() {
@@ -128,10 +128,10 @@ func TestCheckNamesTheMistakes(t *testing.T) {
 		want   string
 	}{
 		{"lo arp_ignore forgotten", func(t *testing.T, ns int, sc *sysctl.Sysctl) {
-			must(t, sc.SetInt(sysctl.ArpIgnore("lo"), 0))
+			must(t, sc.SetInt(context.Background(), sysctl.ArpIgnore("lo"), 0))
 		}, "net.ipv4.conf.lo.arp_ignore is 0, want 1"},
 		{"all arp_announce forgotten", func(t *testing.T, ns int, sc *sysctl.Sysctl) {
-			must(t, sc.SetInt(sysctl.ArpAnnounce("all"), 0))
+			must(t, sc.SetInt(context.Background(), sysctl.ArpAnnounce("all"), 0))
 		}, "net.ipv4.conf.all.arp_announce is 0, want 2"},
 		{"VIP missing", func(t *testing.T, ns int, sc *sysctl.Sysctl) {
 			rt, err := rtnl.Dial(ns)
@@ -152,7 +152,7 @@ func TestCheckNamesTheMistakes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ns := int(nstest.New(t))
-			cfg := Config{Mode: DR, VIPs: []netip.Addr{vip, vip2}, NetNS: ns}
+			cfg := &Config{Mode: DR, VIPs: []netip.Addr{vip, vip2}, NetNS: ns}
 			if _, err := Setup(ctx, cfg); err != nil {
 				t.Fatal(err)
 			}
@@ -189,7 +189,7 @@ func TestTUNWithoutTheModule(t *testing.T) {
 	ns := int(nstest.New(t))
 	before := capture(t, ns, "lo")
 	ctx := context.Background()
-	role, err := Setup(ctx, Config{Mode: TUN, VIPs: []netip.Addr{vip}, NetNS: ns})
+	role, err := Setup(ctx, &Config{Mode: TUN, VIPs: []netip.Addr{vip}, NetNS: ns})
 	if err == nil {
 		must(t, role.Teardown(ctx))
 		t.Skip("this kernel has ipip: TUN runs in TestTUNSetupTeardown")
@@ -200,7 +200,7 @@ func TestTUNWithoutTheModule(t *testing.T) {
 	if got := capture(t, ns, "lo"); !got.equal(before) {
 		t.Errorf("after a failed Setup:\n%+v\nwant:\n%+v", got, before)
 	}
-	st, err := Check(ctx, Config{Mode: TUN, VIPs: []netip.Addr{vip}, NetNS: ns})
+	st, err := Check(ctx, &Config{Mode: TUN, VIPs: []netip.Addr{vip}, NetNS: ns})
 	if err != nil || !slices.Contains(st.Problems, "interface tunl0 does not exist") {
 		t.Errorf("Check: %+v, %v; want tunl0 missing", st, err)
 	}
@@ -214,7 +214,7 @@ func must(t *testing.T, err error) {
 }
 
 func TestTUNIPv6Unsupported(t *testing.T) {
-	_, err := Setup(context.Background(), Config{Mode: TUN, VIPs: []netip.Addr{vip, vip6}})
+	_, err := Setup(context.Background(), &Config{Mode: TUN, VIPs: []netip.Addr{vip, vip6}})
 	if !errors.Is(err, ErrInvalid) || !errors.Is(err, errors.ErrUnsupported) {
 		t.Errorf("Setup: %v, want ErrInvalid and errors.ErrUnsupported", err)
 	}

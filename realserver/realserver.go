@@ -3,6 +3,7 @@ package realserver
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
 	"strings"
 
@@ -67,7 +68,7 @@ const (
 )
 
 // iface is the interface that holds the VIPs.
-func (c Config) iface() string {
+func (c *Config) iface() string {
 	switch {
 	case c.Mode == TUN && c.Encap == GRE:
 		return greDevice
@@ -80,7 +81,7 @@ func (c Config) iface() string {
 }
 
 // ErrInvalid is matched by configuration errors, reported before anything
-// is changed.
+// is changed. They match fs.ErrInvalid too.
 var ErrInvalid = fmt.Errorf("realserver: invalid configuration")
 
 type invalidError struct {
@@ -90,12 +91,17 @@ type invalidError struct {
 
 func (e *invalidError) Error() string { return "realserver: invalid configuration: " + e.reason }
 
+// Is matches ErrInvalid and fs.ErrInvalid, and errors.ErrUnsupported for a
+// configuration this package does not implement.
 func (e *invalidError) Is(target error) bool {
-	return target == ErrInvalid || e.unsupported && target == errors.ErrUnsupported
+	return target == ErrInvalid || target == fs.ErrInvalid || e.unsupported && target == errors.ErrUnsupported
 }
 
-func (c Config) validate() error {
+func (c *Config) validate() error {
 	bad := func(format string, args ...any) error { return &invalidError{reason: fmt.Sprintf(format, args...)} }
+	if c == nil {
+		return bad("no configuration")
+	}
 	if c.Mode != DR && c.Mode != TUN {
 		return bad("mode %v is not DR or TUN", c.Mode)
 	}
@@ -138,7 +144,7 @@ func (c Config) validate() error {
 }
 
 // settings are the sysctls the role needs.
-func (c Config) settings() []sysctl.Setting {
+func (c *Config) settings() []sysctl.Setting {
 	ifc := c.iface()
 	s := []sysctl.Setting{
 		{Key: sysctl.ArpIgnore("all"), Value: "1"},

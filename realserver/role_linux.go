@@ -26,7 +26,7 @@ type Role struct {
 // step is one change Setup made, with its exact undo.
 type step struct {
 	what string
-	undo func(*env) error
+	undo func(context.Context, *env) error
 }
 
 // env holds the handles a setup or teardown works with.
@@ -54,16 +54,24 @@ func (e *env) close() {
 }
 
 // Setup brings the namespace into the role described by cfg; see the
-// package documentation for what it changes.
-func Setup(ctx context.Context, cfg Config) (*Role, error) {
+// package documentation for what it changes. A nil or bad cfg gives an
+// error matching ErrInvalid (and fs.ErrInvalid) before anything changes;
+// Setup keeps its own copy of cfg. If ctx ends, or a step fails, Setup
+// undoes the steps already done (whatever ctx) and returns the error.
+func Setup(ctx context.Context, cfg *Config) (*Role, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	fd, err := netnsx.Dup(cfg.NetNS)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c := *cfg
+	c.VIPs = slices.Clone(cfg.VIPs)
+	fd, err := netnsx.Dup(c.NetNS)
 	if err != nil {
 		return nil, err
 	}
-	r := &Role{cfg: cfg, netns: fd}
+	r := &Role{cfg: c, netns: fd}
 	e, err := openEnv(fd)
 	if err != nil {
 		r.release()
@@ -71,7 +79,7 @@ func Setup(ctx context.Context, cfg Config) (*Role, error) {
 	}
 	defer e.close()
 	if err := r.setup(ctx, e); err != nil {
-		if uerr := r.undo(e); uerr != nil {
+		if uerr := r.undo(context.WithoutCancel(ctx), e); uerr != nil {
 			err = fmt.Errorf("%w (undoing the steps already done also failed: %v)", err, uerr)
 		}
 		r.release()
@@ -91,7 +99,7 @@ func (r *Role) setup(ctx context.Context, e *env) error {
 		if err := e.rt.CreateLink(ifc, "dummy"); err != nil {
 			return fmt.Errorf("realserver: create dummy %s: %w", ifc, rtnl.Unsupported(err, "the dummy module"))
 		}
-		r.done("created dummy device "+ifc, func(e *env) error { return e.rt.DeleteLink(ifc) })
+		r.done("created dummy device "+ifc, func(_ context.Context, e *env) error { return e.rt.DeleteLink(ifc) })
 	case link == nil && r.cfg.Mode == TUN:
 		// tunl0 (gre0) appears in every namespace when the ipip (ip_gre)
 		// module loads; asking for such a link makes the kernel load it.
@@ -104,7 +112,7 @@ func (r *Role) setup(ctx context.Context, e *env) error {
 			return fmt.Errorf("realserver: %s: %w", ifc, rtnl.Unsupported(err, module))
 		}
 		if err == nil {
-			r.done("created "+kind+" device "+ifc, func(e *env) error { return e.rt.DeleteLink(ifc) })
+			r.done("created "+kind+" device "+ifc, func(_ context.Context, e *env) error { return e.rt.DeleteLink(ifc) })
 		}
 	case link == nil:
 		return fmt.Errorf("realserver: interface %s: %w", ifc, unix.ENODEV)
@@ -124,7 +132,7 @@ func (r *Role) setup(ctx context.Context, e *env) error {
 	}
 	// ARP settings before the VIPs, so that no ARP reply for a VIP can
 	// leave in between.
-	undo, err := e.sc.Apply(r.cfg.settings()...)
+	undo, err := e.sc.Apply(ctx, r.cfg.settings()...)
 	if err != nil {
 		return fmt.Errorf("realserver: %w", err)
 	}
@@ -133,7 +141,7 @@ func (r *Role) setup(ctx context.Context, e *env) error {
 		for _, s := range undo {
 			names = append(names, s.Key.String())
 		}
-		r.done("set "+strings.Join(names, ", "), func(e *env) error { return e.sc.Restore(undo) })
+		r.done("set "+strings.Join(names, ", "), func(ctx context.Context, e *env) error { return e.sc.Restore(ctx, undo) })
 	}
 	if r.cfg.Encap == GUE {
 		if err := r.setupGUE(); err != nil {
@@ -155,7 +163,7 @@ func (r *Role) setup(ctx context.Context, e *env) error {
 		if err := e.rt.AddAddr(link.Index, p); err != nil {
 			return fmt.Errorf("realserver: add %v to %s: %w", p, ifc, err)
 		}
-		r.done(fmt.Sprintf("added %v to %s", p, ifc), func(e *env) error {
+		r.done(fmt.Sprintf("added %v to %s", p, ifc), func(_ context.Context, e *env) error {
 			l, err := e.rt.FindLink(ifc)
 			if err != nil || l == nil {
 				return err
@@ -188,7 +196,7 @@ func (r *Role) setUp(e *env, ifc string, index uint32) error {
 	if len(added) > 0 {
 		what += fmt.Sprintf(" (the kernel added %v)", added)
 	}
-	r.done(what, func(e *env) error {
+	r.done(what, func(_ context.Context, e *env) error {
 		l, err := e.rt.FindLink(ifc)
 		if err != nil || l == nil {
 			return err
@@ -224,7 +232,7 @@ func (r *Role) setupGUE() error {
 	if err := f.add(port); err != nil {
 		return fmt.Errorf("realserver: open GUE port %d: %w", port, err)
 	}
-	r.done(fmt.Sprintf("opened GUE receive port %d", port), func(*env) error {
+	r.done(fmt.Sprintf("opened GUE receive port %d", port), func(context.Context, *env) error {
 		f, err := dialFOU(r.netns)
 		if err != nil {
 			return err
@@ -235,7 +243,7 @@ func (r *Role) setupGUE() error {
 	return nil
 }
 
-func (r *Role) done(what string, undo func(*env) error) {
+func (r *Role) done(what string, undo func(context.Context, *env) error) {
 	r.steps = append(r.steps, step{what: what, undo: undo})
 }
 
@@ -251,7 +259,8 @@ func (r *Role) Changes() []string {
 
 // Teardown removes what Setup added and restores the sysctls it changed,
 // in reverse order. It tries every step and returns the errors joined.
-// A second Teardown does nothing.
+// It runs to the end even if ctx is done, so that a role is never left
+// half torn down (ctx's values are kept). A second Teardown does nothing.
 func (r *Role) Teardown(ctx context.Context) error {
 	if r.netns < 0 {
 		return nil
@@ -261,15 +270,17 @@ func (r *Role) Teardown(ctx context.Context) error {
 		return err
 	}
 	defer e.close()
-	err = r.undo(e)
+	err = r.undo(context.WithoutCancel(ctx), e)
 	r.release()
 	return err
 }
 
-func (r *Role) undo(e *env) error {
+// undo runs the undo of every step, last first; ctx should not be one that
+// ends, or the sysctls are left unrestored.
+func (r *Role) undo(ctx context.Context, e *env) error {
 	var errs []error
 	for i := len(r.steps) - 1; i >= 0; i-- {
-		if err := r.steps[i].undo(e); err != nil {
+		if err := r.steps[i].undo(ctx, e); err != nil {
 			errs = append(errs, fmt.Errorf("realserver: undo %q: %w", r.steps[i].what, err))
 		}
 	}

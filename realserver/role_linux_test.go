@@ -3,6 +3,7 @@ package realserver
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"net/netip"
 	"slices"
 	"sort"
@@ -59,7 +60,7 @@ func capture(t *testing.T, ns int, ifaces ...string) state {
 	for _, i := range append([]string{"all"}, ifaces...) {
 		keys = append(keys, sysctl.ArpIgnore(i), sysctl.ArpAnnounce(i), sysctl.RPFilter(i))
 	}
-	if st.sysctls, err = sc.Snapshot(keys...); err != nil {
+	if st.sysctls, err = sc.Snapshot(context.Background(), keys...); err != nil {
 		t.Fatal(err)
 	}
 	return st
@@ -76,7 +77,7 @@ func setSysctls(t *testing.T, ns int, settings ...sysctl.Setting) {
 		t.Fatal(err)
 	}
 	defer sc.Close()
-	if _, err := sc.Apply(settings...); err != nil {
+	if _, err := sc.Apply(context.Background(), settings...); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -87,7 +88,7 @@ func TestDRSetupTeardown(t *testing.T) {
 	// Odd prior values that Teardown must put back exactly.
 	setSysctls(t, ns, sysctl.Setting{Key: sysctl.ArpIgnore("all"), Value: "2"}, sysctl.Setting{Key: sysctl.ArpAnnounce("lo"), Value: "1"})
 	before := capture(t, ns, "lo")
-	cfg := Config{Mode: DR, VIPs: []netip.Addr{vip, vip2, vip6}, NetNS: ns}
+	cfg := &Config{Mode: DR, VIPs: []netip.Addr{vip, vip2, vip6}, NetNS: ns}
 
 	st, err := Check(ctx, cfg)
 	if err != nil || st.OK() || len(st.Problems) < 3 {
@@ -110,7 +111,7 @@ func TestDRSetupTeardown(t *testing.T) {
 	sc, _ := sysctl.New(&sysctl.Config{NetNS: ns})
 	defer sc.Close()
 	for k, v := range map[sysctl.Key]string{sysctl.ArpIgnore("all"): "1", sysctl.ArpAnnounce("all"): "2", sysctl.ArpIgnore("lo"): "1", sysctl.ArpAnnounce("lo"): "2"} {
-		if got, _ := sc.Get(k); got != v {
+		if got, _ := sc.Get(context.Background(), k); got != v {
 			t.Errorf("%s = %s after Setup, want %s", k, got, v)
 		}
 	}
@@ -148,10 +149,10 @@ func TestExistingAddressStays(t *testing.T) {
 	ns := int(nstest.New(t))
 	ctx := context.Background()
 	// The operator's own setup, never torn down here.
-	if _, err := Setup(ctx, Config{Mode: DR, VIPs: []netip.Addr{vip}, NetNS: ns}); err != nil {
+	if _, err := Setup(ctx, &Config{Mode: DR, VIPs: []netip.Addr{vip}, NetNS: ns}); err != nil {
 		t.Fatal(err)
 	}
-	role, err := Setup(ctx, Config{Mode: DR, VIPs: []netip.Addr{vip, vip2}, NetNS: ns})
+	role, err := Setup(ctx, &Config{Mode: DR, VIPs: []netip.Addr{vip, vip2}, NetNS: ns})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +171,7 @@ func TestFailureHalfwayUndoes(t *testing.T) {
 	ns := int(nstest.New(t))
 	setSysctls(t, ns, sysctl.Setting{Key: sysctl.ConfIPv6("lo", "disable_ipv6"), Value: "1"})
 	before := capture(t, ns, "lo")
-	_, err := Setup(context.Background(), Config{Mode: DR, VIPs: []netip.Addr{vip, vip6}, NetNS: ns})
+	_, err := Setup(context.Background(), &Config{Mode: DR, VIPs: []netip.Addr{vip, vip6}, NetNS: ns})
 	if err == nil {
 		t.Fatal("Setup succeeded with IPv6 disabled on lo")
 	}
@@ -182,8 +183,12 @@ func TestFailureHalfwayUndoes(t *testing.T) {
 	}
 }
 
+// TestValidation: a nil or bad configuration fails Setup and Check with an
+// error matching ErrInvalid and fs.ErrInvalid, before anything is touched.
 func TestValidation(t *testing.T) {
-	for _, cfg := range []Config{
+	ctx := context.Background()
+	for _, cfg := range []*Config{
+		nil,
 		{},
 		{Mode: DR},
 		{Mode: DR, VIPs: []netip.Addr{{}}},
@@ -193,27 +198,84 @@ func TestValidation(t *testing.T) {
 		{Mode: TUN, VIPs: []netip.Addr{vip}, Interface: "lo"},
 		{Mode: DR, VIPs: []netip.Addr{vip}, Dummy: true},
 		{Mode: DR, VIPs: []netip.Addr{vip}, Interface: "a/b"},
-	} {
-		if _, err := Setup(context.Background(), cfg); !errors.Is(err, ErrInvalid) {
-			t.Errorf("Setup(%+v): %v, want ErrInvalid", cfg, err)
-		}
-	}
-	for _, cfg := range []Config{
 		{Mode: TUN, VIPs: []netip.Addr{vip}, Encap: GUE},
 		{Mode: TUN, VIPs: []netip.Addr{vip}, GUEPort: 5555},
 		{Mode: DR, VIPs: []netip.Addr{vip}, Encap: GRE},
 		{Mode: TUN, VIPs: []netip.Addr{vip}, Encap: 7},
 	} {
-		if _, err := Setup(context.Background(), cfg); !errors.Is(err, ErrInvalid) {
-			t.Errorf("Setup(%+v): %v, want ErrInvalid", cfg, err)
+		if _, err := Setup(ctx, cfg); !errors.Is(err, ErrInvalid) || !errors.Is(err, fs.ErrInvalid) {
+			t.Errorf("Setup(%+v): %v, want ErrInvalid and fs.ErrInvalid", cfg, err)
+		}
+		if _, err := Check(ctx, cfg); !errors.Is(err, ErrInvalid) || !errors.Is(err, fs.ErrInvalid) {
+			t.Errorf("Check(%+v): %v, want ErrInvalid and fs.ErrInvalid", cfg, err)
 		}
 	}
+	if _, err := Setup(ctx, nil); err == nil || !strings.Contains(err.Error(), "no configuration") {
+		t.Errorf("Setup(nil): %v, want \"no configuration\"", err)
+	}
+}
+
+// TestDoneContext: a done ctx stops Setup and Check before anything
+// changes; a Setup whose ctx ends midway undoes what it did.
+func TestDoneContext(t *testing.T) {
+	ns := int(nstest.New(t))
+	before := capture(t, ns, "lo")
+	cfg := &Config{Mode: DR, VIPs: []netip.Addr{vip, vip2}, NetNS: ns}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Setup(ctx, cfg); !errors.Is(err, context.Canceled) {
+		t.Errorf("Setup: %v, want context.Canceled", err)
+	}
+	if _, err := Check(ctx, cfg); !errors.Is(err, context.Canceled) {
+		t.Errorf("Check: %v, want context.Canceled", err)
+	}
+	if got := capture(t, ns, "lo"); !got.equal(before) {
+		t.Errorf("after Setup with a done context:\n%+v\nwant:\n%+v", got, before)
+	}
+	// End Setup's context at each point it checks it in turn (before it
+	// starts, within the sysctl Apply, before each VIP).
+	for n := 1; ; n++ {
+		role, err := Setup(&endingCtx{Context: context.Background(), n: n}, cfg)
+		if err == nil {
+			if n == 1 {
+				t.Fatal("Setup ignored its context")
+			}
+			// A Teardown with a done context still runs to the end.
+			done, cancel := context.WithCancel(context.Background())
+			cancel()
+			must(t, role.Teardown(done))
+			if got := capture(t, ns, "lo"); !got.equal(before) {
+				t.Errorf("after Teardown with a done context:\n%+v\nwant:\n%+v", got, before)
+			}
+			break
+		}
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("ctx ending after %d checks: %v, want context.Canceled", n, err)
+		}
+		if got := capture(t, ns, "lo"); !got.equal(before) {
+			t.Errorf("ctx ending after %d checks, left:\n%+v\nwant:\n%+v", n, got, before)
+		}
+	}
+}
+
+// endingCtx is a context whose Err fails after n calls.
+type endingCtx struct {
+	context.Context
+	n int
+}
+
+func (c *endingCtx) Err() error {
+	if c.n > 0 {
+		c.n--
+		return nil
+	}
+	return context.Canceled
 }
 
 func TestMissingInterface(t *testing.T) {
 	ns := int(nstest.New(t))
 	before := capture(t, ns, "lo")
-	_, err := Setup(context.Background(), Config{Mode: DR, VIPs: []netip.Addr{vip}, Interface: "vip0", NetNS: ns})
+	_, err := Setup(context.Background(), &Config{Mode: DR, VIPs: []netip.Addr{vip}, Interface: "vip0", NetNS: ns})
 	if err == nil || !strings.Contains(err.Error(), "vip0") {
 		t.Fatalf("Setup on a missing interface: %v", err)
 	}

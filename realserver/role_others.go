@@ -21,7 +21,7 @@ type Status struct{ Problems []string }
 func (s *Status) OK() bool { return len(s.Problems) == 0 }
 
 // Setup is not supported on this system.
-func Setup(context.Context, Config) (*Role, error) { return nil, errUnsupported }
+func Setup(context.Context, *Config) (*Role, error) { return nil, errUnsupported }
 
 // Teardown is not supported on this system.
 func (*Role) Teardown(context.Context) error { return errUnsupported }
@@ -30,4 +30,4 @@ func (*Role) Teardown(context.Context) error { return errUnsupported }
 func (*Role) Changes() []string { return nil }
 
 // Check is not supported on this system.
-func Check(context.Context, Config) (*Status, error) { return nil, errUnsupported }
+func Check(context.Context, *Config) (*Status, error) { return nil, errUnsupported }

@@ -31,7 +31,7 @@ func TestTUNSetupTeardown(t *testing.T) {
 			vmtest.Require(t, tc.modules...)
 			ns := int(nstest.New(t))
 			ctx := context.Background()
-			cfg := Config{Mode: TUN, VIPs: []netip.Addr{vip, vip2}, Encap: tc.encap, GUEPort: tc.port, NetNS: ns}
+			cfg := &Config{Mode: TUN, VIPs: []netip.Addr{vip, vip2}, Encap: tc.encap, GUEPort: tc.port, NetNS: ns}
 			setSysctls(t, ns,
 				sysctl.Setting{Key: sysctl.RPFilter("all"), Value: "1"},
 				sysctl.Setting{Key: sysctl.ArpIgnore("all"), Value: "2"},

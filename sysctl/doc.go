@@ -16,4 +16,9 @@
 // and, if a write fails, puts back those it already wrote, so no partial
 // change is left behind. It returns a Snapshot of what it changed, which
 // Restore puts back exactly.
+//
+// Every call that reads or writes /proc/sys takes a context. A done context
+// stops a call before it starts; Apply, Snapshot and Restore also check it
+// between keys, and an Apply stopped midway puts back what it wrote, as it
+// does when a write fails.
 package sysctl

@@ -1,6 +1,7 @@
 package sysctl_test
 
 import (
+	"context"
 	"fmt"
 	"log"
 
@@ -15,7 +16,8 @@ func ExampleSysctl_Apply() {
 		log.Fatal(err)
 	}
 	defer s.Close()
-	undo, err := s.Apply(
+	ctx := context.Background()
+	undo, err := s.Apply(ctx,
 		sysctl.Setting{Key: sysctl.ArpIgnore("all"), Value: "1"},
 		sysctl.Setting{Key: sysctl.ArpAnnounce("all"), Value: "2"},
 		sysctl.Setting{Key: sysctl.ArpIgnore("lo"), Value: "1"},
@@ -25,7 +27,7 @@ func ExampleSysctl_Apply() {
 		log.Fatal(err) // nothing was left half-applied
 	}
 	fmt.Println("changed:", undo)
-	if err := s.Restore(undo); err != nil {
+	if err := s.Restore(ctx, undo); err != nil {
 		log.Fatal(err)
 	}
 }

@@ -37,3 +37,19 @@ func TestSame(t *testing.T) {
 		t.Error("same compares fields wrongly")
 	}
 }
+
+// TestValidationErrorIs: both kinds of ValidationError match ErrInvalid and
+// fs.ErrInvalid, and nothing else.
+func TestValidationErrorIs(t *testing.T) {
+	for _, err := range []error{
+		&ValidationError{Key: "net..x", Reason: "empty component"},
+		&ValidationError{Key: IPv4Forward, Value: true, Reason: "contains NUL"},
+	} {
+		if !errors.Is(err, ErrInvalid) || !errors.Is(err, fs.ErrInvalid) {
+			t.Errorf("%v does not match ErrInvalid and fs.ErrInvalid", err)
+		}
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errors.ErrUnsupported) {
+			t.Errorf("%v matches an unrelated error", err)
+		}
+	}
+}

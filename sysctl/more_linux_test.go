@@ -34,6 +34,7 @@ func readIn(t *testing.T, ns int, path string) string {
 // TestDottedInterface: the key of an interface whose name has a dot (a
 // VLAN-style "eth0.100") reaches that interface's directory.
 func TestDottedInterface(t *testing.T) {
+	ctx := t.Context()
 	ns := nstest.New(t)
 	rt, err := rtnl.Dial(int(ns))
 	if err != nil {
@@ -53,52 +54,53 @@ func TestDottedInterface(t *testing.T) {
 		t.Fatalf("RPFilter(eth0.100) = %q", k)
 	}
 	for _, v := range []int{2, 0, 1} {
-		if err := s.SetInt(k, v); err != nil {
+		if err := s.SetInt(ctx, k, v); err != nil {
 			t.Fatal(err)
 		}
 		if got := readIn(t, int(ns), "/proc/sys/net/ipv4/conf/eth0.100/rp_filter"); got != strconv.Itoa(v) {
 			t.Errorf("after SetInt(%d) the file holds %s", v, got)
 		}
-		if got, err := s.GetInt(k); err != nil || got != v {
+		if got, err := s.GetInt(ctx, k); err != nil || got != v {
 			t.Errorf("GetInt = %d, %v; want %d", got, err, v)
 		}
 	}
 	// The same interface through the IPv6 tree.
-	if err := s.SetInt(ConfIPv6("eth0.100", "disable_ipv6"), 1); err != nil {
+	if err := s.SetInt(ctx, ConfIPv6("eth0.100", "disable_ipv6"), 1); err != nil {
 		t.Fatal(err)
 	}
 	if got := readIn(t, int(ns), "/proc/sys/net/ipv6/conf/eth0.100/disable_ipv6"); got != "1" {
 		t.Errorf("disable_ipv6 = %s, want 1", got)
 	}
 	// Without the escape the dot splits the name: no such key.
-	if _, err := s.Get("net.ipv4.conf.eth0.100.rp_filter"); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := s.Get(ctx, "net.ipv4.conf.eth0.100.rp_filter"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("unescaped key: %v, want fs.ErrNotExist", err)
 	}
 }
 
 func TestIPv6AndTypedValues(t *testing.T) {
+	ctx := t.Context()
 	s := newNS(t)
 	host := hostValue(t, IPv6Forward)
-	if err := s.SetInt(IPv6Forward, 1); err != nil {
+	if err := s.SetInt(ctx, IPv6Forward, 1); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := s.GetInt(IPv6Forward); err != nil || v != 1 {
+	if v, err := s.GetInt(ctx, IPv6Forward); err != nil || v != 1 {
 		t.Errorf("IPv6Forward = %d, %v; want 1", v, err)
 	}
 	if hostValue(t, IPv6Forward) != host {
 		t.Error("the host's IPv6 forwarding changed")
 	}
 	// A key holding two numbers is not an int.
-	_, err := s.GetInt("net.ipv4.ip_local_port_range")
+	_, err := s.GetInt(ctx, "net.ipv4.ip_local_port_range")
 	var se *Error
 	if !errors.As(err, &se) || se.Op != "read" {
 		t.Errorf("GetInt of a two-number key: %v, want a read *Error", err)
 	}
-	v, err := s.Get("net.ipv4.ip_local_port_range")
+	v, err := s.Get(ctx, "net.ipv4.ip_local_port_range")
 	if err != nil || len(strings.Fields(v)) != 2 {
 		t.Errorf("Get = %q, %v; want two numbers", v, err)
 	}
-	if err := s.Set(IPv4Forward, "1\x000"); !errors.Is(err, ErrInvalid) {
+	if err := s.Set(ctx, IPv4Forward, "1\x000"); !errors.Is(err, ErrInvalid) {
 		t.Errorf("value with NUL: %v, want ErrInvalid", err)
 	}
 }
@@ -106,22 +108,24 @@ func TestIPv6AndTypedValues(t *testing.T) {
 // TestRestoreTriesEveryKey: a key that cannot be restored does not stop the
 // others; the error names it.
 func TestRestoreTriesEveryKey(t *testing.T) {
+	ctx := t.Context()
 	s := newNS(t)
-	if err := s.SetInt(ArpIgnore("all"), 3); err != nil {
+	if err := s.SetInt(ctx, ArpIgnore("all"), 3); err != nil {
 		t.Fatal(err)
 	}
-	err := s.Restore(Snapshot{{ArpIgnore("all"), "2"}, {"net.ipv4.conf.gone0.arp_ignore", "1"}, {ArpAnnounce("all"), "1"}})
+	err := s.Restore(ctx, Snapshot{{ArpIgnore("all"), "2"}, {"net.ipv4.conf.gone0.arp_ignore", "1"}, {ArpAnnounce("all"), "1"}})
 	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "gone0") {
 		t.Errorf("Restore: %v, want fs.ErrNotExist naming gone0", err)
 	}
 	for k, w := range map[Key]int{ArpIgnore("all"): 2, ArpAnnounce("all"): 1} {
-		if v, _ := s.GetInt(k); v != w {
+		if v, _ := s.GetInt(ctx, k); v != w {
 			t.Errorf("%s = %d, want %d", k, v, w)
 		}
 	}
 }
 
 func TestClose(t *testing.T) {
+	ctx := t.Context()
 	s := newNS(t)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -129,7 +133,7 @@ func TestClose(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
-	if _, err := s.Get(IPv4Forward); err == nil {
+	if _, err := s.Get(ctx, IPv4Forward); err == nil {
 		t.Error("Get after Close succeeded")
 	}
 }
@@ -137,31 +141,32 @@ func TestClose(t *testing.T) {
 // TestVSKeys: every net.ipv4.vs.* constant exists once ip_vs is loaded,
 // and each namespace has its own.
 func TestVSKeys(t *testing.T) {
+	ctx := t.Context()
 	vmtest.Require(t, "ip_vs")
 	a, b := newNS(t), newNS(t)
 	for _, k := range []Key{VSConntrack, VSExpireNodestConn, VSExpireQuiescentTemplate, VSConnReuseMode,
 		VSSnatReroute, VSSloppyTCP, VSSloppySCTP, VSSchedICMP, VSIgnoreTunneled, VSBackupOnly,
 		VSAmemThresh, VSDropEntry, VSDropPacket, VSSecureTCP, VSNatICMPSend} {
-		if _, err := a.GetInt(k); err != nil {
+		if _, err := a.GetInt(ctx, k); err != nil {
 			t.Errorf("%s: %v", k, err)
 		}
 	}
-	undo, err := a.Apply(Setting{VSConntrack, "1"}, Setting{VSExpireNodestConn, "1"}, Setting{VSSloppyTCP, "1"})
+	undo, err := a.Apply(ctx, Setting{VSConntrack, "1"}, Setting{VSExpireNodestConn, "1"}, Setting{VSSloppyTCP, "1"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range []Key{VSConntrack, VSExpireNodestConn, VSSloppyTCP} {
-		if v, _ := a.GetInt(k); v != 1 {
+		if v, _ := a.GetInt(ctx, k); v != 1 {
 			t.Errorf("a: %s = %d, want 1", k, v)
 		}
-		if v, _ := b.GetInt(k); v != 0 {
+		if v, _ := b.GetInt(ctx, k); v != 0 {
 			t.Errorf("b: %s = %d, want its own default 0", k, v)
 		}
 	}
-	if err := a.Restore(undo); err != nil {
+	if err := a.Restore(ctx, undo); err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := a.GetInt(VSConntrack); v != 0 {
+	if v, _ := a.GetInt(ctx, VSConntrack); v != 0 {
 		t.Errorf("conntrack = %d after Restore, want 0", v)
 	}
 }
@@ -169,26 +174,27 @@ func TestVSKeys(t *testing.T) {
 // TestApplySameKeyTwice: a key listed twice ends at its last value, and the
 // undo brings back the value from before the Apply.
 func TestApplySameKeyTwice(t *testing.T) {
+	ctx := t.Context()
 	s := newNS(t)
-	undo, err := s.Apply(Setting{ArpIgnore("all"), "1"}, Setting{ArpIgnore("all"), "0"}, Setting{ArpIgnore("all"), "2"})
+	undo, err := s.Apply(ctx, Setting{ArpIgnore("all"), "1"}, Setting{ArpIgnore("all"), "0"}, Setting{ArpIgnore("all"), "2"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := s.GetInt(ArpIgnore("all")); v != 2 {
+	if v, _ := s.GetInt(ctx, ArpIgnore("all")); v != 2 {
 		t.Errorf("after Apply: %d, want the last value 2", v)
 	}
-	if err := s.Restore(undo); err != nil {
+	if err := s.Restore(ctx, undo); err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := s.GetInt(ArpIgnore("all")); v != 0 {
+	if v, _ := s.GetInt(ctx, ArpIgnore("all")); v != 0 {
 		t.Errorf("after Restore: %d, want 0", v)
 	}
 	// 0 then back to 0: nothing left to undo beyond what was written.
-	undo, err = s.Apply(Setting{ArpIgnore("all"), "1"}, Setting{ArpIgnore("all"), "0"})
+	undo, err = s.Apply(ctx, Setting{ArpIgnore("all"), "1"}, Setting{ArpIgnore("all"), "0"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := s.GetInt(ArpIgnore("all")); v != 0 || len(undo) != 2 {
+	if v, _ := s.GetInt(ctx, ArpIgnore("all")); v != 0 || len(undo) != 2 {
 		t.Errorf("after Apply 1 then 0: %d, undo %v; want 0 and both writes undoable", v, undo)
 	}
 }

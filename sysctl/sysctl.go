@@ -1,6 +1,7 @@
 package sysctl
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -45,8 +46,17 @@ func (s *Sysctl) Close() error {
 }
 
 // Get reads a key's value, without the trailing newline. A key the kernel
-// does not have gives an error matching fs.ErrNotExist.
-func (s *Sysctl) Get(k Key) (string, error) {
+// does not have gives an error matching fs.ErrNotExist; a bad key gives a
+// *ValidationError (matching ErrInvalid and fs.ErrInvalid). If ctx is done
+// it returns ctx.Err() and reads nothing.
+func (s *Sysctl) Get(ctx context.Context, k Key) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	return s.get(k)
+}
+
+func (s *Sysctl) get(k Key) (string, error) {
 	path, err := k.Path()
 	if err != nil {
 		return "", err
@@ -58,9 +68,10 @@ func (s *Sysctl) Get(k Key) (string, error) {
 	return strings.TrimRight(v, "\n"), nil
 }
 
-// GetInt reads a key holding one integer.
-func (s *Sysctl) GetInt(k Key) (int, error) {
-	v, err := s.Get(k)
+// GetInt reads a key holding one integer; errors as for Get, and a read
+// *Error if the value is not one integer.
+func (s *Sysctl) GetInt(ctx context.Context, k Key) (int, error) {
+	v, err := s.Get(ctx, k)
 	if err != nil {
 		return 0, err
 	}
@@ -71,15 +82,21 @@ func (s *Sysctl) GetInt(k Key) (int, error) {
 	return n, nil
 }
 
-// Set writes a key. A value the kernel refuses gives its error, with the
-// key and value in the message.
-func (s *Sysctl) Set(k Key, value string) error {
-	path, err := k.Path()
-	if err != nil {
+// Set writes a key. A bad key or a value containing NUL gives a
+// *ValidationError before anything is written; a value the kernel refuses
+// gives its error, with the key and value in the message. If ctx is done it
+// returns ctx.Err() and writes nothing.
+func (s *Sysctl) Set(ctx context.Context, k Key, value string) error {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if strings.ContainsRune(value, 0) {
-		return &ValidationError{Key: k, Value: true, Reason: "contains NUL"}
+	return s.set(k, value)
+}
+
+func (s *Sysctl) set(k Key, value string) error {
+	path, err := validate(Setting{Key: k, Value: value})
+	if err != nil {
+		return err
 	}
 	if err := s.write(path, value); err != nil {
 		return &Error{Op: "write", Key: k, Value: value, Err: err}
@@ -87,14 +104,34 @@ func (s *Sysctl) Set(k Key, value string) error {
 	return nil
 }
 
-// SetInt writes an integer.
-func (s *Sysctl) SetInt(k Key, v int) error { return s.Set(k, strconv.Itoa(v)) }
+// validate checks a setting without touching the kernel and returns the
+// key's path.
+func validate(st Setting) (string, error) {
+	path, err := st.Key.Path()
+	if err != nil {
+		return "", err
+	}
+	if strings.ContainsRune(st.Value, 0) {
+		return "", &ValidationError{Key: st.Key, Value: true, Reason: "contains NUL"}
+	}
+	return path, nil
+}
 
-// Snapshot reads the current values of keys.
-func (s *Sysctl) Snapshot(keys ...Key) (Snapshot, error) {
+// SetInt writes an integer; errors as for Set.
+func (s *Sysctl) SetInt(ctx context.Context, k Key, v int) error {
+	return s.Set(ctx, k, strconv.Itoa(v))
+}
+
+// Snapshot reads the current values of keys. It stops at the first key it
+// cannot read and returns that error, or ctx.Err() if ctx ends before a
+// key.
+func (s *Sysctl) Snapshot(ctx context.Context, keys ...Key) (Snapshot, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	snap := make(Snapshot, 0, len(keys))
 	for _, k := range keys {
-		v, err := s.Get(k)
+		v, err := s.Get(ctx, k) // checks ctx before each key
 		if err != nil {
 			return nil, err
 		}
@@ -104,11 +141,21 @@ func (s *Sysctl) Snapshot(keys ...Key) (Snapshot, error) {
 }
 
 // Restore writes the snapshot's values back, last first. It tries every
-// key and returns the errors joined.
-func (s *Sysctl) Restore(snap Snapshot) error {
+// key and returns the errors joined. If ctx is done before it starts it
+// returns ctx.Err() and writes nothing; if ctx ends between keys it stops
+// there, leaving the earlier keys of snap as they are, and ctx.Err() is
+// among the errors returned.
+func (s *Sysctl) Restore(ctx context.Context, snap Snapshot) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	var errs []error
 	for i := len(snap) - 1; i >= 0; i-- {
-		if err := s.Set(snap[i].Key, snap[i].Value); err != nil {
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, err)
+			break
+		}
+		if err := s.set(snap[i].Key, snap[i].Value); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -116,13 +163,18 @@ func (s *Sysctl) Restore(snap Snapshot) error {
 }
 
 // Apply writes settings in order as one change. Keys already at their value
-// are not written. It first reads every key (an unknown key fails before
-// anything is written); if a write fails, the keys written so far are put
-// back and the error is returned. On success it returns the previous values
-// of the keys it changed: Restore(undo) reverts exactly this Apply.
-func (s *Sysctl) Apply(settings ...Setting) (undo Snapshot, err error) {
+// are not written. It first checks every setting (a bad key or value gives a
+// *ValidationError) and reads every key (an unknown key fails), before
+// anything is written; if a write fails, or ctx ends between writes, the
+// keys written so far are put back (whatever ctx) and the error, or
+// ctx.Err(), is returned. On success it returns the previous values of the
+// keys it changed: Restore(ctx, undo) reverts exactly this Apply.
+func (s *Sysctl) Apply(ctx context.Context, settings ...Setting) (undo Snapshot, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	for _, st := range settings {
-		if _, err := st.Key.Path(); err != nil {
+		if _, err := validate(st); err != nil {
 			return nil, err
 		}
 	}
@@ -130,7 +182,7 @@ func (s *Sysctl) Apply(settings ...Setting) (undo Snapshot, err error) {
 	for i, st := range settings {
 		keys[i] = st.Key
 	}
-	before, err := s.Snapshot(keys...)
+	before, err := s.Snapshot(ctx, keys...)
 	if err != nil {
 		return nil, err
 	}
@@ -143,8 +195,13 @@ func (s *Sysctl) Apply(settings ...Setting) (undo Snapshot, err error) {
 		if same(old, st.Value) {
 			continue
 		}
-		if err := s.Set(st.Key, st.Value); err != nil {
-			if rerr := s.Restore(undo); rerr != nil {
+		err := ctx.Err()
+		if err == nil {
+			err = s.set(st.Key, st.Value)
+		}
+		if err != nil {
+			// The rollback runs to the end even though ctx is done.
+			if rerr := s.Restore(context.WithoutCancel(ctx), undo); rerr != nil {
 				return nil, fmt.Errorf("%w (and putting back the keys already written failed: %v)", err, rerr)
 			}
 			return nil, err

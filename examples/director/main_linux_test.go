@@ -44,7 +44,7 @@ func TestSampleConfigs(t *testing.T) {
 			l := labtest.Build(t, tc.spec)
 			if tc.mode != 0 {
 				for _, rs := range []string{lab.RS1, lab.RS2} {
-					r, err := realserver.Setup(ctx, realserver.Config{Mode: tc.mode, VIPs: []netip.Addr{netip.MustParseAddr("10.0.0.100")},
+					r, err := realserver.Setup(ctx, &realserver.Config{Mode: tc.mode, VIPs: []netip.Addr{netip.MustParseAddr("10.0.0.100")},
 						NetNS: int(labtest.Host(t, l, rs).NS())})
 					if err != nil {
 						t.Fatal(err)

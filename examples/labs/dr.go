@@ -48,7 +48,7 @@ func buildDR(ctx context.Context, spec lab.Spec, vip netip.Addr, mode realserver
 		return nil, err
 	}
 	for _, rs := range []string{lab.RS1, lab.RS2} {
-		r, err := realserver.Setup(ctx, realserver.Config{Mode: mode, VIPs: []netip.Addr{vip}, NetNS: int(l.Host(rs).NS())})
+		r, err := realserver.Setup(ctx, &realserver.Config{Mode: mode, VIPs: []netip.Addr{vip}, NetNS: int(l.Host(rs).NS())})
 		if err != nil {
 			s.close()
 			return nil, fmt.Errorf("%s: %w", rs, err)

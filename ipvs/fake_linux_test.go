@@ -71,7 +71,15 @@ func fakeKernel(t *testing.T, fn func(req netlink.Message) ([]netlink.Message, e
 			g, _ := (&genetlink.Message{Header: genetlink.Header{Command: 1, Version: 2}, Data: b}).MarshalBinary()
 			return []netlink.Message{{Header: netlink.Header{Type: 0x10, Sequence: req.Header.Sequence, PID: req.Header.PID}, Data: g}}, nil
 		}
-		return fn(req)
+		var out []netlink.Message
+		for _, req := range reqs {
+			msgs, err := fn(req)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, msgs...)
+		}
+		return out, nil
 	})
 	c, err := newClientConn(nc)
 	if err != nil {
@@ -86,8 +94,8 @@ func fakeKernel(t *testing.T, fn func(req netlink.Message) ([]netlink.Message, e
 func serviceReplies(t *testing.T, req netlink.Message, n int, intr bool) []netlink.Message {
 	var out []netlink.Message
 	for i := 1; i <= n; i++ {
-		ae := netlink.NewAttributeEncoder()
-		ae.Nested(cmdAttrService, func(nae *netlink.AttributeEncoder) error {
+		ae := newAttrWriter()
+		ae.Nested(cmdAttrService, func(nae *attrWriter) error {
 			Service{FirewallMark: uint32(i)}.encode(nae)
 			return nil
 		})

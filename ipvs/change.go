@@ -1,0 +1,190 @@
+package ipvs
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// change is one request that alters the kernel's IPVS and is acknowledged:
+// every single-change method is a batch of one, so that validation, the
+// kernel feature check and encoding happen in one place for all of them.
+type change struct {
+	cmd  uint8
+	svc  Service
+	dest Destination
+	// all is ZeroAll (no service attribute).
+	all      bool
+	timeouts Timeouts
+	daemon   SyncDaemon
+}
+
+// changeKind is what the package knows of one kind of change. A new kind is
+// one entry here.
+type changeKind struct {
+	op       string
+	validate func(change) error
+	features func(change) []feature
+	encode   func(*attrWriter, change)
+}
+
+var changeKinds = map[uint8]*changeKind{
+	cmdNewService: {op: "create service", validate: validateService, features: serviceFeatures, encode: encodeService},
+	cmdSetService: {op: "update service", validate: validateService, features: serviceFeatures, encode: encodeService},
+	cmdDelService: {op: "delete service", validate: validateServiceKey, encode: encodeServiceKey},
+	cmdNewDest:    {op: "create destination", validate: validateDest, features: destFeatures, encode: encodeDest},
+	cmdSetDest:    {op: "update destination", validate: validateDest, features: destFeatures, encode: encodeDest},
+	cmdDelDest:    {op: "delete destination", validate: validateDestKey, encode: encodeDestKey},
+	cmdFlush:      {op: "flush"},
+	cmdZero: {op: "zero",
+		validate: func(ch change) error {
+			if ch.all {
+				return nil
+			}
+			return ch.svc.validateKey()
+		},
+		encode: func(ae *attrWriter, ch change) {
+			if !ch.all {
+				encodeServiceKey(ae, ch)
+			}
+		}},
+	cmdSetConfig: {op: "set timeouts", validate: func(ch change) error { return ch.timeouts.validate() }, encode: encodeTimeouts},
+	cmdNewDaemon: {op: "start sync daemon", validate: func(ch change) error { return ch.daemon.validate() },
+		features: func(ch change) []feature { return ch.daemon.features() },
+		encode: func(ae *attrWriter, ch change) {
+			ae.Nested(cmdAttrDaemon, func(nae *attrWriter) error { ch.daemon.encode(nae); return nil })
+		}},
+	cmdDelDaemon: {op: "stop sync daemon",
+		validate: func(ch change) error {
+			if s := ch.daemon.State; s != SyncMaster && s != SyncBackup {
+				return invalid("SyncState", "%v is not master or backup", s)
+			}
+			return nil
+		},
+		encode: func(ae *attrWriter, ch change) {
+			ae.Nested(cmdAttrDaemon, func(nae *attrWriter) error {
+				nae.Uint32(daemonAttrState, uint32(ch.daemon.State))
+				return nil
+			})
+		}},
+}
+
+func validateService(ch change) error    { return ch.svc.validate() }
+func validateServiceKey(ch change) error { return ch.svc.validateKey() }
+func serviceFeatures(ch change) []feature {
+	return ch.svc.features()
+}
+func destFeatures(ch change) []feature { return ch.dest.features() }
+
+func validateDest(ch change) error {
+	if err := ch.svc.validateKey(); err != nil {
+		return err
+	}
+	return ch.dest.validate(ch.svc)
+}
+
+func validateDestKey(ch change) error {
+	if err := ch.svc.validateKey(); err != nil {
+		return err
+	}
+	if !ch.dest.Addr.Addr().IsValid() {
+		return invalid("Destination.Addr", "no address")
+	}
+	return nil
+}
+
+func encodeService(ae *attrWriter, ch change) {
+	ae.Nested(cmdAttrService, func(nae *attrWriter) error { ch.svc.encode(nae); return nil })
+}
+
+func encodeServiceKey(ae *attrWriter, ch change) {
+	ae.Nested(cmdAttrService, func(nae *attrWriter) error { ch.svc.encodeKey(nae); return nil })
+}
+
+func encodeDest(ae *attrWriter, ch change) {
+	encodeServiceKey(ae, ch)
+	ae.Nested(cmdAttrDest, func(nae *attrWriter) error { ch.dest.encode(nae, true); return nil })
+}
+
+func encodeDestKey(ae *attrWriter, ch change) {
+	encodeServiceKey(ae, ch)
+	ae.Nested(cmdAttrDest, func(nae *attrWriter) error { ch.dest.encode(nae, false); return nil })
+}
+
+func encodeTimeouts(ae *attrWriter, ch change) {
+	for _, a := range []struct {
+		typ uint16
+		v   time.Duration
+	}{{cmdAttrTimeoutTCP, ch.timeouts.TCP}, {cmdAttrTimeoutFin, ch.timeouts.TCPFin}, {cmdAttrTimeoutUDP, ch.timeouts.UDP}} {
+		if a.v > 0 {
+			ae.Uint32(a.typ, uint32(a.v/time.Second))
+		}
+	}
+}
+
+func (t Timeouts) validate() error {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"TCP", t.TCP}, {"TCPFin", t.TCPFin}, {"UDP", t.UDP}} {
+		if d.v < 0 || d.v%time.Second != 0 || d.v > (1<<31-1)*time.Second {
+			return invalid("Timeouts."+d.name, "%v is not a whole number of seconds in range", d.v)
+		}
+	}
+	return nil
+}
+
+// kind returns the change's kind; every cmd a change is built with has one.
+func (ch change) kind() *changeKind { return changeKinds[ch.cmd] }
+
+// op names the change in errors, e.g. "create service".
+func (ch change) op() string { return ch.kind().op }
+
+// check validates the change and refuses features kernel k predates; the
+// errors match ErrInvalid and errors.ErrUnsupported respectively.
+func (ch change) check(k kernelVersion) error {
+	kind := ch.kind()
+	if kind.validate != nil {
+		if err := kind.validate(ch); err != nil {
+			return err
+		}
+	}
+	if kind.features != nil {
+		return k.unsupported(kind.features(ch)...)
+	}
+	return nil
+}
+
+// encode appends the change's attributes to ae.
+func (ch change) encode(ae *attrWriter) {
+	if e := ch.kind().encode; e != nil {
+		e(ae, ch)
+	}
+}
+
+// apply is the one path of every change: each is checked, then all are
+// sent (in as few system calls as the socket allows) and one result per
+// change is returned. A change that fails its check stops the batch before
+// anything is sent, with a *BatchError.
+func (c *Client) apply(ctx context.Context, changes []change) ([]error, error) {
+	k := c.c.kernelVersion()
+	for i, ch := range changes {
+		if err := ch.check(k); err != nil {
+			return nil, &BatchError{Index: i, Err: err}
+		}
+	}
+	return c.c.send(ctx, changes)
+}
+
+// do applies one change and returns its result.
+func (c *Client) do(ctx context.Context, ch change) error {
+	results, err := c.apply(ctx, []change{ch})
+	var be *BatchError
+	switch {
+	case errors.As(err, &be):
+		return be.Err
+	case err != nil:
+		return err
+	}
+	return results[0]
+}
