@@ -3,20 +3,49 @@
 // mangle rules and keepalived, done from Go, typed, and tested against a real
 // kernel.
 //
-// The module is a set of focused packages:
+// # Packages
 //
 //   - ipvs: the kernel's IPVS generic-netlink family: services, destinations,
-//     schedulers, persistence, timeouts, stats, sync daemons, connections.
+//     schedulers, persistence, timeouts, stats, sync daemons, connections;
+//     batches; ipvsadm's rule syntax and listings; text forms of its enums.
 //   - sysctl: typed, network-namespace-aware /proc/sys access with
 //     snapshot and restore.
 //   - realserver: brings a host or namespace into the DR or TUN real-server
 //     role, and exactly back out.
-//   - iptables: firewall-mark rules that group ports into one IPVS service,
-//     through nftables or iptables.
+//   - iptables: the firewall rules the others need, in one owned table or
+//     chain per purpose: firewall marks that group ports into one IPVS
+//     service, and source NAT (FULLNAT's effect), through nftables or
+//     iptables.
 //   - director: the director role, declared and applied with the fewest
-//     kernel changes.
-//   - examples: one runnable program per classic LVS lab.
+//     kernel changes, with health checks and drains.
+//   - examples: the classic LVS labs, an ipvsadm and a director daemon, all
+//     on the SDK.
+//   - internal: namespaces, rtnetlink helpers, the VM test runner.
 //
-// Every package can work on a given network namespace; nothing switches the
-// caller's thread into a foreign namespace.
+// Imports point down only: director uses ipvs, sysctl and iptables; realserver
+// uses sysctl; ipvs, sysctl and iptables import no sibling.
+//
+// # How data flows
+//
+// A director configuration, in Go or YAML, is compiled once into a model:
+// validated, defaults filled in, addresses normalised, converted to the
+// values the kernel takes (ipvs.Service, ipvs.Destination, iptables.Rule,
+// iptables.SNATRule, sysctl.Setting) with each health check bound to its
+// prober. Planning compares the model with what the kernel holds and yields
+// operations; an IPVS operation carries its change as an ipvs.Rule, which
+// is both what the plan prints (ipvsadm's syntax) and what Apply queues on
+// an ipvs.Batch. The batch is the one path of every IPVS change, the
+// single-change methods included: each change is validated, checked against
+// the running kernel's features and encoded in one place (ipvs/change.go),
+// then sent, many per system call, and acknowledged one by one.
+//
+//	Config --compile--> model --plan(model, kernel)--> []Op --Rule--> ipvs.Batch --> kernel
+//	                      |                              \--> sysctl, iptables, addresses
+//	health verdicts --effective(model)--> plan again (only the affected real servers differ)
+//
+// Every package takes its network namespace as a file descriptor in its
+// Config and opens its sockets there; nothing switches the caller's thread
+// into a foreign namespace. Handles are built with New(*Config), nil meaning
+// the defaults; every call that talks to the kernel takes a context; every
+// validation error matches fs.ErrInvalid and the package's ErrInvalid.
 package lvs

@@ -2,12 +2,10 @@ package director
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net/netip"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -24,23 +22,27 @@ import (
 // Director makes one network namespace's director role match a Config.
 // Its methods are safe for concurrent use; they run one at a time.
 type Director struct {
-	mu    sync.Mutex
-	opts  Options
-	netns int
-	ipvs  *ipvs.Client
-	sc    *sysctl.Sysctl
-	marks iptables.Backend
-	st    state
+	mu       sync.Mutex
+	opts     Options
+	netns    int
+	ipvs     *ipvs.Client
+	sc       *sysctl.Sysctl
+	firewall iptables.Backend
+	st       state
 }
 
-// New opens a Director on the options' namespace, loading the state file if
-// there is one.
-func New(opts Options) (*Director, error) {
+// New opens a Director on the options' namespace (nil options are the
+// defaults: the caller's namespace, no state file, no drain), loading the
+// state file if there is one.
+func New(opts *Options) (*Director, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
 	fd, err := netnsx.Dup(opts.NetNS)
 	if err != nil {
 		return nil, err
 	}
-	d := &Director{opts: opts, netns: fd}
+	d := &Director{opts: *opts, netns: fd}
 	if d.ipvs, err = ipvs.New(&ipvs.Config{NetNS: fd}); err != nil {
 		d.Close()
 		return nil, err
@@ -50,18 +52,12 @@ func New(opts Options) (*Director, error) {
 		return nil, err
 	}
 	if opts.StateFile != "" {
-		b, err := os.ReadFile(opts.StateFile)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-		case err != nil:
+		st, err := loadState(opts.StateFile)
+		if err != nil {
 			d.Close()
-			return nil, fmt.Errorf("director: state: %w", err)
-		default:
-			if err := json.Unmarshal(b, &d.st); err != nil {
-				d.Close()
-				return nil, fmt.Errorf("director: state %s: %w", opts.StateFile, err)
-			}
+			return nil, err
 		}
+		d.st = st
 	}
 	return d, nil
 }
@@ -84,36 +80,42 @@ func (d *Director) Close() error {
 // IPVS is the Director's IPVS client, for reading the table.
 func (d *Director) IPVS() *ipvs.Client { return d.ipvs }
 
+// backend is the firewall backend of the mark and source-NAT rules,
+// opened on first use.
 func (d *Director) backend() (iptables.Backend, error) {
-	if d.marks == nil {
-		b, err := iptables.New(&iptables.Config{NetNS: d.netns, Backend: d.opts.Marks})
+	if d.firewall == nil {
+		b, err := iptables.New(&iptables.Config{NetNS: d.netns, Backend: d.opts.Firewall})
 		if err != nil {
 			return nil, err
 		}
-		d.marks = b
+		d.firewall = b
 	}
-	return d.marks, nil
+	return d.firewall, nil
 }
 
 // Plan reads the namespace and returns the operations that make it match
 // cfg. It changes nothing.
 func (d *Director) Plan(ctx context.Context, cfg *Config) (*Plan, error) {
-	desired, err := cfg.desired()
+	m, err := compile(cfg)
 	if err != nil {
 		return nil, err
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	cur, err := d.read(ctx, cfg, desired)
-	if err != nil {
-		return nil, err
-	}
-	return plan(cfg, desired, cur, d.opts.Drain > 0), nil
+	return d.planModel(ctx, m)
 }
 
-// read gathers what the planner compares with.
-func (d *Director) read(ctx context.Context, cfg *Config, desired []desiredService) (current, error) {
-	cur := current{owned: map[ipvs.Key]bool{}, draining: map[string]bool{}, sysctls: map[sysctl.Key]string{}, vips: map[netip.Addr]string{}}
+func (d *Director) planModel(ctx context.Context, m *model) (*Plan, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	cur, err := d.read(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	return plan(m, cur, d.opts.Drain > 0), nil
+}
+
+// read gathers what the planner compares m with.
+func (d *Director) read(ctx context.Context, m *model) (current, error) {
+	cur := current{owned: map[ipvs.Key]bool{}, sysctls: map[sysctl.Key]string{}, vips: map[netip.Addr]string{}}
 	t, err := d.ipvs.Table(ctx)
 	if err != nil {
 		return cur, err
@@ -122,34 +124,32 @@ func (d *Director) read(ctx context.Context, cfg *Config, desired []desiredServi
 	for _, k := range d.st.Services {
 		cur.owned[k] = true
 	}
-	for k := range d.st.Draining {
-		cur.draining[k] = true
-	}
-	for k := range cfg.NeededSysctls() {
-		v, err := d.sc.Get(k)
+	for _, s := range m.sysctls {
+		v, err := d.sc.Get(ctx, s.Key)
 		if err != nil {
 			return cur, fmt.Errorf("director: %w", err)
 		}
-		cur.sysctls[k] = v
+		cur.sysctls[s.Key] = v
 	}
-	if cfg.Timeouts != nil {
+	if m.timeouts != nil {
 		if cur.timeouts, err = d.ipvs.Timeouts(ctx); err != nil {
 			return cur, err
 		}
 	}
-	wantMarks := slices.ContainsFunc(desired, func(s desiredService) bool { return s.mark != nil })
-	if wantMarks || d.st.Marks {
+	if len(m.marks) > 0 || d.st.Marks || len(m.snat) > 0 || d.st.SNAT {
 		b, err := d.backend()
 		if err != nil {
 			return cur, err
 		}
-		if cur.marks, err = b.List(ctx); err != nil {
-			return cur, err
+		if len(m.marks) > 0 || d.st.Marks {
+			if cur.marks, err = b.List(ctx); err != nil {
+				return cur, err
+			}
 		}
-	}
-	if d.st.SNAT || slices.ContainsFunc(desired, func(s desiredService) bool { return s.snat }) {
-		if cur.snat, err = d.snatRules(); err != nil {
-			return cur, err
+		if len(m.snat) > 0 || d.st.SNAT {
+			if cur.snat, err = b.ListSNAT(ctx); err != nil {
+				return cur, err
+			}
 		}
 	}
 	rt, err := rtnl.Dial(d.netns)
@@ -157,7 +157,7 @@ func (d *Director) read(ctx context.Context, cfg *Config, desired []desiredServi
 		return cur, err
 	}
 	defer rt.Close()
-	for _, v := range append(append([]VIP{}, cfg.VIPs...), d.st.VIPs...) {
+	for _, v := range append(slices.Clone(m.vips), d.st.VIPs...) {
 		l, err := rt.FindLink(v.iface())
 		if err != nil {
 			return cur, err
@@ -177,13 +177,13 @@ func (d *Director) read(ctx context.Context, cfg *Config, desired []desiredServi
 	return cur, nil
 }
 
-// ApplyError reports the operations the kernel refused; the others were
-// applied.
+// ApplyError reports the operations that failed; the others were applied.
 type ApplyError struct {
 	Failed []OpError
 }
 
-// OpError is one refused operation.
+// OpError is one failed operation. An error that belongs to no operation
+// (saving the state) has the zero Op.
 type OpError struct {
 	Op  Op
 	Err error
@@ -193,6 +193,10 @@ func (e *ApplyError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "director: %d operation(s) failed:", len(e.Failed))
 	for _, f := range e.Failed {
+		if f.Op.Kind == 0 {
+			fmt.Fprintf(&b, "\n  %v", f.Err)
+			continue
+		}
 		fmt.Fprintf(&b, "\n  %s: %v", f.Op, f.Err)
 	}
 	return b.String()
@@ -207,66 +211,66 @@ func (e *ApplyError) Unwrap() []error {
 	return out
 }
 
-// Apply executes the plan in its order: IPVS changes in two batches (the
-// additions and updates, then, after the marks and VIPs, the deletions).
-// Operations the kernel refuses are reported in an *ApplyError; the rest
-// are applied. The state is saved afterwards.
+// appliers apply the operations that are not IPVS changes, one kind each.
+var appliers = map[OpKind]func(d *Director, ctx context.Context, o Op) error{
+	SetSysctl:   (*Director).applySysctl,
+	SetTimeouts: func(d *Director, ctx context.Context, o Op) error { return d.ipvs.SetTimeouts(ctx, o.Timeouts) },
+	SyncMarks:   (*Director).syncMarks,
+	SyncSNAT:    (*Director).syncSNAT,
+	AddVIP:      func(d *Director, _ context.Context, o Op) error { return d.addVIP(o.VIP) },
+	RemoveVIP:   func(d *Director, _ context.Context, o Op) error { return d.removeVIP(o.VIP) },
+}
+
+// Apply executes the plan in its order: runs of IPVS changes each in one
+// ipvs.Batch (the additions and updates, then, after the marks and VIPs,
+// the deletions), the other operations one by one. Every operation is
+// tried: those that fail are reported in an *ApplyError, whatever the
+// cause (a refusal by the kernel, a failed socket, an ended context), and
+// the state is saved afterwards in every case, so what was applied stays
+// owned.
 func (d *Director) Apply(ctx context.Context, p *Plan) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var failed []OpError
 	var batch []Op
-	flush := func() error {
+	flush := func() {
 		if len(batch) == 0 {
-			return nil
+			return
 		}
 		var b ipvs.Batch
 		for _, o := range batch {
-			switch o.Kind {
-			case CreateService:
-				b.CreateService(o.Service)
-			case UpdateService:
-				b.UpdateService(o.Service)
-			case CreateDestination:
-				b.CreateDestination(o.Service, o.Destination)
-			case UpdateDestination, DrainDestination:
-				b.UpdateDestination(o.Service, o.Destination)
-			case DeleteDestination:
-				b.DeleteDestination(o.Service, o.Destination)
-			case DeleteService:
-				b.DeleteService(o.Service)
-			}
+			b.AddRules([]ipvs.Rule{o.Rule})
 		}
 		results, err := d.ipvs.Apply(ctx, &b)
-		if err != nil {
-			return err
-		}
-		for i, r := range results {
-			if r != nil {
-				failed = append(failed, OpError{Op: batch[i], Err: r})
-			} else {
-				d.record(batch[i])
+		for i, o := range batch {
+			r := err
+			if results != nil {
+				r = results[i]
 			}
+			if r != nil {
+				failed = append(failed, OpError{Op: o, Err: r})
+				continue
+			}
+			d.record(o)
 		}
 		batch = batch[:0]
-		return nil
 	}
 	for _, o := range p.Ops {
-		switch o.Kind {
-		case CreateService, UpdateService, CreateDestination, UpdateDestination, DrainDestination, DeleteDestination, DeleteService:
+		if o.IsIPVS() {
 			batch = append(batch, o)
 			continue
 		}
-		if err := flush(); err != nil {
-			return err
+		flush()
+		apply, ok := appliers[o.Kind]
+		if !ok {
+			failed = append(failed, OpError{Op: o, Err: fmt.Errorf("director: unknown operation %v", o.Kind)})
+			continue
 		}
-		if err := d.applyOne(ctx, o); err != nil {
+		if err := apply(d, ctx, o); err != nil {
 			failed = append(failed, OpError{Op: o, Err: err})
 		}
 	}
-	if err := flush(); err != nil {
-		return err
-	}
+	flush()
 	// The configuration's services are the Director's from now on.
 	for _, k := range p.owned {
 		if !slices.Contains(d.st.Services, k) {
@@ -292,59 +296,56 @@ func (d *Director) Apply(ctx context.Context, p *Plan) error {
 
 // record notes in the state what an applied IPVS operation changed.
 func (d *Director) record(o Op) {
+	k := o.Rule.Service.Key()
 	switch o.Kind {
 	case DeleteService:
-		k := o.Service.Key()
 		d.st.Services = slices.DeleteFunc(d.st.Services, func(x ipvs.Key) bool { return x == k })
+		prefix := fmt.Sprintf("%v|", k)
 		for dk := range d.st.Draining {
-			if strings.HasPrefix(dk, fmt.Sprintf("%v|", k)) {
+			if strings.HasPrefix(dk, prefix) {
 				delete(d.st.Draining, dk)
 			}
 		}
-	case DeleteDestination:
-		delete(d.st.Draining, drainKey(o.Service.Key(), o.Destination.Addr))
-	case CreateDestination, UpdateDestination:
-		delete(d.st.Draining, drainKey(o.Service.Key(), o.Destination.Addr))
+	case DeleteDestination, CreateDestination, UpdateDestination:
+		delete(d.st.Draining, drainKey(k, o.Rule.Destination.Addr))
 	}
 }
 
-func (d *Director) applyOne(ctx context.Context, o Op) error {
-	switch o.Kind {
-	case SetSysctl:
-		undo, err := d.sc.Apply(o.Sysctl)
-		if err != nil {
-			return err
-		}
-		for _, u := range undo {
-			if !slices.ContainsFunc(d.st.Sysctls, func(s sysctl.Setting) bool { return s.Key == u.Key }) {
-				d.st.Sysctls = append(d.st.Sysctls, u)
-			}
-		}
-		return nil
-	case SetTimeouts:
-		return d.ipvs.SetTimeouts(ctx, o.Timeouts)
-	case SyncMarks:
-		b, err := d.backend()
-		if err != nil {
-			return err
-		}
-		if _, err := b.Sync(ctx, o.Marks); err != nil {
-			return err
-		}
-		d.st.Marks = len(o.Marks) > 0
-		return nil
-	case SyncSNAT:
-		if err := d.syncSNAT(o.SNAT); err != nil {
-			return err
-		}
-		d.st.SNAT = len(o.SNAT) > 0
-		return nil
-	case AddVIP:
-		return d.addVIP(o.VIP)
-	case RemoveVIP:
-		return d.removeVIP(o.VIP)
+func (d *Director) applySysctl(ctx context.Context, o Op) error {
+	undo, err := d.sc.Apply(ctx, o.Sysctl)
+	if err != nil {
+		return err
 	}
-	return fmt.Errorf("director: unknown operation %v", o.Kind)
+	for _, u := range undo {
+		if !slices.ContainsFunc(d.st.Sysctls, func(s sysctl.Setting) bool { return s.Key == u.Key }) {
+			d.st.Sysctls = append(d.st.Sysctls, u)
+		}
+	}
+	return nil
+}
+
+func (d *Director) syncMarks(ctx context.Context, o Op) error {
+	b, err := d.backend()
+	if err != nil {
+		return err
+	}
+	if _, err := b.Sync(ctx, o.Marks); err != nil {
+		return err
+	}
+	d.st.Marks = len(o.Marks) > 0
+	return nil
+}
+
+func (d *Director) syncSNAT(ctx context.Context, o Op) error {
+	b, err := d.backend()
+	if err != nil {
+		return err
+	}
+	if _, err := b.SyncSNAT(ctx, o.SNAT); err != nil {
+		return err
+	}
+	d.st.SNAT = len(o.SNAT) > 0
+	return nil
 }
 
 func (d *Director) addVIP(v VIP) error {
@@ -407,19 +408,12 @@ func (d *Director) removeVIP(v VIP) error {
 	return nil
 }
 
+// save writes the state to Options.StateFile, if set.
 func (d *Director) save() error {
 	if d.opts.StateFile == "" {
 		return nil
 	}
-	b, err := d.st.marshal()
-	if err != nil {
-		return err
-	}
-	tmp := d.opts.StateFile + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return fmt.Errorf("director: state: %w", err)
-	}
-	return os.Rename(tmp, d.opts.StateFile)
+	return saveState(d.opts.StateFile, d.st)
 }
 
 // Collect deletes the draining real servers whose active connections have
@@ -438,42 +432,45 @@ func (d *Director) Collect(ctx context.Context) (int, error) {
 	var b ipvs.Batch
 	var ops []Op
 	now := time.Now()
+	present := map[string]bool{}
 	for _, ts := range t.Services {
 		for _, dst := range ts.Destinations {
 			k := drainKey(ts.Key(), dst.Addr)
 			deadline, ok := d.st.Draining[k]
-			if !ok || (dst.ActiveConns > 0 && now.Before(deadline)) {
+			if !ok {
 				continue
 			}
-			o := Op{Kind: DeleteDestination, Service: keyOnly(ts.Service), Destination: ipvs.Destination{Addr: dst.Addr}}
-			b.DeleteDestination(o.Service, o.Destination)
+			present[k] = true
+			if dst.ActiveConns > 0 && now.Before(deadline) {
+				continue
+			}
+			o := Op{Kind: DeleteDestination, Rule: ipvs.Rule{Command: ipvs.DeleteServer, Service: keyOnly(ts.Service), Destination: ipvs.Destination{Addr: dst.Addr}}}
+			b.AddRules([]ipvs.Rule{o.Rule})
 			ops = append(ops, o)
 		}
 	}
-	results, err := d.ipvs.Apply(ctx, &b)
-	if err != nil {
-		return 0, err
+	// Entries whose destination is gone already are forgotten.
+	for k := range d.st.Draining {
+		if !present[k] {
+			delete(d.st.Draining, k)
+		}
 	}
+	results, err := d.ipvs.Apply(ctx, &b)
 	n := 0
 	var errs []error
-	for i, r := range results {
-		if r == nil || errors.Is(r, fs.ErrNotExist) {
-			d.record(ops[i])
-			n++
-			continue
-		}
-		errs = append(errs, r)
+	if err != nil {
+		errs = append(errs, err)
 	}
-	// Entries whose destination is gone already are forgotten too.
-	for k := range d.st.Draining {
-		found := false
-		for _, ts := range t.Services {
-			for _, dst := range ts.Destinations {
-				found = found || drainKey(ts.Key(), dst.Addr) == k
-			}
+	for i, o := range ops {
+		var r error = err
+		if results != nil {
+			r = results[i]
 		}
-		if !found {
-			delete(d.st.Draining, k)
+		if r == nil || errors.Is(r, fs.ErrNotExist) {
+			d.record(o)
+			n++
+		} else if results != nil {
+			errs = append(errs, r)
 		}
 	}
 	if err := d.save(); err != nil {
@@ -483,9 +480,10 @@ func (d *Director) Collect(ctx context.Context) (int, error) {
 }
 
 // Teardown removes everything the Director owns: its services, VIPs and
-// dummy devices, its mark rules, and puts back the sysctls it changed.
+// dummy devices, its mark and source-NAT rules, and puts back the sysctls
+// it changed.
 func (d *Director) Teardown(ctx context.Context) error {
-	p, err := d.Plan(ctx, &Config{})
+	p, err := d.planModel(ctx, &model{})
 	if err != nil {
 		return err
 	}
@@ -496,15 +494,18 @@ func (d *Director) Teardown(ctx context.Context) error {
 	if err != nil {
 		errs = append(errs, err)
 	}
-	if d.st.Marks {
+	if d.st.Marks || d.st.SNAT {
 		if b, err := d.backend(); err == nil {
 			if err := b.Remove(ctx); err != nil {
 				errs = append(errs, err)
+			} else {
+				d.st.Marks, d.st.SNAT = false, false
 			}
-			d.st.Marks = false
+		} else {
+			errs = append(errs, err)
 		}
 	}
-	if err := d.sc.Restore(d.st.Sysctls); err != nil {
+	if err := d.sc.Restore(ctx, d.st.Sysctls); err != nil {
 		errs = append(errs, err)
 	} else {
 		d.st.Sysctls = nil

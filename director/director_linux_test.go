@@ -60,7 +60,7 @@ func TestNATLab(t *testing.T) {
 	vmtest.Require(t, "ip_vs", "ip_vs_wrr", "veth", "bridge")
 	l := labtest.Build(t, lab.NAT())
 	dir, client := labtest.Host(t, l, lab.Director), labtest.Host(t, l, lab.Client)
-	d, err := New(Options{NetNS: int(dir.NS()), StateFile: t.TempDir() + "/state.json"})
+	d, err := New(&Options{NetNS: int(dir.NS()), StateFile: t.TempDir() + "/state.json"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,8 +94,7 @@ func TestNATLab(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	three := 3
-	cfg.Services[0].RealServers[0].Weight = &three // was 1 by default
+	cfg.Services[0].RealServers[0].Weight = 3 // was 1 by default
 	one, err := d.Plan(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +163,7 @@ func TestDrain(t *testing.T) {
 	vmtest.Require(t, "ip_vs", "ip_vs_wrr", "veth", "bridge")
 	l := labtest.Build(t, lab.NAT())
 	dir, client := labtest.Host(t, l, lab.Director), labtest.Host(t, l, lab.Client)
-	d, err := New(Options{NetNS: int(dir.NS()), Drain: time.Minute})
+	d, err := New(&Options{NetNS: int(dir.NS()), Drain: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +300,7 @@ func TestHealthChecks(t *testing.T) {
 		return cancel
 	}
 	stop := serve()
-	d, err := New(Options{NetNS: int(dir.NS())})
+	d, err := New(&Options{NetNS: int(dir.NS())})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,7 +350,7 @@ services:
 	stop() // rs1's listener dies
 	waitFor("rs1 to fail", func(r Report) bool { return r.Health != nil && !r.Health.Healthy })
 	r := waitFor("the quiesce", func(r Report) bool { return r.Plan != nil })
-	if r.Plan.Len() != 1 || r.Plan.Ops[0].Destination.Addr.String() != "10.0.0.110:80" || r.Plan.Ops[0].Destination.Weight != 0 {
+	if r.Plan.Len() != 1 || r.Plan.Ops[0].Rule.Destination.Addr.String() != "10.0.0.110:80" || r.Plan.Ops[0].Rule.Destination.Weight != 0 {
 		t.Errorf("plan on failure:\n%s", r.Plan)
 	}
 	// Fall 2 at a 200 ms interval: quiesced within about a second.
@@ -366,7 +365,7 @@ services:
 	defer stop()
 	waitFor("rs1 to recover", func(r Report) bool { return r.Health != nil && r.Health.Healthy })
 	r = waitFor("the restore", func(r Report) bool { return r.Plan != nil })
-	if r.Plan.Len() != 1 || r.Plan.Ops[0].Destination.Weight != 1 {
+	if r.Plan.Len() != 1 || r.Plan.Ops[0].Rule.Destination.Weight != 1 {
 		t.Errorf("plan on recovery:\n%s", r.Plan)
 	}
 	if got := get(t, client, 4); got["rs1"] != 2 || got["rs2"] != 2 {
@@ -390,7 +389,7 @@ func TestSNAT(t *testing.T) {
 	}
 	l := labtest.Build(t, spec)
 	dir, client := labtest.Host(t, l, lab.Director), labtest.Host(t, l, lab.Client)
-	d, err := New(Options{NetNS: int(dir.NS())})
+	d, err := New(&Options{NetNS: int(dir.NS())})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -438,7 +437,11 @@ func TestSNAT(t *testing.T) {
 	if err := d.Teardown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if rules, err := d.snatRules(); err != nil || len(rules) != 0 {
+	b, err := d.backend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rules, err := b.ListSNAT(ctx); err != nil || len(rules) != 0 {
 		t.Errorf("SNAT rules after Teardown: %v, %v", rules, err)
 	}
 }
@@ -449,7 +452,7 @@ func TestSNAT(t *testing.T) {
 func TestProbes(t *testing.T) {
 	vmtest.Require(t, "ip_vs", "veth", "bridge")
 	l := labtest.Build(t, lab.NAT())
-	d, err := New(Options{NetNS: int(labtest.Host(t, l, lab.Director).NS())})
+	d, err := New(&Options{NetNS: int(labtest.Host(t, l, lab.Director).NS())})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -475,11 +478,11 @@ func TestProbes(t *testing.T) {
 		{"command fails", Check{Type: "command", Command: []string{self, "-test.nosuchflag"}}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			chk, err := tc.chk.withDefaults()
+			cc, err := compileCheck(tc.chk, false)
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = d.probe(ctxT(t), rs1, chk)
+			err = cc.run(ctxT(t), d, rs1.addr)
 			if (err == nil) != tc.ok {
 				t.Errorf("probe: %v, want ok=%v", err, tc.ok)
 			}
@@ -492,7 +495,7 @@ func TestProbes(t *testing.T) {
 func TestRunReload(t *testing.T) {
 	vmtest.Require(t, "ip_vs", "ip_vs_wrr", "veth", "bridge")
 	l := labtest.Build(t, lab.NAT())
-	d, err := New(Options{NetNS: int(labtest.Host(t, l, lab.Director).NS())})
+	d, err := New(&Options{NetNS: int(labtest.Host(t, l, lab.Director).NS())})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -524,10 +527,10 @@ func TestRunReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	reload <- newer
-	if r := next(); r.Err != nil || r.Plan == nil || r.Plan.Len() != 1 || r.Plan.Ops[0].Destination.Weight != 5 {
+	if r := next(); r.Err != nil || r.Plan == nil || r.Plan.Len() != 1 || r.Plan.Ops[0].Rule.Destination.Weight != 5 {
 		t.Fatalf("after reload: %+v", r)
 	}
-	reload <- &Config{Services: []VirtualService{{Protocol: "tcp"}}} // invalid
+	reload <- &Config{Services: []VirtualService{{Protocol: ipvs.TCP}}} // invalid
 	if r := next(); r.Err == nil || !errors.Is(r.Err, ErrInvalid) {
 		t.Fatalf("bad reload: %+v", r)
 	}

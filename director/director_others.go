@@ -17,7 +17,7 @@ var errUnsupported = fmt.Errorf("director: not supported on %s: %w", runtime.GOO
 type Director struct{}
 
 // New is not supported on this system.
-func New(Options) (*Director, error) { return nil, errUnsupported }
+func New(*Options) (*Director, error) { return nil, errUnsupported }
 
 // Close does nothing.
 func (*Director) Close() error { return nil }

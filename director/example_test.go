@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"net/netip"
 	"time"
 
 	"github.com/lvs-go/lvs/director"
+	"github.com/lvs-go/lvs/ipvs"
+	"sigs.k8s.io/yaml"
 )
 
 // Plan prints the difference between the kernel and a configuration (a dry
@@ -28,7 +31,7 @@ services:
 	if err != nil {
 		log.Fatal(err) // errors.Is(err, director.ErrInvalid): nothing was changed
 	}
-	d, err := director.New(director.Options{Drain: 30 * time.Second})
+	d, err := director.New(&director.Options{Drain: 30 * time.Second})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -51,7 +54,7 @@ func ExampleDirector_Run() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	d, err := director.New(director.Options{StateFile: "/run/lvs-director.json"})
+	d, err := director.New(&director.Options{StateFile: "/run/lvs-director.json"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -67,5 +70,84 @@ func ExampleDirector_Run() {
 	})
 	if err != nil {
 		log.Fatal(err)
+	}
+}
+
+// A configuration in Go uses the ipvs package's types; a real server's
+// Weight is set on purpose (0 would quiesce it), as is its Forward. In a
+// file the same service reads `forward: dr` and a missing weight means 1.
+func ExampleConfig() {
+	cfg := &director.Config{
+		VIPs: []director.VIP{{Address: netip.MustParseAddr("10.0.0.100")}},
+		Services: []director.VirtualService{{
+			Name:      "web",
+			Protocol:  ipvs.TCP,
+			Address:   netip.MustParseAddrPort("10.0.0.100:80"),
+			Scheduler: ipvs.MaglevHashing,
+			Flags:     ipvs.FlagMHFallback,
+			RealServers: []director.RealServer{
+				{Address: netip.MustParseAddrPort("10.0.0.110:80"), Forward: ipvs.DirectRoute, Weight: 1},
+				{Address: netip.MustParseAddrPort("10.0.0.120:80"), Forward: ipvs.DirectRoute, Weight: 2},
+			},
+			Check: &director.Check{Type: "tcp", Interval: 2 * time.Second, OnFailure: director.Quiesce},
+		}},
+	}
+	if err := cfg.Validate(); err != nil {
+		log.Fatal(err)
+	}
+	b, err := yaml.Marshal(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Print(string(b))
+
+	// Every error says where, and matches director.ErrInvalid.
+	cfg.Services[0].RealServers[1].Forward = ipvs.Tunnel
+	cfg.Services[0].RealServers[1].Tunnel = &director.Tunnel{Type: ipvs.TunnelGUE}
+	fmt.Println(cfg.Validate())
+	// Output:
+	// services:
+	// - address: 10.0.0.100:80
+	//   check:
+	//     interval: 2s
+	//     type: tcp
+	//   flags:
+	//   - mh-fallback
+	//   name: web
+	//   protocol: tcp
+	//   realServers:
+	//   - address: 10.0.0.110:80
+	//     forward: dr
+	//     weight: 1
+	//   - address: 10.0.0.120:80
+	//     forward: dr
+	//     weight: 2
+	//   scheduler: mh
+	// vips:
+	// - address: 10.0.0.100
+	// director: config: services[0] (web).realServers[1]: ipvs: invalid Destination.TunnelPort: a GUE tunnel needs a port
+}
+
+// Changing a running director safely: edit the configuration, look at the
+// plan (only what differs: here one weight), then apply it.
+func ExampleDirector_Plan() {
+	ctx := context.Background()
+	d, err := director.New(nil) // the caller's namespace
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer d.Close()
+	cfg, err := director.Load("/etc/lvs/director.yaml")
+	if err != nil {
+		log.Fatal(err)
+	}
+	cfg.Services[0].RealServers[0].Weight = 5
+	p, err := d.Plan(ctx, cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Print(p) // ~ -e -t 10.0.0.100:80 -r 10.0.0.110:80 -g -w 5 (was: -r 10.0.0.110:80 -g -w 1)
+	if err := d.Apply(ctx, p); err != nil {
+		log.Fatal(err) // an *ApplyError lists what failed; the rest was applied and saved
 	}
 }

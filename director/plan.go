@@ -1,12 +1,11 @@
 package director
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
-	"sort"
 	"strings"
-	"time"
 
 	"github.com/lvs-go/lvs/iptables"
 	"github.com/lvs-go/lvs/ipvs"
@@ -34,86 +33,86 @@ const (
 	DeleteService
 )
 
-var opNames = map[OpKind]string{
-	SetSysctl: "set sysctl", SetTimeouts: "set timeouts", CreateService: "create service",
-	UpdateService: "update service", CreateDestination: "create destination",
-	UpdateDestination: "update destination", DrainDestination: "drain destination",
-	SyncMarks: "sync marks", SyncSNAT: "sync source NAT", AddVIP: "add VIP", RemoveVIP: "remove VIP",
-	DeleteDestination: "delete destination", DeleteService: "delete service",
+// opKind is what the package knows of one kind of operation: its name and
+// how it prints. IPVS operations carry their change as an ipvs.Rule, which
+// Apply sends and the plan prints; the others are applied by the Director's
+// appliers (director_linux.go). A new kind is a constant, an entry here and,
+// unless it is an IPVS change, an applier.
+type opKind struct {
+	name     string
+	describe func(Op) string
+}
+
+var opKinds = map[OpKind]opKind{
+	SetSysctl: {"set sysctl", func(o Op) string {
+		return fmt.Sprintf("~ sysctl %s: %s -> %s", o.Sysctl.Key, o.OldValue, o.Sysctl.Value)
+	}},
+	SetTimeouts: {"set timeouts", func(o Op) string {
+		return fmt.Sprintf("~ timeouts (tcp tcpfin udp): %.0f %.0f %.0f", o.Timeouts.TCP.Seconds(), o.Timeouts.TCPFin.Seconds(), o.Timeouts.UDP.Seconds())
+	}},
+	CreateService: {"create service", func(o Op) string { return "+ " + o.Rule.String() }},
+	UpdateService: {"update service", func(o Op) string {
+		return fmt.Sprintf("~ %s (was: %s)", o.Rule, o.Old)
+	}},
+	CreateDestination: {"create destination", func(o Op) string { return "+ " + o.Rule.RuleString() }},
+	UpdateDestination: {"update destination", func(o Op) string {
+		return fmt.Sprintf("~ %s (was: %s)", o.Rule.RuleString(), destSettings(o.Old.Destination))
+	}},
+	DrainDestination: {"drain destination", func(o Op) string {
+		return fmt.Sprintf("~ %s (draining: weight %d -> 0, deleted when idle)", o.Rule.RuleString(), o.Old.Destination.Weight)
+	}},
+	SyncMarks: {"sync marks", func(o Op) string {
+		var rs []string
+		for _, r := range o.Marks {
+			rs = append(rs, r.String())
+		}
+		return "~ marks: [" + strings.Join(rs, "; ") + "]"
+	}},
+	SyncSNAT: {"sync source NAT", func(o Op) string {
+		var ts []string
+		for _, t := range o.SNAT {
+			ts = append(ts, t.String())
+		}
+		return "~ source NAT to: [" + strings.Join(ts, "; ") + "]"
+	}},
+	AddVIP:            {"add VIP", func(o Op) string { return fmt.Sprintf("+ vip %v on %s", o.VIP.Address, o.VIP.iface()) }},
+	RemoveVIP:         {"remove VIP", func(o Op) string { return fmt.Sprintf("- vip %v on %s", o.VIP.Address, o.VIP.iface()) }},
+	DeleteDestination: {"delete destination", func(o Op) string { return "- " + o.Rule.String() }},
+	DeleteService:     {"delete service", func(o Op) string { return "- " + o.Rule.String() }},
 }
 
 func (k OpKind) String() string {
-	if n, ok := opNames[k]; ok {
-		return n
+	if n, ok := opKinds[k]; ok {
+		return n.name
 	}
 	return fmt.Sprintf("unknown(%d)", int(k))
 }
 
 // Op is one change.
 type Op struct {
-	Kind        OpKind
-	Service     ipvs.Service     // services and destinations
-	Destination ipvs.Destination // destinations
-	// Old is what the kernel has now, for updates (the diff's left side).
-	OldService     ipvs.Service
-	OldDestination ipvs.Destination
-	VIP            VIP
-	Sysctl         sysctl.Setting
-	OldValue       string
-	Timeouts       ipvs.Timeouts
-	Marks          []iptables.Rule
-	SNAT           []snatTarget
+	Kind OpKind
+	// Rule is the IPVS change of the service and destination kinds,
+	// exactly what Apply sends (as ipvsadm would: -A, -E, -a, -e, -d, -D);
+	// Command is zero for the other kinds.
+	Rule ipvs.Rule
+	// Old is what the kernel has now, for updates and drains (the diff's
+	// left side).
+	Old      ipvs.Rule
+	VIP      VIP
+	Sysctl   sysctl.Setting
+	OldValue string
+	Timeouts ipvs.Timeouts
+	Marks    []iptables.Rule
+	SNAT     []iptables.SNATRule
 }
 
-// snatTarget is a real server whose forwarded traffic gets the director's
-// source address (the FULLNAT equivalent).
-type snatTarget struct {
-	Proto ipvs.Protocol
-	Dest  netip.AddrPort
-}
-
-func (t snatTarget) String() string {
-	return fmt.Sprintf("%s %v", strings.ToLower(t.Proto.String()), t.Dest)
-}
+// IsIPVS reports whether the op is an IPVS change (its Rule).
+func (o Op) IsIPVS() bool { return o.Rule.Command != 0 }
 
 // String prints the op as a line of a diff: + added, ~ changed, - removed.
 func (o Op) String() string {
-	switch o.Kind {
-	case SetSysctl:
-		return fmt.Sprintf("~ sysctl %s: %s -> %s", o.Sysctl.Key, o.OldValue, o.Sysctl.Value)
-	case SetTimeouts:
-		return fmt.Sprintf("~ timeouts (tcp tcpfin udp): %.0f %.0f %.0f", o.Timeouts.TCP.Seconds(), o.Timeouts.TCPFin.Seconds(), o.Timeouts.UDP.Seconds())
-	case CreateService:
-		return "+ " + (ipvs.Rule{Command: ipvs.AddService, Service: o.Service}).String()
-	case UpdateService:
-		return fmt.Sprintf("~ %s (was: %s)", ipvs.Rule{Command: ipvs.EditService, Service: o.Service}, ipvs.Rule{Command: ipvs.EditService, Service: o.OldService})
-	case CreateDestination:
-		return "+ " + (ipvs.Rule{Command: ipvs.AddServer, Service: o.Service, Destination: o.Destination}).RuleString()
-	case UpdateDestination:
-		return fmt.Sprintf("~ %s (was: %s)", ipvs.Rule{Command: ipvs.EditServer, Service: o.Service, Destination: o.Destination}.RuleString(),
-			destSettings(o.OldDestination))
-	case DrainDestination:
-		return fmt.Sprintf("~ %s (draining: weight %d -> 0, deleted when idle)", ipvs.Rule{Command: ipvs.EditServer, Service: o.Service, Destination: o.Destination}.RuleString(), o.OldDestination.Weight)
-	case SyncMarks:
-		var rs []string
-		for _, r := range o.Marks {
-			rs = append(rs, r.String())
-		}
-		return "~ marks: [" + strings.Join(rs, "; ") + "]"
-	case SyncSNAT:
-		var ts []string
-		for _, t := range o.SNAT {
-			ts = append(ts, t.String())
-		}
-		return "~ source NAT to: [" + strings.Join(ts, "; ") + "]"
-	case AddVIP:
-		return fmt.Sprintf("+ vip %v on %s", o.VIP.Address, o.VIP.iface())
-	case RemoveVIP:
-		return fmt.Sprintf("- vip %v on %s", o.VIP.Address, o.VIP.iface())
-	case DeleteDestination:
-		return "- " + (ipvs.Rule{Command: ipvs.DeleteServer, Service: o.Service, Destination: o.Destination}).String()
-	case DeleteService:
-		return "- " + (ipvs.Rule{Command: ipvs.DeleteService, Service: o.Service}).String()
+	if k, ok := opKinds[o.Kind]; ok {
+		return k.describe(o)
 	}
 	return o.Kind.String()
 }
@@ -160,38 +159,29 @@ func (p *Plan) String() string {
 type current struct {
 	table    []ipvs.TableService
 	owned    map[ipvs.Key]bool // services the director owns from before
-	draining map[string]bool   // drainKey of destinations being drained
 	sysctls  map[sysctl.Key]string
 	timeouts ipvs.Timeouts
 	marks    []iptables.Rule
-	snat     []string              // the SNAT rules' targets in the kernel
+	snat     []iptables.SNATRule   // the source-NAT rules in the kernel
 	vips     map[netip.Addr]string // VIP address -> interface it is on (only for configured and owned VIPs)
 	ownVIPs  []VIP                 // VIPs the director added before
 }
 
 func drainKey(k ipvs.Key, a netip.AddrPort) string { return fmt.Sprintf("%v|%v", k, a) }
 
-// plan computes the operations, in Apply's order. It is pure: the tests
-// drive it with tables of (current, desired).
-func plan(cfg *Config, desired []desiredService, cur current, drain bool) *Plan {
+// plan computes the operations that make cur match m, in Apply's order. It
+// is pure: the tests drive it with tables of (current, desired).
+func plan(m *model, cur current, drain bool) *Plan {
 	p := &Plan{}
 	add := func(o Op) { p.Ops = append(p.Ops, o) }
 
-	// Sysctls, sorted for a stable plan.
-	need := cfg.NeededSysctls()
-	keys := make([]string, 0, len(need))
-	for k := range need {
-		keys = append(keys, string(k))
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v := need[sysctl.Key(k)]
-		if old, ok := cur.sysctls[sysctl.Key(k)]; !ok || strings.Join(strings.Fields(old), " ") != v {
-			add(Op{Kind: SetSysctl, Sysctl: sysctl.Setting{Key: sysctl.Key(k), Value: v}, OldValue: old})
+	for _, s := range m.sysctls {
+		if old, ok := cur.sysctls[s.Key]; !ok || strings.Join(strings.Fields(old), " ") != s.Value {
+			add(Op{Kind: SetSysctl, Sysctl: s, OldValue: old})
 		}
 	}
-	if t := cfg.Timeouts; t != nil {
-		want := ipvs.Timeouts{TCP: ortd(t.TCP, cur.timeouts.TCP), TCPFin: ortd(t.TCPFin, cur.timeouts.TCPFin), UDP: ortd(t.UDP, cur.timeouts.UDP)}
+	if t := m.timeouts; t != nil {
+		want := ipvs.Timeouts{TCP: cmp.Or(t.TCP, cur.timeouts.TCP), TCPFin: cmp.Or(t.TCPFin, cur.timeouts.TCPFin), UDP: cmp.Or(t.UDP, cur.timeouts.UDP)}
 		if want != cur.timeouts {
 			add(Op{Kind: SetTimeouts, Timeouts: want})
 		}
@@ -203,44 +193,32 @@ func plan(cfg *Config, desired []desiredService, cur current, drain bool) *Plan 
 	}
 	var destCreates, destUpdates, destDeletes, svcDeletes []Op
 	wantKeys := map[ipvs.Key]bool{}
-	var marks []iptables.Rule
-	var snat []snatTarget
-	for _, d := range desired {
-		k := d.svc.Key()
+	for _, s := range m.services {
+		k := s.svc.Key()
 		wantKeys[k] = true
 		p.owned = append(p.owned, k)
-		if d.mark != nil {
-			marks = append(marks, *d.mark)
-		}
-		if d.snat {
-			for _, dst := range d.dests {
-				proto := d.svc.Protocol
-				if proto == 0 && d.mark != nil {
-					proto = ipvs.Protocol(d.mark.Protocol)
-				}
-				snat = append(snat, snatTarget{Proto: proto, Dest: dst.Addr})
-			}
-		}
 		ts, exists := have[k]
 		switch {
 		case !exists:
-			add(Op{Kind: CreateService, Service: d.svc})
-		case !sameService(ts.Service, d.svc):
-			add(Op{Kind: UpdateService, Service: d.svc, OldService: ts.Service})
+			add(Op{Kind: CreateService, Rule: ipvs.Rule{Command: ipvs.AddService, Service: s.svc}})
+		case !sameService(ts.Service, s.svc):
+			add(Op{Kind: UpdateService, Rule: ipvs.Rule{Command: ipvs.EditService, Service: s.svc},
+				Old: ipvs.Rule{Command: ipvs.EditService, Service: ts.Service}})
 		}
 		cur := map[netip.AddrPort]ipvs.Destination{}
 		for _, dst := range ts.Destinations {
 			cur[dst.Addr] = dst
 		}
 		want := map[netip.AddrPort]bool{}
-		for _, dst := range d.dests {
+		for _, dst := range s.dests {
 			want[dst.Addr] = true
 			old, ok := cur[dst.Addr]
 			switch {
 			case !ok:
-				destCreates = append(destCreates, Op{Kind: CreateDestination, Service: d.svc, Destination: dst})
+				destCreates = append(destCreates, Op{Kind: CreateDestination, Rule: ipvs.Rule{Command: ipvs.AddServer, Service: s.svc, Destination: dst}})
 			case !sameDest(old, dst):
-				destUpdates = append(destUpdates, Op{Kind: UpdateDestination, Service: d.svc, Destination: dst, OldDestination: old})
+				destUpdates = append(destUpdates, Op{Kind: UpdateDestination, Rule: ipvs.Rule{Command: ipvs.EditServer, Service: s.svc, Destination: dst},
+					Old: ipvs.Rule{Command: ipvs.EditServer, Service: s.svc, Destination: old}})
 			}
 		}
 		for _, dst := range ts.Destinations {
@@ -252,37 +230,30 @@ func plan(cfg *Config, desired []desiredService, cur current, drain bool) *Plan 
 				if dst.Weight != 0 {
 					z := settingsOf(dst)
 					z.Weight = 0
-					destUpdates = append(destUpdates, Op{Kind: DrainDestination, Service: d.svc, Destination: z, OldDestination: dst})
+					destUpdates = append(destUpdates, Op{Kind: DrainDestination, Rule: ipvs.Rule{Command: ipvs.EditServer, Service: s.svc, Destination: z},
+						Old: ipvs.Rule{Command: ipvs.EditServer, Service: s.svc, Destination: dst}})
 				}
 				continue
 			}
-			destDeletes = append(destDeletes, Op{Kind: DeleteDestination, Service: d.svc, Destination: ipvs.Destination{Addr: dst.Addr}})
+			destDeletes = append(destDeletes, Op{Kind: DeleteDestination, Rule: ipvs.Rule{Command: ipvs.DeleteServer, Service: s.svc, Destination: ipvs.Destination{Addr: dst.Addr}}})
 		}
 	}
 	// Services the director owns from before and no longer wants.
-	var gone []ipvs.TableService
 	for _, ts := range cur.table {
 		if cur.owned[ts.Key()] && !wantKeys[ts.Key()] {
-			gone = append(gone, ts)
+			svcDeletes = append(svcDeletes, Op{Kind: DeleteService, Rule: ipvs.Rule{Command: ipvs.DeleteService, Service: keyOnly(ts.Service)}})
 		}
-	}
-	for _, ts := range gone {
-		svcDeletes = append(svcDeletes, Op{Kind: DeleteService, Service: keyOnly(ts.Service)})
 	}
 	p.Ops = append(p.Ops, destCreates...)
 	p.Ops = append(p.Ops, destUpdates...)
-	if !sameRules(marks, cur.marks) {
-		add(Op{Kind: SyncMarks, Marks: marks})
+	if !slices.EqualFunc(m.marks, cur.marks, func(a, b iptables.Rule) bool { return a.String() == b.String() }) {
+		add(Op{Kind: SyncMarks, Marks: m.marks})
 	}
-	var snatNames []string
-	for _, t := range snat {
-		snatNames = append(snatNames, t.String())
-	}
-	if !sameStrings(snatNames, cur.snat) {
-		add(Op{Kind: SyncSNAT, SNAT: snat})
+	if !sameSNAT(m.snat, cur.snat) {
+		add(Op{Kind: SyncSNAT, SNAT: m.snat})
 	}
 	wantVIP := map[netip.Addr]bool{}
-	for _, v := range cfg.VIPs {
+	for _, v := range m.vips {
 		wantVIP[v.Address] = true
 		if on, ok := cur.vips[v.Address]; !ok || on != v.iface() {
 			add(Op{Kind: AddVIP, VIP: v})
@@ -296,14 +267,6 @@ func plan(cfg *Config, desired []desiredService, cur current, drain bool) *Plan 
 	p.Ops = append(p.Ops, destDeletes...)
 	p.Ops = append(p.Ops, svcDeletes...)
 	return p
-}
-
-// ortd is d, or cur when d is zero (a timeout left unset).
-func ortd(d Duration, cur time.Duration) time.Duration {
-	if d == 0 {
-		return cur
-	}
-	return time.Duration(d)
 }
 
 // sameService compares what a service is configured with (not its stats).
@@ -326,21 +289,15 @@ func keyOnly(s ipvs.Service) ipvs.Service {
 	return ipvs.Service{Protocol: k.Protocol, Addr: k.Addr, FirewallMark: k.FirewallMark, Family: k.Family}
 }
 
-func sameRules(a, b []iptables.Rule) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].String() != b[i].String() {
-			return false
+// sameSNAT compares source-NAT rule sets, in any order.
+func sameSNAT(a, b []iptables.SNATRule) bool {
+	str := func(rs []iptables.SNATRule) []string {
+		out := make([]string, len(rs))
+		for i, r := range rs {
+			out[i] = r.String()
 		}
+		slices.Sort(out)
+		return out
 	}
-	return true
-}
-
-func sameStrings(a, b []string) bool {
-	a, b = slices.Clone(a), slices.Clone(b)
-	slices.Sort(a)
-	slices.Sort(b)
-	return slices.Equal(a, b)
+	return slices.Equal(str(a), str(b))
 }

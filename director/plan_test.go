@@ -33,16 +33,21 @@ func mustParse(t *testing.T, s string) *Config {
 	return c
 }
 
-// kernelOf is the table the kernel would hold after applying cfg.
-func kernelOf(t *testing.T, cfg *Config) []ipvs.TableService {
+func mustCompile(t *testing.T, cfg *Config) *model {
 	t.Helper()
-	ds, err := cfg.desired()
+	m, err := compile(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return m
+}
+
+// kernelOf is the table the kernel would hold after applying cfg.
+func kernelOf(t *testing.T, cfg *Config) []ipvs.TableService {
+	t.Helper()
 	var out []ipvs.TableService
-	for _, d := range ds {
-		out = append(out, ipvs.TableService{Service: d.svc, Destinations: append([]ipvs.Destination(nil), d.dests...)})
+	for _, s := range mustCompile(t, cfg).services {
+		out = append(out, ipvs.TableService{Service: s.svc, Destinations: append([]ipvs.Destination(nil), s.dests...)})
 	}
 	return out
 }
@@ -57,14 +62,11 @@ func kinds(p *Plan) string {
 
 func planFor(t *testing.T, cfg *Config, cur current, drain bool) *Plan {
 	t.Helper()
-	ds, err := cfg.desired()
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := mustCompile(t, cfg)
 	if cur.owned == nil {
 		cur.owned = map[ipvs.Key]bool{}
 	}
-	return plan(cfg, ds, cur, drain)
+	return plan(m, cur, drain)
 }
 
 func TestPlanFromEmpty(t *testing.T) {
@@ -106,9 +108,9 @@ func TestPlanOneWeight(t *testing.T) {
 	cfg := mustParse(t, natYAML)
 	cur := current{table: kernelOf(t, cfg), sysctls: map[sysctl.Key]string{sysctl.IPv4Forward: "1"},
 		vips: map[netip.Addr]string{netip.MustParseAddr("192.168.10.200"): "lo"}}
-	*cfg.Services[0].RealServers[1].Weight = 5
+	cfg.Services[0].RealServers[1].Weight = 5
 	p := planFor(t, cfg, cur, false)
-	if p.Len() != 1 || p.Ops[0].Kind != UpdateDestination || p.Ops[0].Destination.Weight != 5 || p.Ops[0].OldDestination.Weight != 2 {
+	if p.Len() != 1 || p.Ops[0].Kind != UpdateDestination || p.Ops[0].Rule.Destination.Weight != 5 || p.Ops[0].Old.Destination.Weight != 2 {
 		t.Fatalf("plan:\n%s", p)
 	}
 	if s := p.String(); s != "~ -e -t 10.0.0.8:80 -r 10.0.0.120:80 -m -w 5 (was: -r 10.0.0.120:80 -m -w 2)\n" {
@@ -192,10 +194,7 @@ services:
     realServers:
       - {address: "10.0.0.110:0", forward: tunnel, tunnel: {type: gue, port: 6080, checksum: csum}}
 `)
-	ds, err := cfg.desired()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ds := mustCompile(t, cfg).services
 	s := ds[0].svc
 	if s.FirewallMark != 10 || s.Timeout != 10*time.Second || s.Netmask != 24 || s.Flags != ipvs.FlagPersistent|ipvs.FlagOnePacket {
 		t.Errorf("service %+v", s)
@@ -206,10 +205,10 @@ services:
 	if d := ds[0].dests[0]; d.TunnelType != ipvs.TunnelGUE || d.TunnelPort != 6080 || d.TunnelFlags != ipvs.TunnelChecksum || d.Weight != 1 {
 		t.Errorf("destination %+v", d)
 	}
-	if cfg.Timeouts.TCPFin != Duration(20*time.Second) {
+	if cfg.Timeouts.TCPFin != 20*time.Second {
 		t.Errorf("timeouts %+v", cfg.Timeouts)
 	}
-	if v := cfg.NeededSysctls()["net.ipv4.vs.expire_nodest_conn"]; v != "1" {
-		t.Errorf("sysctls %v", cfg.NeededSysctls())
+	if need, err := cfg.NeededSysctls(); err != nil || need["net.ipv4.vs.expire_nodest_conn"] != "1" {
+		t.Errorf("sysctls %v, %v", need, err)
 	}
 }

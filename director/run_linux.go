@@ -2,15 +2,8 @@ package director
 
 import (
 	"context"
-	"crypto/tls"
-	"fmt"
-	"io"
 	"net"
-	"net/http"
-	"net/netip"
-	"os"
 	"os/exec"
-	"strconv"
 	"sync"
 	"time"
 
@@ -22,7 +15,8 @@ import (
 // reload, until ctx is done. With Options.Drain it also collects drained
 // real servers. report, if not nil, is called from Run's goroutine.
 func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, report func(Report)) error {
-	if err := cfg.Validate(); err != nil {
+	m, err := compile(cfg)
+	if err != nil {
 		return err
 	}
 	if report == nil {
@@ -30,7 +24,7 @@ func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, 
 	}
 	failed := map[target]bool{}
 	apply := func() {
-		p, err := d.Plan(ctx, effective(cfg, failed))
+		p, err := d.planModel(ctx, m.effective(failed))
 		if err == nil && p.Len() > 0 {
 			err = d.Apply(ctx, p)
 		}
@@ -39,7 +33,7 @@ func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, 
 		}
 	}
 	changes := make(chan change)
-	stop := d.startChecks(ctx, cfg, changes)
+	stop := d.startChecks(ctx, m, changes)
 	defer func() { stop() }()
 	apply()
 	var collect <-chan time.Time
@@ -61,19 +55,20 @@ func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, 
 				reload = nil
 				continue
 			}
-			if err := n.Validate(); err != nil {
+			nm, err := compile(n)
+			if err != nil {
 				report(Report{Time: time.Now(), Err: err})
 				continue
 			}
 			stop()
-			cfg = n
-			targets := checkTargets(cfg)
+			m = nm
+			targets := m.targets()
 			for tg := range failed {
 				if _, ok := targets[tg]; !ok {
 					delete(failed, tg)
 				}
 			}
-			stop = d.startChecks(ctx, cfg, changes)
+			stop = d.startChecks(ctx, m, changes)
 			apply()
 		case <-collect:
 			n, err := d.Collect(ctx)
@@ -94,7 +89,7 @@ type change struct {
 // a goroutine of its own, at most Options.MaxChecks probing at once, and
 // sends each health change on changes. The returned func stops them and
 // waits for them to end.
-func (d *Director) startChecks(ctx context.Context, cfg *Config, changes chan<- change) func() {
+func (d *Director) startChecks(ctx context.Context, m *model, changes chan<- change) func() {
 	ctx, cancel := context.WithCancel(ctx)
 	max := d.opts.MaxChecks
 	if max <= 0 {
@@ -102,12 +97,12 @@ func (d *Director) startChecks(ctx context.Context, cfg *Config, changes chan<- 
 	}
 	sem := make(chan struct{}, max)
 	var wg sync.WaitGroup
-	for tg, chk := range checkTargets(cfg) {
+	for tg, cc := range m.targets() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var tl tally
-			tick := time.NewTicker(time.Duration(chk.Interval))
+			tick := time.NewTicker(cc.check.Interval)
 			defer tick.Stop()
 			for {
 				select {
@@ -115,12 +110,12 @@ func (d *Director) startChecks(ctx context.Context, cfg *Config, changes chan<- 
 					return
 				case sem <- struct{}{}:
 				}
-				err := d.probe(ctx, tg, chk)
+				err := cc.run(ctx, d, tg.addr)
 				<-sem
 				if ctx.Err() != nil {
 					return
 				}
-				if tl.add(err == nil, chk, err) {
+				if tl.add(err == nil, cc.check) {
 					e := Event{Service: tg.svc.String(), RealServer: tg.addr, Healthy: !tl.failed, Err: err}
 					select {
 					case changes <- change{tg, e}:
@@ -142,55 +137,8 @@ func (d *Director) startChecks(ctx context.Context, cfg *Config, changes chan<- 
 	}
 }
 
-// probe runs one check of one real server from the director's namespace.
-func (d *Director) probe(ctx context.Context, tg target, chk Check) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(chk.Timeout))
-	defer cancel()
-	port := chk.Port
-	if port == 0 {
-		port = tg.addr.Port()
-	}
-	addr := netip.AddrPortFrom(tg.addr.Addr(), port).String()
-	switch chk.Type {
-	case "tcp":
-		c, err := d.dial(ctx, "tcp", addr)
-		if err != nil {
-			return err
-		}
-		return c.Close()
-	case "http", "https":
-		tr := &http.Transport{DialContext: d.dial, DisableKeepAlives: true, Proxy: nil,
-			// A health check asks whether the server answers, not who it is.
-			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
-		defer tr.CloseIdleConnections()
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, chk.Type+"://"+addr+chk.Path, nil)
-		if err != nil {
-			return err
-		}
-		if chk.Host != "" {
-			req.Host = chk.Host
-		}
-		resp, err := (&http.Client{Transport: tr}).Do(req)
-		if err != nil {
-			return err
-		}
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		resp.Body.Close()
-		if resp.StatusCode != chk.Status {
-			return fmt.Errorf("status %d, want %d", resp.StatusCode, chk.Status)
-		}
-		return nil
-	case "command":
-		cmd := exec.CommandContext(ctx, chk.Command[0], chk.Command[1:]...)
-		cmd.Env = append(os.Environ(), "LVS_RS_ADDR="+tg.addr.Addr().String(), "LVS_RS_PORT="+strconv.Itoa(int(port)))
-		// Started from a thread inside the namespace, the process is in it.
-		if err := netnsx.Do(d.netns, cmd.Start); err != nil {
-			return err
-		}
-		return cmd.Wait()
-	}
-	return fmt.Errorf("unknown check type %q", chk.Type)
-}
+// The Director is its health checks' probeEnv.
+var _ probeEnv = (*Director)(nil)
 
 // dial opens a connection from the director's namespace.
 func (d *Director) dial(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -202,3 +150,7 @@ func (d *Director) dial(ctx context.Context, network, addr string) (net.Conn, er
 	})
 	return c, err
 }
+
+// start starts cmd from a thread inside the director's namespace, so the
+// process is in it.
+func (d *Director) start(cmd *exec.Cmd) error { return netnsx.Do(d.netns, cmd.Start) }

@@ -116,3 +116,42 @@ func ExampleRule_Validate() {
 	// Source
 	// iptables: invalid rule: Source: 2001:db8::/32 and destination 10.0.0.100/32 are of different address families
 }
+
+// A director whose real servers do not route their replies back through it
+// (the FULLNAT equivalent) masquerades what it forwards to them; the mark
+// rules, if any, stay as they are.
+func ExampleBackend_SyncSNAT() {
+	fw, err := iptables.New(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	changed, err := fw.SyncSNAT(context.Background(), []iptables.SNATRule{
+		{Protocol: iptables.TCP, Destination: netip.MustParseAddrPort("10.0.0.2:80")},
+		{Protocol: iptables.TCP, Destination: netip.MustParseAddrPort("10.0.0.3:80")},
+		// A firewall-mark service's real server keeps the packet's port: any port.
+		{Protocol: iptables.UDP, Destination: netip.AddrPortFrom(netip.MustParseAddr("2001:db8::2"), 0)},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("changed:", changed)
+}
+
+func ExampleSNATRule_String() {
+	fmt.Println(iptables.SNATRule{Protocol: iptables.TCP, Destination: netip.MustParseAddrPort("10.0.0.2:80")})
+	fmt.Println(iptables.SNATRule{Protocol: iptables.UDP, Destination: netip.MustParseAddrPort("[2001:db8::2]:53")})
+	fmt.Println(iptables.SNATRule{Protocol: iptables.TCP, Destination: netip.AddrPortFrom(netip.MustParseAddr("10.0.0.2"), 0)})
+	// Output:
+	// tcp 10.0.0.2:80
+	// udp [2001:db8::2]:53
+	// tcp 10.0.0.2
+}
+
+func ExampleSNATRule_Validate() {
+	err := iptables.SNATRule{Protocol: iptables.TCP, Destination: netip.MustParseAddrPort("[::ffff:10.0.0.2]:80")}.Validate()
+	fmt.Println(errors.Is(err, iptables.ErrInvalid), errors.Is(err, fs.ErrInvalid))
+	fmt.Println(err)
+	// Output:
+	// true true
+	// iptables: invalid SNAT rule: Destination: ::ffff:10.0.0.2 is an IPv4-mapped IPv6 address: give it as IPv4
+}

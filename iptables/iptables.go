@@ -17,6 +17,18 @@ const (
 	// IPTablesChain is the chain in the mangle table (of iptables and
 	// ip6tables) that holds the rules, jumped to from PREROUTING.
 	IPTablesChain = "LVS-MARK"
+
+	// NFTSNATTable is the nftables table (family inet) that holds the
+	// source-NAT rules (SNATRule), apart from NFTTable so that marks and
+	// source NAT change independently.
+	NFTSNATTable = "lvs_snat"
+	// NFTSNATChain is NFTSNATTable's base chain: type nat, hook
+	// postrouting, priority srcnat (100), as iptables' nat POSTROUTING.
+	NFTSNATChain = "postrouting"
+	// IPTablesSNATChain is the chain in the nat table (of iptables and
+	// ip6tables) that holds the source-NAT rules, jumped to from
+	// POSTROUTING.
+	IPTablesSNATChain = "LVS-SNAT"
 )
 
 // A Kind names a backend.
@@ -53,14 +65,18 @@ type Config struct {
 	Backend Kind
 }
 
-// A Backend keeps the firewall-mark rules this package owns in one network
-// namespace. Its methods are safe for concurrent use; calls are serialized.
+// A Backend keeps the firewall-mark rules and the source-NAT rules this
+// package owns in one network namespace. The two sets live apart (their own
+// table or chain each): Sync and List see only the marks, SyncSNAT and
+// ListSNAT only the source NAT, and neither Sync disturbs the other's
+// rules. Its methods are safe for concurrent use; calls are serialized.
 type Backend interface {
 	// Sync makes the owned rules exactly rules, in order, and reports whether
 	// it had to change anything. Applying the same set again sends nothing
 	// and returns false. A new set replaces the old atomically (one nftables
 	// transaction; with the iptables backend, one iptables-restore per
-	// address family). An empty set removes the owned table or chain.
+	// address family). An empty set removes the owned mark table or chain
+	// (the source-NAT rules stay).
 	//
 	// Invalid rules give a *ValidationError before anything is changed. A
 	// missing table or chain (deleted by hand) is recreated; rules found in
@@ -73,10 +89,33 @@ type Backend interface {
 	// chain that this package cannot have written gives an error wrapping
 	// ErrUnknownRule.
 	List(ctx context.Context) ([]Rule, error)
-	// Remove deletes everything this package owns in the namespace, in one
-	// transaction (with the iptables backend, one per address family). It
-	// succeeds when nothing is there.
+	// Remove deletes everything this package owns in the namespace, the
+	// mark rules and the source-NAT rules alike, in one transaction (with
+	// the iptables backend, one iptables-restore per address family, which
+	// commits the mangle and the nat table each on its own). It succeeds
+	// when nothing is there, and with the iptables backend also on a kernel
+	// without the nat table.
 	Remove(ctx context.Context) error
+
+	// SyncSNAT makes the owned source-NAT rules exactly rules (order kept),
+	// atomically, reporting whether anything changed; empty removes them.
+	//
+	// As with Sync: applying the same rules again sends nothing and returns
+	// false; invalid rules give a *ValidationError (matching ErrInvalid)
+	// before anything is changed; a missing table or chain is recreated and
+	// rules in it that this package did not write are replaced. The order
+	// kept is the order within each address family (the iptables backend
+	// keeps IPv4 and IPv6 rules in two programs' tables). The mark rules
+	// are not touched.
+	SyncSNAT(ctx context.Context, rules []SNATRule) (changed bool, err error)
+	// ListSNAT returns the owned source-NAT rules in the kernel; none when
+	// the table/chain is absent. Read errors (EPERM, ...) are returned, never swallowed.
+	//
+	// The rules are parsed back from what the kernel holds (with the
+	// nftables backend, from the rules' expressions), IPv4 before IPv6 with
+	// the iptables backend. A rule in the owned table or chain that this
+	// package cannot have written gives an error wrapping ErrUnknownRule.
+	ListSNAT(ctx context.Context) ([]SNATRule, error)
 }
 
 // New returns the Backend that cfg selects. The iptables backend fails here,
@@ -96,8 +135,8 @@ func New(cfg *Config) (Backend, error) {
 }
 
 // ErrUnknownRule means the owned table or chain holds a rule that this
-// package cannot have written, so List cannot describe it as a Rule. Sync
-// replaces it.
+// package cannot have written, so List cannot describe it as a Rule (or
+// ListSNAT as an SNATRule). Sync (SyncSNAT) replaces it.
 var ErrUnknownRule = errors.New("rule not written by this package")
 
 // An Error is a failed backend operation. Its Err says why; errors.Is sees
@@ -105,7 +144,7 @@ var ErrUnknownRule = errors.New("rule not written by this package")
 // fs.ErrNotExist for a missing binary, the errno of a kernel refusal.
 type Error struct {
 	Backend Kind
-	Op      string // "new", "sync", "list", "remove"
+	Op      string // "new", "sync", "list", "remove", "sync snat", "list snat"
 	Err     error
 }
 

@@ -58,33 +58,86 @@ func newIPTables(cfg Config, v4name, v6name string) (*iptablesBackend, error) {
 	return b, nil
 }
 
-func (b *iptablesBackend) state(ctx context.Context, f ipFamily) (savedState, error) {
-	out, err := run(ctx, b.ns, f.save, "", "-t", "mangle")
+// saved reads chain c's state in family f, from f's iptables-save of c's
+// table.
+func saved[R ownedRule](ctx context.Context, b *iptablesBackend, f ipFamily, c ownedChain[R]) (savedState[R], error) {
+	out, err := run(ctx, b.ns, f.save, "", "-t", c.table)
 	if err != nil {
-		return savedState{}, err
+		return savedState[R]{}, err
 	}
-	return parseSave(out, f.v4), nil
+	return c.parseSave(out, f.v4), nil
 }
 
-// apply makes family f's owned state exactly rules (all of that family).
-// Without f's programs (Sync checks that there are no rules for it) nothing
-// of ours can be there, and there is nothing to do.
-func (b *iptablesBackend) apply(ctx context.Context, f ipFamily, rules []Rule) (bool, error) {
+// restore runs f's iptables-restore --noflush with script, which names the
+// tables it changes and leaves the others alone.
+func (b *iptablesBackend) restore(ctx context.Context, f ipFamily, script string) error {
+	_, err := run(ctx, b.ns, f.restore, script, "--noflush", "--wait=10")
+	return err
+}
+
+// apply makes chain c's state in family f exactly rules (all of that
+// family). Without f's programs (syncChain checks that there are no rules
+// for it) nothing of ours can be there, and there is nothing to do.
+func apply[R ownedRule](ctx context.Context, b *iptablesBackend, f ipFamily, c ownedChain[R], rules []R) (bool, error) {
 	if f.err != nil {
 		return false, nil
 	}
-	s, err := b.state(ctx, f)
+	s, err := saved(ctx, b, f, c)
 	if err != nil {
 		return false, err
 	}
-	script := restoreScript(s, rules)
+	script := c.script(s, rules)
 	if script == "" {
 		return false, nil
 	}
-	if _, err := run(ctx, b.ns, f.restore, script, "--noflush", "--wait=10"); err != nil {
+	if err := b.restore(ctx, f, script); err != nil {
 		return false, err
 	}
 	return true, nil
+}
+
+// syncChain makes chain c in both families exactly want (valid and
+// canonical), one iptables-restore per family that needs a change.
+func syncChain[R ownedRule](ctx context.Context, b *iptablesBackend, op string, c ownedChain[R], want []R) (bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	// Check both families before changing either, so that a missing
+	// ip6tables fails the call before the IPv4 rules change.
+	for _, f := range b.families {
+		if f.err != nil && len(c.family(want, f.v4)) > 0 {
+			return false, &Error{Backend: IPTables, Op: op, Err: fmt.Errorf("%s rules: %w", f.name(), f.err)}
+		}
+	}
+	changed := false
+	for _, f := range b.families {
+		ch, err := apply(ctx, b, f, c, c.family(want, f.v4))
+		changed = changed || ch
+		if err != nil {
+			return changed, &Error{Backend: IPTables, Op: op, Err: err}
+		}
+	}
+	return changed, nil
+}
+
+// listChain reads chain c's rules in both families, IPv4 first.
+func listChain[R ownedRule](ctx context.Context, b *iptablesBackend, op string, c ownedChain[R]) ([]R, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var rules []R
+	for _, f := range b.families {
+		if f.err != nil {
+			continue
+		}
+		s, err := saved(ctx, b, f, c)
+		if err != nil {
+			return nil, &Error{Backend: IPTables, Op: op, Err: err}
+		}
+		if len(s.unknown) > 0 {
+			return nil, &Error{Backend: IPTables, Op: op, Err: fmt.Errorf("%q: %w", s.unknown[0], ErrUnknownRule)}
+		}
+		rules = append(rules, s.rules...)
+	}
+	return rules, nil
 }
 
 func (b *iptablesBackend) Sync(ctx context.Context, rules []Rule) (bool, error) {
@@ -92,51 +145,46 @@ func (b *iptablesBackend) Sync(ctx context.Context, rules []Rule) (bool, error) 
 	if err != nil {
 		return false, err
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	// Check both families before changing either, so that a missing
-	// ip6tables fails the call before the IPv4 rules change.
-	for _, f := range b.families {
-		if f.err != nil && len(family(want, f.v4)) > 0 {
-			return false, &Error{Backend: IPTables, Op: "sync", Err: fmt.Errorf("%s rules: %w", f.name(), f.err)}
-		}
-	}
-	changed := false
-	for _, f := range b.families {
-		c, err := b.apply(ctx, f, family(want, f.v4))
-		changed = changed || c
-		if err != nil {
-			return changed, &Error{Backend: IPTables, Op: "sync", Err: err}
-		}
-	}
-	return changed, nil
+	return syncChain(ctx, b, "sync", markChain, want)
 }
 
 func (b *iptablesBackend) List(ctx context.Context) ([]Rule, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var rules []Rule
-	for _, f := range b.families {
-		if f.err != nil {
-			continue
-		}
-		s, err := b.state(ctx, f)
-		if err != nil {
-			return nil, &Error{Backend: IPTables, Op: "list", Err: err}
-		}
-		if len(s.unknown) > 0 {
-			return nil, &Error{Backend: IPTables, Op: "list", Err: fmt.Errorf("%q: %w", s.unknown[0], ErrUnknownRule)}
-		}
-		rules = append(rules, s.rules...)
-	}
-	return rules, nil
+	return listChain(ctx, b, "list", markChain)
 }
 
+func (b *iptablesBackend) SyncSNAT(ctx context.Context, rules []SNATRule) (bool, error) {
+	want, err := validSNAT(rules)
+	if err != nil {
+		return false, err
+	}
+	return syncChain(ctx, b, "sync snat", snatChain, want)
+}
+
+func (b *iptablesBackend) ListSNAT(ctx context.Context) ([]SNATRule, error) {
+	return listChain(ctx, b, "list snat", snatChain)
+}
+
+// Remove reads all of a family's tables with one iptables-save (without -t:
+// a table that is not there, such as nat on a kernel without it, is not
+// printed, holds nothing of ours and is not made) and deletes both owned
+// chains with one iptables-restore.
 func (b *iptablesBackend) Remove(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, f := range b.families {
-		if _, err := b.apply(ctx, f, nil); err != nil {
+		if f.err != nil {
+			continue
+		}
+		out, err := run(ctx, b.ns, f.save, "")
+		if err != nil {
+			return &Error{Backend: IPTables, Op: "remove", Err: err}
+		}
+		script := markChain.script(markChain.parseSave(out, f.v4), nil) +
+			snatChain.script(snatChain.parseSave(out, f.v4), nil)
+		if script == "" {
+			continue
+		}
+		if err := b.restore(ctx, f, script); err != nil {
 			return &Error{Backend: IPTables, Op: "remove", Err: err}
 		}
 	}

@@ -27,13 +27,16 @@ func TestNFTUnavailable(t *testing.T) {
 			_, syncErr := b.Sync(ctx, []Rule{lab6()})
 			_, listErr := b.List(ctx)
 			removeErr := b.Remove(ctx)
-			for op, err := range map[string]error{"sync": syncErr, "list": listErr, "remove": removeErr} {
+			_, syncSNATErr := b.SyncSNAT(ctx, []SNATRule{snatWeb})
+			_, listSNATErr := b.ListSNAT(ctx)
+			for op, err := range map[string]error{"sync": syncErr, "list": listErr, "remove": removeErr,
+				"sync snat": syncSNATErr, "list snat": listSNATErr} {
 				var e *Error
 				if !errors.Is(err, errors.ErrUnsupported) || !errors.Is(err, errno) || !errors.As(err, &e) || e.Op != op || e.Backend != NFTables {
 					t.Errorf("%s = %v, want an *Error from %s wrapping errors.ErrUnsupported and %v", op, err, op, errno)
 				}
 			}
-			if requests != 3 {
+			if requests != 5 {
 				t.Errorf("%d requests sent, want one listing per call", requests)
 			}
 		})

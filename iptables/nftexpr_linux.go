@@ -13,14 +13,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// This file turns a Rule into nftables expressions and back. The
-// expressions are the ones nft 1.0 generates for the rule written as
+// This file turns a Rule and an SNATRule into nftables expressions and
+// back. The expressions are the ones nft 1.0 generates for the rules written
+// as
 //
 //	ip daddr 10.0.0.100 ip saddr 192.168.0.0/16 iifname "eth0" tcp dport { 80, 88 } meta mark set 0xa
+//	ip daddr 10.0.0.2 tcp dport 80 masquerade
+//	ip daddr 10.0.0.2 meta l4proto tcp masquerade
 //
 // in an inet table (with "meta nfproto ipv4" spelled out where no address
 // is matched), so `nft list ruleset` shows the rules as a person would write
-// them.
+// them. Both kinds share the matches' builders and readers: address family,
+// address, transport protocol, destination port.
 
 // nftRule is one rule's expressions and, when it matches more than one
 // port range, its anonymous port set.
@@ -37,19 +41,45 @@ const (
 	ip6Src, ip6Dst = 8, 24
 )
 
+// addrOffsets returns the offsets of the source and destination addresses
+// in the network header of the family.
+func addrOffsets(v4 bool) (src, dst uint32) {
+	if v4 {
+		return ip4Src, ip4Dst
+	}
+	return ip6Src, ip6Dst
+}
+
+// appendFamily matches the address family: meta nfproto ipv4 (or ipv6).
+func appendFamily(e []expr.Any, v4 bool) []expr.Any {
+	proto := byte(unix.NFPROTO_IPV6)
+	if v4 {
+		proto = unix.NFPROTO_IPV4
+	}
+	return append(e,
+		&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}})
+}
+
+// appendProtocol matches the transport protocol: meta l4proto tcp.
+func appendProtocol(e []expr.Any, p Protocol) []expr.Any {
+	return append(e,
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{byte(p)}})
+}
+
+// dportLoad loads the destination port into register 1 (th dport: the same
+// offset in TCP, UDP and SCTP).
+func dportLoad() *expr.Payload {
+	return &expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2}
+}
+
 // encodeNFT returns the expressions of canonical rule r.
 func encodeNFT(r Rule) nftRule {
 	var out nftRule
 	v4 := r.is4()
-	proto := byte(unix.NFPROTO_IPV6)
-	src, dst := uint32(ip6Src), uint32(ip6Dst)
-	if v4 {
-		proto, src, dst = unix.NFPROTO_IPV4, ip4Src, ip4Dst
-	}
-	e := []expr.Any{
-		&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
-	}
+	src, dst := addrOffsets(v4)
+	e := appendFamily(nil, v4)
 	e = appendPrefix(e, r.Destination, dst)
 	if r.Source.IsValid() {
 		e = appendPrefix(e, r.Source, src)
@@ -61,10 +91,7 @@ func encodeNFT(r Rule) nftRule {
 			&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
 			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: name})
 	}
-	e = append(e,
-		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{byte(r.Protocol)}},
-		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2})
+	e = append(appendProtocol(e, r.Protocol), dportLoad())
 	switch p := r.Ports; {
 	case len(p) == 1 && p[0].First == p[0].Last:
 		e = append(e, &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: be16(p[0].First)})
@@ -88,6 +115,21 @@ func encodeNFT(r Rule) nftRule {
 	}
 	out.exprs = append(e, &expr.Meta{Key: expr.MetaKeyMARK, SourceRegister: true, Register: 1})
 	return out
+}
+
+// encodeSNAT returns the expressions of valid SNAT rule r: "ip daddr RIP tcp
+// dport PORT masquerade", without the port match for port 0.
+func encodeSNAT(r SNATRule) nftRule {
+	v4 := r.is4()
+	_, dst := addrOffsets(v4)
+	a := r.Destination.Addr()
+	e := appendFamily(nil, v4)
+	e = appendPrefix(e, netip.PrefixFrom(a, a.BitLen()), dst)
+	e = appendProtocol(e, r.Protocol)
+	if p := r.Destination.Port(); p != 0 {
+		e = append(e, dportLoad(), &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: be16(p)})
+	}
+	return nftRule{exprs: append(e, &expr.Masq{})}
 }
 
 // appendPrefix matches the address at offset in the network header against
@@ -216,15 +258,14 @@ func setPorts(elems []nftables.SetElement, interval bool) ([]PortRange, bool) {
 func decodeNFT(exprs []expr.Any, ports func(*expr.Lookup) ([]PortRange, bool)) (Rule, bool) {
 	d := exprDecoder{exprs: exprs}
 	var r Rule
-	// meta nfproto
-	proto, ok := d.metaCmp(expr.MetaKeyNFPROTO, 1)
-	if !ok || (proto[0] != unix.NFPROTO_IPV4 && proto[0] != unix.NFPROTO_IPV6) {
+	v4, ok := d.family()
+	if !ok {
 		return Rule{}, false
 	}
-	v4 := proto[0] == unix.NFPROTO_IPV4
-	src, dst, zero := uint32(ip6Src), uint32(ip6Dst), netip.IPv6Unspecified()
+	src, dst := addrOffsets(v4)
+	zero := netip.IPv6Unspecified()
 	if v4 {
-		src, dst, zero = ip4Src, ip4Dst, netip.IPv4Unspecified()
+		zero = netip.IPv4Unspecified()
 	}
 	r.Destination = netip.PrefixFrom(zero, 0)
 	// Addresses, in either order, each at most once.
@@ -256,13 +297,7 @@ func decodeNFT(exprs []expr.Any, ports func(*expr.Lookup) ([]PortRange, bool)) (
 		r.InInterface = string(name[:end])
 	}
 	// meta l4proto, th dport
-	l4, ok := d.metaCmp(expr.MetaKeyL4PROTO, 1)
-	if !ok {
-		return Rule{}, false
-	}
-	r.Protocol = Protocol(l4[0])
-	pl, ok := d.next().(*expr.Payload)
-	if !ok || *pl != (expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2}) {
+	if r.Protocol, ok = d.protocol(); !ok || !d.dportLoad() {
 		return Rule{}, false
 	}
 	switch x := d.next().(type) {
@@ -319,6 +354,59 @@ func decodeNFT(exprs []expr.Any, ports func(*expr.Lookup) ([]PortRange, bool)) (
 	return r.canonical(), true
 }
 
+// decodeSNAT parses expressions encodeSNAT wrote back into an SNATRule. It
+// reports false for anything else.
+func decodeSNAT(exprs []expr.Any) (SNATRule, bool) {
+	d := exprDecoder{exprs: exprs}
+	v4, ok := d.family()
+	if !ok {
+		return SNATRule{}, false
+	}
+	// ip daddr: the whole address.
+	_, dst := addrOffsets(v4)
+	pl, ok := d.peek().(*expr.Payload)
+	if !ok || pl.Base != expr.PayloadBaseNetworkHeader || pl.Offset != dst {
+		return SNATRule{}, false
+	}
+	size := 16
+	if v4 {
+		size = 4
+	}
+	daddr, ok := d.prefix(size)
+	if !ok || daddr.Bits() != 8*size {
+		return SNATRule{}, false
+	}
+	// meta l4proto, th dport if a port is matched
+	var r SNATRule
+	if r.Protocol, ok = d.protocol(); !ok {
+		return SNATRule{}, false
+	}
+	var port uint16
+	if _, ok := d.peek().(*expr.Payload); ok {
+		if !d.dportLoad() {
+			return SNATRule{}, false
+		}
+		c, _ := d.next().(*expr.Cmp)
+		data, ok := d.cmp(c, expr.CmpOpEq, 2)
+		if !ok {
+			return SNATRule{}, false
+		}
+		if port = binary.BigEndian.Uint16(data); port == 0 {
+			return SNATRule{}, false // "dport 0" is not "any port"
+		}
+	}
+	// masquerade, with no options
+	m, ok := d.next().(*expr.Masq)
+	if !ok || *m != (expr.Masq{}) || d.peek() != nil {
+		return SNATRule{}, false
+	}
+	r.Destination = netip.AddrPortFrom(daddr.Addr(), port)
+	if r.validate() != nil {
+		return SNATRule{}, false
+	}
+	return r, true
+}
+
 // exprDecoder walks a rule's expressions.
 type exprDecoder struct {
 	exprs []expr.Any
@@ -359,8 +447,34 @@ func (d *exprDecoder) metaCmp(key expr.MetaKey, n int) ([]byte, bool) {
 	return d.cmp(c, expr.CmpOpEq, n)
 }
 
+// family reads "meta nfproto ipv4" (or ipv6), as appendFamily writes it,
+// and reports whether it is IPv4.
+func (d *exprDecoder) family() (v4, ok bool) {
+	proto, ok := d.metaCmp(expr.MetaKeyNFPROTO, 1)
+	if !ok || (proto[0] != unix.NFPROTO_IPV4 && proto[0] != unix.NFPROTO_IPV6) {
+		return false, false
+	}
+	return proto[0] == unix.NFPROTO_IPV4, true
+}
+
+// protocol reads "meta l4proto P", as appendProtocol writes it. (Which
+// protocols are allowed is the rule's validate's to say.)
+func (d *exprDecoder) protocol() (Protocol, bool) {
+	l4, ok := d.metaCmp(expr.MetaKeyL4PROTO, 1)
+	if !ok {
+		return 0, false
+	}
+	return Protocol(l4[0]), true
+}
+
+// dportLoad reads the load dportLoad writes.
+func (d *exprDecoder) dportLoad() bool {
+	pl, ok := d.next().(*expr.Payload)
+	return ok && *pl == *dportLoad()
+}
+
 // prefix reads an address match as appendPrefix writes it, for addresses
-// of size bytes.
+// of size bytes. The next expression must be a *expr.Payload.
 func (d *exprDecoder) prefix(size int) (netip.Prefix, bool) {
 	pl := d.next().(*expr.Payload)
 	if pl.DestRegister != 1 || pl.OperationType != expr.PayloadLoad || pl.Len == 0 || int(pl.Len) > size {

@@ -307,3 +307,114 @@ func dumpExprs(e []expr.Any) string {
 	}
 	return b.String()
 }
+
+// snatNFTCases pair SNAT rules with the nft syntax that means the same, and
+// the expressions `nft --debug=netlink` (nft 1.0.6) prints for that syntax
+// in an inet table. TestNFTSNATMatchesNft checks them against the real nft.
+var snatNFTCases = []struct {
+	rule  SNATRule
+	nft   string
+	exprs []expr.Any
+}{
+	{
+		rule: snatWeb,
+		nft:  "ip daddr 10.0.0.2 tcp dport 80 masquerade",
+		exprs: []expr.Any{
+			nfproto(), cmpEq(unix.NFPROTO_IPV4),
+			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},
+			cmpEq(10, 0, 0, 2),
+			l4proto(), cmpEq(unix.IPPROTO_TCP), dport(), cmpEq(0, 80),
+			&expr.Masq{},
+		},
+	},
+	{
+		rule: snatDNS6,
+		nft:  "ip6 daddr 2001:db8::2 udp dport 53 masquerade",
+		exprs: []expr.Any{
+			nfproto(), cmpEq(unix.NFPROTO_IPV6),
+			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 24, Len: 16},
+			cmpEq(0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2),
+			l4proto(), cmpEq(unix.IPPROTO_UDP), dport(), cmpEq(0, 53),
+			&expr.Masq{},
+		},
+	},
+	{
+		rule: snatAny,
+		nft:  "ip daddr 10.0.0.3 meta l4proto sctp masquerade",
+		exprs: []expr.Any{
+			nfproto(), cmpEq(unix.NFPROTO_IPV4),
+			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},
+			cmpEq(10, 0, 0, 3),
+			l4proto(), cmpEq(unix.IPPROTO_SCTP),
+			&expr.Masq{},
+		},
+	},
+}
+
+func TestEncodeDecodeSNAT(t *testing.T) {
+	for _, tt := range snatNFTCases {
+		t.Run(tt.rule.String(), func(t *testing.T) {
+			enc := encodeSNAT(tt.rule)
+			if !reflect.DeepEqual(enc.exprs, tt.exprs) || enc.set != nil {
+				t.Fatalf("exprs:\n%s\nwant\n%s", dumpExprs(enc.exprs), dumpExprs(tt.exprs))
+			}
+			if got, ok := decodeSNAT(tt.exprs); !ok || got != tt.rule {
+				t.Fatalf("decodeSNAT = %v, %v; want %v", got, ok, tt.rule)
+			}
+		})
+	}
+}
+
+func TestDecodeSNATRejectsOthers(t *testing.T) {
+	good := encodeSNAT(snatWeb).exprs
+	noPort := encodeSNAT(snatAny).exprs
+	edits := map[string]func() []expr.Any{
+		"counter added":   func() []expr.Any { return append(clone(good), &expr.Counter{}) },
+		"counter first":   func() []expr.Any { return append([]expr.Any{&expr.Counter{}}, good...) },
+		"no masquerade":   func() []expr.Any { return clone(good)[:len(good)-1] },
+		"masquerade only": func() []expr.Any { return []expr.Any{&expr.Masq{}} },
+		"random":          func() []expr.Any { e := clone(good); e[8] = &expr.Masq{Random: true}; return e },
+		"to ports":        func() []expr.Any { e := clone(good); e[8] = &expr.Masq{ToPorts: true, RegProtoMin: 1}; return e },
+		"a mark rule":     func() []expr.Any { return encodeNFT(lab6()).exprs },
+		"saddr": func() []expr.Any {
+			e := clone(good)
+			e[2] = &expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4}
+			return e
+		},
+		"daddr prefix": func() []expr.Any {
+			e := clone(good)
+			e[2] = &expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 3}
+			e[3] = cmpEq(10, 0, 0)
+			return e
+		},
+		"daddr !=": func() []expr.Any {
+			e := clone(good)
+			e[3] = &expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: []byte{10, 0, 0, 2}}
+			return e
+		},
+		"no daddr": func() []expr.Any { e := clone(good); return append(e[:2:2], e[4:]...) },
+		"sport": func() []expr.Any {
+			e := clone(good)
+			e[6] = &expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Len: 2}
+			return e
+		},
+		"dport range": func() []expr.Any {
+			e := clone(good)
+			return append(e[:7:7], &expr.Cmp{Op: expr.CmpOpGte, Register: 1, Data: be16(80)}, &expr.Cmp{Op: expr.CmpOpLte, Register: 1, Data: be16(88)}, &expr.Masq{})
+		},
+		"dport 0":   func() []expr.Any { e := clone(good); e[7] = cmpEq(0, 0); return e },
+		"icmp":      func() []expr.Any { e := clone(noPort); e[5] = cmpEq(unix.IPPROTO_ICMP); return e },
+		"unspec":    func() []expr.Any { e := clone(noPort); e[3] = cmpEq(0, 0, 0, 0); return e },
+		"ipv6 ipv4": func() []expr.Any { e := clone(good); e[1] = cmpEq(unix.NFPROTO_IPV6); return e },
+	}
+	for name, edit := range edits {
+		t.Run(name, func(t *testing.T) {
+			e := edit()
+			if r, ok := decodeSNAT(e); ok {
+				t.Fatalf("decodeSNAT accepted\n%sas %v", dumpExprs(e), r)
+			}
+		})
+	}
+}
+
+func clone(e []expr.Any) []expr.Any { return append([]expr.Any(nil), e...) }

@@ -65,9 +65,9 @@ func TestChainLines(t *testing.T) {
 				t.Fatalf("chainLines =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.lines, "\n"))
 			}
 			// And back.
-			save := "*mangle\n:PREROUTING ACCEPT [0:0]\n:LVS-MARK - [0:0]\n" + jumpRule + "\n" + strings.Join(tt.lines, "\n") + "\nCOMMIT\n"
-			s := parseSave(save, tt.rule.is4())
-			want := savedState{chain: true, jumps: 1, rules: []Rule{tt.rule.canonical()}}
+			save := "*mangle\n:PREROUTING ACCEPT [0:0]\n:LVS-MARK - [0:0]\n-A " + markChain.jump() + "\n" + strings.Join(tt.lines, "\n") + "\nCOMMIT\n"
+			s := markChain.parseSave(save, tt.rule.is4())
+			want := savedState[Rule]{chain: true, jumps: 1, rules: []Rule{tt.rule.canonical()}}
 			if !reflect.DeepEqual(s, want) {
 				t.Fatalf("parseSave = %+v, want %+v", s, want)
 			}
@@ -100,7 +100,7 @@ COMMIT
 `
 
 func TestParseSaveKeepsOnlyOwnedAndKnown(t *testing.T) {
-	s := parseSave(otherSave, true)
+	s := markChain.parseSave(otherSave, true)
 	if !s.chain || s.jumps != 1 {
 		t.Fatalf("chain %v, jumps %d; want true, 1 (the jump with a match is not ours)", s.chain, s.jumps)
 	}
@@ -110,7 +110,7 @@ func TestParseSaveKeepsOnlyOwnedAndKnown(t *testing.T) {
 	if len(s.unknown) != 5 {
 		t.Fatalf("unknown = %q, want the 5 rules this package cannot have written", s.unknown)
 	}
-	if s.inSync([]Rule{lab6()}) {
+	if markChain.inSync(s, []Rule{lab6()}) {
 		t.Fatal("inSync with unknown rules in the chain")
 	}
 }
@@ -120,29 +120,29 @@ func TestRestoreScript(t *testing.T) {
 	body := "-A LVS-MARK -d 10.0.0.100/32 -p tcp -m multiport --dports 80,88 -j MARK --set-xmark 0xa/0xffffffff\n"
 	tests := []struct {
 		name  string
-		state savedState
+		state savedState[Rule]
 		rules []Rule
 		want  string
 	}{
-		{"fresh", savedState{}, rules,
+		{"fresh", savedState[Rule]{}, rules,
 			"*mangle\n:LVS-MARK - [0:0]\n-I PREROUTING 1 -j LVS-MARK\n" + body + "COMMIT\n"},
-		{"in sync", savedState{chain: true, jumps: 1, rules: rules}, rules, ""},
-		{"other rules", savedState{chain: true, jumps: 1, rules: []Rule{{Destination: netip.MustParsePrefix("10.0.0.1/32"), Protocol: TCP, Ports: []PortRange{Port(1)}, Mark: 1}}}, rules,
+		{"in sync", savedState[Rule]{chain: true, jumps: 1, rules: rules}, rules, ""},
+		{"other rules", savedState[Rule]{chain: true, jumps: 1, rules: []Rule{{Destination: netip.MustParsePrefix("10.0.0.1/32"), Protocol: TCP, Ports: []PortRange{Port(1)}, Mark: 1}}}, rules,
 			"*mangle\n:LVS-MARK - [0:0]\n" + body + "COMMIT\n"},
-		{"unknown rule", savedState{chain: true, jumps: 1, rules: rules, unknown: []string{"-A LVS-MARK -j ACCEPT"}}, rules,
+		{"unknown rule", savedState[Rule]{chain: true, jumps: 1, rules: rules, unknown: []string{"-A LVS-MARK -j ACCEPT"}}, rules,
 			"*mangle\n:LVS-MARK - [0:0]\n" + body + "COMMIT\n"},
-		{"jump deleted by hand", savedState{chain: true, rules: rules}, rules,
+		{"jump deleted by hand", savedState[Rule]{chain: true, rules: rules}, rules,
 			"*mangle\n:LVS-MARK - [0:0]\n-I PREROUTING 1 -j LVS-MARK\n" + body + "COMMIT\n"},
-		{"three jumps", savedState{chain: true, jumps: 3, rules: rules}, rules,
+		{"three jumps", savedState[Rule]{chain: true, jumps: 3, rules: rules}, rules,
 			"*mangle\n:LVS-MARK - [0:0]\n-D PREROUTING -j LVS-MARK\n-D PREROUTING -j LVS-MARK\n" + body + "COMMIT\n"},
-		{"remove", savedState{chain: true, jumps: 1, rules: rules}, nil,
+		{"remove", savedState[Rule]{chain: true, jumps: 1, rules: rules}, nil,
 			"*mangle\n-D PREROUTING -j LVS-MARK\n:LVS-MARK - [0:0]\n-X LVS-MARK\nCOMMIT\n"},
-		{"remove, nothing there", savedState{}, nil, ""},
+		{"remove, nothing there", savedState[Rule]{}, nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := restoreScript(tt.state, tt.rules); got != tt.want {
-				t.Fatalf("restoreScript =\n%s\nwant\n%s", got, tt.want)
+			if got := markChain.script(tt.state, tt.rules); got != tt.want {
+				t.Fatalf("script =\n%s\nwant\n%s", got, tt.want)
 			}
 		})
 	}

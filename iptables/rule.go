@@ -1,7 +1,9 @@
 package iptables
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -96,23 +98,40 @@ func (r Rule) String() string {
 	return strings.Join(iptablesMatch(r, r.Ports), " ")
 }
 
-// A ValidationError says why a Rule cannot be applied. Sync, and any other
-// method that takes rules, returns it before changing anything.
+// ErrInvalid is what every *ValidationError matches with errors.Is (as it
+// matches fs.ErrInvalid): a rule that cannot be applied.
+var ErrInvalid = errors.New("iptables: invalid argument")
+
+// A ValidationError says why a Rule or an SNATRule cannot be applied. Sync,
+// SyncSNAT and any other method that takes rules return it before changing
+// anything. errors.Is matches it to ErrInvalid and fs.ErrInvalid.
 type ValidationError struct {
-	// Index is the rule's position in the slice given to Sync, or -1 when
-	// the error comes from Rule.Validate.
+	// Index is the rule's position in the slice given to Sync or SyncSNAT,
+	// or -1 when the error comes from Rule.Validate or SNATRule.Validate.
 	Index int
-	// Field is the name of the Rule field at fault, for example "Ports".
+	// Field is the name of the Rule or SNATRule field at fault, for example
+	// "Ports".
 	Field string
 	// Reason says what is wrong with it.
 	Reason string
+
+	snat bool // the rule is an SNATRule
 }
 
 func (e *ValidationError) Error() string {
-	if e.Index < 0 {
-		return "iptables: invalid rule: " + e.Field + ": " + e.Reason
+	what := "rule"
+	if e.snat {
+		what = "SNAT rule"
 	}
-	return fmt.Sprintf("iptables: invalid rule %d: %s: %s", e.Index, e.Field, e.Reason)
+	if e.Index < 0 {
+		return "iptables: invalid " + what + ": " + e.Field + ": " + e.Reason
+	}
+	return fmt.Sprintf("iptables: invalid %s %d: %s: %s", what, e.Index, e.Field, e.Reason)
+}
+
+// Is reports whether target is ErrInvalid or fs.ErrInvalid.
+func (e *ValidationError) Is(target error) bool {
+	return target == ErrInvalid || target == fs.ErrInvalid
 }
 
 // Validate reports whether r can be applied. Its error is a

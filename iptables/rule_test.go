@@ -2,6 +2,7 @@ package iptables
 
 import (
 	"errors"
+	"io/fs"
 	"net/netip"
 	"reflect"
 	"strings"
@@ -166,5 +167,22 @@ func TestNewRejectsUnknownBackend(t *testing.T) {
 	var e *Error
 	if !errors.As(err, &e) || e.Op != "new" {
 		t.Fatalf("New(backend 9) = %v, want an *Error from new", err)
+	}
+}
+
+// Every *ValidationError matches ErrInvalid and fs.ErrInvalid, whether it
+// comes from Validate or from Sync's checks, and nothing else.
+func TestValidationErrorIs(t *testing.T) {
+	bad := lab6()
+	bad.Mark = 0
+	_, syncErr := canonicalRules([]Rule{lab6(), bad})
+	for name, err := range map[string]error{"Validate": bad.Validate(), "canonicalRules": syncErr} {
+		if !errors.Is(err, ErrInvalid) || !errors.Is(err, fs.ErrInvalid) {
+			t.Errorf("%s = %v: errors.Is ErrInvalid %v, fs.ErrInvalid %v; want both", name, err,
+				errors.Is(err, ErrInvalid), errors.Is(err, fs.ErrInvalid))
+		}
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrUnknownRule) {
+			t.Errorf("%s = %v matches an unrelated error", name, err)
+		}
 	}
 }

@@ -436,3 +436,71 @@ func TestNewWithoutIPVS(t *testing.T) {
 		t.Fatalf("New on a kernel without IPVS: err = %v, want ErrNotAvailable and fs.ErrNotExist", err)
 	}
 }
+
+// TestModifyKeepsOtherSettings: ModifyDestination and ModifyService change
+// only what their func changes, where UpdateDestination with a partly
+// filled Destination would have made a DR real server masqueraded.
+func TestModifyKeepsOtherSettings(t *testing.T) {
+	c, _ := testClient(t)
+	ctx := ctxT(t)
+	svc := Service{Protocol: TCP, Addr: vip4, Scheduler: WeightedRoundRobin, Timeout: 60 * time.Second, Netmask: 24}
+	if err := c.CreateService(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	rs := Destination{Addr: netip.MustParseAddrPort("10.0.0.110:80"), Forward: DirectRoute, Weight: 1, UpperThreshold: 50, LowerThreshold: 5}
+	if err := c.CreateDestination(ctx, svc, rs); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ModifyDestination(ctx, svc, rs.Addr, func(d *Destination) error { d.Weight = 5; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Destination(ctx, svc, rs.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := rs
+	want.Weight = 5
+	if settingsOf(got) != want {
+		t.Errorf("after ModifyDestination: %+v, want %+v", settingsOf(got), want)
+	}
+	// An error from fn, or a changed address, writes nothing.
+	stop := errors.New("stop")
+	if err := c.ModifyDestination(ctx, svc, rs.Addr, func(d *Destination) error { d.Weight = 9; return stop }); err != stop {
+		t.Errorf("fn's error: %v", err)
+	}
+	if err := c.ModifyDestination(ctx, svc, rs.Addr, func(d *Destination) error {
+		d.Addr = netip.MustParseAddrPort("10.0.0.120:80")
+		return nil
+	}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("changed address: %v, want ErrInvalid", err)
+	}
+	if got, _ := c.Destination(ctx, svc, rs.Addr); got.Weight != 5 {
+		t.Errorf("weight %d after refused modifications, want 5", got.Weight)
+	}
+	if _, err := c.Destination(ctx, svc, netip.MustParseAddrPort("10.0.0.199:80")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing destination: %v, want fs.ErrNotExist", err)
+	}
+	if err := c.ModifyDestination(ctx, Service{Protocol: TCP, Addr: vip6}, rs.Addr, func(*Destination) error { return nil }); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing service: %v, want fs.ErrNotExist", err)
+	}
+
+	if err := c.ModifyService(ctx, svc, func(s *Service) error { s.Scheduler = RoundRobin; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Service(ctx, svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Scheduler != RoundRobin || s.Timeout != 60*time.Second || s.Netmask != 24 || s.Flags&FlagPersistent == 0 {
+		t.Errorf("after ModifyService: %+v, want rr with the persistence kept", s)
+	}
+	if err := c.ModifyService(ctx, svc, func(s *Service) error { s.Addr = vip6; return nil }); !errors.Is(err, ErrInvalid) {
+		t.Errorf("changed key: %v, want ErrInvalid", err)
+	}
+}
+
+// settingsOf is d without what the kernel fills in when reading.
+func settingsOf(d Destination) Destination {
+	d.ActiveConns, d.InactiveConns, d.PersistentConns, d.Stats = 0, 0, 0, Stats{}
+	return d
+}

@@ -3,6 +3,7 @@ package ipvs_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log"
 	"net/netip"
@@ -98,4 +99,65 @@ func ExampleClient_UpdateService_persistence() {
 	if err := c.SetTimeouts(ctx, ipvs.Timeouts{TCP: 20 * time.Second, TCPFin: 20 * time.Second, UDP: 20 * time.Second}); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// Changing one setting of a real server without touching the others:
+// ModifyDestination reads the destination, lets the func change it and
+// writes it back whole. (UpdateDestination writes exactly the Destination it
+// is given: Destination{Addr: a, Weight: 5} would also make a DR real
+// server masqueraded, since the zero Forward is Masquerade.)
+func ExampleClient_ModifyDestination() {
+	ctx := context.Background()
+	c, err := ipvs.New(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	svc := ipvs.Service{Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort("10.0.0.100:80")}
+	rs := netip.MustParseAddrPort("10.0.0.110:80")
+	err = c.ModifyDestination(ctx, svc, rs, func(d *ipvs.Destination) error {
+		d.Weight = 0 // quiesce: no new connections, open ones go on
+		return nil
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		log.Printf("%v has no real server %v", svc, rs)
+	} else if err != nil {
+		log.Fatal(err)
+	}
+}
+
+// Switching a service's scheduler and keeping its persistence:
+// UpdateService would reset every field the Service leaves zero.
+func ExampleClient_ModifyService() {
+	ctx := context.Background()
+	c, err := ipvs.New(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	svc := ipvs.Service{Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort("10.0.0.100:80")}
+	if err := c.ModifyService(ctx, svc, func(s *ipvs.Service) error {
+		s.Scheduler = ipvs.MaglevHashing
+		s.Flags |= ipvs.FlagMHFallback
+		return nil
+	}); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// The enums have text forms, shared by configuration files, flags and
+// ipvsadm's syntax.
+func ExampleForwardMethod_UnmarshalText() {
+	var m ipvs.ForwardMethod
+	for _, s := range []string{"dr", "masquerading", "ipip"} {
+		if err := m.UnmarshalText([]byte(s)); err != nil {
+			log.Fatal(err)
+		}
+		text, _ := m.MarshalText()
+		fmt.Printf("%s -> %v (%s)\n", s, m, text)
+	}
+	// Output:
+	// dr -> Route (dr)
+	// masquerading -> Masq (nat)
+	// ipip -> Tunnel (tunnel)
 }

@@ -2,8 +2,10 @@ package ipvs
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"io/fs"
+	"net/netip"
 	"syscall"
 	"testing"
 
@@ -58,6 +60,11 @@ func TestInvalidInputSendsNothing(t *testing.T) {
 func fakeKernel(t *testing.T, fn func(req netlink.Message) ([]netlink.Message, error)) *client {
 	t.Helper()
 	nc := nltest.Dial(func(reqs []netlink.Message) ([]netlink.Message, error) {
+		if len(reqs) == 0 {
+			// nltest asks for more when every reply was read: the client
+			// waits for a reply that the fake never sends.
+			return nil, errors.New("fake kernel: receive with no request pending")
+		}
 		req := reqs[0]
 		if req.Header.Type == 0x10 { // GENL_ID_CTRL: CTRL_CMD_GETFAMILY
 			ae := netlink.NewAttributeEncoder()
@@ -86,6 +93,21 @@ func fakeKernel(t *testing.T, fn func(req netlink.Message) ([]netlink.Message, e
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.close() })
+	return c
+}
+
+// nltestKernel is fakeKernel for tests that answer a whole sendmsg at once.
+func nltestKernel(t *testing.T, fn func(reqs []netlink.Message) []netlink.Message) *client {
+	t.Helper()
+	var c *client
+	c = fakeKernel(t, func(req netlink.Message) ([]netlink.Message, error) { return nil, nil })
+	nc := nltest.Dial(func(reqs []netlink.Message) ([]netlink.Message, error) {
+		if len(reqs) == 0 {
+			return nil, errors.New("fake kernel: receive with no request pending")
+		}
+		return fn(reqs), nil
+	})
+	c.c = nc
 	return c
 }
 
@@ -161,5 +183,88 @@ func TestDumpRetriedAfterENOBUFS(t *testing.T) {
 	svcs, err := c.services(context.Background())
 	if err != nil || len(svcs) != 3 || calls != 2 {
 		t.Errorf("got %d services, %v after %d dumps; want 3 after 2", len(svcs), err, calls)
+	}
+}
+
+// ack is the kernel's acknowledgement of req: errno 0 for success.
+func ack(req netlink.Message, errno syscall.Errno) netlink.Message {
+	b := make([]byte, 4)
+	binary.NativeEndian.PutUint32(b, uint32(-int32(errno)))
+	return netlink.Message{Header: netlink.Header{Type: netlink.Error, Sequence: req.Header.Sequence, PID: req.Header.PID}, Data: b}
+}
+
+// TestBatchResultsBySequence: each acknowledgement goes to its change by
+// sequence number, an error acknowledgement to the change it answers, in
+// whatever order they come. (The kernel sends each acknowledgement in a
+// datagram of its own; nltest delivers one reply list as one datagram,
+// which ends at its first error: the error comes last here.)
+func TestBatchResultsBySequence(t *testing.T) {
+	c := &Client{c: nltestKernel(t, func(reqs []netlink.Message) []netlink.Message {
+		if len(reqs) != 3 {
+			return []netlink.Message{ack(reqs[0], 0)}
+		}
+		return []netlink.Message{ack(reqs[2], 0), ack(reqs[0], 0), ack(reqs[1], syscall.EEXIST)}
+	})}
+	var b Batch
+	for _, port := range []uint16{80, 81, 82} {
+		b.CreateService(Service{Protocol: TCP, Addr: netip.AddrPortFrom(vip4test.Addr(), port)})
+	}
+	results, err := c.Apply(context.Background(), &b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 3 || results[0] != nil || !errors.Is(results[1], fs.ErrExist) || results[2] != nil {
+		t.Fatalf("results %v, want [nil, exists, nil]", results)
+	}
+	if want := "ipvs: create service: file exists"; results[1].Error() != want {
+		t.Errorf("error %q, want %q", results[1], want)
+	}
+	// The single-change path is the same: its error is the change's own.
+	if err := c.CreateService(context.Background(), Service{Protocol: TCP, Addr: vip4test}); err != nil {
+		t.Errorf("single change: %v", err)
+	}
+}
+
+// TestStaleRepliesAreSkipped: replies to a request of an earlier exchange
+// (one whose caller gave up before reading them) never answer a later one.
+func TestStaleRepliesAreSkipped(t *testing.T) {
+	c := &Client{c: fakeKernel(t, func(req netlink.Message) ([]netlink.Message, error) {
+		stale := req
+		stale.Header.Sequence--
+		if req.Header.Flags&netlink.Dump != 0 {
+			// A stale dump's service, then the real dump.
+			old := serviceReplies(t, stale, 1, false)[0]
+			old.Header.Flags &^= netlink.Multi
+			return append([]netlink.Message{old}, serviceReplies(t, req, 2, false)...), nil
+		}
+		return []netlink.Message{ack(stale, 0), ack(req, syscall.EEXIST)}, nil
+	})}
+	ctx := context.Background()
+	if err := c.CreateService(ctx, Service{Protocol: TCP, Addr: vip4test}); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("create: %v, want the request's own acknowledgement (exists), not the stale success", err)
+	}
+	svcs, err := c.Services(ctx)
+	if err != nil || len(svcs) != 2 {
+		t.Errorf("services: %v, %v; want 2 and no error", svcs, err)
+	}
+}
+
+// TestUnacknowledgedChanges: when the socket fails after sending, the
+// changes without an acknowledgement say so, rather than looking applied.
+func TestUnacknowledgedChanges(t *testing.T) {
+	c := &Client{c: fakeKernel(t, func(req netlink.Message) ([]netlink.Message, error) {
+		return nil, syscall.EIO
+	})}
+	var b Batch
+	b.CreateService(Service{Protocol: TCP, Addr: vip4test})
+	b.DeleteService(Service{Protocol: TCP, Addr: vip4test})
+	results, err := c.Apply(context.Background(), &b)
+	if err == nil {
+		t.Fatal("no error from a failing socket")
+	}
+	for i, r := range results {
+		if !errors.Is(r, ErrUnacknowledged) {
+			t.Errorf("result %d = %v, want ErrUnacknowledged", i, r)
+		}
 	}
 }

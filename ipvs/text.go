@@ -43,16 +43,25 @@ var protocolText = []spelling[Protocol]{
 	{TCP, []string{"tcp"}}, {UDP, []string{"udp"}}, {SCTP, []string{"sctp"}},
 }
 
-// MarshalText writes "tcp", "udp" or "sctp".
+// MarshalText writes "tcp", "udp" or "sctp"; the zero Protocol (of a
+// firewall-mark service) is "".
 func (p Protocol) MarshalText() ([]byte, error) {
+	if p == 0 {
+		return []byte{}, nil
+	}
 	if s, ok := textOf(protocolText, p); ok {
 		return []byte(s), nil
 	}
 	return nil, invalid("Protocol", "%v has no text form", p)
 }
 
-// UnmarshalText reads "tcp", "udp" or "sctp", in any case.
+// UnmarshalText reads "tcp", "udp" or "sctp", in any case; "" is the zero
+// Protocol.
 func (p *Protocol) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*p = 0
+		return nil
+	}
 	v, err := parseText(protocolText, "Protocol", b)
 	if err == nil {
 		*p = v
@@ -64,16 +73,24 @@ var familyText = []spelling[Family]{
 	{IPv4, []string{"ipv4", "inet", "4"}}, {IPv6, []string{"ipv6", "inet6", "6"}},
 }
 
-// MarshalText writes "ipv4" or "ipv6".
+// MarshalText writes "ipv4" or "ipv6"; the zero Family is "".
 func (f Family) MarshalText() ([]byte, error) {
+	if f == 0 {
+		return []byte{}, nil
+	}
 	if s, ok := textOf(familyText, f); ok {
 		return []byte(s), nil
 	}
 	return nil, invalid("Family", "%v has no text form", f)
 }
 
-// UnmarshalText reads "ipv4" or "ipv6" (also "inet", "inet6").
+// UnmarshalText reads "ipv4" or "ipv6" (also "inet", "inet6"); "" is the
+// zero Family.
 func (f *Family) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*f = 0
+		return nil
+	}
 	v, err := parseText(familyText, "Family", b)
 	if err == nil {
 		*f = v
@@ -81,19 +98,21 @@ func (f *Family) UnmarshalText(b []byte) error {
 	return err
 }
 
-// MarshalText writes the scheduler's name; an unknown one is an error.
+// MarshalText writes the scheduler's name; the zero Scheduler (the
+// kernel's default, wlc) is "", an unknown one is an error.
 func (s Scheduler) MarshalText() ([]byte, error) {
-	if !s.Known() {
+	if s != "" && !s.Known() {
 		return nil, invalid("Scheduler", "unknown scheduler %q (known: %v)", string(s), Schedulers())
 	}
 	return []byte(s), nil
 }
 
 // UnmarshalText reads a scheduler's name ("rr", "wrr", "mh", ...), in any
-// case; an unknown name is an error matching ErrInvalid.
+// case; "" is the zero Scheduler, an unknown name an error matching
+// ErrInvalid.
 func (s *Scheduler) UnmarshalText(b []byte) error {
 	v := Scheduler(strings.ToLower(strings.TrimSpace(string(b))))
-	if !v.Known() {
+	if v != "" && !v.Known() {
 		return invalid("Scheduler", "unknown scheduler %q (known: %v)", string(b), Schedulers())
 	}
 	*s = v
@@ -222,4 +241,26 @@ func (f *ServiceFlags) UnmarshalText(b []byte) error {
 	}
 	*f = v
 	return nil
+}
+
+// Names lists the flags by name as they read for scheduler s: the scheduler
+// flags as sh-fallback and sh-port for sh, mh-fallback and mh-port for mh,
+// flag-N otherwise (what ipvsadm's -b takes); unknown bits are left out.
+// Each name reads back with UnmarshalText.
+func (f ServiceFlags) Names(s Scheduler) []string {
+	var out []string
+	for _, sp := range serviceFlagText {
+		if f&sp.v == 0 {
+			continue
+		}
+		name := sp.names[0]
+		switch {
+		case s == SourceHashing && (sp.v == SchedFlag1 || sp.v == SchedFlag2):
+			name = sp.names[1]
+		case s == MaglevHashing && (sp.v == SchedFlag1 || sp.v == SchedFlag2):
+			name = sp.names[2]
+		}
+		out = append(out, name)
+	}
+	return out
 }

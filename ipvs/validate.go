@@ -143,3 +143,7 @@ func ValidateDestination(svc Service, d Destination) error {
 	}
 	return d.validate(svc)
 }
+
+// ValidateTimeouts checks t as SetTimeouts would before sending it; the
+// error matches ErrInvalid.
+func ValidateTimeouts(t Timeouts) error { return t.validate() }

@@ -46,7 +46,7 @@ func run(path string, opts director.Options, dryRun, teardown bool) error {
 	if err != nil {
 		return err
 	}
-	d, err := director.New(opts)
+	d, err := director.New(&opts)
 	if err != nil {
 		return err
 	}

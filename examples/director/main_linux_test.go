@@ -56,7 +56,7 @@ func TestSampleConfigs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d, err := director.New(director.Options{NetNS: int(labtest.Host(t, l, lab.Director).NS())})
+			d, err := director.New(&director.Options{NetNS: int(labtest.Host(t, l, lab.Director).NS())})
 			if err != nil {
 				t.Fatal(err)
 			}

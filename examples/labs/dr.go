@@ -202,7 +202,7 @@ func proportion(answers []string, want map[string]int) error {
 
 // addVIP puts vip on lo of the namespace through the director package.
 func addVIP(ctx context.Context, netns int, vip netip.Addr) error {
-	d, err := director.New(director.Options{NetNS: netns})
+	d, err := director.New(&director.Options{NetNS: netns})
 	if err != nil {
 		return err
 	}

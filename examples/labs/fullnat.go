@@ -28,7 +28,7 @@ func fullnatLab(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	defer l.Close()
-	d, err := director.New(director.Options{NetNS: int(l.Host(lab.Director).NS())})
+	d, err := director.New(&director.Options{NetNS: int(l.Host(lab.Director).NS())})
 	if err != nil {
 		return err
 	}

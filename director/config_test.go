@@ -1,0 +1,184 @@
+package director
+
+import (
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lvs-go/lvs/iptables"
+	"github.com/lvs-go/lvs/ipvs"
+	"github.com/lvs-go/lvs/sysctl"
+	"sigs.k8s.io/yaml"
+)
+
+// TestConfigTyped: files spell the ipvs types by their text forms; a real
+// server without a weight gets 1, one without forward is refused; flags
+// read as a list or a string.
+func TestConfigTyped(t *testing.T) {
+	cfg := mustParse(t, `
+services:
+  - protocol: UDP
+    address: 10.0.0.8:53
+    scheduler: mh
+    flags: [mh-fallback, mh-port]
+    persistence: {timeout: 300}
+    realServers:
+      - {address: 10.0.0.110:53, forward: masquerading}
+      - {address: 10.0.0.120:53, forward: g, weight: 0}
+  - fwmark: 7
+    family: ipv6
+    flags: one-packet,flag-1
+    mark: {destination: "2001:db8::100/128", protocol: tcp, ports: ["80", "8000:8080"]}
+    realServers:
+      - {address: "[2001:db8::110]:0", forward: tunnel, tunnel: {type: gre, checksum: csum}}
+`)
+	vs := cfg.Services[0]
+	if vs.Protocol != ipvs.UDP || vs.Scheduler != ipvs.MaglevHashing || vs.Flags != ipvs.FlagMHFallback|ipvs.FlagMHPort || vs.Persistence.Timeout != 300*time.Second {
+		t.Errorf("service %+v", vs)
+	}
+	if rs := vs.RealServers; rs[0].Forward != ipvs.Masquerade || rs[0].Weight != 1 || rs[1].Forward != ipvs.DirectRoute || rs[1].Weight != 0 {
+		t.Errorf("real servers %+v: want nat weight 1 (the file has none), dr weight 0", rs)
+	}
+	fw := cfg.Services[1]
+	if fw.Family != ipvs.IPv6 || fw.Flags != ipvs.FlagOnePacket|ipvs.SchedFlag1 ||
+		fw.Mark.Ports[1] != (iptables.PortRange{First: 8000, Last: 8080}) || fw.RealServers[0].Tunnel.Type != ipvs.TunnelGRE {
+		t.Errorf("fwmark service %+v", fw)
+	}
+
+	for name, bad := range map[string]string{
+		"no forward":      `{address: 10.0.0.110:53}`,
+		"unknown forward": `{address: 10.0.0.110:53, forward: fullnat}`,
+		"unknown field":   `{address: 10.0.0.110:53, forward: nat, wieght: 2}`,
+	} {
+		_, err := Parse([]byte("services:\n  - {protocol: udp, address: 10.0.0.8:53, realServers: [" + bad + "]}\n"))
+		if !errors.Is(err, ErrInvalid) || !errors.Is(err, fs.ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", name, err)
+		}
+	}
+	for name, bad := range map[string]string{
+		"scheduler": `{protocol: tcp, address: 10.0.0.8:80, scheduler: fastest}`,
+		"protocol":  `{protocol: icmp, address: 10.0.0.8:80}`,
+		"flag":      `{protocol: tcp, address: 10.0.0.8:80, flags: [sticky]}`,
+		"port":      `{fwmark: 1, mark: {destination: 10.0.0.8/32, protocol: tcp, ports: ["http"]}}`,
+		"family":    `{protocol: tcp, address: 10.0.0.8:80, family: ipv6}`,
+	} {
+		if _, err := Parse([]byte("services:\n  - " + bad + "\n")); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", name, err)
+		}
+	}
+}
+
+// TestConfigRoundTrip: a Config written as YAML reads back the same.
+func TestConfigRoundTrip(t *testing.T) {
+	in := &Config{
+		Timeouts: &Timeouts{TCP: 900 * time.Second, UDP: 30 * time.Second},
+		Sysctls:  map[sysctl.Key]string{"net.ipv4.vs.expire_nodest_conn": "1"},
+		Services: []VirtualService{{
+			Protocol: ipvs.TCP, Address: netip.MustParseAddrPort("10.0.0.8:80"), Scheduler: ipvs.SourceHashing,
+			Flags:       ipvs.FlagSHFallback,
+			Persistence: &Persistence{Timeout: time.Minute, Netmask: 24},
+			RealServers: []RealServer{{Address: netip.MustParseAddrPort("10.0.0.110:80"), Forward: ipvs.Masquerade, Weight: 0}},
+		}},
+	}
+	b, err := yaml.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"forward: nat", "weight: 0", "scheduler: sh", "- sh-fallback", "timeout: 1m0s", "tcp: 15m0s"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("YAML lacks %q:\n%s", want, b)
+		}
+	}
+	out := mustParse(t, string(b))
+	if got, want := mustJSON(t, out), mustJSON(t, in); got != want {
+		t.Errorf("round trip:\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestCompileNormalises: IPv4-mapped addresses are compiled to their IPv4
+// form, so that the plan after an apply is empty.
+func TestCompileNormalises(t *testing.T) {
+	cfg := mustParse(t, `
+services:
+  - protocol: tcp
+    address: "[::ffff:10.0.0.8]:80"
+    realServers:
+      - {address: "[::ffff:10.0.0.110]:80", forward: nat}
+`)
+	m := mustCompile(t, cfg)
+	if s := m.services[0]; s.svc.Addr.Addr() != netip.MustParseAddr("10.0.0.8") || s.dests[0].Addr.Addr() != netip.MustParseAddr("10.0.0.110") {
+		t.Errorf("compiled %+v", s)
+	}
+	cur := current{table: kernelOf(t, cfg), sysctls: map[sysctl.Key]string{"net.ipv4.ip_forward": "1"}}
+	if p := planFor(t, cfg, cur, false); p.Len() != 0 {
+		t.Errorf("plan against its own kernel table:\n%s", p)
+	}
+}
+
+// TestStateFile: the state is written owner-only, atomically (no
+// temporary file left), reads back, reads the previous format (numeric
+// keys), and a state file others can write is refused.
+func TestStateFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.json")
+	var want state
+	want.Services = []ipvs.Key{{Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort("10.0.0.8:80"), Family: ipvs.IPv4}, {FirewallMark: 7, Family: ipvs.IPv6}}
+	want.VIPs = []VIP{{Address: netip.MustParseAddr("10.0.0.8"), Interface: "lo"}}
+	// A file there before, readable by all, is replaced by a new
+	// owner-only one (not rewritten in place).
+	if err := os.WriteFile(path, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := saveState(path, want); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", fi.Mode())
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("files left in the directory: %v", ents)
+	}
+	st, err := loadState(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mustJSON(t, st) != mustJSON(t, want) || len(st.Services) != 2 || st.Services[1].FirewallMark != 7 {
+		t.Errorf("read back %+v, want %+v", st, want)
+	}
+	// The format before the ipvs types had text forms.
+	old := `{"services":[{"Protocol":6,"Addr":"10.0.0.8:80","FirewallMark":0,"Family":2}],"marks":true}`
+	if err := os.WriteFile(path, []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := loadState(path); err != nil || len(st.Services) != 1 || st.Services[0].Protocol != ipvs.TCP || !st.Marks {
+		t.Errorf("previous format: %+v, %v", st, err)
+	}
+	if err := os.Chmod(path, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadState(path); err == nil {
+		t.Error("a state file anyone can write was accepted")
+	}
+	if st, err := loadState(filepath.Join(dir, "none.json")); err != nil || len(st.Services) != 0 {
+		t.Errorf("missing state file: %+v, %v", st, err)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -1,0 +1,236 @@
+package director
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lvs-go/lvs/internal/nstest"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// probeNS returns a fresh namespace with lo up and a Director on it with
+// nothing but its namespace: enough to be a probeEnv. Never Close it: the
+// namespace's fd belongs to nstest.
+func probeNS(t *testing.T) (netns.NsHandle, *Director) {
+	ns := nstest.New(t)
+	return ns, &Director{netns: int(ns)}
+}
+
+func listenTCP(t *testing.T, ns netns.NsHandle) net.Listener {
+	var l net.Listener
+	if err := nstest.Do(ns, func() (err error) { l, err = net.Listen("tcp", "127.0.0.1:0"); return }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+func listenUDP(t *testing.T, ns netns.NsHandle) net.PacketConn {
+	var c net.PacketConn
+	if err := nstest.Do(ns, func() (err error) { c, err = net.ListenPacket("udp", "127.0.0.1:0"); return }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// closedPort is a port of 127.0.0.1 in ns that nothing listens on.
+func closedPort(t *testing.T, ns netns.NsHandle, network string) netip.AddrPort {
+	var a net.Addr
+	if network == "udp" {
+		c := listenUDP(t, ns)
+		a = c.LocalAddr()
+		c.Close()
+	} else {
+		l := listenTCP(t, ns)
+		a = l.Addr()
+		l.Close()
+	}
+	return netip.MustParseAddrPort(a.String())
+}
+
+// runCheck compiles chk and runs it once against rs from env.
+func runCheck(t *testing.T, env probeEnv, chk Check, rs netip.AddrPort) error {
+	t.Helper()
+	cc, err := compileCheck(chk, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return cc.run(ctx, env, rs)
+}
+
+func TestTCPProber(t *testing.T) {
+	ns, d := probeNS(t)
+	open := netip.MustParseAddrPort(listenTCP(t, ns).Addr().String())
+	closed := closedPort(t, ns, "tcp")
+	if err := runCheck(t, d, Check{Type: "tcp"}, open); err != nil {
+		t.Errorf("open port: %v", err)
+	}
+	if err := runCheck(t, d, Check{Type: "tcp"}, closed); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("closed port: %v, want connection refused", err)
+	}
+	// The check's port wins over the real server's.
+	if err := runCheck(t, d, Check{Type: "tcp", Port: open.Port()}, closed); err != nil {
+		t.Errorf("closed real server port, open check port: %v", err)
+	}
+	if err := runCheck(t, d, Check{Type: "tcp", Port: closed.Port()}, open); err == nil {
+		t.Error("open real server port, closed check port: healthy")
+	}
+}
+
+func TestHTTPProber(t *testing.T) {
+	ns, d := probeNS(t)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/":
+			w.WriteHeader(http.StatusOK)
+		case r.URL.Path == "/up" && r.Host == "svc.example":
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	})
+	serve := func(tls bool) netip.AddrPort {
+		s := httptest.NewUnstartedServer(h)
+		s.Listener.Close()
+		s.Listener = listenTCP(t, ns)
+		if tls {
+			s.StartTLS()
+		} else {
+			s.Start()
+		}
+		t.Cleanup(s.Close)
+		return netip.MustParseAddrPort(s.Listener.Addr().String())
+	}
+	plain, secure := serve(false), serve(true)
+	for _, tc := range []struct {
+		name string
+		chk  Check
+		rs   netip.AddrPort
+		err  string // "" means healthy
+	}{
+		{"defaults", Check{Type: "http"}, plain, ""},
+		{"wrong status", Check{Type: "http", Status: 204}, plain, "status 200, want 204"},
+		{"path and host", Check{Type: "http", Path: "/up", Host: "svc.example", Status: 204}, plain, ""},
+		{"path without host", Check{Type: "http", Path: "/up", Status: 204}, plain, "status 404, want 204"},
+		{"refused", Check{Type: "http"}, closedPort(t, ns, "tcp"), "connection refused"},
+		// A self-signed certificate: checks do not verify.
+		{"https", Check{Type: "https"}, secure, ""},
+		{"https on a plain port", Check{Type: "https"}, plain, "http"},
+		{"http on a TLS port", Check{Type: "http"}, secure, "status 400, want 200"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := runCheck(t, d, tc.chk, tc.rs)
+			switch {
+			case tc.err == "" && err != nil:
+				t.Errorf("probe: %v, want healthy", err)
+			case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+				t.Errorf("probe: %v, want an error with %q", err, tc.err)
+			}
+		})
+	}
+}
+
+func TestUDPProber(t *testing.T) {
+	ns, d := probeNS(t)
+	srv := listenUDP(t, ns)
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := srv.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if msg := string(buf[:n]); msg != "silent" {
+				srv.WriteTo([]byte("pong: "+msg), from)
+			}
+		}
+	}()
+	rs := netip.MustParseAddrPort(srv.LocalAddr().String())
+	for _, tc := range []struct {
+		name string
+		chk  Check
+		err  string
+	}{
+		{"reply", Check{Type: "udp", Send: "ping"}, ""},
+		{"empty datagram", Check{Type: "udp"}, ""},
+		{"expected reply", Check{Type: "udp", Send: "ping", Expect: "pong: ping"}, ""},
+		{"wrong reply", Check{Type: "udp", Send: "ping", Expect: "PONG"}, `reply "pong: ping" does not contain "PONG"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := runCheck(t, d, tc.chk, rs)
+			switch {
+			case tc.err == "" && err != nil:
+				t.Errorf("probe: %v, want healthy", err)
+			case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+				t.Errorf("probe: %v, want an error with %q", err, tc.err)
+			}
+		})
+	}
+	t.Run("no reply", func(t *testing.T) {
+		start := time.Now()
+		err := runCheck(t, d, Check{Type: "udp", Send: "silent", Timeout: 300 * time.Millisecond}, rs)
+		if !errors.Is(err, os.ErrDeadlineExceeded) || !strings.Contains(err.Error(), "no reply") {
+			t.Errorf("probe: %v, want no reply", err)
+		}
+		if took := time.Since(start); took < 250*time.Millisecond || took > 5*time.Second {
+			t.Errorf("took %v, want about the 300ms timeout", took)
+		}
+	})
+	t.Run("port unreachable", func(t *testing.T) {
+		start := time.Now()
+		err := runCheck(t, d, Check{Type: "udp", Send: "ping", Timeout: 10 * time.Second}, closedPort(t, ns, "udp"))
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Errorf("probe: %v, want connection refused", err)
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("took %v: the ICMP error should end the check at once", took)
+		}
+	})
+	t.Run("cancelled", func(t *testing.T) {
+		cc, err := compileCheck(Check{Type: "udp", Send: "silent", Timeout: time.Minute}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(100*time.Millisecond, cancel)
+		start := time.Now()
+		if err := cc.run(ctx, d, rs); err == nil || time.Since(start) > 10*time.Second {
+			t.Errorf("cancelled probe: %v after %v", err, time.Since(start))
+		}
+	})
+}
+
+// TestCommandProber: the command runs inside the director's namespace with
+// the real server's address and port in its environment.
+func TestCommandProber(t *testing.T) {
+	ns, d := probeNS(t)
+	var st unix.Stat_t
+	if err := unix.Fstat(int(ns), &st); err != nil {
+		t.Fatal(err)
+	}
+	script := fmt.Sprintf(`test "$LVS_RS_ADDR" = 127.0.0.1 && test "$LVS_RS_PORT" = 9 && test "$(readlink /proc/self/ns/net)" = "net:[%d]"`, st.Ino)
+	rs := netip.MustParseAddrPort("127.0.0.1:7")
+	if err := runCheck(t, d, Check{Type: "command", Port: 9, Command: []string{"/bin/sh", "-c", script}}, rs); err != nil {
+		t.Errorf("command in the namespace: %v", err)
+	}
+	if err := runCheck(t, d, Check{Type: "command", Command: []string{"/bin/sh", "-c", "exit 3"}}, rs); err == nil || !strings.Contains(err.Error(), "exit status 3") {
+		t.Errorf("failing command: %v", err)
+	}
+	if err := runCheck(t, d, Check{Type: "command", Command: []string{"/nonexistent/check"}}, rs); err == nil {
+		t.Error("missing command: healthy")
+	}
+}
