@@ -23,12 +23,30 @@
 //   - the VIP addresses it added (an address that was already there is used
 //     but never removed), and the dummy devices it created;
 //   - the sysctls it changed, whose previous values it keeps to restore;
-//   - the firewall-mark rules, which live in the iptables package's own
-//     table or chain.
+//   - the firewall-mark and source-NAT rules, which live in the iptables
+//     package's own tables or chains.
 //
 // What it created and changed is its state; with Options.StateFile set, the
-// state is saved there after each Apply so that a restarted director still
-// knows what is its own.
+// state is saved there after each Apply (whatever failed) so that a
+// restarted director still knows what is its own.
+//
+// # From configuration to kernel
+//
+// A Config is compiled once into a model: validated (each error a
+// *ConfigError saying where), defaults filled in, IPv4-mapped addresses
+// normalised, health checks bound to their probers. Plan compares the
+// model with the kernel; each operation (an Op) carries its IPVS change as
+// an ipvs.Rule, which is what the plan prints and what Apply sends in one
+// ipvs.Batch. Health verdicts change the model (quiesced or removed real
+// servers, the sorry server), never the Config, so a health flip plans
+// only the affected real servers.
+//
+// # Health checks
+//
+// Each kind of Check is one file, health_<kind>.go, registered by one line
+// in checkKinds: tcp (connect), http and https (status), udp (a datagram
+// and its reply) and command (exit status). Checks run in the director's
+// network namespace.
 //
 // # Changing without dropping traffic
 //

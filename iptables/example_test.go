@@ -155,3 +155,28 @@ func ExampleSNATRule_Validate() {
 	// true true
 	// iptables: invalid SNAT rule: Destination: ::ffff:10.0.0.2 is an IPv4-mapped IPv6 address: give it as IPv4
 }
+
+// Changing the mark rules safely: read what is there, change it, and Sync
+// the whole set. The new set replaces the old one atomically; an invalid
+// set is refused before anything changes, so the running rules stay.
+func ExampleBackend_Sync_update() {
+	ctx := context.Background()
+	fw, err := iptables.New(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	rules, err := fw.List(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for i := range rules {
+		if rules[i].Mark == 10 {
+			rules[i].Ports = append(rules[i].Ports, iptables.Port(443))
+		}
+	}
+	if _, err := fw.Sync(ctx, rules); errors.Is(err, iptables.ErrInvalid) {
+		log.Printf("refused, nothing changed: %v", err)
+	} else if err != nil {
+		log.Fatal(err)
+	}
+}

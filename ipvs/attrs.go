@@ -287,7 +287,8 @@ func parseService(b []byte) (Service, error) {
 	return s, nil
 }
 
-// encodeDest writes a destination's attributes.
+// encode writes a destination's attributes: with full, its settings too
+// (create and update); without, only what identifies it (delete).
 func (d Destination) encode(ae *attrWriter, full bool) {
 	ae.Bytes(destAttrAddr, addr16(d.Addr.Addr()))
 	ae.Bytes(destAttrPort, be16(d.Addr.Port()))

@@ -59,9 +59,6 @@ func runIpvsadm(b *testing.B, ns int, stdin string, stdout io.Writer, args ...st
 	}
 }
 
-// BenchmarkLoad creates the table in an empty namespace of its own for
-// each loader (the kernel keeps per-namespace state, such as the estimator
-// list, that a flush in the same namespace might not reset).
 // cpuTimes reports the user and system CPU seconds this process (and its
 // finished children) used while the benchmark ran: under emulation, where
 // wall time is slow for everyone, they tell the SDK's own cost from the
@@ -86,6 +83,9 @@ func cpuTimes(b *testing.B) func() {
 	}
 }
 
+// BenchmarkLoad creates the table in an empty namespace of its own for
+// each loader (the kernel keeps per-namespace state, such as the estimator
+// list, that a flush in the same namespace might not reset).
 func BenchmarkLoad(b *testing.B) {
 	vmtest.Require(b, "ip_vs")
 	ctx := context.Background()

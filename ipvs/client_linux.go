@@ -2,9 +2,11 @@ package ipvs
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -16,12 +18,13 @@ import (
 )
 
 // client is the Linux implementation over a generic-netlink socket. Every
-// request, a query or a batch of changes, goes through exchange, and every
-// reply is read by netlink.Conn.ReceiveIter: the fakes of the tests (nltest)
-// drive the same path as the kernel.
+// request, a query or a batch of changes, goes through exchange, which
+// reads and matches the replies itself; only sending and reading one
+// datagram go through the transport, which the tests' fake kernels
+// replace, so that they drive the same path as the kernel.
 type client struct {
-	mu     sync.Mutex // serialises exchanges on c
-	c      *netlink.Conn
+	mu     sync.Mutex // serialises exchanges on t
+	t      transport
 	family uint16
 	// netns is the client's own duplicate of Config.NetNS (0 for the
 	// caller's namespace), for what IPVS shows only under /proc/net.
@@ -32,15 +35,29 @@ type client struct {
 	// dirty is set (under mu) when an exchange ended before its last reply
 	// was read: what is left of it is discarded before the next one.
 	dirty bool
+	// buf is reused (under mu) to read datagrams.
+	buf []byte
 }
 
-// recvBufferSize is the buffer one datagram is read into (the pool of
-// netlink.Config.MessageBufferSize): larger than any datagram the kernel
-// sends, so that nothing is peeked or truncated.
+// transport sends requests and reads replies, one datagram at a time.
+type transport interface {
+	// send sends msgs in one system call and returns them with their
+	// sequence numbers set.
+	send(msgs []netlink.Message) ([]netlink.Message, error)
+	// recv reads one datagram into buf, waiting until the deadline.
+	recv(buf []byte) (int, error)
+	setDeadline(t time.Time) error
+	// drain discards whatever is queued, without waiting.
+	drain(buf []byte)
+	close() error
+}
+
+// recvBufferSize is the buffer one datagram is read into: larger than any
+// datagram the kernel sends.
 const recvBufferSize = 256 << 10
 
 func newClient(cfg *Config) (*client, error) {
-	c, err := netlink.Dial(unix.NETLINK_GENERIC, &netlink.Config{NetNS: cfg.NetNS, MessageBufferSize: recvBufferSize})
+	c, err := netlink.Dial(unix.NETLINK_GENERIC, &netlink.Config{NetNS: cfg.NetNS})
 	if err != nil {
 		return nil, &Error{Op: "dial", Err: err}
 	}
@@ -74,14 +91,69 @@ func newClientConn(c *netlink.Conn) (*client, error) {
 		}
 		return nil, &Error{Op: "dial", Err: err}
 	}
-	return &client{c: c, family: f.ID}, nil
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return nil, &Error{Op: "dial", Err: err}
+	}
+	return &client{t: &socket{c: c, rc: rc}, family: f.ID}, nil
 }
 
 func (c *client) close() error {
 	if c.netns != 0 {
 		unix.Close(c.netns)
 	}
-	return c.c.Close()
+	return c.t.close()
+}
+
+// socket is the kernel's transport: netlink.Conn sends, and replies are
+// read straight from its file descriptor into the client's buffer, one
+// system call per datagram with no peek and no allocation (what
+// netlink.Conn.ReceiveIter costs more: see BENCHMARKS.md).
+type socket struct {
+	c  *netlink.Conn
+	rc syscall.RawConn
+}
+
+func (s *socket) send(msgs []netlink.Message) ([]netlink.Message, error) {
+	return s.c.SendMessages(msgs)
+}
+func (s *socket) setDeadline(t time.Time) error { return s.c.SetDeadline(t) }
+func (s *socket) close() error                  { return s.c.Close() }
+
+func (s *socket) recv(buf []byte) (int, error) {
+	var n int
+	var rerr error
+	err := s.rc.Read(func(fd uintptr) bool {
+		var e error
+		n, _, e = unix.Recvfrom(int(fd), buf, unix.MSG_DONTWAIT|unix.MSG_TRUNC)
+		if e == unix.EAGAIN || e == unix.EWOULDBLOCK {
+			return false // wait (until the deadline) for the socket to be readable
+		}
+		rerr = e
+		return true
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case rerr != nil:
+		return 0, os.NewSyscallError("recvfrom", rerr)
+	case n > len(buf):
+		return 0, fmt.Errorf("netlink datagram of %d bytes truncated to %d", n, len(buf))
+	}
+	return n, nil
+}
+
+// drain reads without waiting until nothing is left. A dump the kernel was
+// still sending is sent to its end while this reads (the kernel adds the
+// next part on each read), so a new dump is not refused with EBUSY.
+func (s *socket) drain(buf []byte) {
+	s.rc.Read(func(fd uintptr) bool {
+		for {
+			if _, _, err := unix.Recvfrom(int(fd), buf, unix.MSG_DONTWAIT); err != nil {
+				return true
+			}
+		}
+	})
 }
 
 func (c *client) kernelVersion() kernelVersion { return c.kernel }
@@ -171,99 +243,74 @@ func (c *client) query(ctx context.Context, op string, cmd uint8, flags netlink.
 // confuses a later one.
 func (c *client) exchange(msgs []netlink.Message, dump bool,
 	reply func(i int, flags netlink.HeaderFlags, data []byte), done func(i int, err error)) error {
+	if c.buf == nil {
+		c.buf = make([]byte, recvBufferSize)
+	}
 	if c.dirty {
-		c.drain()
+		c.t.drain(c.buf)
 	}
 	c.dirty = true // until every reply is read
-	sent, err := c.c.SendMessages(msgs)
+	sent, err := c.t.send(msgs)
 	if err != nil {
 		return err
 	}
 	first := sent[0].Header.Sequence
-	finished := make([]bool, len(sent))
+	var finishedBuf [batchMaxMessages]bool
+	finished := finishedBuf[:]
+	if len(sent) > len(finished) {
+		finished = make([]bool, len(sent))
+	}
 	pending := len(sent)
-	index := func(seq uint32) (int, bool) {
-		i := int(seq - first)
-		if i < 0 || i >= len(sent) || sent[i].Header.Sequence != seq || finished[i] {
-			return 0, false
-		}
-		return i, true
-	}
-	finish := func(i int, err error) {
-		finished[i] = true
-		pending--
-		done(i, err)
-	}
 	for pending > 0 {
-		ended := true // by the end of a datagram, or of a multi-part answer
-		for m, err := range c.c.ReceiveIter() {
-			if err != nil {
-				var oe *netlink.OpError
-				if errors.As(err, &oe) && oe.Sequence != 0 {
-					// A kernel error for one request (or for one of an
-					// earlier exchange: skipped).
-					if i, ok := index(oe.Sequence); ok {
-						finish(i, errnoOf(oe.Err))
-					}
-					ended = false
-					break
-				}
-				return err
-			}
-			i, ok := index(m.Header.Sequence)
-			if !ok {
-				continue
-			}
-			switch m.Header.Type {
-			case netlink.Error, netlink.Done:
-				finish(i, nil)
-			case netlink.HeaderType(c.family):
-				if len(m.Data) < 4 {
-					return fmt.Errorf("short generic-netlink message of %d bytes", len(m.Data))
-				}
-				reply(i, m.Header.Flags, m.Data[4:])
-				if !dump && m.Header.Flags&netlink.Multi == 0 {
-					finish(i, nil) // a single reply
-				}
-			}
+		n, err := c.t.recv(c.buf)
+		if err != nil {
+			return err
 		}
-		// ReceiveIter reads a multi-part answer through its NLMSG_DONE,
-		// which it does not yield: a dump whose iteration ended without an
-		// error has ended.
-		if dump && ended && pending > 0 {
-			finish(0, nil)
+		for b := c.buf[:n]; len(b) >= unix.NLMSG_HDRLEN; {
+			l := int(binary.NativeEndian.Uint32(b[0:4]))
+			if l < unix.NLMSG_HDRLEN || l > len(b) {
+				return fmt.Errorf("malformed netlink message of length %d in %d bytes", l, len(b))
+			}
+			typ := binary.NativeEndian.Uint16(b[4:6])
+			flags := netlink.HeaderFlags(binary.NativeEndian.Uint16(b[6:8]))
+			seq := binary.NativeEndian.Uint32(b[8:12])
+			payload := b[unix.NLMSG_HDRLEN:l]
+			b = b[min((l+3)&^3, len(b)):]
+			i := int(seq - first)
+			if i < 0 || i >= len(sent) || sent[i].Header.Sequence != seq || finished[i] {
+				continue // a reply to an earlier exchange
+			}
+			switch typ {
+			case unix.NLMSG_ERROR, unix.NLMSG_DONE:
+				finished[i] = true
+				pending--
+				done(i, errnoOf(payload))
+			case c.family:
+				if len(payload) < 4 {
+					return fmt.Errorf("short generic-netlink message of %d bytes", len(payload))
+				}
+				reply(i, flags, payload[4:])
+				if !dump && flags&netlink.Multi == 0 {
+					finished[i] = true // a single reply
+					pending--
+					done(i, nil)
+				}
+			}
 		}
 	}
 	c.dirty = false
 	return nil
 }
 
-// errnoOf is the errno in an acknowledgement's error.
-func errnoOf(err error) error {
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		return errno
-	}
-	return err
-}
-
-// drain discards whatever is queued on the socket (with c.mu held),
-// reading without waiting until nothing is left. A dump the kernel was
-// still sending is sent to its end while this reads (the kernel adds the
-// next part on each read), so a new dump is not refused with EBUSY.
-func (c *client) drain() {
-	rc, err := c.c.SyscallConn()
-	if err != nil {
-		return // a test's fake socket: it keeps nothing
-	}
-	buf := make([]byte, recvBufferSize)
-	rc.Read(func(fd uintptr) bool {
-		for {
-			if _, _, err := unix.Recvfrom(int(fd), buf, unix.MSG_DONTWAIT); err != nil {
-				return true
-			}
+// errnoOf reads the error code that starts an NLMSG_ERROR or NLMSG_DONE
+// payload; nil for 0 (an acknowledgement, or the end of a dump).
+func errnoOf(payload []byte) error {
+	if len(payload) >= 4 {
+		if code := int32(binary.NativeEndian.Uint32(payload)); code != 0 {
+			return syscall.Errno(-code)
 		}
-	})
+	}
+	return nil
 }
 
 // watch applies ctx's deadline to the socket and interrupts a blocked
@@ -276,13 +323,13 @@ func (c *client) watch(ctx context.Context) (func(), error) {
 		return func() {}, nil
 	}
 	d, _ := ctx.Deadline()
-	if err := c.c.SetDeadline(d); err != nil {
+	if err := c.t.setDeadline(d); err != nil {
 		return nil, err
 	}
-	stopAfter := context.AfterFunc(ctx, func() { c.c.SetDeadline(time.Unix(1, 0)) })
+	stopAfter := context.AfterFunc(ctx, func() { c.t.setDeadline(time.Unix(1, 0)) })
 	return func() {
 		stopAfter()
-		c.c.SetDeadline(time.Time{})
+		c.t.setDeadline(time.Time{})
 	}, nil
 }
 
@@ -312,7 +359,7 @@ func (c *client) send(ctx context.Context, changes []change) ([]error, error) {
 	defer c.mu.Unlock()
 	stop, err := c.watch(ctx)
 	if err != nil {
-		return results, &Error{Op: op, Err: err}
+		return nil, &Error{Op: op, Err: err} // nothing was sent
 	}
 	defer stop()
 	msgs := make([]netlink.Message, 0, min(len(changes), batchMaxMessages))

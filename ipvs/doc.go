@@ -12,9 +12,30 @@
 // then be used from any goroutine. Methods take a context; they stop waiting
 // when it is done.
 //
+// # Changes
+//
+// Every change goes one way: a single-change method (CreateService,
+// UpdateDestination, SetTimeouts, ...) is a Batch of one. Each change is
+// validated, checked against the running kernel and encoded in one place,
+// then sent, many per system call for a Batch, and acknowledged one by
+// one. The update methods write the whole object: UpdateDestination with a
+// zero Forward makes a destination masqueraded, UpdateService with an empty
+// Scheduler resets it to wlc, as ipvsadm -e and -E do. ModifyDestination
+// and ModifyService read the object, let a func change it and write it
+// back, so that what the func leaves alone stays as it is; Destination and
+// Service read one object.
+//
+// # Text forms
+//
+// Protocol, Family, Scheduler, ForwardMethod, TunnelType, TunnelFlags and
+// ServiceFlags implement encoding.TextMarshaler and TextUnmarshaler from one
+// spelling table each ("tcp", "wrr", "dr", "gue", "csum", "mh-fallback"),
+// which the ipvsadm rule syntax (ParseRules) uses too: a configuration file,
+// a command-line flag and an ipvsadm-save file spell them alike.
+//
 // Errors: invalid input is rejected before anything is sent, with an error
-// for which errors.Is(err, ErrInvalid) holds (a *ValidationError names the
-// field). Kernel errors come back as *Error values carrying the operation and
+// for which errors.Is(err, ErrInvalid) and errors.Is(err, fs.ErrInvalid)
+// hold (a *ValidationError names the field). Kernel errors come back as *Error values carrying the operation and
 // errno: a missing service or destination satisfies errors.Is(err,
 // fs.ErrNotExist), a duplicate errors.Is(err, fs.ErrExist), and a kernel
 // without IPVS errors.Is(err, ErrNotAvailable) (which also matches

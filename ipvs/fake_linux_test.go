@@ -8,10 +8,12 @@ import (
 	"net/netip"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
 	"github.com/mdlayher/netlink/nltest"
+	"golang.org/x/sys/unix"
 )
 
 // TestFamilyMissing: without the IPVS family, New's error says to load
@@ -54,62 +56,101 @@ func TestInvalidInputSendsNothing(t *testing.T) {
 	}
 }
 
-// fakeKernel serves the generic-netlink controller's family lookup for
-// IPVS (id 30) and hands every IPVS request to fn, at the netlink level so
-// that replies can carry header flags.
+// fakeKernel is a client on a fake kernel that hands every IPVS request to
+// fn (a failure of fn is what the socket reports when the client reads).
+// The client's own receive path reads the replies, as from the kernel.
 func fakeKernel(t *testing.T, fn func(req netlink.Message) ([]netlink.Message, error)) *client {
-	t.Helper()
-	nc := nltest.Dial(func(reqs []netlink.Message) ([]netlink.Message, error) {
-		if len(reqs) == 0 {
-			// nltest asks for more when every reply was read: the client
-			// waits for a reply that the fake never sends.
-			return nil, errors.New("fake kernel: receive with no request pending")
-		}
-		req := reqs[0]
-		if req.Header.Type == 0x10 { // GENL_ID_CTRL: CTRL_CMD_GETFAMILY
-			ae := netlink.NewAttributeEncoder()
-			ae.Uint16(1, 30)         // CTRL_ATTR_FAMILY_ID
-			ae.String(2, familyName) // CTRL_ATTR_FAMILY_NAME
-			ae.Uint32(3, 1)          // CTRL_ATTR_VERSION
-			b, err := ae.Encode()
-			if err != nil {
-				return nil, err
-			}
-			g, _ := (&genetlink.Message{Header: genetlink.Header{Command: 1, Version: 2}, Data: b}).MarshalBinary()
-			return []netlink.Message{{Header: netlink.Header{Type: 0x10, Sequence: req.Header.Sequence, PID: req.Header.PID}, Data: g}}, nil
-		}
+	return fakeBatchKernel(t, func(reqs []netlink.Message) ([]netlink.Message, error) {
 		var out []netlink.Message
 		for _, req := range reqs {
 			msgs, err := fn(req)
 			if err != nil {
-				return nil, err
+				return out, err
 			}
 			out = append(out, msgs...)
 		}
 		return out, nil
 	})
-	c, err := newClientConn(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+}
+
+// fakeBatchKernel is fakeKernel for tests that answer a whole sendmsg at
+// once.
+func fakeBatchKernel(t *testing.T, fn func(reqs []netlink.Message) ([]netlink.Message, error)) *client {
+	t.Helper()
+	c := &client{t: &fakeTransport{fn: fn}, family: 30}
 	t.Cleanup(func() { c.close() })
 	return c
 }
 
-// nltestKernel is fakeKernel for tests that answer a whole sendmsg at once.
-func nltestKernel(t *testing.T, fn func(reqs []netlink.Message) []netlink.Message) *client {
-	t.Helper()
-	var c *client
-	c = fakeKernel(t, func(req netlink.Message) ([]netlink.Message, error) { return nil, nil })
-	nc := nltest.Dial(func(reqs []netlink.Message) ([]netlink.Message, error) {
-		if len(reqs) == 0 {
-			return nil, errors.New("fake kernel: receive with no request pending")
-		}
-		return fn(reqs), nil
-	})
-	c.c = nc
-	return c
+// fakeTransport answers each sendmsg with fn at once and queues the
+// replies as the kernel would send them: an acknowledgement a datagram,
+// other messages two to a datagram (so that replies span datagrams); an
+// error from fn is returned by the read that reaches it.
+type fakeTransport struct {
+	fn    func(reqs []netlink.Message) ([]netlink.Message, error)
+	seq   uint32
+	queue []fakeDatagram
 }
+
+type fakeDatagram struct {
+	b   []byte
+	err error
+}
+
+func (f *fakeTransport) send(msgs []netlink.Message) ([]netlink.Message, error) {
+	out := make([]netlink.Message, len(msgs))
+	for i, m := range msgs {
+		f.seq++
+		m.Header.Sequence, m.Header.PID = f.seq, 1
+		m.Header.Length = uint32(unix.NLMSG_HDRLEN + len(m.Data))
+		out[i] = m
+	}
+	replies, err := f.fn(out)
+	var cur []byte
+	inCur := 0
+	flush := func() {
+		if cur != nil {
+			f.queue = append(f.queue, fakeDatagram{b: cur})
+			cur, inCur = nil, 0
+		}
+	}
+	for _, r := range replies {
+		r.Header.Length = uint32(unix.NLMSG_HDRLEN + len(r.Data))
+		b, merr := r.MarshalBinary()
+		if merr != nil {
+			return nil, merr
+		}
+		if r.Header.Type == netlink.Error || inCur == 2 {
+			flush()
+		}
+		cur = append(cur, b...)
+		inCur++
+		if r.Header.Type == netlink.Error {
+			flush()
+		}
+	}
+	flush()
+	if err != nil {
+		f.queue = append(f.queue, fakeDatagram{err: err})
+	}
+	return out, nil
+}
+
+func (f *fakeTransport) recv(buf []byte) (int, error) {
+	if len(f.queue) == 0 {
+		return 0, errors.New("fake kernel: no reply pending (the kernel would make the client wait)")
+	}
+	d := f.queue[0]
+	f.queue = f.queue[1:]
+	if d.err != nil {
+		return 0, d.err
+	}
+	return copy(buf, d.b), nil
+}
+
+func (f *fakeTransport) drain([]byte)                { f.queue = nil }
+func (f *fakeTransport) setDeadline(time.Time) error { return nil }
+func (f *fakeTransport) close() error                { return nil }
 
 // serviceReplies is a dump of n firewall-mark services answering req, the
 // last part flagged interrupted if intr.
@@ -195,15 +236,13 @@ func ack(req netlink.Message, errno syscall.Errno) netlink.Message {
 
 // TestBatchResultsBySequence: each acknowledgement goes to its change by
 // sequence number, an error acknowledgement to the change it answers, in
-// whatever order they come. (The kernel sends each acknowledgement in a
-// datagram of its own; nltest delivers one reply list as one datagram,
-// which ends at its first error: the error comes last here.)
+// whatever order they come.
 func TestBatchResultsBySequence(t *testing.T) {
-	c := &Client{c: nltestKernel(t, func(reqs []netlink.Message) []netlink.Message {
+	c := &Client{c: fakeBatchKernel(t, func(reqs []netlink.Message) ([]netlink.Message, error) {
 		if len(reqs) != 3 {
-			return []netlink.Message{ack(reqs[0], 0)}
+			return []netlink.Message{ack(reqs[0], 0)}, nil
 		}
-		return []netlink.Message{ack(reqs[2], 0), ack(reqs[0], 0), ack(reqs[1], syscall.EEXIST)}
+		return []netlink.Message{ack(reqs[2], 0), ack(reqs[1], syscall.EEXIST), ack(reqs[0], 0)}, nil
 	})}
 	var b Batch
 	for _, port := range []uint16{80, 81, 82} {
@@ -232,10 +271,11 @@ func TestStaleRepliesAreSkipped(t *testing.T) {
 		stale := req
 		stale.Header.Sequence--
 		if req.Header.Flags&netlink.Dump != 0 {
-			// A stale dump's service, then the real dump.
+			// A stale error, a stale dump's service, then the real dump.
 			old := serviceReplies(t, stale, 1, false)[0]
 			old.Header.Flags &^= netlink.Multi
-			return append([]netlink.Message{old}, serviceReplies(t, req, 2, false)...), nil
+			out := []netlink.Message{ack(stale, syscall.EPERM), old}
+			return append(out, serviceReplies(t, req, 2, false)...), nil
 		}
 		return []netlink.Message{ack(stale, 0), ack(req, syscall.EEXIST)}, nil
 	})}

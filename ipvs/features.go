@@ -64,13 +64,10 @@ func (v kernelVersion) unsupported(fs ...feature) error {
 	return nil
 }
 
-// serviceFeatures lists the newer features s uses.
+// features lists the newer features s uses: its scheduler's.
 func (s Service) features() []feature {
-	switch s.Scheduler {
-	case MaglevHashing:
-		return []feature{featMH}
-	case TwoRandomChoices:
-		return []feature{featTwos}
+	if f := s.Scheduler.feature(); f != nil {
+		return []feature{*f}
 	}
 	return nil
 }

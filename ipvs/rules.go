@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -186,8 +187,8 @@ func (e *RuleError) Error() string {
 	return fmt.Sprintf("ipvs: rules line %d: %s: %q", e.Line, e.Reason, e.Text)
 }
 
-// Is matches ErrInvalid.
-func (e *RuleError) Is(target error) bool { return target == ErrInvalid }
+// Is matches ErrInvalid and fs.ErrInvalid.
+func (e *RuleError) Is(target error) bool { return target == ErrInvalid || target == fs.ErrInvalid }
 
 // ParseRules reads rules in ipvsadm's syntax, one command per line, as
 // ipvsadm-restore does: blank lines and lines starting with # are skipped;

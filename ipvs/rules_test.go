@@ -2,6 +2,7 @@ package ipvs
 
 import (
 	"errors"
+	"io/fs"
 	"net/netip"
 	"strings"
 	"testing"
@@ -79,7 +80,7 @@ func TestParseRulesErrors(t *testing.T) {
 	} {
 		_, err := ParseRules(strings.NewReader("\n" + line + "\n"))
 		var re *RuleError
-		if !errors.As(err, &re) || re.Line != 2 || !errors.Is(err, ErrInvalid) {
+		if !errors.As(err, &re) || re.Line != 2 || !errors.Is(err, ErrInvalid) || !errors.Is(err, fs.ErrInvalid) {
 			t.Errorf("%q: err = %v, want a RuleError on line 2", line, err)
 		}
 	}

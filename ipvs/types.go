@@ -77,22 +77,46 @@ const (
 	TwoRandomChoices                 Scheduler = "twos" // Linux 5.11
 )
 
+// schedulers is the table of the schedulers the package knows, in
+// ipvsadm's order, with the kernel feature each needs beyond the oldest
+// kernels (nil: none). A new scheduler is its constant and a line here.
+var schedulers = []struct {
+	s    Scheduler
+	feat *feature
+}{
+	{RoundRobin, nil}, {WeightedRoundRobin, nil}, {LeastConnection, nil}, {WeightedLeastConnection, nil},
+	{LocalityBasedLeastConnection, nil}, {LocalityBasedLeastConnectionRepl, nil}, {DestinationHashing, nil},
+	{SourceHashing, nil}, {ShortestExpectedDelay, nil}, {NeverQueue, nil}, {WeightedFailover, nil},
+	{WeightedOverflow, nil}, {MaglevHashing, &featMH}, {TwoRandomChoices, &featTwos},
+}
+
 // Schedulers lists every scheduler the package knows, in ipvsadm's order.
 func Schedulers() []Scheduler {
-	return []Scheduler{RoundRobin, WeightedRoundRobin, LeastConnection, WeightedLeastConnection,
-		LocalityBasedLeastConnection, LocalityBasedLeastConnectionRepl, DestinationHashing,
-		SourceHashing, ShortestExpectedDelay, NeverQueue, WeightedFailover, WeightedOverflow,
-		MaglevHashing, TwoRandomChoices}
+	out := make([]Scheduler, len(schedulers))
+	for i, e := range schedulers {
+		out[i] = e.s
+	}
+	return out
 }
 
 // Known reports whether s is one of Schedulers.
 func (s Scheduler) Known() bool {
-	for _, k := range Schedulers() {
-		if s == k {
+	for _, e := range schedulers {
+		if e.s == s {
 			return true
 		}
 	}
 	return false
+}
+
+// feature is the kernel feature s needs, nil if none (or unknown).
+func (s Scheduler) feature() *feature {
+	for _, e := range schedulers {
+		if e.s == s {
+			return e.feat
+		}
+	}
+	return nil
 }
 
 // ServiceFlags are a service's flags.
@@ -226,14 +250,16 @@ type Service struct {
 	Scheduler Scheduler
 	// Flags: FlagPersistent is implied by a nonzero Timeout.
 	Flags ServiceFlags
-	// Timeout is the persistence timeout (ipvsadm -p), in whole seconds;
-	// zero without FlagPersistent means not persistent.
+	// Timeout is the persistence timeout (ipvsadm -p), in whole seconds up
+	// to 31 days (ipvsadm's limit); zero without FlagPersistent means not
+	// persistent.
 	Timeout time.Duration
 	// Netmask is the persistence granularity as a prefix length (ipvsadm
 	// -M): clients whose addresses share it stick to one destination. Zero
 	// means the whole address (32 or 128).
 	Netmask int
-	// PersistenceEngine names a persistence engine module, e.g. "sip".
+	// PersistenceEngine names a persistence engine module: "sip" (the
+	// only one the kernel has), or empty.
 	PersistenceEngine string
 
 	// Stats is filled in by the kernel when the service is read; ignored

@@ -93,3 +93,28 @@ func ExampleSetup_gue() {
 	}
 	defer role.Teardown(context.Background())
 }
+
+// Moving a real server to another set of VIPs. Roles are not reference
+// counted (the ARP sysctls of one role would be put back by the other's
+// Teardown), so the old role goes first; Setup is all-or-nothing, so if the
+// new one fails nothing of it is left and the old one can be set up again.
+func ExampleRole_Teardown_update() {
+	ctx := context.Background()
+	old := &realserver.Config{Mode: realserver.DR, VIPs: []netip.Addr{netip.MustParseAddr("10.0.0.100")}}
+	role, err := realserver.Setup(ctx, old)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Later: the VIPs change.
+	next := &realserver.Config{Mode: realserver.DR, VIPs: []netip.Addr{netip.MustParseAddr("10.0.0.100"), netip.MustParseAddr("10.0.0.101")}}
+	if err := role.Teardown(ctx); err != nil {
+		log.Fatal(err)
+	}
+	if role, err = realserver.Setup(ctx, next); err != nil {
+		log.Printf("new role refused (%v); back to the old one", err)
+		if role, err = realserver.Setup(ctx, old); err != nil {
+			log.Fatal(err)
+		}
+	}
+	defer role.Teardown(ctx)
+}
