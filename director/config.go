@@ -30,8 +30,17 @@ type Config struct {
 	Timeouts *Timeouts `json:"timeouts,omitempty"`
 	// Sysctls are set in the director's namespace, in addition to those
 	// its services need (ip_forward for NAT, vs.conntrack for marks and
-	// source NAT).
+	// source NAT). Keys are net.* (per network namespace); a host-wide key
+	// (kernel.*, vm.*, ...) needs HostSysctls.
 	Sysctls map[sysctl.Key]string `json:"sysctls,omitempty"`
+	// HostSysctls allows Sysctls outside net.*, which change the whole
+	// host, not only the director's namespace.
+	HostSysctls bool `json:"hostSysctls,omitempty"`
+	// AllowNoServices makes a configuration without services valid.
+	// Applying one deletes every service the director owns, so without it
+	// an empty or truncated file (a reload during an editor's write) is
+	// refused.
+	AllowNoServices bool `json:"allowNoServices,omitempty"`
 }
 
 // VIP is a virtual address and where it lives.

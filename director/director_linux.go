@@ -115,7 +115,7 @@ func (d *Director) planModel(ctx context.Context, m *model) (*Plan, error) {
 
 // read gathers what the planner compares m with.
 func (d *Director) read(ctx context.Context, m *model) (current, error) {
-	cur := current{owned: map[ipvs.Key]bool{}, sysctls: map[sysctl.Key]string{}, vips: map[netip.Addr]string{}}
+	cur := current{owned: map[ipvs.Key]bool{}, sysctls: map[sysctl.Key]string{}, vips: map[vipOn]bool{}}
 	t, err := d.ipvs.Table(ctx)
 	if err != nil {
 		return cur, err
@@ -170,7 +170,7 @@ func (d *Director) read(ctx context.Context, m *model) (current, error) {
 			return cur, err
 		}
 		if slices.Contains(addrs, netip.PrefixFrom(v.Address, v.Address.BitLen())) {
-			cur.vips[v.Address] = v.iface()
+			cur.vips[v.on()] = true
 		}
 	}
 	cur.ownVIPs = d.st.VIPs
@@ -378,7 +378,9 @@ func (d *Director) addVIP(v VIP) error {
 	if err := rt.AddAddr(l.Index, netip.PrefixFrom(v.Address, v.Address.BitLen())); err != nil {
 		return err
 	}
-	d.st.VIPs = append(d.st.VIPs, v)
+	if !slices.ContainsFunc(d.st.VIPs, func(x VIP) bool { return x.on() == v.on() }) {
+		d.st.VIPs = append(d.st.VIPs, v)
+	}
 	return nil
 }
 
@@ -397,7 +399,7 @@ func (d *Director) removeVIP(v VIP) error {
 			return err
 		}
 	}
-	d.st.VIPs = slices.DeleteFunc(d.st.VIPs, func(x VIP) bool { return x.Address == v.Address })
+	d.st.VIPs = slices.DeleteFunc(d.st.VIPs, func(x VIP) bool { return x.on() == v.on() })
 	// A dummy device the Director made goes when no VIP of its uses it.
 	if slices.Contains(d.st.Dummies, v.iface()) && !slices.ContainsFunc(d.st.VIPs, func(x VIP) bool { return x.iface() == v.iface() }) {
 		if err := rt.DeleteLink(v.iface()); err != nil {

@@ -544,3 +544,145 @@ func TestRunReload(t *testing.T) {
 		}
 	}
 }
+
+// TestApplySavesStateWhenIPVSFails: when the IPVS batch fails as a whole
+// (here: the socket is gone), the other operations still run, each IPVS
+// operation is reported in the ApplyError, and what was changed (the
+// sysctl, the VIP) is in the state file, so that Teardown can undo it.
+func TestApplySavesStateWhenIPVSFails(t *testing.T) {
+	vmtest.Require(t, "ip_vs", "ip_vs_wrr", "veth", "bridge")
+	l := labtest.Build(t, lab.NAT())
+	dir := labtest.Host(t, l, lab.Director)
+	statePath := t.TempDir() + "/state.json"
+	d, err := New(&Options{NetNS: int(dir.NS()), StateFile: statePath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ctx := ctxT(t)
+	cfg, err := Parse([]byte(natLab + "vips:\n  - {address: 192.0.2.80, interface: lo}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := d.Plan(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.IPVS().Close() // every IPVS request now fails
+	err = d.Apply(ctx, p)
+	var ae *ApplyError
+	if !errors.As(err, &ae) {
+		t.Fatalf("Apply: %v, want an *ApplyError", err)
+	}
+	ipvsOps := 0
+	for _, o := range p.Ops {
+		if o.IsIPVS() {
+			ipvsOps++
+		}
+	}
+	if len(ae.Failed) != ipvsOps {
+		t.Errorf("%d failed operations, want the %d IPVS ones:\n%v", len(ae.Failed), ipvsOps, err)
+	}
+	for _, f := range ae.Failed {
+		if !f.Op.IsIPVS() {
+			t.Errorf("a non-IPVS operation failed: %s: %v", f.Op, f.Err)
+		}
+	}
+	st, err := loadState(statePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Sysctls) != 1 || st.Sysctls[0].Key != "net.ipv4.ip_forward" {
+		t.Errorf("state sysctls %+v, want ip_forward's previous value", st.Sysctls)
+	}
+	if len(st.VIPs) != 1 || st.VIPs[0].Address != netip.MustParseAddr("192.0.2.80") {
+		t.Errorf("state VIPs %+v, want the added VIP", st.VIPs)
+	}
+}
+
+// TestReloadKeepsHealth: a real server that failed before a reload, and
+// recovers after it, is reported healthy and gets its weight back (the
+// checks restarted by the reload start from what Run acted on).
+func TestReloadKeepsHealth(t *testing.T) {
+	vmtest.Require(t, "ip_vs", "ip_vs_rr", "veth", "bridge")
+	l := labtest.Build(t, natWithout(lab.RS1))
+	dir, rs1 := labtest.Host(t, l, lab.Director), labtest.Host(t, l, lab.RS1)
+	serve := func() context.CancelFunc {
+		ctx, cancel := context.WithCancel(context.Background())
+		if err := rs1.Serve(ctx, ":80", "rs1"); err != nil {
+			t.Fatal(err)
+		}
+		return cancel
+	}
+	stop := serve()
+	d, err := New(&Options{NetNS: int(dir.NS())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	conf := func(w2 int) *Config {
+		cfg, err := Parse([]byte(fmt.Sprintf(`
+services:
+  - protocol: tcp
+    address: 10.0.0.8:80
+    scheduler: rr
+    check: {type: tcp, interval: 200ms, timeout: 500ms, rise: 2, fall: 2}
+    realServers:
+      - {address: 10.0.0.110:80, forward: nat}
+      - {address: 10.0.0.120:80, forward: nat, weight: %d}
+`, w2)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	ctx, cancel := context.WithCancel(ctxT(t))
+	reports := make(chan Report, 64)
+	reload := make(chan *Config)
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx, conf(1), reload, func(r Report) { reports <- r }) }()
+	defer func() { cancel(); <-done }()
+	waitFor := func(what string, ok func(Report) bool) {
+		t.Helper()
+		timeout := time.After(20 * time.Second)
+		for {
+			select {
+			case r := <-reports:
+				if ok(r) {
+					return
+				}
+			case <-timeout:
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+	weight := func() int {
+		ds, err := d.IPVS().Destinations(ctx, ipvs.Service{Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort("10.0.0.8:80")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, dst := range ds {
+			if dst.Addr == netip.MustParseAddrPort("10.0.0.110:80") {
+				return dst.Weight
+			}
+		}
+		t.Fatal("rs1 is gone")
+		return -1
+	}
+	waitFor("the first apply", func(r Report) bool { return r.Plan != nil })
+	stop()
+	waitFor("rs1 to fail", func(r Report) bool { return r.Health != nil && !r.Health.Healthy })
+	waitFor("the quiesce", func(r Report) bool { return r.Plan != nil })
+	reload <- conf(3)
+	waitFor("the reload's plan", func(r Report) bool { return r.Plan != nil })
+	if w := weight(); w != 0 {
+		t.Fatalf("rs1's weight %d after the reload, want 0 (still failed)", w)
+	}
+	stop = serve()
+	defer stop()
+	waitFor("rs1 to recover", func(r Report) bool { return r.Health != nil && r.Health.Healthy })
+	waitFor("the restore", func(r Report) bool { return r.Plan != nil })
+	if w := weight(); w != 1 {
+		t.Errorf("rs1's weight %d after recovering, want 1", w)
+	}
+}

@@ -9,7 +9,11 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"os"
+	"os/exec"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -232,5 +236,93 @@ func TestCommandProber(t *testing.T) {
 	}
 	if err := runCheck(t, d, Check{Type: "command", Command: []string{"/nonexistent/check"}}, rs); err == nil {
 		t.Error("missing command: healthy")
+	}
+}
+
+// TestHTTPProberNoRedirects: a redirect is judged by its status and never
+// followed; the path cannot name another host.
+func TestHTTPProberNoRedirects(t *testing.T) {
+	ns, d := probeNS(t)
+	var elsewhere atomic.Int32
+	other := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere.Add(1)
+		w.WriteHeader(http.StatusOK)
+	}))
+	other.Listener.Close()
+	other.Listener = listenTCP(t, ns)
+	other.Start()
+	t.Cleanup(other.Close)
+	var paths []string
+	var mu sync.Mutex
+	rs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.RequestURI())
+		mu.Unlock()
+		if r.URL.Path == "/moved" {
+			http.Redirect(w, r, other.URL+"/", http.StatusFound)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	rs.Listener.Close()
+	rs.Listener = listenTCP(t, ns)
+	rs.Start()
+	t.Cleanup(rs.Close)
+	addr := netip.MustParseAddrPort(rs.Listener.Addr().String())
+
+	if err := runCheck(t, d, Check{Type: "http", Path: "/moved"}, addr); err == nil || !strings.Contains(err.Error(), "status 302") {
+		t.Errorf("redirect with status 200 expected: %v, want a status 302 failure", err)
+	}
+	if err := runCheck(t, d, Check{Type: "http", Path: "/moved", Status: 302}, addr); err != nil {
+		t.Errorf("redirect with status 302 expected: %v", err)
+	}
+	// A path that would name another host, pasted after host:port.
+	otherAddr := other.Listener.Addr().String()
+	if err := runCheck(t, d, Check{Type: "http", Path: "/@" + otherAddr + "/"}, addr); err != nil {
+		t.Errorf("path with @: %v", err)
+	}
+	if err := runCheck(t, d, Check{Type: "http", Path: "/q?x=1"}, addr); err != nil {
+		t.Errorf("path with a query: %v", err)
+	}
+	if n := elsewhere.Load(); n != 0 {
+		t.Errorf("the other server was contacted %d times", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"/moved", "/moved", "/@" + otherAddr + "/", "/q?x=1"}; !slices.Equal(paths, want) {
+		t.Errorf("the real server saw %q, want %q", paths, want)
+	}
+	for _, bad := range []string{"//other/", "/a b", "/a#b", "/a\r\nHost: x"} {
+		if _, err := compileCheck(Check{Type: "http", Path: bad}, false); err == nil {
+			t.Errorf("path %q accepted", bad)
+		}
+	}
+}
+
+// TestCommandProberKillsTheGroup: a command that outlives its timeout is
+// killed with everything it started, and the check ends soon after.
+func TestCommandProberKillsTheGroup(t *testing.T) {
+	_, d := probeNS(t)
+	// A sleep of a length no other process has: its command line finds it.
+	marker := fmt.Sprintf("%d.%05d", 30+os.Getpid()%1000, time.Now().UnixNano()%100000)
+	start := time.Now()
+	err := runCheck(t, d, Check{Type: "command", Timeout: 300 * time.Millisecond,
+		Command: []string{"/bin/sh", "-c", "sleep " + marker + " & sleep " + marker + "; wait"}}, netip.MustParseAddrPort("127.0.0.1:1"))
+	if err == nil {
+		t.Fatal("a command killed at its timeout counted as healthy")
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("the check took %v with a 300ms timeout", took)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		out, _ := exec.Command("pgrep", "-f", "sleep "+marker).Output()
+		if len(strings.TrimSpace(string(out))) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("processes of the timed-out check still run: %s", out)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/lvs-go/lvs/internal/ifname"
 	"github.com/lvs-go/lvs/iptables"
 	"github.com/lvs-go/lvs/ipvs"
 	"github.com/lvs-go/lvs/sysctl"
@@ -47,6 +48,9 @@ type target struct {
 // naming where in the configuration they are.
 func compile(cfg *Config) (*model, error) {
 	m := &model{}
+	if len(cfg.Services) == 0 && !cfg.AllowNoServices {
+		return nil, &ConfigError{Reason: "no services (an empty or truncated file?); set allowNoServices to mean it"}
+	}
 	seen := map[ipvs.Key]string{}
 	need := map[sysctl.Key]string{}
 	for i, vs := range cfg.Services {
@@ -103,7 +107,7 @@ func compile(cfg *Config) (*model, error) {
 			return nil, &ConfigError{Where: where, Reason: fmt.Sprintf("%v listed twice", v.Address)}
 		case v.Dummy && (v.Interface == "" || v.Interface == "lo"):
 			return nil, &ConfigError{Where: where, Reason: "dummy needs an interface name other than lo"}
-		case len(v.Interface) > 15 || strings.ContainsAny(v.Interface, "/ :"):
+		case v.Interface != "" && !ifname.Valid(v.Interface):
 			return nil, &ConfigError{Where: where, Reason: fmt.Sprintf("interface name %q", v.Interface)}
 		}
 		if v.Interface == "" {
@@ -122,6 +126,9 @@ func compile(cfg *Config) (*model, error) {
 	for k, v := range cfg.Sysctls {
 		if _, err := k.Path(); err != nil {
 			return nil, &ConfigError{Where: "sysctls", Reason: err.Error()}
+		}
+		if !strings.HasPrefix(string(k), "net.") && !cfg.HostSysctls {
+			return nil, &ConfigError{Where: "sysctls", Reason: fmt.Sprintf("%s is host-wide, not per network namespace; set hostSysctls to mean it", k)}
 		}
 		need[k] = v
 	}

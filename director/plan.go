@@ -162,12 +162,21 @@ type current struct {
 	sysctls  map[sysctl.Key]string
 	timeouts ipvs.Timeouts
 	marks    []iptables.Rule
-	snat     []iptables.SNATRule   // the source-NAT rules in the kernel
-	vips     map[netip.Addr]string // VIP address -> interface it is on (only for configured and owned VIPs)
-	ownVIPs  []VIP                 // VIPs the director added before
+	snat     []iptables.SNATRule // the source-NAT rules in the kernel
+	vips     map[vipOn]bool      // where the configured and owned VIPs are
+
+	ownVIPs []VIP // VIPs the director added before
 }
 
 func drainKey(k ipvs.Key, a netip.AddrPort) string { return fmt.Sprintf("%v|%v", k, a) }
+
+// vipOn is a VIP address on an interface.
+type vipOn struct {
+	addr  netip.Addr
+	iface string
+}
+
+func (v VIP) on() vipOn { return vipOn{v.Address, v.iface()} }
 
 // plan computes the operations that make cur match m, in Apply's order. It
 // is pure: the tests drive it with tables of (current, desired).
@@ -252,15 +261,17 @@ func plan(m *model, cur current, drain bool) *Plan {
 	if !sameSNAT(m.snat, cur.snat) {
 		add(Op{Kind: SyncSNAT, SNAT: m.snat})
 	}
-	wantVIP := map[netip.Addr]bool{}
+	wantVIP := map[vipOn]bool{}
 	for _, v := range m.vips {
-		wantVIP[v.Address] = true
-		if on, ok := cur.vips[v.Address]; !ok || on != v.iface() {
+		wantVIP[v.on()] = true
+		if !cur.vips[v.on()] {
 			add(Op{Kind: AddVIP, VIP: v})
 		}
 	}
+	// An owned VIP no longer wanted where it is goes: also one moved to
+	// another interface.
 	for _, v := range cur.ownVIPs {
-		if !wantVIP[v.Address] {
+		if !wantVIP[v.on()] {
 			add(Op{Kind: RemoveVIP, VIP: v})
 		}
 	}

@@ -96,7 +96,7 @@ func TestPlanNoChange(t *testing.T) {
 	cur := current{
 		table:   kernelOf(t, cfg),
 		sysctls: map[sysctl.Key]string{sysctl.IPv4Forward: "1"},
-		vips:    map[netip.Addr]string{netip.MustParseAddr("192.168.10.200"): "lo"},
+		vips:    map[vipOn]bool{{netip.MustParseAddr("192.168.10.200"), "lo"}: true},
 	}
 	if p := planFor(t, cfg, cur, false); p.Len() != 0 {
 		t.Errorf("plan for an unchanged kernel:\n%s", p)
@@ -107,7 +107,7 @@ func TestPlanNoChange(t *testing.T) {
 func TestPlanOneWeight(t *testing.T) {
 	cfg := mustParse(t, natYAML)
 	cur := current{table: kernelOf(t, cfg), sysctls: map[sysctl.Key]string{sysctl.IPv4Forward: "1"},
-		vips: map[netip.Addr]string{netip.MustParseAddr("192.168.10.200"): "lo"}}
+		vips: map[vipOn]bool{{netip.MustParseAddr("192.168.10.200"), "lo"}: true}}
 	cfg.Services[0].RealServers[1].Weight = 5
 	p := planFor(t, cfg, cur, false)
 	if p.Len() != 1 || p.Ops[0].Kind != UpdateDestination || p.Ops[0].Rule.Destination.Weight != 5 || p.Ops[0].Old.Destination.Weight != 2 {
@@ -210,5 +210,53 @@ services:
 	}
 	if need, err := cfg.NeededSysctls(); err != nil || need["net.ipv4.vs.expire_nodest_conn"] != "1" {
 		t.Errorf("sysctls %v, %v", need, err)
+	}
+}
+
+// TestPlanVIPMoved: a VIP the director added on one interface and now
+// wants on another is added there and removed from the first.
+func TestPlanVIPMoved(t *testing.T) {
+	cfg := mustParse(t, natYAML)
+	cfg.VIPs[0].Interface = "vip0"
+	cfg.VIPs[0].Dummy = true
+	old := VIP{Address: cfg.VIPs[0].Address, Interface: "lo"}
+	cur := current{table: kernelOf(t, cfg), sysctls: map[sysctl.Key]string{sysctl.IPv4Forward: "1"},
+		vips: map[vipOn]bool{old.on(): true}, ownVIPs: []VIP{old}}
+	p := planFor(t, cfg, cur, false)
+	if got, want := p.String(), "+ vip 192.168.10.200 on vip0\n- vip 192.168.10.200 on lo\n"; got != want {
+		t.Errorf("plan:\n%s\nwant:\n%s", got, want)
+	}
+	// Once moved, nothing is left to do.
+	moved := VIP{Address: old.Address, Interface: "vip0", Dummy: true}
+	cur.vips, cur.ownVIPs = map[vipOn]bool{moved.on(): true}, []VIP{moved}
+	if p := planFor(t, cfg, cur, false); p.Len() != 0 {
+		t.Errorf("plan after the move:\n%s", p)
+	}
+}
+
+// TestConfigGuards: an empty configuration, and host-wide sysctls, need to
+// be asked for.
+func TestConfigGuards(t *testing.T) {
+	for _, text := range []string{"", "# truncated\n", "vips: [{address: 10.0.0.1}]\n"} {
+		if _, err := Parse([]byte(text)); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%q: %v, want ErrInvalid (no services)", text, err)
+		}
+	}
+	if _, err := Parse([]byte("allowNoServices: true\n")); err != nil {
+		t.Errorf("an empty configuration asked for: %v", err)
+	}
+	host := natYAML + "sysctls: {kernel.panic: \"10\"}\n"
+	if _, err := Parse([]byte(host)); !errors.Is(err, ErrInvalid) {
+		t.Errorf("kernel.* sysctl: %v, want ErrInvalid", err)
+	}
+	if _, err := Parse([]byte(host + "hostSysctls: true\n")); err != nil {
+		t.Errorf("kernel.* sysctl asked for: %v", err)
+	}
+	for _, name := range []string{".", "..", "a b", "x\r\n", `q"`, "toolonginterface0"} {
+		cfg := mustParse(t, natYAML)
+		cfg.VIPs[0].Interface = name
+		if err := cfg.Validate(); !errors.Is(err, ErrInvalid) {
+			t.Errorf("interface %q: %v, want ErrInvalid", name, err)
+		}
 	}
 }

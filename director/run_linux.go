@@ -33,7 +33,7 @@ func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, 
 		}
 	}
 	changes := make(chan change)
-	stop := d.startChecks(ctx, m, changes)
+	stop := d.startChecks(ctx, m, failed, changes)
 	defer func() { stop() }()
 	apply()
 	var collect <-chan time.Time
@@ -68,7 +68,7 @@ func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, 
 					delete(failed, tg)
 				}
 			}
-			stop = d.startChecks(ctx, m, changes)
+			stop = d.startChecks(ctx, m, failed, changes)
 			apply()
 		case <-collect:
 			n, err := d.Collect(ctx)
@@ -87,9 +87,11 @@ type change struct {
 
 // startChecks runs the configuration's health checks, each real server in
 // a goroutine of its own, at most Options.MaxChecks probing at once, and
-// sends each health change on changes. The returned func stops them and
-// waits for them to end.
-func (d *Director) startChecks(ctx context.Context, m *model, changes chan<- change) func() {
+// sends each health change on changes. Each check starts from the state
+// failed has for its real server (the one Run acts on), so that a real
+// server failed before a reload is reported when it recovers. The
+// returned func stops them and waits for them to end.
+func (d *Director) startChecks(ctx context.Context, m *model, failed map[target]bool, changes chan<- change) func() {
 	ctx, cancel := context.WithCancel(ctx)
 	max := d.opts.MaxChecks
 	if max <= 0 {
@@ -98,10 +100,11 @@ func (d *Director) startChecks(ctx context.Context, m *model, changes chan<- cha
 	sem := make(chan struct{}, max)
 	var wg sync.WaitGroup
 	for tg, cc := range m.targets() {
+		wasFailed := failed[tg]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var tl tally
+			tl := tally{failed: wasFailed}
 			tick := time.NewTicker(cc.check.Interval)
 			defer tick.Stop()
 			for {

@@ -122,13 +122,17 @@ func encodeTimeouts(ae *attrWriter, ch change) {
 	}
 }
 
+// maxTimeout is the longest connection timeout every kernel takes: it
+// refuses more than INT_MAX/HZ seconds, and HZ is at most 1000.
+const maxTimeout = (1<<31 - 1) / 1000 * time.Second
+
 func (t Timeouts) validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
 	}{{"TCP", t.TCP}, {"TCPFin", t.TCPFin}, {"UDP", t.UDP}} {
-		if d.v < 0 || d.v%time.Second != 0 || d.v > (1<<31-1)*time.Second {
-			return invalid("Timeouts."+d.name, "%v is not a whole number of seconds in range", d.v)
+		if d.v < 0 || d.v%time.Second != 0 || d.v > maxTimeout {
+			return invalid("Timeouts."+d.name, "%v is not a whole number of seconds up to %v", d.v, maxTimeout)
 		}
 	}
 	return nil

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+
+	"github.com/lvs-go/lvs/internal/ifname"
 )
 
 // SyncState is the role of a connection-synchronisation daemon.
@@ -47,7 +49,7 @@ func (d SyncDaemon) validate() error {
 	if d.State != SyncMaster && d.State != SyncBackup {
 		return invalid("SyncDaemon.State", "%v is not master or backup", d.State)
 	}
-	if d.Interface == "" || len(d.Interface) > 15 {
+	if !ifname.Valid(d.Interface) {
 		return invalid("SyncDaemon.Interface", "%q is not an interface name", d.Interface)
 	}
 	if d.SyncID > 255 {

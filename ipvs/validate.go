@@ -1,11 +1,18 @@
 package ipvs
 
 import (
+	"slices"
+	"strings"
 	"time"
 )
 
-// maxPEName is IP_VS_PENAME_MAXLEN less its NUL.
-const maxPEName = 31
+// persistenceEngines are the kernel's persistence engines (modules
+// ip_vs_pe_<name>): mainline has only sip.
+var persistenceEngines = []string{"sip"}
+
+// maxPersistence is the longest persistence timeout, ipvsadm's (31 days);
+// the kernel keeps it in jiffies, 32 bits.
+const maxPersistence = 31 * 24 * time.Hour
 
 // validateKey checks the fields that identify a service.
 func (s Service) validateKey() error {
@@ -54,8 +61,8 @@ func (s Service) validate() error {
 	if s.Scheduler != "" && !s.Scheduler.Known() {
 		return invalid("Service.Scheduler", "unknown scheduler %q (known: %v)", string(s.Scheduler), Schedulers())
 	}
-	if s.Timeout < 0 || s.Timeout%time.Second != 0 || s.Timeout > (1<<32-1)*time.Second {
-		return invalid("Service.Timeout", "%v is not a whole number of seconds in range", s.Timeout)
+	if s.Timeout < 0 || s.Timeout%time.Second != 0 || s.Timeout > maxPersistence {
+		return invalid("Service.Timeout", "%v is not a whole number of seconds up to %v (ipvsadm's limit)", s.Timeout, maxPersistence)
 	}
 	if s.Flags&^(FlagPersistent|FlagOnePacket|SchedFlag1|SchedFlag2|SchedFlag3) != 0 {
 		return invalid("Service.Flags", "unknown flags %v", s.Flags)
@@ -67,8 +74,8 @@ func (s Service) validate() error {
 	if s.Netmask < 0 || s.Netmask > max {
 		return invalid("Service.Netmask", "prefix length %d out of range 0..%d", s.Netmask, max)
 	}
-	if len(s.PersistenceEngine) > maxPEName {
-		return invalid("Service.PersistenceEngine", "%q longer than %d bytes", s.PersistenceEngine, maxPEName)
+	if s.PersistenceEngine != "" && !slices.Contains(persistenceEngines, s.PersistenceEngine) {
+		return invalid("Service.PersistenceEngine", "%q is not a persistence engine the kernel has (known: %s)", s.PersistenceEngine, strings.Join(persistenceEngines, ", "))
 	}
 	return nil
 }
@@ -93,7 +100,10 @@ func (d Destination) validate(svc Service) error {
 	default:
 		return invalid("Destination.Forward", "unknown forwarding method %d", uint32(d.Forward))
 	}
-	if d.LowerThreshold > d.UpperThreshold && d.UpperThreshold != 0 {
+	if d.LowerThreshold > 0 && d.UpperThreshold == 0 {
+		return invalid("Destination.LowerThreshold", "%d without an upper threshold (the lower one is where an overloaded destination takes connections again)", d.LowerThreshold)
+	}
+	if d.LowerThreshold > d.UpperThreshold {
 		return invalid("Destination.LowerThreshold", "%d above the upper threshold %d", d.LowerThreshold, d.UpperThreshold)
 	}
 	if d.Forward != Tunnel && (d.TunnelType != TunnelIPIP || d.TunnelPort != 0 || d.TunnelFlags != 0) {

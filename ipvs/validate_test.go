@@ -32,6 +32,8 @@ func TestServiceValidation(t *testing.T) {
 		{"netmask too long", Service{Protocol: TCP, Addr: vip4test, Netmask: 33}, "Service.Netmask"},
 		{"unknown flag", Service{Protocol: TCP, Addr: vip4test, Flags: flagHashed}, "Service.Flags"},
 		{"long pe name", Service{Protocol: TCP, Addr: vip4test, PersistenceEngine: string(make([]byte, 32))}, "Service.PersistenceEngine"},
+		{"unknown pe", Service{Protocol: UDP, Addr: vip4test, Timeout: time.Minute, PersistenceEngine: "http"}, "Service.PersistenceEngine"},
+		{"timeout over ipvsadm's 31 days", Service{Protocol: TCP, Addr: vip4test, Timeout: 32 * 24 * time.Hour}, "Service.Timeout"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.svc.validate()
@@ -69,6 +71,7 @@ func TestDestinationValidation(t *testing.T) {
 		{"multicast", svc, Destination{Addr: netip.MustParseAddrPort("224.0.0.1:80")}, "Destination.Addr"},
 		{"port 0 on a port service", svc, Destination{Addr: netip.AddrPortFrom(rip.Addr(), 0)}, "Destination.Addr"},
 		{"unknown forward", svc, Destination{Addr: rip, Forward: 9}, "Destination.Forward"},
+		{"lower threshold without upper", svc, Destination{Addr: rip, Weight: 1, LowerThreshold: 5}, "Destination.LowerThreshold"},
 		{"family mismatch without tunnel", svc, Destination{Addr: netip.MustParseAddrPort("[2001:db8::1]:80"), Forward: DirectRoute}, "Destination.Addr"},
 		{"tunnel settings on DR", svc, Destination{Addr: rip, Forward: DirectRoute, TunnelType: TunnelGUE, TunnelPort: 1}, "Destination.TunnelType"},
 		{"GUE without port", svc, Destination{Addr: rip, Forward: Tunnel, TunnelType: TunnelGUE}, "Destination.TunnelPort"},
@@ -174,5 +177,22 @@ func TestNetmaskEncoding(t *testing.T) {
 	v6 := Service{FirewallMark: 1, Family: IPv6, Netmask: 64}
 	if n, err := parseNetmask(v6.netmaskBytes(), IPv6); err != nil || n != 64 {
 		t.Errorf("IPv6 netmask round trip = %d, %v", n, err)
+	}
+}
+
+// TestMoreValidation: sync daemon interfaces and timeouts past what every
+// kernel takes are refused before anything is sent.
+func TestMoreValidation(t *testing.T) {
+	for _, name := range []string{"", ".", "..", "a/b", "eth0\x00", "a b", "toolonginterface"} {
+		err := SyncDaemon{State: SyncMaster, Interface: name}.validate()
+		if !errors.Is(err, ErrInvalid) || !errors.Is(err, fs.ErrInvalid) {
+			t.Errorf("interface %q: %v, want ErrInvalid", name, err)
+		}
+	}
+	if err := ValidateTimeouts(Timeouts{TCP: 1 << 31 * time.Second}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a 2^31 s timeout: %v, want ErrInvalid", err)
+	}
+	if err := ValidateTimeouts(Timeouts{TCP: 900 * time.Second, TCPFin: 120 * time.Second, UDP: 300 * time.Second}); err != nil {
+		t.Errorf("ipvsadm's defaults: %v", err)
 	}
 }

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"net/netip"
-	"strings"
 
+	"github.com/lvs-go/lvs/internal/ifname"
 	"github.com/lvs-go/lvs/sysctl"
 )
 
@@ -127,7 +127,7 @@ func (c *Config) validate() error {
 	if c.Dummy && (c.Interface == "" || c.Interface == "lo") {
 		return bad("Dummy needs an Interface name other than lo")
 	}
-	if len(c.Interface) > 15 || strings.ContainsAny(c.Interface, "/ \t\n:") {
+	if c.Interface != "" && !ifname.Valid(c.Interface) {
 		return bad("interface name %q", c.Interface)
 	}
 	switch {

@@ -207,7 +207,7 @@ func addVIP(ctx context.Context, netns int, vip netip.Addr) error {
 		return err
 	}
 	defer d.Close()
-	p, err := d.Plan(ctx, &director.Config{VIPs: []director.VIP{{Address: vip}}})
+	p, err := d.Plan(ctx, &director.Config{VIPs: []director.VIP{{Address: vip}}, AllowNoServices: true})
 	if err != nil {
 		return err
 	}
