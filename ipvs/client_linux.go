@@ -326,9 +326,23 @@ func (c *client) watch(ctx context.Context) (func(), error) {
 	if err := c.t.setDeadline(d); err != nil {
 		return nil, err
 	}
-	stopAfter := context.AfterFunc(ctx, func() { c.t.setDeadline(time.Unix(1, 0)) })
+	// The interrupt may fire while the call ends: the lock and flag make
+	// sure a late one never sets a past deadline after the reset, where it
+	// would fail the next call.
+	var mu sync.Mutex
+	stopped := false
+	stopAfter := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !stopped {
+			c.t.setDeadline(time.Unix(1, 0))
+		}
+	})
 	return func() {
 		stopAfter()
+		mu.Lock()
+		stopped = true
+		mu.Unlock()
 		c.t.setDeadline(time.Time{})
 	}, nil
 }
