@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/netip"
 	"os"
@@ -268,12 +269,25 @@ func (vs *VirtualService) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// MaxConfigSize is the largest configuration file Load reads: far more than
+// 10,000 services take, and small enough that a wrong path (a log, a
+// device) cannot exhaust memory.
+const MaxConfigSize = 64 << 20
+
 // Load reads a configuration file, YAML or JSON (JSON is YAML); unknown
-// fields are errors.
+// fields are errors, and so is a file larger than MaxConfigSize.
 func Load(path string) (*Config, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxConfigSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxConfigSize {
+		return nil, &ConfigError{Reason: fmt.Sprintf("%s is larger than %d bytes", path, MaxConfigSize)}
 	}
 	return Parse(b)
 }

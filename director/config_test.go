@@ -182,3 +182,22 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// TestLoadBounded: a file past MaxConfigSize is refused, not read whole.
+func TestLoadBounded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big.yaml")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(MaxConfigSize + 1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if _, err := Load(path); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a %d-byte file: %v, want ErrInvalid", MaxConfigSize+1, err)
+	}
+	if _, err := Load("/dev/null"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("an empty file: %v, want ErrInvalid (no services)", err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -684,5 +685,51 @@ services:
 	waitFor("the restore", func(r Report) bool { return r.Plan != nil })
 	if w := weight(); w != 1 {
 		t.Errorf("rs1's weight %d after recovering, want 1", w)
+	}
+}
+
+// TestApplyPartialFailureConverges: a change the kernel refuses is tied
+// to its operation in the ApplyError, the others are applied, the next
+// plan holds only the refused change, and once the configuration drops it
+// the plan is empty.
+func TestApplyPartialFailureConverges(t *testing.T) {
+	vmtest.Require(t, "ip_vs", "ip_vs_wrr", "veth", "bridge")
+	l := labtest.Build(t, lab.NAT())
+	d, err := New(&Options{NetNS: int(labtest.Host(t, l, lab.Director).NS())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ctx := ctxT(t)
+	// 10.0.0.255 is the lab subnet's broadcast address: valid as an
+	// address, refused by the kernel as a real server (EINVAL).
+	bad := natLab + "      - {address: 10.0.0.255:80, forward: nat}\n"
+	cfg, err := Parse([]byte(bad))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := d.Plan(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.Apply(ctx, p)
+	var ae *ApplyError
+	if !errors.As(err, &ae) || len(ae.Failed) != 1 || ae.Failed[0].Op.Kind != CreateDestination ||
+		ae.Failed[0].Op.Rule.Destination.Addr != netip.MustParseAddrPort("10.0.0.255:80") || !errors.Is(ae.Failed[0].Err, syscall.EINVAL) {
+		t.Fatalf("Apply: %v, want one failure: creating 10.0.0.255:80, EINVAL", err)
+	}
+	again, err := d.Plan(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Len() != 1 || again.Ops[0].Rule.Destination.Addr != netip.MustParseAddrPort("10.0.0.255:80") {
+		t.Errorf("plan after the partial apply:\n%s\nwant only the refused destination", again)
+	}
+	good, err := Parse([]byte(natLab))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := d.Plan(ctx, good); err != nil || p.Len() != 0 {
+		t.Errorf("plan without the refused destination: %v\n%s", err, p)
 	}
 }

@@ -326,3 +326,58 @@ func TestCommandProberKillsTheGroup(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestHangingTargetIsBounded: a real server that accepts and never answers
+// fails at its check's timeout, and the other real servers keep being
+// checked meanwhile, even with one probe at a time (MaxChecks 1).
+func TestHangingTargetIsBounded(t *testing.T) {
+	ns, _ := probeNS(t)
+	d := &Director{netns: int(ns), opts: Options{MaxChecks: 1}}
+	hang := listenTCP(t, ns) // accepts (the kernel's backlog), never answers
+	var hits atomic.Int32
+	ok := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	ok.Listener.Close()
+	ok.Listener = listenTCP(t, ns)
+	ok.Start()
+	t.Cleanup(ok.Close)
+	cfg := mustParse(t, fmt.Sprintf(`
+services:
+  - protocol: tcp
+    address: 10.0.0.8:80
+    check: {type: http, interval: 100ms, timeout: 300ms, rise: 1, fall: 2}
+    realServers:
+      - {address: "%s", forward: nat}
+      - {address: "%s", forward: nat}
+`, hang.Addr(), ok.Listener.Addr()))
+	m := mustCompile(t, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	changes := make(chan change, 16)
+	stop := d.startChecks(ctx, m, map[target]bool{}, changes)
+	start := time.Now()
+	var failedAt time.Duration
+	for failedAt == 0 {
+		select {
+		case c := <-changes:
+			if c.tg.addr.String() != hang.Addr().String() || c.e.Healthy {
+				t.Fatalf("unexpected change %+v", c.e)
+			}
+			failedAt = time.Since(start)
+		case <-time.After(10 * time.Second):
+			t.Fatal("the hanging real server was never reported failed")
+		}
+	}
+	time.Sleep(time.Second)
+	stop()
+	close(changes)
+	for c := range changes {
+		t.Errorf("unexpected change %+v", c.e)
+	}
+	// Two timeouts in a row fail it: about 0.7 s with the interval.
+	if failedAt > 3*time.Second {
+		t.Errorf("failed after %v, want about two 300ms timeouts", failedAt)
+	}
+	if n := hits.Load(); n < 3 {
+		t.Errorf("the healthy real server was checked %d times in %v, want it checked throughout", n, failedAt+time.Second)
+	}
+}

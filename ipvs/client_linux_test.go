@@ -460,8 +460,8 @@ func TestModifyKeepsOtherSettings(t *testing.T) {
 	}
 	want := rs
 	want.Weight = 5
-	if settingsOf(got) != want {
-		t.Errorf("after ModifyDestination: %+v, want %+v", settingsOf(got), want)
+	if settings(got) != want {
+		t.Errorf("after ModifyDestination: %+v, want %+v", settings(got), want)
 	}
 	// An error from fn, or a changed address, writes nothing.
 	stop := errors.New("stop")
@@ -499,11 +499,6 @@ func TestModifyKeepsOtherSettings(t *testing.T) {
 	}
 }
 
-// settingsOf is d without what the kernel fills in when reading.
-func settingsOf(d Destination) Destination {
-	d.ActiveConns, d.InactiveConns, d.PersistentConns, d.Stats = 0, 0, 0, Stats{}
-	return d
-}
 
 // TestCancelledCallsLeaveTheClientClean: calls whose deadline ends between
 // sending a request and reading its replies (dumps, single changes and

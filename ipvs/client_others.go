@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 )
 
@@ -28,4 +29,4 @@ func (*client) destinations(context.Context, Service) ([]Destination, error) {
 }
 func (*client) timeouts(context.Context) (Timeouts, error)    { return Timeouts{}, errUnsupported }
 func (*client) daemons(context.Context) ([]SyncDaemon, error) { return nil, errUnsupported }
-func (*client) readProcNet(string) (string, error)            { return "", errUnsupported }
+func (*client) openProcNet(string) (*os.File, error)          { return nil, errUnsupported }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"iter"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -35,30 +36,70 @@ func (c Connection) IsTemplate() bool { return c.Protocol == 0 }
 
 // Connections reads the connection table of the client's namespace (the
 // kernel's /proc/net/ip_vs_conn, which is also what ipvsadm -Lnc reads;
-// IPVS has no netlink command for it).
+// IPVS has no netlink command for it). For large tables use
+// AllConnections, which holds one entry at a time.
 func (c *Client) Connections(ctx context.Context) ([]Connection, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	var out []Connection
+	for conn, err := range c.AllConnections(ctx) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, conn)
 	}
-	b, err := c.c.readProcNet("ip_vs_conn")
-	if err != nil {
-		return nil, &Error{Op: "list connections", Err: err}
-	}
-	conns, err := parseConnections(strings.NewReader(b))
-	if err != nil {
-		return nil, &Error{Op: "list connections", Err: err}
-	}
-	return conns, nil
+	return out, nil
 }
 
-// parseConnections reads /proc/net/ip_vs_conn:
+// AllConnections iterates over the connection table as the kernel writes
+// it, one line at a time: a table of hundreds of thousands of connections
+// is never held in memory. An error (reading, parsing, or ctx ending, which
+// is checked every 1024 entries) is the iteration's last pair.
+func (c *Client) AllConnections(ctx context.Context) iter.Seq2[Connection, error] {
+	return func(yield func(Connection, error) bool) {
+		if err := ctx.Err(); err != nil {
+			yield(Connection{}, err)
+			return
+		}
+		f, err := c.c.openProcNet("ip_vs_conn")
+		if err != nil {
+			yield(Connection{}, &Error{Op: "list connections", Err: err})
+			return
+		}
+		defer f.Close()
+		n := 0
+		err = scanConnections(f, func(conn Connection) bool {
+			n++
+			if n%1024 == 0 && ctx.Err() != nil {
+				return false
+			}
+			return yield(conn, nil)
+		})
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err != nil {
+			yield(Connection{}, &Error{Op: "list connections", Err: err})
+		}
+	}
+}
+
+// parseConnections reads a whole /proc/net/ip_vs_conn text.
+func parseConnections(r io.Reader) ([]Connection, error) {
+	var out []Connection
+	err := scanConnections(r, func(c Connection) bool { out = append(out, c); return true })
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// scanConnections reads /proc/net/ip_vs_conn a line at a time, calling
+// each with every entry until it returns false:
 //
 //	Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData
 //	TCP C0A80A64 9C40 0A000064 0050 0A00006E 0050 FIN_WAIT         15
 //
 // IPv4 addresses in hex, IPv6 ones written out, ports in hex.
-func parseConnections(r io.Reader) ([]Connection, error) {
-	var out []Connection
+func scanConnections(r io.Reader, each func(Connection) bool) error {
 	sc := bufio.NewScanner(r)
 	first := true
 	for sc.Scan() {
@@ -73,7 +114,7 @@ func parseConnections(r io.Reader) ([]Connection, error) {
 			continue
 		}
 		if len(f) < 9 {
-			return nil, fmt.Errorf("connection line %q: %d fields", sc.Text(), len(f))
+			return fmt.Errorf("connection line %q: %d fields", sc.Text(), len(f))
 		}
 		var c Connection
 		switch f[0] {
@@ -85,22 +126,22 @@ func parseConnections(r io.Reader) ([]Connection, error) {
 			c.Protocol = SCTP
 		case "IP":
 		default:
-			return nil, fmt.Errorf("connection line %q: protocol %s", sc.Text(), f[0])
+			return fmt.Errorf("connection line %q: protocol %s", sc.Text(), f[0])
 		}
 		var err error
 		if c.Client, err = procAddrPort(f[1], f[2]); err != nil {
-			return nil, err
+			return err
 		}
 		if c.Virtual, err = procAddrPort(f[3], f[4]); err != nil {
-			return nil, err
+			return err
 		}
 		if c.Destination, err = procAddrPort(f[5], f[6]); err != nil {
-			return nil, err
+			return err
 		}
 		c.State = f[7]
 		secs, err := strconv.ParseInt(f[8], 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("connection line %q: expires: %v", sc.Text(), err)
+			return fmt.Errorf("connection line %q: expires: %v", sc.Text(), err)
 		}
 		c.Expires = time.Duration(secs) * time.Second
 		if len(f) > 9 {
@@ -109,9 +150,11 @@ func parseConnections(r io.Reader) ([]Connection, error) {
 		if len(f) > 10 {
 			c.PEData = f[10]
 		}
-		out = append(out, c)
+		if !each(c) {
+			return nil
+		}
 	}
-	return out, sc.Err()
+	return sc.Err()
 }
 
 func procAddrPort(addr, port string) (netip.AddrPort, error) {

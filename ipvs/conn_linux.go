@@ -7,23 +7,24 @@ import (
 	"github.com/lvs-go/lvs/internal/netnsx"
 )
 
-// readProcNet reads /proc/net/<name> of the client's namespace: a thread
+// openProcNet opens /proc/net/<name> of the client's namespace: a thread
 // inside it opens /proc/thread-self/net, which the kernel resolves to that
-// thread's namespace.
-func (c *client) readProcNet(name string) (string, error) {
-	var b []byte
-	read := func() error {
+// thread's namespace; the open file stays that namespace's, read from any
+// thread.
+func (c *client) openProcNet(name string) (*os.File, error) {
+	var f *os.File
+	open := func() error {
 		var err error
-		b, err = os.ReadFile("/proc/thread-self/net/" + name)
+		f, err = os.Open("/proc/thread-self/net/" + name)
 		return err
 	}
 	var err error
 	if c.netns != 0 {
-		err = netnsx.Do(c.netns, read)
+		err = netnsx.Do(c.netns, open)
 	} else {
 		runtime.LockOSThread()
-		err = read()
+		err = open()
 		runtime.UnlockOSThread()
 	}
-	return string(b), err
+	return f, err
 }

@@ -18,7 +18,7 @@ type fixture struct {
 	replies  [][]byte
 }
 
-func loadFixtures(t *testing.T) fixture {
+func loadFixtures(t testing.TB) fixture {
 	t.Helper()
 	f, err := os.Open("testdata/kernel.txt")
 	if err != nil {

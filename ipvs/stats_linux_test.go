@@ -68,6 +68,34 @@ func TestStatsMoveWithTraffic(t *testing.T) {
 		}
 	}
 
+	// The connection table holds the 4 connections (client to the VIP,
+	// each to a real server), read whole and as an iterator that can stop.
+	conns, err := c.Connections(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	through := 0
+	for _, cn := range conns {
+		if cn.Virtual == svc.Addr && cn.Protocol == TCP {
+			through++
+		}
+	}
+	if through != 4 {
+		t.Errorf("%d connections through %v in the table, want 4: %+v", through, svc.Addr, conns)
+	}
+	n := 0
+	for _, err := range c.AllConnections(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n++; n == 2 {
+			break
+		}
+	}
+	if n != 2 {
+		t.Errorf("the iterator yielded %d before stopping, want 2", n)
+	}
+
 	if err := c.ZeroService(ctx, svc); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,74 @@
+package director
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+)
+
+// FuzzParseConfig: any file parses without panicking; a configuration
+// that parses is written as YAML and parses again into the same model.
+// Seeds: the daemon's sample configurations and the tests' own.
+func FuzzParseConfig(f *testing.F) {
+	files, _ := filepath.Glob("../examples/director/configs/*.yaml")
+	for _, p := range files {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte(natYAML))
+	f.Add([]byte(`{"services":[{"fwmark":7,"family":"ipv6","flags":"one-packet","realServers":[{"address":"[2001:db8::1]:0","forward":"tunnel","tunnel":{"type":"gre"}}]}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		cfg, err := Parse(b)
+		if err != nil {
+			return
+		}
+		m, err := compile(cfg)
+		if err != nil {
+			t.Fatalf("Parse accepted what compile refuses: %v", err)
+		}
+		out, err := yaml.Marshal(cfg)
+		if err != nil {
+			t.Fatalf("a parsed configuration does not marshal: %v", err)
+		}
+		again, err := Parse(out)
+		if err != nil {
+			t.Fatalf("%q -> %q does not parse: %v", b, out, err)
+		}
+		m2, err := compile(again)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p1, p2 := plan(m, current{}, false).String(), plan(m2, current{}, false).String(); p1 != p2 {
+			t.Fatalf("%q and its YAML %q plan differently:\n%s\n%s", b, out, p1, p2)
+		}
+	})
+}
+
+// FuzzState: any state file decodes without panicking, and a decoded state
+// encodes and decodes back to itself.
+func FuzzState(f *testing.F) {
+	f.Add([]byte(`{"services":[{"Protocol":6,"Addr":"10.0.0.8:80","FirewallMark":0,"Family":2}],"vips":[{"address":"10.0.0.8"}],"sysctls":[{"Key":"net.ipv4.ip_forward","Value":"0"}],"draining":{"TCP  10.0.0.8:80|10.0.0.110:80":"2026-12-01T00:00:00Z"},"marks":true}`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var st state
+		if json.Unmarshal(b, &st) != nil {
+			return
+		}
+		out, err := json.Marshal(st)
+		if err != nil {
+			t.Fatalf("state %+v does not marshal: %v", st, err)
+		}
+		var back state
+		if err := json.Unmarshal(out, &back); err != nil {
+			t.Fatalf("%s does not read back: %v", out, err)
+		}
+		again, _ := json.Marshal(back)
+		if string(again) != string(out) {
+			t.Fatalf("state round trip:\n%s\n%s", out, again)
+		}
+	})
+}
