@@ -499,7 +499,6 @@ func TestModifyKeepsOtherSettings(t *testing.T) {
 	}
 }
 
-
 // TestCancelledCallsLeaveTheClientClean: calls whose deadline ends between
 // sending a request and reading its replies (dumps, single changes and
 // batches) never confuse a later call: their replies are discarded.

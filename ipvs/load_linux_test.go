@@ -33,7 +33,9 @@ func TestSharedClientUnderLoad(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				fail := func(format string, args ...any) { errs <- fmt.Errorf("ns %d worker %d: "+format, append([]any{ns, w}, args...)...) }
+				fail := func(format string, args ...any) {
+					errs <- fmt.Errorf("ns %d worker %d: "+format, append([]any{ns, w}, args...)...)
+				}
 				for r := 0; r < rounds; r++ {
 					port := uint16(1000 + w*rounds + r)
 					svc := Service{Protocol: TCP, Addr: netip.AddrPortFrom(vip, port), Scheduler: RoundRobin}
