@@ -231,6 +231,16 @@ var appliers = map[OpKind]func(d *Director, ctx context.Context, o Op) error{
 func (d *Director) Apply(ctx context.Context, p *Plan) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	// Write ahead: what the plan may create or change is recorded as owned,
+	// and saved, before anything changes, so that a director killed midway
+	// still knows on restart what is its own (recorded but never made is
+	// harmless: removing it finds nothing).
+	if err := d.intend(p); err != nil {
+		return &ApplyError{Failed: []OpError{{Err: err}}}
+	}
+	if err := d.save(); err != nil {
+		return &ApplyError{Failed: []OpError{{Err: err}}} // nothing was changed
+	}
 	var failed []OpError
 	var batch []Op
 	flush := func() {
@@ -271,7 +281,19 @@ func (d *Director) Apply(ctx context.Context, p *Plan) error {
 		}
 	}
 	flush()
-	// The configuration's services are the Director's from now on.
+	if err := d.save(); err != nil {
+		failed = append(failed, OpError{Err: err})
+	}
+	if len(failed) > 0 {
+		return &ApplyError{Failed: failed}
+	}
+	return nil
+}
+
+// intend records in the state everything p may make the Director's: the
+// configuration's services, drains, the sysctls it sets (with their values
+// before), the VIPs and dummy devices it adds, and the firewall rules.
+func (d *Director) intend(p *Plan) error {
 	for _, k := range p.owned {
 		if !slices.Contains(d.st.Services, k) {
 			d.st.Services = append(d.st.Services, k)
@@ -285,11 +307,44 @@ func (d *Director) Apply(ctx context.Context, p *Plan) error {
 			d.st.Draining[k] = time.Now().Add(d.opts.Drain)
 		}
 	}
-	if err := d.save(); err != nil {
-		failed = append(failed, OpError{Err: err})
-	}
-	if len(failed) > 0 {
-		return &ApplyError{Failed: failed}
+	var rt *rtnl.Conn
+	defer func() {
+		if rt != nil {
+			rt.Close()
+		}
+	}()
+	for _, o := range p.Ops {
+		switch o.Kind {
+		case SetSysctl:
+			if !slices.ContainsFunc(d.st.Sysctls, func(s sysctl.Setting) bool { return s.Key == o.Sysctl.Key }) {
+				d.st.Sysctls = append(d.st.Sysctls, sysctl.Setting{Key: o.Sysctl.Key, Value: o.OldValue})
+			}
+		case AddVIP:
+			v := o.VIP
+			if !slices.ContainsFunc(d.st.VIPs, func(x VIP) bool { return x.on() == v.on() }) {
+				d.st.VIPs = append(d.st.VIPs, v)
+			}
+			if !v.Dummy || slices.Contains(d.st.Dummies, v.iface()) {
+				continue
+			}
+			if rt == nil {
+				var err error
+				if rt, err = rtnl.Dial(d.netns); err != nil {
+					return err
+				}
+			}
+			l, err := rt.FindLink(v.iface())
+			if err != nil {
+				return err
+			}
+			if l == nil { // it will be the Director's
+				d.st.Dummies = append(d.st.Dummies, v.iface())
+			}
+		case SyncMarks:
+			d.st.Marks = d.st.Marks || len(o.Marks) > 0
+		case SyncSNAT:
+			d.st.SNAT = d.st.SNAT || len(o.SNAT) > 0
+		}
 	}
 	return nil
 }
@@ -362,7 +417,9 @@ func (d *Director) addVIP(v VIP) error {
 		if err := rt.CreateLink(v.iface(), "dummy"); err != nil {
 			return rtnl.Unsupported(err, "the dummy module")
 		}
-		d.st.Dummies = append(d.st.Dummies, v.iface())
+		if !slices.Contains(d.st.Dummies, v.iface()) {
+			d.st.Dummies = append(d.st.Dummies, v.iface())
+		}
 		if l, err = rt.FindLink(v.iface()); err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/netip"
 	"os"
@@ -16,8 +17,10 @@ import (
 
 	"github.com/lvs-go/lvs/internal/lab"
 	"github.com/lvs-go/lvs/internal/lab/labtest"
+	"github.com/lvs-go/lvs/internal/nstest"
 	"github.com/lvs-go/lvs/internal/vmtest"
 	"github.com/lvs-go/lvs/ipvs"
+	"golang.org/x/sys/unix"
 )
 
 func TestMain(m *testing.M) {
@@ -731,5 +734,26 @@ func TestApplyPartialFailureConverges(t *testing.T) {
 	}
 	if p, err := d.Plan(ctx, good); err != nil || p.Len() != 0 {
 		t.Errorf("plan without the refused destination: %v\n%s", err, p)
+	}
+}
+
+// TestNewWithoutIPVS: on a kernel without IPVS New says so (ErrNotAvailable)
+// and changes nothing: no state file appears.
+func TestNewWithoutIPVS(t *testing.T) {
+	nstest.Privileged(t)
+	if err := unix.Stat("/sys/module/ip_vs", &unix.Stat_t{}); err == nil {
+		t.Skip("this kernel has IPVS")
+	}
+	state := t.TempDir() + "/state.json"
+	d, err := New(&Options{StateFile: state})
+	if err == nil {
+		d.Close()
+		t.Fatal("New succeeded without IPVS")
+	}
+	if !errors.Is(err, ipvs.ErrNotAvailable) {
+		t.Errorf("err = %v, want ipvs.ErrNotAvailable", err)
+	}
+	if _, err := os.Stat(state); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("state file after a failed New: %v", err)
 	}
 }

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"io/fs"
 	"net/netip"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/lvs-go/lvs/internal/netnsx"
 	"github.com/lvs-go/lvs/internal/nstest"
 	"github.com/lvs-go/lvs/internal/vmtest"
 	"golang.org/x/sys/unix"
@@ -553,5 +555,42 @@ func TestCancelledCallsLeaveTheClientClean(t *testing.T) {
 	t.Logf("%d of 300 calls ended by their deadline, %d of them after sending", cut, abandoned)
 	if abandoned == 0 {
 		t.Skip("no call was cut short after sending: the case under test did not occur")
+	}
+}
+
+// TestNamespaceGoneWhileOpen: a client whose namespace loses its last
+// other reference (ip netns delete, or the creator closing its fd) keeps
+// working on it: the client holds its own reference, and nothing leaks
+// into the caller's namespace.
+func TestNamespaceGoneWhileOpen(t *testing.T) {
+	vmtest.Require(t, "ip_vs")
+	fd, err := netnsx.New(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(&Config{NetNS: fd})
+	if err != nil {
+		unix.Close(fd)
+		t.Fatal(err)
+	}
+	defer c.Close()
+	unix.Close(fd) // the namespace's only reference now is the client's
+	ctx := ctxT(t)
+	svc := Service{Protocol: TCP, Addr: vip4, Scheduler: RoundRobin}
+	if err := c.CreateService(ctx, svc); err != nil {
+		t.Fatalf("create in the namespace without a name: %v", err)
+	}
+	if got, err := c.Services(ctx); err != nil || len(got) != 1 {
+		t.Fatalf("services: %v, %v", got, err)
+	}
+	if _, err := c.Connections(ctx); err != nil {
+		t.Errorf("connections (read from a thread inside the namespace): %v", err)
+	}
+	// The caller's namespace saw none of it.
+	if here, err := New(nil); err == nil {
+		defer here.Close()
+		if svcs, err := here.Services(ctx); err != nil || slices.ContainsFunc(svcs, func(s Service) bool { return s.Key() == svc.Key() }) {
+			t.Errorf("the caller's namespace: %v, %v", svcs, err)
+		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,7 +18,18 @@ import (
 
 var modules = []string{"ip_vs", "ip_vs_rr", "ip_vs_wrr", "ipip", "nf_tables", "veth", "bridge"}
 
-func TestMain(m *testing.M) { vmtest.Main(m, vmtest.Config{Modules: modules}) }
+// daemonEnv makes the test binary run the daemon's main instead of the
+// tests, so that tests run the daemon itself as a process.
+const daemonEnv = "LVS_TEST_RUN_DAEMON"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(daemonEnv) == "1" {
+		os.Args = append([]string{os.Args[0]}, strings.Fields(os.Getenv(daemonEnv+"_ARGS"))...)
+		main()
+		os.Exit(0)
+	}
+	vmtest.Main(m, vmtest.Config{Modules: modules})
+}
 
 // TestSampleConfigs applies each sample configuration to the study note's
 // topology, with the real servers brought into their role by realserver,
