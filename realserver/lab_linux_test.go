@@ -31,6 +31,7 @@ func TestDummyInterface(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { release(role) })
 	t.Logf("Setup changed: %q", role.Changes())
 	st := capture(t, ns, "vip0")
 	for _, want := range []string{"vip0 10.0.0.100/32", "vip0 2001:db8::100/128", "vip0 flags u"} {
@@ -197,6 +198,7 @@ func setupRS(t *testing.T, l *lab.Lab, cfg Config) []*Role {
 		if err != nil {
 			t.Fatalf("%s: %v", rs, err)
 		}
+		t.Cleanup(func() { release(r) })
 		roles = append(roles, r)
 	}
 	return roles

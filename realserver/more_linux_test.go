@@ -11,6 +11,7 @@ import (
 	"github.com/lvs-go/lvs/internal/nstest"
 	"github.com/lvs-go/lvs/internal/rtnl"
 	"github.com/lvs-go/lvs/sysctl"
+	"golang.org/x/sys/unix"
 )
 
 // hostSysctls are the host's own values of the keys the roles write.
@@ -30,6 +31,7 @@ func TestSetupStaysInItsNamespace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { release(role) })
 	if len(role.Changes()) == 0 {
 		t.Fatal("Setup in a fresh namespace changed nothing")
 	}
@@ -92,6 +94,7 @@ func TestDottedInterface(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { release(role) })
 	t.Logf("Setup changed: %q", role.Changes())
 	after := capture(t, ns, ifc)
 	for _, want := range []string{ifc + " 10.0.0.100/32", ifc + " 2001:db8::100/128", ifc + " flags u"} {
@@ -153,9 +156,11 @@ func TestCheckNamesTheMistakes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ns := int(nstest.New(t))
 			cfg := &Config{Mode: DR, VIPs: []netip.Addr{vip, vip2}, NetNS: ns}
-			if _, err := Setup(ctx, cfg); err != nil {
+			role, err := Setup(ctx, cfg)
+			if err != nil {
 				t.Fatal(err)
 			}
+			t.Cleanup(func() { release(role) })
 			sc, err := sysctl.New(&sysctl.Config{NetNS: ns})
 			must(t, err)
 			defer sc.Close()
@@ -168,12 +173,13 @@ func TestCheckNamesTheMistakes(t *testing.T) {
 				t.Errorf("Check problems %q, want exactly [%q]", st.Problems, tc.want)
 			}
 			// Setup again repairs exactly that.
-			role, err := Setup(ctx, cfg)
+			repair, err := Setup(ctx, cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(role.Changes()) != 1 {
-				t.Errorf("repairing Setup changed %q, want one step", role.Changes())
+			t.Cleanup(func() { release(repair) })
+			if len(repair.Changes()) != 1 {
+				t.Errorf("repairing Setup changed %q, want one step", repair.Changes())
 			}
 			if st, err := Check(ctx, cfg); err != nil || !st.OK() {
 				t.Errorf("Check after repair: %+v, %v", st, err)
@@ -217,5 +223,14 @@ func TestTUNIPv6Unsupported(t *testing.T) {
 	_, err := Setup(context.Background(), &Config{Mode: TUN, VIPs: []netip.Addr{vip, vip6}})
 	if !errors.Is(err, ErrInvalid) || !errors.Is(err, errors.ErrUnsupported) {
 		t.Errorf("Setup: %v, want ErrInvalid and errors.ErrUnsupported", err)
+	}
+}
+
+// release drops the role's reference to its namespace without undoing it,
+// for tests that leave a role in place.
+func release(r *Role) {
+	if r.netns > 0 {
+		unix.Close(r.netns)
+		r.netns = -1
 	}
 }

@@ -98,6 +98,7 @@ func TestDRSetupTeardown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { release(role) })
 	t.Logf("Setup changed: %q", role.Changes())
 	if st, err := Check(ctx, cfg); err != nil || !st.OK() {
 		t.Errorf("Check after Setup: %+v, %v", st, err)
@@ -122,6 +123,7 @@ func TestDRSetupTeardown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { release(again) })
 	if c := again.Changes(); len(c) != 0 {
 		t.Errorf("second Setup changed %q", c)
 	}
@@ -149,13 +151,16 @@ func TestExistingAddressStays(t *testing.T) {
 	ns := int(nstest.New(t))
 	ctx := context.Background()
 	// The operator's own setup, never torn down here.
-	if _, err := Setup(ctx, &Config{Mode: DR, VIPs: []netip.Addr{vip}, NetNS: ns}); err != nil {
+	own, err := Setup(ctx, &Config{Mode: DR, VIPs: []netip.Addr{vip}, NetNS: ns})
+	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { release(own) })
 	role, err := Setup(ctx, &Config{Mode: DR, VIPs: []netip.Addr{vip, vip2}, NetNS: ns})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { release(role) })
 	if err := role.Teardown(ctx); err != nil {
 		t.Fatal(err)
 	}

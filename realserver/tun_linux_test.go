@@ -67,6 +67,7 @@ func TestTUNSetupTeardown(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			t.Cleanup(func() { release(role) })
 			t.Logf("Setup changed: %q", role.Changes())
 			if st, err := Check(ctx, cfg); err != nil || !st.OK() {
 				t.Errorf("Check after Setup: %+v, %v", st, err)
@@ -89,6 +90,7 @@ func TestTUNSetupTeardown(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			t.Cleanup(func() { release(again) })
 			if c := again.Changes(); len(c) != 0 {
 				t.Errorf("second Setup changed %q", c)
 			}

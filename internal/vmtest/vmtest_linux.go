@@ -42,12 +42,15 @@ func InGuest() bool { return vm.IsGuest() }
 
 // Main runs the package's tests and then, if any test called Require for a
 // module the host lacks, boots one VM that runs exactly those tests with the
-// same flags. It exits with the host run's failure or else the guest's.
+// same flags. It exits with the host run's failure or else the guest's. A
+// run, on the host or in the guest, that leaves open files or goroutines
+// behind fails.
 func Main(m *testing.M, cfg Config) {
+	run := func() int { return runChecked(m.Run) }
 	if vm.IsGuest() {
-		vm.Guest(m.Run)
+		vm.Guest(run)
 	}
-	code := m.Run()
+	code := run()
 	deferred.Lock()
 	tests, benches := deferred.tests, deferred.benchmarks
 	deferred.Unlock()
