@@ -3,6 +3,7 @@ package director
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/netip"
 	"os"
@@ -199,5 +200,34 @@ func TestLoadBounded(t *testing.T) {
 	}
 	if _, err := Load("/dev/null"); !errors.Is(err, ErrInvalid) {
 		t.Errorf("an empty file: %v, want ErrInvalid (no services)", err)
+	}
+}
+
+// TestFullNetmaskConverges: a persistence netmask of the whole address (32,
+// 128) compiles to 0, which is what the kernel reports, so the plan after
+// an apply is empty.
+func TestFullNetmaskConverges(t *testing.T) {
+	for _, addr := range []string{"10.0.0.8:80", "[2001:db8::8]:80"} {
+		bits := 32
+		if strings.HasPrefix(addr, "[") {
+			bits = 128
+		}
+		cfg := mustParse(t, fmt.Sprintf(`
+services:
+  - protocol: tcp
+    address: "%s"
+    persistence: {timeout: 60s, netmask: %d}
+    realServers:
+      - {address: "%s", forward: dr}
+`, addr, bits, addr))
+		m := mustCompile(t, cfg)
+		if n := m.services[0].svc.Netmask; n != 0 {
+			t.Errorf("%s: netmask %d compiled to %d, want 0", addr, bits, n)
+		}
+		// What the kernel reports for it: netmask 0.
+		kernel := kernelOf(t, cfg)
+		if p := planFor(t, cfg, current{table: kernel}, false); p.Len() != 0 {
+			t.Errorf("%s: plan against its own table:\n%s", addr, p)
+		}
 	}
 }

@@ -757,3 +757,41 @@ func TestNewWithoutIPVS(t *testing.T) {
 		t.Errorf("state file after a failed New: %v", err)
 	}
 }
+
+// TestAppliedPlansConverge: configurations that used never to converge
+// (a persistence netmask of the whole address, IPv4-mapped real server and
+// service addresses) plan nothing after they are applied.
+func TestAppliedPlansConverge(t *testing.T) {
+	vmtest.Require(t, "ip_vs", "ip_vs_wlc", "veth", "bridge")
+	l := labtest.Build(t, lab.NAT())
+	d, err := New(&Options{NetNS: int(labtest.Host(t, l, lab.Director).NS())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ctx := ctxT(t)
+	cfg, err := Parse([]byte(`
+services:
+  - protocol: tcp
+    address: "[::ffff:10.0.0.8]:80"
+    persistence: {timeout: 60s, netmask: 32}
+    realServers:
+      - {address: "[::ffff:10.0.0.110]:80", forward: nat}
+      - {address: 10.0.0.120:80, forward: nat}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := d.Plan(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Apply(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if again, err := d.Plan(ctx, cfg); err != nil || again.Len() != 0 {
+			t.Fatalf("plan %d after applying: %v\n%s", i+1, err, again)
+		}
+	}
+}

@@ -184,6 +184,9 @@ func compileService(vs VirtualService, where string) (*service, error) {
 			return nil, fail(".persistence", "needs a timeout")
 		}
 		k.Timeout, k.Netmask, k.PersistenceEngine = p.Timeout, p.Netmask, p.Engine
+		if k.Netmask == 32 && k.AddressFamily() == ipvs.IPv4 || k.Netmask == 128 && k.AddressFamily() == ipvs.IPv6 {
+			k.Netmask = 0 // the whole address, which the kernel reports as 0
+		}
 		k.Flags |= ipvs.FlagPersistent
 	}
 	if err := ipvs.ValidateService(*k); err != nil {

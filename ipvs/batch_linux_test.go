@@ -135,3 +135,59 @@ func TestLargeTableRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestHundredThousandDestinations: 1,000 services with 100 destinations
+// each, loaded in one batch, dump back exactly (each service's dump spans
+// many datagrams).
+func TestHundredThousandDestinations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	c, _ := testClient(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	const services, per = 1000, 100
+	want := make([]TableService, services)
+	for i := range want {
+		svc := Service{Protocol: UDP, Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 3, byte(i >> 8), byte(i)}), 53), Scheduler: RoundRobin}
+		ds := make([]Destination, per)
+		for j := range ds {
+			ds[j] = Destination{Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 4, byte(j), 1}), uint16(5300+i%7)), Forward: DirectRoute, Weight: 1 + (i+j)%9}
+		}
+		want[i] = TableService{Service: svc, Destinations: ds}
+	}
+	results, err := c.Apply(ctx, batchOf(want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range results {
+		if r != nil {
+			t.Fatalf("change %d: %v", i, r)
+		}
+	}
+	got, err := c.Table(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	byKey := map[Key]TableService{}
+	for _, ts := range got.Services {
+		byKey[ts.Key()] = ts
+		total += len(ts.Destinations)
+	}
+	if len(got.Services) != services || total != services*per {
+		t.Fatalf("%d services and %d destinations read back, want %d and %d", len(got.Services), total, services, services*per)
+	}
+	for _, w := range want {
+		g := byKey[w.Key()]
+		have := map[netip.AddrPort]Destination{}
+		for _, d := range g.Destinations {
+			have[d.Addr] = settings(d)
+		}
+		for _, wd := range w.Destinations {
+			if have[wd.Addr] != wd {
+				t.Fatalf("%v: destination %v read back as %+v", w.Key(), wd.Addr, have[wd.Addr])
+			}
+		}
+	}
+}

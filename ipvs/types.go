@@ -256,7 +256,8 @@ type Service struct {
 	Timeout time.Duration
 	// Netmask is the persistence granularity as a prefix length (ipvsadm
 	// -M): clients whose addresses share it stick to one destination. Zero
-	// means the whole address (32 or 128).
+	// means the whole address; 32 (or 128) means the same and reads back
+	// from the kernel as zero.
 	Netmask int
 	// PersistenceEngine names a persistence engine module: "sip" (the
 	// only one the kernel has), or empty.
