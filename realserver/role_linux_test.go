@@ -192,6 +192,9 @@ func TestFailureHalfwayUndoes(t *testing.T) {
 // error matching ErrInvalid and fs.ErrInvalid, before anything is touched.
 func TestValidation(t *testing.T) {
 	ctx := context.Background()
+	ns := int(nstest.New(t))
+	before := capture(t, ns, "lo")
+	tried := 0
 	for _, cfg := range []*Config{
 		nil,
 		{},
@@ -207,7 +210,18 @@ func TestValidation(t *testing.T) {
 		{Mode: TUN, VIPs: []netip.Addr{vip}, GUEPort: 5555},
 		{Mode: DR, VIPs: []netip.Addr{vip}, Encap: GRE},
 		{Mode: TUN, VIPs: []netip.Addr{vip}, Encap: 7},
+		{Mode: DR, VIPs: []netip.Addr{netip.MustParseAddr("::ffff:10.0.0.100")}},
+		{Mode: DR, VIPs: []netip.Addr{netip.MustParseAddr("fe80::1%lo")}},
+		{Mode: DR, VIPs: []netip.Addr{vip}, Interface: ".", Dummy: true},
+		{Mode: DR, VIPs: []netip.Addr{vip}, Interface: "..", Dummy: true},
+		{Mode: DR, VIPs: []netip.Addr{vip}, Interface: "vip\r\n0", Dummy: true},
+		{Mode: DR, VIPs: []netip.Addr{vip}, Interface: "averylongname0123", Dummy: true},
+		{Mode: 9, VIPs: []netip.Addr{vip}},
 	} {
+		if cfg != nil {
+			cfg.NetNS = ns
+		}
+		tried += 2
 		if _, err := Setup(ctx, cfg); !errors.Is(err, ErrInvalid) || !errors.Is(err, fs.ErrInvalid) {
 			t.Errorf("Setup(%+v): %v, want ErrInvalid and fs.ErrInvalid", cfg, err)
 		}
@@ -218,6 +232,10 @@ func TestValidation(t *testing.T) {
 	if _, err := Setup(ctx, nil); err == nil || !strings.Contains(err.Error(), "no configuration") {
 		t.Errorf("Setup(nil): %v, want \"no configuration\"", err)
 	}
+	if after := capture(t, ns, "lo"); !after.equal(before) {
+		t.Errorf("the namespace changed:\n%+v\nwant\n%+v", after, before)
+	}
+	t.Logf("%d bad inputs refused", tried)
 }
 
 // TestDoneContext: a done ctx stops Setup and Check before anything

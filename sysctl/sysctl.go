@@ -140,14 +140,20 @@ func (s *Sysctl) Snapshot(ctx context.Context, keys ...Key) (Snapshot, error) {
 	return snap, nil
 }
 
-// Restore writes the snapshot's values back, last first. It tries every
-// key and returns the errors joined. If ctx is done before it starts it
+// Restore writes the snapshot's values back, last first. A bad key or
+// value anywhere in snap is a *ValidationError before anything is written.
+// It tries every key and returns the errors joined. If ctx is done before it starts it
 // returns ctx.Err() and writes nothing; if ctx ends between keys it stops
 // there, leaving the earlier keys of snap as they are, and ctx.Err() is
 // among the errors returned.
 func (s *Sysctl) Restore(ctx context.Context, snap Snapshot) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	for _, st := range snap {
+		if _, err := validate(st); err != nil {
+			return err // before anything is written
+		}
 	}
 	var errs []error
 	for i := len(snap) - 1; i >= 0; i-- {
