@@ -17,15 +17,15 @@ func TestBadInputChangesNothing(t *testing.T) {
 	good := Rule{Destination: vip, Protocol: TCP, Ports: []PortRange{Port(80)}, Mark: 10}
 	goodSNAT := SNATRule{Protocol: TCP, Destination: netip.MustParseAddrPort("10.0.0.2:80")}
 	badRules := map[string]Rule{
-		"no destination":   {Protocol: TCP, Ports: []PortRange{Port(80)}, Mark: 1},
-		"no protocol":      {Destination: vip, Ports: []PortRange{Port(80)}, Mark: 1},
-		"bad protocol":     {Destination: vip, Protocol: 47, Ports: []PortRange{Port(80)}, Mark: 1},
-		"no ports":         {Destination: vip, Protocol: TCP, Mark: 1},
-		"reversed range":   {Destination: vip, Protocol: TCP, Ports: []PortRange{{First: 90, Last: 80}}, Mark: 1},
-		"port 0":           {Destination: vip, Protocol: TCP, Ports: []PortRange{Port(0)}, Mark: 1},
-		"mark 0":           {Destination: vip, Protocol: TCP, Ports: []PortRange{Port(80)}},
-		"mixed families":   {Destination: vip, Source: netip.MustParsePrefix("2001:db8::/32"), Protocol: TCP, Ports: []PortRange{Port(80)}, Mark: 1},
-		"bad interface":    {Destination: vip, InInterface: "a b", Protocol: TCP, Ports: []PortRange{Port(80)}, Mark: 1},
+		"no destination": {Protocol: TCP, Ports: []PortRange{Port(80)}, Mark: 1},
+		"no protocol":    {Destination: vip, Ports: []PortRange{Port(80)}, Mark: 1},
+		"bad protocol":   {Destination: vip, Protocol: 47, Ports: []PortRange{Port(80)}, Mark: 1},
+		"no ports":       {Destination: vip, Protocol: TCP, Mark: 1},
+		"reversed range": {Destination: vip, Protocol: TCP, Ports: []PortRange{{First: 90, Last: 80}}, Mark: 1},
+		"port 0":         {Destination: vip, Protocol: TCP, Ports: []PortRange{Port(0)}, Mark: 1},
+		"mark 0":         {Destination: vip, Protocol: TCP, Ports: []PortRange{Port(80)}},
+		"mixed families": {Destination: vip, Source: netip.MustParsePrefix("2001:db8::/32"), Protocol: TCP, Ports: []PortRange{Port(80)}, Mark: 1},
+		"bad interface":  {Destination: vip, InInterface: "a b", Protocol: TCP, Ports: []PortRange{Port(80)}, Mark: 1},
 	}
 	badSNAT := map[string]SNATRule{
 		"no address":  {Protocol: TCP},
