@@ -38,6 +38,20 @@ services:
       - {address: 10.0.0.120:80, forward: nat, weight: 2}
 `
 
+// natDirector builds the note's NAT lab and a Director on its director
+// namespace with opts (NetNS filled in), closed when the test ends.
+func natDirector(t *testing.T, opts Options) (*Director, *lab.Lab) {
+	t.Helper()
+	l := labtest.Build(t, lab.NAT())
+	opts.NetNS = int(labtest.Host(t, l, lab.Director).NS())
+	d, err := New(&opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d, l
+}
+
 func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
@@ -697,12 +711,7 @@ services:
 // the plan is empty.
 func TestApplyPartialFailureConverges(t *testing.T) {
 	vmtest.Require(t, "ip_vs", "ip_vs_wrr", "veth", "bridge")
-	l := labtest.Build(t, lab.NAT())
-	d, err := New(&Options{NetNS: int(labtest.Host(t, l, lab.Director).NS())})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d, _ := natDirector(t, Options{})
 	ctx := ctxT(t)
 	// 10.0.0.255 is the lab subnet's broadcast address: valid as an
 	// address, refused by the kernel as a real server (EINVAL).
@@ -763,12 +772,7 @@ func TestNewWithoutIPVS(t *testing.T) {
 // service addresses) plan nothing after they are applied.
 func TestAppliedPlansConverge(t *testing.T) {
 	vmtest.Require(t, "ip_vs", "ip_vs_wlc", "veth", "bridge")
-	l := labtest.Build(t, lab.NAT())
-	d, err := New(&Options{NetNS: int(labtest.Host(t, l, lab.Director).NS())})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d, _ := natDirector(t, Options{})
 	ctx := ctxT(t)
 	cfg, err := Parse([]byte(`
 services:
