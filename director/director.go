@@ -24,4 +24,26 @@ type Options struct {
 	StateFile string
 	// MaxChecks bounds the health checks running at once (32 if zero).
 	MaxChecks int
+	// Resync is how often Run reads the whole kernel table and repairs
+	// what differs from the configuration (30 seconds if zero; negative:
+	// never). Between resyncs Run plans health changes against what it
+	// applied, reading nothing.
+	Resync time.Duration
+	// CallTimeout bounds each step of Run (a plan and its apply, a
+	// collection): 10 seconds if zero.
+	CallTimeout time.Duration
+}
+
+func (o Options) resync() time.Duration {
+	if o.Resync == 0 {
+		return 30 * time.Second
+	}
+	return o.Resync
+}
+
+func (o Options) callTimeout() time.Duration {
+	if o.CallTimeout <= 0 {
+		return 10 * time.Second
+	}
+	return o.CallTimeout
 }

@@ -29,6 +29,12 @@ type Director struct {
 	sc       *sysctl.Sysctl
 	firewall iptables.Backend
 	st       state
+	// known is what the Director knows the kernel's IPVS holds: the last
+	// full read, with what Apply changed since. nil when unknown (before
+	// the first read, or after a change whose outcome is not known).
+	known map[ipvs.Key]*ipvs.TableService
+	// fullReads counts reads of the whole table (for tests).
+	fullReads int
 }
 
 // New opens a Director on the options' namespace (nil options are the
@@ -120,7 +126,14 @@ func (d *Director) read(ctx context.Context, m *model) (current, error) {
 	if err != nil {
 		return cur, err
 	}
+	d.fullReads++
 	cur.table = t.Services
+	d.known = make(map[ipvs.Key]*ipvs.TableService, len(t.Services))
+	for i := range t.Services {
+		ts := t.Services[i]
+		ts.Destinations = slices.Clone(ts.Destinations)
+		d.known[ts.Key()] = &ts
+	}
 	for _, k := range d.st.Services {
 		cur.owned[k] = true
 	}
@@ -259,9 +272,11 @@ func (d *Director) Apply(ctx context.Context, p *Plan) error {
 			}
 			if r != nil {
 				failed = append(failed, OpError{Op: o, Err: r})
+				d.known = nil // read the kernel again before planning against it
 				continue
 			}
 			d.record(o)
+			d.learn(o)
 		}
 		batch = batch[:0]
 	}
@@ -347,6 +362,66 @@ func (d *Director) intend(p *Plan) error {
 		}
 	}
 	return nil
+}
+
+// learn updates what the Director knows the kernel holds with an applied
+// IPVS operation.
+func (d *Director) learn(o Op) {
+	if d.known == nil {
+		return
+	}
+	k := o.Rule.Service.Key()
+	ts := d.known[k]
+	if ts == nil && o.Kind != CreateService {
+		d.known = nil // a service it does not know: read again
+		return
+	}
+	dst := o.Rule.Destination
+	switch o.Kind {
+	case CreateService:
+		d.known[k] = &ipvs.TableService{Service: o.Rule.Service}
+	case UpdateService:
+		ts.Service = o.Rule.Service
+	case DeleteService:
+		delete(d.known, k)
+	case CreateDestination:
+		ts.Destinations = append(ts.Destinations, dst)
+	case UpdateDestination, DrainDestination, DeleteDestination:
+		i := slices.IndexFunc(ts.Destinations, func(x ipvs.Destination) bool { return x.Addr == dst.Addr })
+		switch {
+		case i < 0:
+			d.known = nil
+		case o.Kind == DeleteDestination:
+			ts.Destinations = slices.Delete(ts.Destinations, i, i+1)
+		default:
+			ts.Destinations[i] = dst
+		}
+	}
+}
+
+// planFlip plans the services keyed in services against what the Director
+// knows it applied, reading nothing from the kernel; false when it knows
+// nothing yet. Only destinations change on a health flip, so only the
+// services' own operations are planned.
+func (d *Director) planFlip(m *model, services map[ipvs.Key]bool) (*Plan, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.known == nil {
+		return nil, false
+	}
+	var o serviceOps
+	for _, s := range m.services {
+		k := s.svc.Key()
+		if !services[k] {
+			continue
+		}
+		ts, ok := d.known[k]
+		if !ok {
+			ts = &ipvs.TableService{}
+		}
+		o.add(s, *ts, ok, d.opts.Drain > 0)
+	}
+	return &Plan{Ops: o.ops(), drains: o.drains}, true
 }
 
 // record notes in the state what an applied IPVS operation changed.
@@ -527,6 +602,7 @@ func (d *Director) Collect(ctx context.Context) (int, error) {
 		}
 		if r == nil || errors.Is(r, fs.ErrNotExist) {
 			d.record(o)
+			d.learn(o)
 			n++
 		} else if results != nil {
 			errs = append(errs, r)

@@ -799,3 +799,131 @@ services:
 		}
 	}
 }
+
+// TestHealthFlipReadsNothing: with 1,000 other services configured, a real
+// server's failure and recovery each reach the kernel as one operation,
+// planned without reading the table again (the first apply's read is the
+// only one); a periodic resync reads it and finds nothing to repair.
+func TestHealthFlipReadsNothing(t *testing.T) {
+	vmtest.Require(t, "ip_vs", "ip_vs_rr", "veth", "bridge")
+	l := labtest.Build(t, natWithout(lab.RS1))
+	dir, rs1 := labtest.Host(t, l, lab.Director), labtest.Host(t, l, lab.RS1)
+	serve := func() context.CancelFunc {
+		ctx, cancel := context.WithCancel(context.Background())
+		if err := rs1.Serve(ctx, ":80", "rs1"); err != nil {
+			t.Fatal(err)
+		}
+		return cancel
+	}
+	stop := serve()
+	d, err := New(&Options{NetNS: int(dir.NS()), Resync: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var text strings.Builder
+	text.WriteString(`services:
+  - protocol: tcp
+    address: 10.0.0.8:80
+    scheduler: rr
+    check: {type: tcp, interval: 100ms, timeout: 500ms, rise: 1, fall: 1}
+    realServers:
+      - {address: 10.0.0.110:80, forward: nat}
+      - {address: 10.0.0.120:80, forward: nat}
+`)
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&text, "  - {protocol: tcp, address: 10.0.0.8:%d, realServers: [{address: 10.0.0.120:80, forward: nat}]}\n", 2000+i)
+	}
+	cfg, err := Parse([]byte(text.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(ctxT(t))
+	reports := make(chan Report, 64)
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx, cfg, nil, func(r Report) { reports <- r }) }()
+	defer func() { cancel(); <-done }()
+	next := func(what string, ok func(Report) bool) Report {
+		t.Helper()
+		timeout := time.After(30 * time.Second)
+		for {
+			select {
+			case r := <-reports:
+				if r.Err != nil {
+					t.Fatalf("while waiting for %s: %v", what, r.Err)
+				}
+				if ok(r) {
+					return r
+				}
+			case <-timeout:
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+	reads := func() int {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		return d.fullReads
+	}
+	next("the first apply", func(r Report) bool { return r.Plan != nil })
+	if n := reads(); n != 1 {
+		t.Fatalf("%d full reads after the first apply, want 1", n)
+	}
+	stop()
+	h := next("rs1 to fail", func(r Report) bool { return r.Health != nil && !r.Health.Healthy })
+	p := next("the quiesce", func(r Report) bool { return r.Plan != nil })
+	if p.Plan.Len() != 1 || p.Plan.Ops[0].Rule.Destination.Weight != 0 {
+		t.Errorf("plan on failure:\n%s", p.Plan)
+	}
+	t.Logf("verdict to applied: %v", p.Time.Sub(h.Time))
+	stop = serve()
+	defer stop()
+	next("rs1 to recover", func(r Report) bool { return r.Health != nil && r.Health.Healthy })
+	p = next("the restore", func(r Report) bool { return r.Plan != nil })
+	if p.Plan.Len() != 1 || p.Plan.Ops[0].Rule.Destination.Weight != 1 {
+		t.Errorf("plan on recovery:\n%s", p.Plan)
+	}
+	if n := reads(); n != 1 {
+		t.Errorf("%d full reads after two health flips, want still 1", n)
+	}
+	// What the Director believes is what the kernel has.
+	if again, err := d.Plan(ctx, cfg); err != nil || again.Len() != 0 {
+		t.Errorf("a full plan after the flips: %v\n%s", err, again)
+	}
+}
+
+// TestResyncRepairsDrift: a weight changed by hand is put back by the
+// periodic resync, reported as a Resync plan of that one change.
+func TestResyncRepairsDrift(t *testing.T) {
+	vmtest.Require(t, "ip_vs", "ip_vs_wrr", "veth", "bridge")
+	d, _ := natDirector(t, Options{Resync: 300 * time.Millisecond})
+	cfg, err := Parse([]byte(natLab))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(ctxT(t))
+	reports := make(chan Report, 16)
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx, cfg, nil, func(r Report) { reports <- r }) }()
+	defer func() { cancel(); <-done }()
+	first := <-reports
+	if first.Err != nil || first.Plan == nil || first.Resync {
+		t.Fatalf("first report: %+v", first)
+	}
+	svc := ipvs.Service{Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort("10.0.0.8:80")}
+	rs := netip.MustParseAddrPort("10.0.0.120:80")
+	if err := d.IPVS().ModifyDestination(ctx, svc, rs, func(dst *ipvs.Destination) error { dst.Weight = 7; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-reports:
+		if r.Err != nil || !r.Resync || r.Plan.Len() != 1 || r.Plan.Ops[0].Rule.Destination.Weight != 2 || r.Plan.Ops[0].Old.Destination.Weight != 7 {
+			t.Fatalf("after the hand change: %+v\n%v", r, r.Plan)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the drift was never repaired")
+	}
+	if got, err := d.IPVS().Destination(ctx, svc, rs); err != nil || got.Weight != 2 {
+		t.Errorf("weight after the resync: %+v, %v; want 2", got, err)
+	}
+}

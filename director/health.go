@@ -250,4 +250,8 @@ type Report struct {
 	Plan      *Plan
 	Collected int
 	Err       error
+	// Resync marks a plan from the periodic full read of the kernel
+	// (Options.Resync): its operations repair changes made by someone
+	// else since the last read (drift).
+	Resync bool
 }

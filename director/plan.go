@@ -200,53 +200,19 @@ func plan(m *model, cur current, drain bool) *Plan {
 	for _, ts := range cur.table {
 		have[ts.Key()] = ts
 	}
-	var destCreates, destUpdates, destDeletes, svcDeletes []Op
+	var svcOps serviceOps
+	var svcDeletes []Op
 	wantKeys := map[ipvs.Key]bool{}
 	for _, s := range m.services {
 		k := s.svc.Key()
 		wantKeys[k] = true
 		p.owned = append(p.owned, k)
 		ts, exists := have[k]
-		switch {
-		case !exists:
-			add(Op{Kind: CreateService, Rule: ipvs.Rule{Command: ipvs.AddService, Service: s.svc}})
-		case !sameService(ts.Service, s.svc):
-			add(Op{Kind: UpdateService, Rule: ipvs.Rule{Command: ipvs.EditService, Service: s.svc},
-				Old: ipvs.Rule{Command: ipvs.EditService, Service: ts.Service}})
-		}
-		cur := map[netip.AddrPort]ipvs.Destination{}
-		for _, dst := range ts.Destinations {
-			cur[dst.Addr] = dst
-		}
-		want := map[netip.AddrPort]bool{}
-		for _, dst := range s.dests {
-			want[dst.Addr] = true
-			old, ok := cur[dst.Addr]
-			switch {
-			case !ok:
-				destCreates = append(destCreates, Op{Kind: CreateDestination, Rule: ipvs.Rule{Command: ipvs.AddServer, Service: s.svc, Destination: dst}})
-			case !sameDest(old, dst):
-				destUpdates = append(destUpdates, Op{Kind: UpdateDestination, Rule: ipvs.Rule{Command: ipvs.EditServer, Service: s.svc, Destination: dst},
-					Old: ipvs.Rule{Command: ipvs.EditServer, Service: s.svc, Destination: old}})
-			}
-		}
-		for _, dst := range ts.Destinations {
-			if want[dst.Addr] {
-				continue
-			}
-			if drain {
-				p.drains = append(p.drains, drainKey(k, dst.Addr))
-				if dst.Weight != 0 {
-					z := settingsOf(dst)
-					z.Weight = 0
-					destUpdates = append(destUpdates, Op{Kind: DrainDestination, Rule: ipvs.Rule{Command: ipvs.EditServer, Service: s.svc, Destination: z},
-						Old: ipvs.Rule{Command: ipvs.EditServer, Service: s.svc, Destination: dst}})
-				}
-				continue
-			}
-			destDeletes = append(destDeletes, Op{Kind: DeleteDestination, Rule: ipvs.Rule{Command: ipvs.DeleteServer, Service: s.svc, Destination: ipvs.Destination{Addr: dst.Addr}}})
-		}
+		svcOps.add(s, ts, exists, drain)
 	}
+	p.Ops = append(p.Ops, svcOps.services...)
+	p.drains = svcOps.drains
+	destCreates, destUpdates, destDeletes := svcOps.creates, svcOps.updates, svcOps.deletes
 	// Services the director owns from before and no longer wants.
 	for _, ts := range cur.table {
 		if cur.owned[ts.Key()] && !wantKeys[ts.Key()] {
@@ -278,6 +244,63 @@ func plan(m *model, cur current, drain bool) *Plan {
 	p.Ops = append(p.Ops, destDeletes...)
 	p.Ops = append(p.Ops, svcDeletes...)
 	return p
+}
+
+// serviceOps collects the operations on services and their destinations,
+// by kind, so that they can be put in Apply's order.
+type serviceOps struct {
+	services, creates, updates, deletes []Op
+	drains                              []string
+}
+
+// add diffs one desired service with what the kernel has of it (ts, if
+// exists).
+func (o *serviceOps) add(s *service, ts ipvs.TableService, exists, drain bool) {
+	k := s.svc.Key()
+	switch {
+	case !exists:
+		o.services = append(o.services, Op{Kind: CreateService, Rule: ipvs.Rule{Command: ipvs.AddService, Service: s.svc}})
+	case !sameService(ts.Service, s.svc):
+		o.services = append(o.services, Op{Kind: UpdateService, Rule: ipvs.Rule{Command: ipvs.EditService, Service: s.svc},
+			Old: ipvs.Rule{Command: ipvs.EditService, Service: ts.Service}})
+	}
+	cur := make(map[netip.AddrPort]ipvs.Destination, len(ts.Destinations))
+	for _, dst := range ts.Destinations {
+		cur[dst.Addr] = dst
+	}
+	want := make(map[netip.AddrPort]bool, len(s.dests))
+	for _, dst := range s.dests {
+		want[dst.Addr] = true
+		old, ok := cur[dst.Addr]
+		switch {
+		case !ok:
+			o.creates = append(o.creates, Op{Kind: CreateDestination, Rule: ipvs.Rule{Command: ipvs.AddServer, Service: s.svc, Destination: dst}})
+		case !sameDest(old, dst):
+			o.updates = append(o.updates, Op{Kind: UpdateDestination, Rule: ipvs.Rule{Command: ipvs.EditServer, Service: s.svc, Destination: dst},
+				Old: ipvs.Rule{Command: ipvs.EditServer, Service: s.svc, Destination: old}})
+		}
+	}
+	for _, dst := range ts.Destinations {
+		if want[dst.Addr] {
+			continue
+		}
+		if drain {
+			o.drains = append(o.drains, drainKey(k, dst.Addr))
+			if dst.Weight != 0 {
+				z := settingsOf(dst)
+				z.Weight = 0
+				o.updates = append(o.updates, Op{Kind: DrainDestination, Rule: ipvs.Rule{Command: ipvs.EditServer, Service: s.svc, Destination: z},
+					Old: ipvs.Rule{Command: ipvs.EditServer, Service: s.svc, Destination: dst}})
+			}
+			continue
+		}
+		o.deletes = append(o.deletes, Op{Kind: DeleteDestination, Rule: ipvs.Rule{Command: ipvs.DeleteServer, Service: s.svc, Destination: ipvs.Destination{Addr: dst.Addr}}})
+	}
+}
+
+// ops is the collected operations in Apply's order.
+func (o *serviceOps) ops() []Op {
+	return slices.Concat(o.services, o.creates, o.updates, o.deletes)
 }
 
 // sameService compares what a service is configured with (not its stats).

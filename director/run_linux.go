@@ -8,12 +8,25 @@ import (
 	"time"
 
 	"github.com/lvs-go/lvs/internal/netnsx"
+	"github.com/lvs-go/lvs/ipvs"
 )
+
+// flipWindow is how long Run waits after a health change for others to
+// join it in one batch.
+const flipWindow = 5 * time.Millisecond
 
 // Run applies cfg, then keeps the namespace matching it while health
 // checks fail and recover, and applies each configuration received on
 // reload, until ctx is done. With Options.Drain it also collects drained
 // real servers. report, if not nil, is called from Run's goroutine.
+//
+// Its work is proportional to the change, not to the table: health changes
+// arriving within a few milliseconds of each other are planned together,
+// for the affected services only, against what the Director knows it
+// applied, and sent as one batch, with no read of the kernel's table. The
+// table is read whole at start, on reload, and every Options.Resync, when
+// whatever differs (a change made by hand) is repaired and reported with
+// Report.Resync set. Each step has Options.CallTimeout.
 func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, report func(Report)) error {
 	m, err := compile(cfg)
 	if err != nil {
@@ -22,34 +35,77 @@ func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, 
 	if report == nil {
 		report = func(Report) {}
 	}
+	step := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, d.opts.callTimeout()) }
 	failed := map[target]bool{}
-	apply := func() {
-		p, err := d.planModel(ctx, m.effective(failed))
+	apply := func(resync bool) {
+		sctx, cancel := step()
+		defer cancel()
+		p, err := d.planModel(sctx, m.effective(failed))
 		if err == nil && p.Len() > 0 {
-			err = d.Apply(ctx, p)
+			err = d.Apply(sctx, p)
 		}
 		if err != nil || (p != nil && p.Len() > 0) {
+			report(Report{Time: time.Now(), Plan: p, Err: err, Resync: resync})
+		}
+	}
+	flip := func(services map[ipvs.Key]bool) {
+		sctx, cancel := step()
+		defer cancel()
+		p, ok := d.planFlip(m.effective(failed), services)
+		if !ok { // nothing known of the kernel yet: read it
+			cancel()
+			apply(false)
+			return
+		}
+		var err error
+		if p.Len() > 0 {
+			err = d.Apply(sctx, p)
+		}
+		if err != nil || p.Len() > 0 {
 			report(Report{Time: time.Now(), Plan: p, Err: err})
 		}
 	}
 	changes := make(chan change)
 	stop := d.startChecks(ctx, m, failed, changes)
 	defer func() { stop() }()
-	apply()
-	var collect <-chan time.Time
+	apply(false)
+	var collect, resync <-chan time.Time
 	if d.opts.Drain > 0 {
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
 		collect = t.C
+	}
+	if r := d.opts.resync(); r > 0 {
+		t := time.NewTicker(r)
+		defer t.Stop()
+		resync = t.C
 	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case c := <-changes:
-			failed[c.tg] = !c.e.Healthy
-			report(Report{Time: time.Now(), Health: &c.e})
-			apply()
+			affected := map[ipvs.Key]bool{}
+			take := func(c change) {
+				failed[c.tg] = !c.e.Healthy
+				affected[c.tg.svc] = true
+				report(Report{Time: time.Now(), Health: &c.e})
+			}
+			take(c)
+			window := time.NewTimer(flipWindow)
+		gather:
+			for {
+				select {
+				case c := <-changes:
+					take(c)
+				case <-window.C:
+					break gather
+				case <-ctx.Done():
+					window.Stop()
+					return nil
+				}
+			}
+			flip(affected)
 		case n, ok := <-reload:
 			if !ok {
 				reload = nil
@@ -69,9 +125,13 @@ func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, 
 				}
 			}
 			stop = d.startChecks(ctx, m, failed, changes)
-			apply()
+			apply(false)
+		case <-resync:
+			apply(true)
 		case <-collect:
-			n, err := d.Collect(ctx)
+			sctx, cancel := step()
+			n, err := d.Collect(sctx)
+			cancel()
 			if n > 0 || err != nil {
 				report(Report{Time: time.Now(), Collected: n, Err: err})
 			}
