@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -399,27 +400,30 @@ func (d *Director) learn(o Op) {
 	}
 }
 
-// planFlip plans the services keyed in services against what the Director
-// knows it applied, reading nothing from the kernel; false when it knows
-// nothing yet. Only destinations change on a health flip, so only the
-// services' own operations are planned.
-func (d *Director) planFlip(m *model, services map[ipvs.Key]bool) (*Plan, bool) {
+// planFlip plans the services keyed in services, with the failed real
+// servers taken out, against what the Director knows it applied, reading
+// nothing from the kernel and touching nothing else of m: its cost is the
+// services', whatever the size of the table. False when the Director knows
+// nothing of the kernel yet. Only destinations change on a health flip, so
+// only the services' own operations are planned.
+func (d *Director) planFlip(m *model, failed map[target]bool, services map[ipvs.Key]bool) (*Plan, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.known == nil {
 		return nil, false
 	}
+	keys := slices.SortedFunc(maps.Keys(services), func(a, b ipvs.Key) int { return strings.Compare(a.String(), b.String()) })
 	var o serviceOps
-	for _, s := range m.services {
-		k := s.svc.Key()
-		if !services[k] {
+	for _, k := range keys {
+		s := m.service(k)
+		if s == nil {
 			continue
 		}
 		ts, ok := d.known[k]
 		if !ok {
 			ts = &ipvs.TableService{}
 		}
-		o.add(s, *ts, ok, d.opts.Drain > 0)
+		o.add(s.effective(failed), *ts, ok, d.opts.Drain > 0)
 	}
 	return &Plan{Ops: o.ops(), drains: o.drains}, true
 }

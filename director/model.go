@@ -25,6 +25,8 @@ type model struct {
 	timeouts *ipvs.Timeouts
 	marks    []iptables.Rule
 	snat     []iptables.SNATRule
+	// byKey indexes services, built on first use (see service).
+	byKey map[ipvs.Key]*service
 }
 
 // service is one virtual service of the model.
@@ -284,28 +286,52 @@ func (m *model) effective(failed map[target]bool) *model {
 	out := *m
 	out.services = make([]*service, len(m.services))
 	for i, s := range m.services {
-		out.services[i] = s
-		if s.check == nil {
-			continue
-		}
-		e := *s
-		e.dests = nil
-		healthy := 0
-		for _, d := range s.dests {
-			if !failed[target{s.svc.Key(), d.Addr}] {
-				healthy++
-				e.dests = append(e.dests, d)
-				continue
-			}
-			if s.check.check.OnFailure == Quiesce {
-				d.Weight = 0
-				e.dests = append(e.dests, d)
-			}
-		}
-		if healthy == 0 && s.sorry != nil {
-			e.dests = append(e.dests, *s.sorry)
-		}
-		out.services[i] = &e
+		out.services[i] = s.effective(failed)
 	}
 	return &out
+}
+
+// effective is s with its failed real servers quiesced or removed and the
+// sorry server in if none is healthy; s itself when nothing changes.
+func (s *service) effective(failed map[target]bool) *service {
+	if s.check == nil {
+		return s
+	}
+	k := s.svc.Key()
+	hit := false
+	for _, d := range s.dests {
+		hit = hit || failed[target{k, d.Addr}]
+	}
+	if !hit {
+		return s
+	}
+	e := *s
+	e.dests = nil
+	healthy := 0
+	for _, d := range s.dests {
+		if !failed[target{k, d.Addr}] {
+			healthy++
+			e.dests = append(e.dests, d)
+			continue
+		}
+		if s.check.check.OnFailure == Quiesce {
+			d.Weight = 0
+			e.dests = append(e.dests, d)
+		}
+	}
+	if healthy == 0 && s.sorry != nil {
+		e.dests = append(e.dests, *s.sorry)
+	}
+	return &e
+}
+
+// service returns the service keyed k, or nil.
+func (m *model) service(k ipvs.Key) *service {
+	if m.byKey == nil {
+		m.byKey = make(map[ipvs.Key]*service, len(m.services))
+		for _, s := range m.services {
+			m.byKey[s.svc.Key()] = s
+		}
+	}
+	return m.byKey[k]
 }

@@ -51,7 +51,7 @@ func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, 
 	flip := func(services map[ipvs.Key]bool) {
 		sctx, cancel := step()
 		defer cancel()
-		p, ok := d.planFlip(m.effective(failed), services)
+		p, ok := d.planFlip(m, failed, services)
 		if !ok { // nothing known of the kernel yet: read it
 			cancel()
 			apply(false)
