@@ -38,6 +38,54 @@ services:
       - {address: 10.0.0.120:80, forward: nat, weight: 2}
 `
 
+// pageServer returns a func that starts host's page server (answering
+// name) on port 80 and returns what stops it.
+func pageServer(t *testing.T, host *lab.Host, name string) func() context.CancelFunc {
+	return func() context.CancelFunc {
+		ctx, cancel := context.WithCancel(context.Background())
+		if err := host.Serve(ctx, ":80", name); err != nil {
+			t.Fatal(err)
+		}
+		return cancel
+	}
+}
+
+// running is a Director's Run in the background, stopped when the test
+// ends.
+type running struct {
+	t       *testing.T
+	reports chan Report
+}
+
+func runDirector(t *testing.T, d *Director, cfg *Config, reload <-chan *Config) *running {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{t: t, reports: make(chan Report, 64)}
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx, cfg, reload, func(rep Report) { r.reports <- rep }) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return r
+}
+
+// waitFor returns the first report ok accepts; a report with an error,
+// or none within 30 seconds, fails the test.
+func (r *running) waitFor(what string, ok func(Report) bool) Report {
+	r.t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case rep := <-r.reports:
+			if rep.Err != nil {
+				r.t.Fatalf("while waiting for %s: %v", what, rep.Err)
+			}
+			if ok(rep) {
+				return rep
+			}
+		case <-timeout:
+			r.t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
 // natDirector builds the note's NAT lab and a Director on its director
 // namespace with opts (NetNS filled in), closed when the test ends.
 func natDirector(t *testing.T, opts Options) (*Director, *lab.Lab) {
@@ -310,13 +358,7 @@ func TestHealthChecks(t *testing.T) {
 	vmtest.Require(t, "ip_vs", "ip_vs_rr", "veth", "bridge")
 	l := labtest.Build(t, natWithout(lab.RS1))
 	dir, client, rs1 := labtest.Host(t, l, lab.Director), labtest.Host(t, l, lab.Client), labtest.Host(t, l, lab.RS1)
-	serve := func() context.CancelFunc {
-		ctx, cancel := context.WithCancel(context.Background())
-		if err := rs1.Serve(ctx, ":80", "rs1"); err != nil {
-			t.Fatal(err)
-		}
-		return cancel
-	}
+	serve := pageServer(t, rs1, "rs1")
 	stop := serve()
 	d, err := New(&Options{NetNS: int(dir.NS())})
 	if err != nil {
@@ -336,29 +378,7 @@ services:
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(ctxT(t))
-	reports := make(chan Report, 64)
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx, cfg, nil, func(r Report) { reports <- r }) }()
-	defer func() { cancel(); <-done }()
-
-	waitFor := func(what string, ok func(Report) bool) Report {
-		t.Helper()
-		timeout := time.After(15 * time.Second)
-		for {
-			select {
-			case r := <-reports:
-				if r.Err != nil {
-					t.Fatalf("while waiting for %s: %v", what, r.Err)
-				}
-				if ok(r) {
-					return r
-				}
-			case <-timeout:
-				t.Fatalf("timed out waiting for %s", what)
-			}
-		}
-	}
+	waitFor := runDirector(t, d, cfg, nil).waitFor
 	waitFor("the first apply", func(r Report) bool { return r.Plan != nil })
 	if got := get(t, client, 4); got["rs1"] != 2 || got["rs2"] != 2 {
 		t.Fatalf("answers %v before the failure", got)
@@ -625,13 +645,7 @@ func TestReloadKeepsHealth(t *testing.T) {
 	vmtest.Require(t, "ip_vs", "ip_vs_rr", "veth", "bridge")
 	l := labtest.Build(t, natWithout(lab.RS1))
 	dir, rs1 := labtest.Host(t, l, lab.Director), labtest.Host(t, l, lab.RS1)
-	serve := func() context.CancelFunc {
-		ctx, cancel := context.WithCancel(context.Background())
-		if err := rs1.Serve(ctx, ":80", "rs1"); err != nil {
-			t.Fatal(err)
-		}
-		return cancel
-	}
+	serve := pageServer(t, rs1, "rs1")
 	stop := serve()
 	d, err := New(&Options{NetNS: int(dir.NS())})
 	if err != nil {
@@ -654,26 +668,9 @@ services:
 		}
 		return cfg
 	}
-	ctx, cancel := context.WithCancel(ctxT(t))
-	reports := make(chan Report, 64)
+	ctx := ctxT(t)
 	reload := make(chan *Config)
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx, conf(1), reload, func(r Report) { reports <- r }) }()
-	defer func() { cancel(); <-done }()
-	waitFor := func(what string, ok func(Report) bool) {
-		t.Helper()
-		timeout := time.After(20 * time.Second)
-		for {
-			select {
-			case r := <-reports:
-				if ok(r) {
-					return
-				}
-			case <-timeout:
-				t.Fatalf("timed out waiting for %s", what)
-			}
-		}
-	}
+	waitFor := runDirector(t, d, conf(1), reload).waitFor
 	weight := func() int {
 		ds, err := d.IPVS().Destinations(ctx, ipvs.Service{Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort("10.0.0.8:80")})
 		if err != nil {
@@ -808,13 +805,7 @@ func TestHealthFlipReadsNothing(t *testing.T) {
 	vmtest.Require(t, "ip_vs", "ip_vs_rr", "veth", "bridge")
 	l := labtest.Build(t, natWithout(lab.RS1))
 	dir, rs1 := labtest.Host(t, l, lab.Director), labtest.Host(t, l, lab.RS1)
-	serve := func() context.CancelFunc {
-		ctx, cancel := context.WithCancel(context.Background())
-		if err := rs1.Serve(ctx, ":80", "rs1"); err != nil {
-			t.Fatal(err)
-		}
-		return cancel
-	}
+	serve := pageServer(t, rs1, "rs1")
 	stop := serve()
 	d, err := New(&Options{NetNS: int(dir.NS()), Resync: time.Hour})
 	if err != nil {
@@ -838,28 +829,8 @@ func TestHealthFlipReadsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(ctxT(t))
-	reports := make(chan Report, 64)
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx, cfg, nil, func(r Report) { reports <- r }) }()
-	defer func() { cancel(); <-done }()
-	next := func(what string, ok func(Report) bool) Report {
-		t.Helper()
-		timeout := time.After(30 * time.Second)
-		for {
-			select {
-			case r := <-reports:
-				if r.Err != nil {
-					t.Fatalf("while waiting for %s: %v", what, r.Err)
-				}
-				if ok(r) {
-					return r
-				}
-			case <-timeout:
-				t.Fatalf("timed out waiting for %s", what)
-			}
-		}
-	}
+	ctx := ctxT(t)
+	next := runDirector(t, d, cfg, nil).waitFor
 	reads := func() int {
 		d.mu.Lock()
 		defer d.mu.Unlock()
