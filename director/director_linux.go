@@ -70,6 +70,7 @@ func New(opts *Options) (*Director, error) {
 }
 
 // Close releases the Director's sockets; it changes nothing in the kernel.
+// Call it after Run has returned.
 func (d *Director) Close() error {
 	if d.ipvs != nil {
 		d.ipvs.Close()

@@ -364,7 +364,7 @@ func TestHealthChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	t.Cleanup(func() { d.Close() }) // after Run has stopped (cleanups run last first)
 	cfg, err := Parse([]byte(`
 services:
   - protocol: tcp
@@ -651,7 +651,7 @@ func TestReloadKeepsHealth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	t.Cleanup(func() { d.Close() }) // after Run has stopped (cleanups run last first)
 	conf := func(w2 int) *Config {
 		cfg, err := Parse([]byte(fmt.Sprintf(`
 services:
@@ -811,7 +811,7 @@ func TestHealthFlipReadsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	t.Cleanup(func() { d.Close() }) // after Run has stopped (cleanups run last first)
 	var text strings.Builder
 	text.WriteString(`services:
   - protocol: tcp
