@@ -75,6 +75,20 @@ func bigTable(n int) []TableService {
 	return out
 }
 
+// mustApply applies b, failing the test unless every change was applied.
+func mustApply(t *testing.T, ctx context.Context, c *Client, b *Batch) {
+	t.Helper()
+	results, err := c.Apply(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range results {
+		if r != nil {
+			t.Fatalf("change %d: %v", i, r)
+		}
+	}
+}
+
 func batchOf(t []TableService) *Batch {
 	var b Batch
 	for _, ts := range t {
@@ -99,15 +113,7 @@ func TestLargeTableRoundTrip(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	want := bigTable(10000)
-	results, err := c.Apply(ctx, batchOf(want))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, r := range results {
-		if r != nil {
-			t.Fatalf("change %d: %v", i, r)
-		}
-	}
+	mustApply(t, ctx, c, batchOf(want))
 	got, err := c.Table(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -156,15 +162,7 @@ func TestHundredThousandDestinations(t *testing.T) {
 		}
 		want[i] = TableService{Service: svc, Destinations: ds}
 	}
-	results, err := c.Apply(ctx, batchOf(want))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, r := range results {
-		if r != nil {
-			t.Fatalf("change %d: %v", i, r)
-		}
-	}
+	mustApply(t, ctx, c, batchOf(want))
 	got, err := c.Table(ctx)
 	if err != nil {
 		t.Fatal(err)
