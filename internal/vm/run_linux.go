@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -116,6 +117,10 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 // kernelLine matches a kernel console message.
 var kernelLine = regexp.MustCompile(`^\[ *[0-9]+\.[0-9]+\] `)
 
+// kernelPanic matches the line that says why the kernel stopped: a call trace
+// after it can be longer than the tail the errors carry.
+var kernelPanic = regexp.MustCompile(`\] (Kernel panic|BUG:|Oops|general protection fault)`)
+
 // scanConsole copies the console to w and returns the exit code the guest
 // reported (-1 if none) and the last lines seen.
 func scanConsole(r io.Reader, w io.Writer, quietKernel bool) (int, string) {
@@ -124,6 +129,7 @@ func scanConsole(r io.Reader, w io.Writer, quietKernel bool) (int, string) {
 	}
 	const keep = 40
 	var last []string
+	var panicked string // the kernel's first panic or oops line, kept past the window
 	code := -1
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
@@ -136,6 +142,9 @@ func scanConsole(r io.Reader, w io.Writer, quietKernel bool) (int, string) {
 			continue
 		}
 		last = append(last, line)
+		if panicked == "" && kernelPanic.MatchString(line) {
+			panicked = line
+		}
 		if !quietKernel || !kernelLine.MatchString(line) {
 			fmt.Fprintln(w, line)
 		}
@@ -144,6 +153,9 @@ func scanConsole(r io.Reader, w io.Writer, quietKernel bool) (int, string) {
 		}
 	}
 	io.Copy(io.Discard, r)
+	if panicked != "" && !slices.Contains(last, panicked) {
+		last = append([]string{panicked, "..."}, last...)
+	}
 	return code, strings.Join(last, "\n")
 }
 

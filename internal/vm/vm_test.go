@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -172,6 +173,15 @@ func TestScanConsole(t *testing.T) {
 	}
 	if !strings.HasSuffix(tail, "Power down") {
 		t.Errorf("tail = %q", tail)
+	}
+	var trace strings.Builder
+	trace.WriteString("[ 2.0] Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000000\n")
+	for i := range 100 {
+		fmt.Fprintf(&trace, "[ 2.1]  frame%d+0x1/0x2\n", i)
+	}
+	if _, tail := scanConsole(strings.NewReader(trace.String()), nil, false); !strings.HasPrefix(tail, "[ 2.0] Kernel panic") ||
+		!strings.HasSuffix(tail, "frame99+0x1/0x2") {
+		t.Errorf("a panic followed by a long trace: tail = %q, want the panic line and the last frames", tail)
 	}
 	out.Reset()
 	scanConsole(strings.NewReader(in), &out, true)
