@@ -3,6 +3,7 @@ package ipvs
 import (
 	"encoding/binary"
 	"fmt"
+	"net/netip"
 )
 
 // attrReader walks netlink attributes like netlink.AttributeDecoder, but
@@ -113,31 +114,66 @@ type attrWriter struct{ b []byte }
 
 func newAttrWriter() *attrWriter { return &attrWriter{b: make([]byte, 0, 256)} }
 
-func (w *attrWriter) put(typ uint16, v []byte) {
-	l := 4 + len(v)
-	w.b = binary.NativeEndian.AppendUint16(w.b, uint16(l))
+// The writer appends to one buffer and allocates nothing of its own: a
+// batch is encoded into one reused buffer.
+
+// header appends an attribute header for n bytes of value.
+func (w *attrWriter) header(typ uint16, n int) {
+	w.b = binary.NativeEndian.AppendUint16(w.b, uint16(4+n))
 	w.b = binary.NativeEndian.AppendUint16(w.b, typ)
-	w.b = append(w.b, v...)
-	for ; l%4 != 0; l++ {
+}
+
+// pad aligns the buffer to 4 bytes after a value.
+func (w *attrWriter) pad() {
+	for len(w.b)%4 != 0 {
 		w.b = append(w.b, 0)
 	}
 }
 
-func (w *attrWriter) Uint8(typ uint16, v uint8) { w.put(typ, []byte{v}) }
+func (w *attrWriter) Uint8(typ uint16, v uint8) {
+	w.header(typ, 1)
+	w.b = append(w.b, v)
+	w.pad()
+}
 
 func (w *attrWriter) Uint16(typ uint16, v uint16) {
-	var a [2]byte
-	binary.NativeEndian.PutUint16(a[:], v)
-	w.put(typ, a[:])
+	w.header(typ, 2)
+	w.b = binary.NativeEndian.AppendUint16(w.b, v)
+	w.pad()
+}
+
+// BE16 writes v in network byte order (ports).
+func (w *attrWriter) BE16(typ uint16, v uint16) {
+	w.header(typ, 2)
+	w.b = binary.BigEndian.AppendUint16(w.b, v)
+	w.pad()
 }
 
 func (w *attrWriter) Uint32(typ uint16, v uint32) {
-	var a [4]byte
-	binary.NativeEndian.PutUint32(a[:], v)
-	w.put(typ, a[:])
+	w.header(typ, 4)
+	w.b = binary.NativeEndian.AppendUint32(w.b, v)
 }
 
-func (w *attrWriter) Bytes(typ uint16, v []byte) { w.put(typ, v) }
+func (w *attrWriter) Bytes(typ uint16, v []byte) {
+	w.header(typ, len(v))
+	w.b = append(w.b, v...)
+	w.pad()
+}
+
+// Addr writes a as the kernel's union nf_inet_addr: 16 bytes, an IPv4
+// address in the first four.
+func (w *attrWriter) Addr(typ uint16, a netip.Addr) {
+	w.header(typ, 16)
+	a = a.Unmap()
+	if a.Is4() {
+		v := a.As4()
+		w.b = append(w.b, v[:]...)
+		w.b = append(w.b, make([]byte, 12)...)
+	} else {
+		v := a.As16()
+		w.b = append(w.b, v[:]...)
+	}
+}
 
 // String writes s with a NUL terminator, as the kernel's NLA_NUL_STRING
 // attributes want.

@@ -113,20 +113,6 @@ const (
 // fwdMask selects the forwarding method in a destination's connection flags.
 const fwdMask = 0x7
 
-// addr16 is the kernel's union nf_inet_addr: 16 bytes, IPv4 in the first 4.
-func addr16(a netip.Addr) []byte {
-	b := make([]byte, 16)
-	a = a.Unmap()
-	if a.Is4() {
-		v := a.As4()
-		copy(b, v[:])
-	} else {
-		v := a.As16()
-		copy(b, v[:])
-	}
-	return b
-}
-
 func parseAddr(b []byte, f Family) (netip.Addr, error) {
 	switch {
 	case f == IPv4 && len(b) >= 4:
@@ -137,8 +123,6 @@ func parseAddr(b []byte, f Family) (netip.Addr, error) {
 	return netip.Addr{}, fmt.Errorf("address of %d bytes for family %v", len(b), f)
 }
 
-func be16(v uint16) []byte { return binary.BigEndian.AppendUint16(nil, v) }
-
 // encodeKey writes the attributes that identify s.
 func (s Service) encodeKey(ae *attrWriter) {
 	ae.Uint16(svcAttrAF, uint16(s.AddressFamily()))
@@ -147,8 +131,8 @@ func (s Service) encodeKey(ae *attrWriter) {
 		return
 	}
 	ae.Uint16(svcAttrProtocol, uint16(s.Protocol))
-	ae.Bytes(svcAttrAddr, addr16(s.Addr.Addr()))
-	ae.Bytes(svcAttrPort, be16(s.Addr.Port()))
+	ae.Addr(svcAttrAddr, s.Addr.Addr())
+	ae.BE16(svcAttrPort, s.Addr.Port())
 }
 
 // encode writes the whole service, as ipvsadm does for -A and -E.
@@ -290,8 +274,8 @@ func parseService(b []byte) (Service, error) {
 // encode writes a destination's attributes: with full, its settings too
 // (create and update); without, only what identifies it (delete).
 func (d Destination) encode(ae *attrWriter, full bool) {
-	ae.Bytes(destAttrAddr, addr16(d.Addr.Addr()))
-	ae.Bytes(destAttrPort, be16(d.Addr.Port()))
+	ae.Addr(destAttrAddr, d.Addr.Addr())
+	ae.BE16(destAttrPort, d.Addr.Port())
 	ae.Uint16(destAttrAddrFamily, uint16(d.Family()))
 	if !full {
 		return
@@ -302,7 +286,7 @@ func (d Destination) encode(ae *attrWriter, full bool) {
 	ae.Uint32(destAttrLThresh, d.LowerThreshold)
 	if d.Forward == Tunnel {
 		ae.Uint8(destAttrTunType, uint8(d.TunnelType))
-		ae.Bytes(destAttrTunPort, be16(d.TunnelPort))
+		ae.BE16(destAttrTunPort, d.TunnelPort)
 		ae.Uint16(destAttrTunFlags, uint16(d.TunnelFlags))
 	}
 }

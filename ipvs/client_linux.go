@@ -35,15 +35,17 @@ type client struct {
 	// dirty is set (under mu) when an exchange ended before its last reply
 	// was read: what is left of it is discarded before the next one.
 	dirty bool
-	// buf is reused (under mu) to read datagrams.
-	buf []byte
+	// buf is reused (under mu) to read datagrams, wbuf to encode requests.
+	buf, wbuf []byte
+	// seq is the sequence number of the last request sent (under mu).
+	seq uint32
 }
 
 // transport sends requests and reads replies, one datagram at a time.
 type transport interface {
-	// send sends msgs in one system call and returns them with their
-	// sequence numbers set.
-	send(msgs []netlink.Message) ([]netlink.Message, error)
+	// send sends b, one or more complete netlink messages, in one system
+	// call.
+	send(b []byte) error
 	// recv reads one datagram into buf, waiting until the deadline.
 	recv(buf []byte) (int, error)
 	setDeadline(t time.Time) error
@@ -114,8 +116,19 @@ type socket struct {
 	rc syscall.RawConn
 }
 
-func (s *socket) send(msgs []netlink.Message) ([]netlink.Message, error) {
-	return s.c.SendMessages(msgs)
+func (s *socket) send(b []byte) error {
+	var serr error
+	err := s.rc.Write(func(fd uintptr) bool {
+		serr = unix.Sendto(int(fd), b, unix.MSG_DONTWAIT, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+		return serr != unix.EAGAIN && serr != unix.EWOULDBLOCK // else wait until writable
+	})
+	switch {
+	case err != nil:
+		return err
+	case serr != nil:
+		return os.NewSyscallError("sendto", serr)
+	}
+	return nil
 }
 func (s *socket) setDeadline(t time.Time) error { return s.c.SetDeadline(t) }
 func (s *socket) close() error                  { return s.c.Close() }
@@ -166,17 +179,23 @@ const maxDumpRetries = 10
 // errDumpInterrupted is returned when a dump kept being interrupted.
 var errDumpInterrupted = errors.New("dump interrupted by concurrent changes too often")
 
-// message packs an IPVS command with its encoded attributes.
-func (c *client) message(cmd uint8, flags netlink.HeaderFlags, encode func(*attrWriter)) netlink.Message {
-	ae := newAttrWriter()
-	ae.b = append(ae.b, cmd, familyVersion, 0, 0) // struct genlmsghdr: cmd, version, reserved
+// frame appends one request to b: an IPVS command with its encoded
+// attributes, numbered with the client's next sequence number (under mu).
+func (c *client) frame(b []byte, cmd uint8, flags netlink.HeaderFlags, encode func(*attrWriter)) []byte {
+	start := len(b)
+	c.seq++
+	b = binary.NativeEndian.AppendUint32(b, 0) // length, set below
+	b = binary.NativeEndian.AppendUint16(b, c.family)
+	b = binary.NativeEndian.AppendUint16(b, uint16(flags|netlink.Request))
+	b = binary.NativeEndian.AppendUint32(b, c.seq)
+	b = binary.NativeEndian.AppendUint32(b, 0) // port id: the kernel's to fill
+	b = append(b, cmd, familyVersion, 0, 0)    // struct genlmsghdr: cmd, version, reserved
+	ae := attrWriter{b: b}
 	if encode != nil {
-		encode(ae)
+		encode(&ae)
 	}
-	return netlink.Message{
-		Header: netlink.Header{Type: netlink.HeaderType(c.family), Flags: flags | netlink.Request},
-		Data:   ae.b,
-	}
+	binary.NativeEndian.PutUint32(ae.b[start:], uint32(len(ae.b)-start))
+	return ae.b
 }
 
 // query sends one request and calls each with the attributes of every
@@ -186,10 +205,11 @@ func (c *client) message(cmd uint8, flags netlink.HeaderFlags, encode func(*attr
 // partial table is never passed off as complete.
 func (c *client) query(ctx context.Context, op string, cmd uint8, flags netlink.HeaderFlags,
 	encode func(*attrWriter), begin func(), each func([]byte) error) error {
-	msg := c.message(cmd, flags, encode)
 	dump := flags&netlink.Dump != 0
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.wbuf = c.frame(c.wbuf[:0], cmd, flags, encode)
+	first := c.seq
 	stop, err := c.watch(ctx)
 	if err != nil {
 		return &Error{Op: op, Err: err}
@@ -199,7 +219,7 @@ func (c *client) query(ctx context.Context, op string, cmd uint8, flags netlink.
 		begin()
 		var status, eachErr error
 		intr := false
-		err := c.exchange([]netlink.Message{msg}, dump,
+		err := c.exchange(c.wbuf, first, 1, dump,
 			func(_ int, f netlink.HeaderFlags, data []byte) {
 				intr = intr || f&netlink.DumpInterrupted != 0
 				if eachErr == nil {
@@ -231,7 +251,8 @@ func (c *client) query(ctx context.Context, op string, cmd uint8, flags netlink.
 	}
 }
 
-// exchange sends msgs in one sendmsg and reads until each has its last
+// exchange sends the count requests in b, numbered from first, in one sendmsg
+// and reads until each has its last
 // reply (with c.mu held): reply gets every IPVS message (the index of its
 // request, its header flags and its payload after the generic-netlink
 // header, valid during the call); done gets each request's status once: nil
@@ -241,7 +262,7 @@ func (c *client) query(ctx context.Context, op string, cmd uint8, flags netlink.
 // cancelled context) are discarded first, and any reply whose sequence
 // number is not one of msgs' is skipped, so an abandoned call never
 // confuses a later one.
-func (c *client) exchange(msgs []netlink.Message, dump bool,
+func (c *client) exchange(b []byte, first uint32, count int, dump bool,
 	reply func(i int, flags netlink.HeaderFlags, data []byte), done func(i int, err error)) error {
 	if c.buf == nil {
 		c.buf = make([]byte, recvBufferSize)
@@ -250,17 +271,15 @@ func (c *client) exchange(msgs []netlink.Message, dump bool,
 		c.t.drain(c.buf)
 	}
 	c.dirty = true // until every reply is read
-	sent, err := c.t.send(msgs)
-	if err != nil {
+	if err := c.t.send(b); err != nil {
 		return err
 	}
-	first := sent[0].Header.Sequence
 	var finishedBuf [batchMaxMessages]bool
 	finished := finishedBuf[:]
-	if len(sent) > len(finished) {
-		finished = make([]bool, len(sent))
+	if count > len(finished) {
+		finished = make([]bool, count)
 	}
-	pending := len(sent)
+	pending := count
 	for pending > 0 {
 		n, err := c.t.recv(c.buf)
 		if err != nil {
@@ -277,7 +296,7 @@ func (c *client) exchange(msgs []netlink.Message, dump bool,
 			payload := b[unix.NLMSG_HDRLEN:l]
 			b = b[min((l+3)&^3, len(b)):]
 			i := int(seq - first)
-			if i < 0 || i >= len(sent) || sent[i].Header.Sequence != seq || finished[i] {
+			if i < 0 || i >= count || finished[i] {
 				continue // a reply to an earlier exchange
 			}
 			switch typ {
@@ -376,18 +395,19 @@ func (c *client) send(ctx context.Context, changes []change) ([]error, error) {
 		return nil, &Error{Op: op, Err: err} // nothing was sent
 	}
 	defer stop()
-	msgs := make([]netlink.Message, 0, min(len(changes), batchMaxMessages))
+	var ackedBuf [batchMaxMessages]bool
 	for start := 0; start < len(changes); {
-		msgs, size := msgs[:0], 0
+		b := c.wbuf[:0]
+		first := c.seq + 1
 		end := start
-		for end < len(changes) && len(msgs) < batchMaxMessages && size < batchMaxBytes {
-			m := c.message(changes[end].cmd, netlink.Acknowledge, changes[end].encode)
-			msgs = append(msgs, m)
-			size += 16 + len(m.Data)
+		for end < len(changes) && end-start < batchMaxMessages && len(b) < batchMaxBytes {
+			b = c.frame(b, changes[end].cmd, netlink.Acknowledge, changes[end].encode)
 			end++
 		}
-		acked := make([]bool, end-start)
-		err := c.exchange(msgs, false, func(int, netlink.HeaderFlags, []byte) {}, func(i int, err error) {
+		c.wbuf = b
+		acked := ackedBuf[:end-start]
+		clear(acked)
+		err := c.exchange(b, first, end-start, false, func(int, netlink.HeaderFlags, []byte) {}, func(i int, err error) {
 			acked[i] = true
 			if err != nil {
 				results[start+i] = &Error{Op: changes[start+i].op(), Err: err}

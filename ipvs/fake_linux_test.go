@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/netip"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -88,7 +90,6 @@ func fakeBatchKernel(t *testing.T, fn func(reqs []netlink.Message) ([]netlink.Me
 // error from fn is returned by the read that reaches it.
 type fakeTransport struct {
 	fn    func(reqs []netlink.Message) ([]netlink.Message, error)
-	seq   uint32
 	queue []fakeDatagram
 }
 
@@ -97,13 +98,10 @@ type fakeDatagram struct {
 	err error
 }
 
-func (f *fakeTransport) send(msgs []netlink.Message) ([]netlink.Message, error) {
-	out := make([]netlink.Message, len(msgs))
-	for i, m := range msgs {
-		f.seq++
-		m.Header.Sequence, m.Header.PID = f.seq, 1
-		m.Header.Length = uint32(unix.NLMSG_HDRLEN + len(m.Data))
-		out[i] = m
+func (f *fakeTransport) send(b []byte) error {
+	out, err := splitMessages(b)
+	if err != nil {
+		return err
 	}
 	replies, err := f.fn(out)
 	var cur []byte
@@ -118,7 +116,7 @@ func (f *fakeTransport) send(msgs []netlink.Message) ([]netlink.Message, error) 
 		r.Header.Length = uint32(unix.NLMSG_HDRLEN + len(r.Data))
 		b, merr := r.MarshalBinary()
 		if merr != nil {
-			return nil, merr
+			return merr
 		}
 		if r.Header.Type == netlink.Error || inCur == 2 {
 			flush()
@@ -132,6 +130,27 @@ func (f *fakeTransport) send(msgs []netlink.Message) ([]netlink.Message, error) 
 	flush()
 	if err != nil {
 		f.queue = append(f.queue, fakeDatagram{err: err})
+	}
+	return nil
+}
+
+// splitMessages reads the netlink messages a sendmsg carried.
+func splitMessages(b []byte) ([]netlink.Message, error) {
+	var out []netlink.Message
+	for len(b) > 0 {
+		if len(b) < unix.NLMSG_HDRLEN {
+			return nil, fmt.Errorf("fake kernel: %d bytes left, less than a header", len(b))
+		}
+		l := int(binary.NativeEndian.Uint32(b))
+		if l < unix.NLMSG_HDRLEN || l > len(b) {
+			return nil, fmt.Errorf("fake kernel: message length %d in %d bytes", l, len(b))
+		}
+		var m netlink.Message
+		if err := m.UnmarshalBinary(b[:l]); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+		b = b[min(len(b), (l+3)&^3):]
 	}
 	return out, nil
 }
@@ -261,6 +280,50 @@ func TestBatchResultsBySequence(t *testing.T) {
 	// The single-change path is the same: its error is the change's own.
 	if err := c.CreateService(context.Background(), Service{Protocol: TCP, Addr: vip4test}); err != nil {
 		t.Errorf("single change: %v", err)
+	}
+}
+
+// TestLargeBatchIsChunked: a batch larger than one sendmsg's share goes
+// out in chunks of at most batchMaxMessages requests, numbered in one
+// ascending sequence, and every acknowledgement (one per datagram, as the
+// kernel sends them) reaches its change.
+func TestLargeBatchIsChunked(t *testing.T) {
+	const n = 3*batchMaxMessages + 5
+	var sizes []int
+	var seqs []uint32
+	c := &Client{c: fakeBatchKernel(t, func(reqs []netlink.Message) ([]netlink.Message, error) {
+		sizes = append(sizes, len(reqs))
+		var out []netlink.Message
+		for _, r := range reqs {
+			seqs = append(seqs, r.Header.Sequence)
+			errno := syscall.Errno(0)
+			if len(seqs) == n { // the last change fails
+				errno = syscall.EEXIST
+			}
+			out = append(out, ack(r, errno))
+		}
+		return out, nil
+	})}
+	var b Batch
+	for _, ts := range bigTable(n) {
+		b.CreateService(ts.Service)
+	}
+	results, err := c.Apply(context.Background(), &b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{batchMaxMessages, batchMaxMessages, batchMaxMessages, 5}; !slices.Equal(sizes, want) {
+		t.Errorf("sendmsg sizes %v, want %v", sizes, want)
+	}
+	for i := 1; i < len(seqs); i++ {
+		if seqs[i] != seqs[i-1]+1 {
+			t.Fatalf("sequence %d after %d", seqs[i], seqs[i-1])
+		}
+	}
+	for i, r := range results {
+		if (r != nil) != (i == n-1) {
+			t.Errorf("change %d: %v", i, r)
+		}
 	}
 }
 
