@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,10 +18,19 @@ import (
 //
 //	go test -run '^$' -bench . -benchtime 20x ./director
 //
+// Each benchmark runs at 1,000 and 10,000 services, each with a check and
+// two DR real servers, rs1 (10.0.0.110) and rs2 (10.0.0.120).
+//
 // BenchmarkHealthFlip is one real server's failure or recovery applied by
-// Run's path (plan for its service against what was applied, one batch) at
-// 1,000 and 10,000 services: it must cost the same. BenchmarkPlan is a
-// full plan (one read of the whole table) with no change, for scale.
+// Run's path (plan for its service against what was applied, one batch):
+// it must cost the same at both sizes. BenchmarkReconcile is a plan with
+// no change: "full" reads the whole table (Director.Plan, and Run at start
+// and on each resync), "known" is Run's reload path (what the Director
+// knows, no read of the table). BenchmarkWeightChange is a reload with one
+// weight changed, planned and applied by Run's reload path: one operation.
+// BenchmarkFailures is 1,000 real servers failing (or recovering) at once,
+// planned in one flip and applied, with the netlink sendmsg calls it takes
+// as batches/op.
 func benchDirector(b *testing.B, services int) (*Director, *model) {
 	b.Helper()
 	vmtest.Require(b, "ip_vs", "ip_vs_wlc", "veth", "bridge")
@@ -45,7 +55,7 @@ func benchDirector(b *testing.B, services int) (*Director, *model) {
 	}
 	b.Cleanup(func() { d.Close() })
 	ctx := context.Background()
-	p, err := d.planModel(ctx, m)
+	p, err := d.planModel(ctx, m, readTable)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -55,11 +65,16 @@ func benchDirector(b *testing.B, services int) (*Director, *model) {
 	return d, m
 }
 
+var benchSizes = []int{1000, 10000}
+
+// benchRS1 is rs1, the real server the benchmarks fail and reweigh.
+var benchRS1 = netip.MustParseAddrPort("10.0.0.110:80")
+
 func BenchmarkHealthFlip(b *testing.B) {
-	for _, n := range []int{1000, 10000} {
+	for _, n := range benchSizes {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			d, m := benchDirector(b, n)
-			tg := target{svc: m.services[n/2].svc.Key(), addr: netip.MustParseAddrPort("10.0.0.110:80")}
+			tg := target{svc: m.services[n/2].svc.Key(), addr: benchRS1}
 			affected := map[ipvs.Key]bool{tg.svc: true}
 			reads := d.fullReads
 			ctx := context.Background()
@@ -84,19 +99,162 @@ func BenchmarkHealthFlip(b *testing.B) {
 	}
 }
 
-func BenchmarkPlan(b *testing.B) {
-	for _, n := range []int{1000, 10000} {
+func BenchmarkReconcile(b *testing.B) {
+	for _, n := range benchSizes {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			d, m := benchDirector(b, n)
-			ctx := context.Background()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				p, err := d.planModel(ctx, m)
-				if err != nil || p.Len() != 0 {
-					b.Fatalf("plan: %v, %v", err, p)
-				}
+			for _, c := range []struct {
+				name  string
+				mode  readMode
+				reads int // full reads per plan
+			}{{"full", readTable, 1}, {"known", readKnown, 0}} {
+				b.Run(c.name, func(b *testing.B) {
+					ctx := context.Background()
+					reads := d.fullReads
+					b.ReportAllocs()
+					b.ResetTimer()
+					for i := 0; i < b.N; i++ {
+						p, err := d.planModel(ctx, m, c.mode)
+						if err != nil || p.Len() != 0 {
+							b.Fatalf("plan: %v, %v", err, p)
+						}
+					}
+					b.StopTimer()
+					if got := d.fullReads - reads; got != c.reads*b.N {
+						b.Fatalf("%d full reads in %d plans, want %d", got, b.N, c.reads*b.N)
+					}
+				})
 			}
+		})
+	}
+}
+
+// withWeight is m with benchRS1's weight in its service i set to w.
+func withWeight(m *model, i, w int) *model {
+	out := *m
+	out.byKey = nil
+	out.services = slices.Clone(m.services)
+	s := *m.services[i]
+	s.dests = slices.Clone(s.dests)
+	for j := range s.dests {
+		if s.dests[j].Addr == benchRS1 {
+			s.dests[j].Weight = w
+		}
+	}
+	out.services[i] = &s
+	return &out
+}
+
+func BenchmarkWeightChange(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			d, m := benchDirector(b, n)
+			// The two configurations reloaded in turn: rs1 of the middle
+			// service at weight 2, then back at 1. The turn carries over
+			// from one run of the benchmark to the next, as the kernel's
+			// weight does.
+			models := []*model{withWeight(m, n/2, 2), m}
+			turn := 0
+			b.Run("reload", func(b *testing.B) {
+				ctx := context.Background()
+				reads := d.fullReads
+				ops := 0
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					want := 2 - turn%2
+					p, err := d.planModel(ctx, models[turn%2], readKnown)
+					turn++
+					if err != nil {
+						b.Fatal(err)
+					}
+					if p.Len() != 1 || p.Ops[0].Kind != UpdateDestination || p.Ops[0].Rule.Destination.Weight != want {
+						b.Fatalf("reload plan, want rs1 at weight %d:\n%v", want, p)
+					}
+					if err := d.Apply(ctx, p); err != nil {
+						b.Fatal(err)
+					}
+					ops += p.Len()
+				}
+				b.StopTimer()
+				b.ReportMetric(float64(ops)/float64(b.N), "ops/op")
+				if d.fullReads != reads {
+					b.Fatalf("%d full reads during the reloads", d.fullReads-reads)
+				}
+			})
+		})
+	}
+}
+
+// ipvsSendMax is the most changes the ipvs client sends in one sendmsg
+// (batchMaxMessages, ipvs/client_linux.go; its other cap, 96 KiB of
+// messages, holds several hundred destination updates, so this one binds
+// first).
+// The client counts no sendmsg calls: sends computes them from the plan.
+const ipvsSendMax = 128
+
+// sends is how many sendmsg calls Apply makes for p's IPVS changes: each
+// run of IPVS operations between two others is one ipvs.Batch, sent in
+// chunks of ipvsSendMax.
+func sends(p *Plan) int {
+	n, run := 0, 0
+	for i, o := range p.Ops {
+		if o.IsIPVS() {
+			run++
+		}
+		if run > 0 && (!o.IsIPVS() || i == len(p.Ops)-1) {
+			n += (run + ipvsSendMax - 1) / ipvsSendMax
+			run = 0
+		}
+	}
+	return n
+}
+
+func BenchmarkFailures(b *testing.B) {
+	const down = 1000
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			d, m := benchDirector(b, n)
+			// rs1 of 1,000 services spread over the table, failing and
+			// recovering in turn; what failed carries over from one run
+			// of the benchmark to the next, as the kernel's weights do.
+			var tgs []target
+			affected := map[ipvs.Key]bool{}
+			for i := 0; i < down; i++ {
+				k := m.services[i*n/down].svc.Key()
+				tgs = append(tgs, target{svc: k, addr: benchRS1})
+				affected[k] = true
+			}
+			failed := map[target]bool{}
+			b.Run("flip", func(b *testing.B) {
+				ctx := context.Background()
+				reads := d.fullReads
+				batches := 0
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					for _, tg := range tgs {
+						failed[tg] = !failed[tg]
+					}
+					p, ok := d.planFlip(m, failed, affected)
+					if !ok || p.Len() != down {
+						b.Fatalf("flip plan of %d failures: %v, %d operations", down, ok, p.Len())
+					}
+					s := sends(p)
+					if s > (down+ipvsSendMax-1)/ipvsSendMax {
+						b.Fatalf("%d operations in %d sendmsg calls", p.Len(), s)
+					}
+					if err := d.Apply(ctx, p); err != nil {
+						b.Fatal(err)
+					}
+					batches += s
+				}
+				b.StopTimer()
+				b.ReportMetric(float64(batches)/float64(b.N), "batches/op")
+				if d.fullReads != reads {
+					b.Fatalf("%d full reads during the failures", d.fullReads-reads)
+				}
+			})
 		})
 	}
 }

@@ -31,8 +31,9 @@ type Director struct {
 	firewall iptables.Backend
 	st       state
 	// known is what the Director knows the kernel's IPVS holds: the last
-	// full read, with what Apply changed since. nil when unknown (before
-	// the first read, or after a change whose outcome is not known).
+	// full read, with the services read one by one and what Apply changed
+	// since. nil when unknown (before the first read, or after a change
+	// whose outcome is not known).
 	known map[ipvs.Key]*ipvs.TableService
 	// fullReads counts reads of the whole table (for tests).
 	fullReads int
@@ -101,40 +102,53 @@ func (d *Director) backend() (iptables.Backend, error) {
 	return d.firewall, nil
 }
 
-// Plan reads the namespace and returns the operations that make it match
-// cfg. It changes nothing.
+// Plan reads the namespace, the whole IPVS table included, and returns
+// the operations that make it match cfg. It changes nothing.
 func (d *Director) Plan(ctx context.Context, cfg *Config) (*Plan, error) {
 	m, err := compile(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return d.planModel(ctx, m)
+	return d.planModel(ctx, m, readTable)
 }
 
-func (d *Director) planModel(ctx context.Context, m *model) (*Plan, error) {
+// readMode is where read takes the IPVS services from.
+type readMode int
+
+const (
+	// readTable reads the whole table from the kernel, which then becomes
+	// what the Director knows.
+	readTable readMode = iota + 1
+	// readKnown takes the services the Director knows from what it knows
+	// (its last full read, with what it applied since) and asks the kernel
+	// about each other service the model declares, one at a time, so that
+	// one made by someone else is still seen. With nothing known it reads
+	// the whole table.
+	readKnown
+)
+
+func (d *Director) planModel(ctx context.Context, m *model, mode readMode) (*Plan, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	cur, err := d.read(ctx, m)
+	cur, err := d.read(ctx, m, mode)
 	if err != nil {
 		return nil, err
 	}
 	return plan(m, cur, d.opts.Drain > 0), nil
 }
 
-// read gathers what the planner compares m with.
-func (d *Director) read(ctx context.Context, m *model) (current, error) {
+// read gathers what the planner compares m with, the IPVS services as
+// mode says.
+func (d *Director) read(ctx context.Context, m *model, mode readMode) (current, error) {
 	cur := current{owned: map[ipvs.Key]bool{}, sysctls: map[sysctl.Key]string{}, vips: map[vipOn]bool{}}
-	t, err := d.ipvs.Table(ctx)
+	var err error
+	if mode == readKnown && d.known != nil {
+		cur.table, err = d.knownServices(ctx, m)
+	} else {
+		cur.table, err = d.readTable(ctx)
+	}
 	if err != nil {
 		return cur, err
-	}
-	d.fullReads++
-	cur.table = t.Services
-	d.known = make(map[ipvs.Key]*ipvs.TableService, len(t.Services))
-	for i := range t.Services {
-		ts := t.Services[i]
-		ts.Destinations = slices.Clone(ts.Destinations)
-		d.known[ts.Key()] = &ts
 	}
 	for _, k := range d.st.Services {
 		cur.owned[k] = true
@@ -190,6 +204,75 @@ func (d *Director) read(ctx context.Context, m *model) (current, error) {
 	}
 	cur.ownVIPs = d.st.VIPs
 	return cur, nil
+}
+
+// readTable reads the whole IPVS table, and keeps it as what the Director
+// knows.
+func (d *Director) readTable(ctx context.Context) ([]ipvs.TableService, error) {
+	t, err := d.ipvs.Table(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d.fullReads++
+	d.known = make(map[ipvs.Key]*ipvs.TableService, len(t.Services))
+	for i := range t.Services {
+		ts := t.Services[i]
+		ts.Destinations = slices.Clone(ts.Destinations)
+		d.known[ts.Key()] = &ts
+	}
+	return t.Services, nil
+}
+
+// knownServices is what the planner needs of the IPVS table for m, taken
+// from what the Director knows: the services m declares, then those the
+// Director owns and m no longer declares (to be deleted). A declared
+// service it does not know is asked of the kernel, and known from then on
+// if the kernel has it. d.known must not be nil.
+func (d *Director) knownServices(ctx context.Context, m *model) ([]ipvs.TableService, error) {
+	out := make([]ipvs.TableService, 0, len(m.services))
+	declared := make(map[ipvs.Key]bool, len(m.services))
+	for _, s := range m.services {
+		k := s.svc.Key()
+		declared[k] = true
+		ts, ok := d.known[k]
+		if !ok {
+			var err error
+			if ts, err = d.readService(ctx, s.svc); err != nil {
+				return nil, err
+			}
+			if ts == nil {
+				continue // not in the kernel: the plan creates it
+			}
+			d.known[k] = ts
+		}
+		out = append(out, *ts)
+	}
+	for _, k := range d.st.Services {
+		if ts, ok := d.known[k]; ok && !declared[k] {
+			out = append(out, *ts)
+		}
+	}
+	return out, nil
+}
+
+// readService reads one service with its destinations from the kernel;
+// nil when the kernel has no service with svc's key.
+func (d *Director) readService(ctx context.Context, svc ipvs.Service) (*ipvs.TableService, error) {
+	s, err := d.ipvs.Service(ctx, keyOnly(svc))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	ds, err := d.ipvs.Destinations(ctx, s)
+	if errors.Is(err, fs.ErrNotExist) { // deleted in between
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &ipvs.TableService{Service: s, Destinations: ds}, nil
 }
 
 // ApplyError reports the operations that failed; the others were applied.
@@ -311,9 +394,16 @@ func (d *Director) Apply(ctx context.Context, p *Plan) error {
 // configuration's services, drains, the sysctls it sets (with their values
 // before), the VIPs and dummy devices it adds, and the firewall rules.
 func (d *Director) intend(p *Plan) error {
-	for _, k := range p.owned {
-		if !slices.Contains(d.st.Services, k) {
-			d.st.Services = append(d.st.Services, k)
+	if len(p.owned) > 0 {
+		owned := make(map[ipvs.Key]bool, len(d.st.Services))
+		for _, k := range d.st.Services {
+			owned[k] = true
+		}
+		for _, k := range p.owned {
+			if !owned[k] {
+				owned[k] = true
+				d.st.Services = append(d.st.Services, k)
+			}
 		}
 	}
 	for _, k := range p.drains {
@@ -609,7 +699,10 @@ func (d *Director) Collect(ctx context.Context) (int, error) {
 			d.record(o)
 			d.learn(o)
 			n++
-		} else if results != nil {
+			continue
+		}
+		d.known = nil // perhaps applied, perhaps not: read the kernel again
+		if results != nil {
 			errs = append(errs, r)
 		}
 	}
@@ -623,7 +716,7 @@ func (d *Director) Collect(ctx context.Context) (int, error) {
 // dummy devices, its mark and source-NAT rules, and puts back the sysctls
 // it changed.
 func (d *Director) Teardown(ctx context.Context) error {
-	p, err := d.planModel(ctx, &model{})
+	p, err := d.planModel(ctx, &model{}, readTable)
 	if err != nil {
 		return err
 	}

@@ -831,11 +831,7 @@ func TestHealthFlipReadsNothing(t *testing.T) {
 	}
 	ctx := ctxT(t)
 	next := runDirector(t, d, cfg, nil).waitFor
-	reads := func() int {
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		return d.fullReads
-	}
+	reads := func() int { return fullReads(d) }
 	next("the first apply", func(r Report) bool { return r.Plan != nil })
 	if n := reads(); n != 1 {
 		t.Fatalf("%d full reads after the first apply, want 1", n)
@@ -863,8 +859,115 @@ func TestHealthFlipReadsNothing(t *testing.T) {
 	}
 }
 
+// fullReads is how many times d has read the whole IPVS table.
+func fullReads(d *Director) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.fullReads
+}
+
+// TestReloadPlansFromWhatItKnows: with 201 services applied, a reload that
+// changes one weight is one operation, planned without reading the whole
+// table. A service someone else made with the key of one a reload adds is
+// still seen (the kernel is asked about that service alone) and taken
+// over as a full plan would: updated to the configuration and given its
+// real servers, not created again. After an IPVS change fails, the
+// Director no longer trusts what it knows: the next reload reads the whole
+// table.
+func TestReloadPlansFromWhatItKnows(t *testing.T) {
+	vmtest.Require(t, "ip_vs", "ip_vs_rr", "ip_vs_wrr", "veth", "bridge")
+	d, _ := natDirector(t, Options{Resync: time.Hour})
+	ctx := ctxT(t)
+	conf := func(weight int, extra string) *Config {
+		var text strings.Builder
+		text.WriteString(strings.Replace(natLab, "weight: 2", fmt.Sprintf("weight: %d", weight), 1))
+		for i := 0; i < 200; i++ {
+			fmt.Fprintf(&text, "  - {protocol: tcp, address: 10.0.0.8:%d, realServers: [{address: 10.0.0.120:80, forward: nat}]}\n", 2000+i)
+		}
+		text.WriteString(extra)
+		cfg, err := Parse([]byte(text.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	reload := make(chan *Config)
+	r := runDirector(t, d, conf(2, ""), reload)
+	r.waitFor("the first apply", func(rep Report) bool { return rep.Plan != nil })
+	if n := fullReads(d); n != 1 {
+		t.Fatalf("%d full reads after the first apply, want 1", n)
+	}
+	web := ipvs.Service{Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort("10.0.0.8:80")}
+	rs1, rs2 := netip.MustParseAddrPort("10.0.0.110:80"), netip.MustParseAddrPort("10.0.0.120:80")
+
+	reload <- conf(5, "")
+	rep := r.waitFor("the weight's reload", func(rep Report) bool { return rep.Plan != nil })
+	if rep.Plan.Len() != 1 || rep.Plan.Ops[0].Kind != UpdateDestination || rep.Plan.Ops[0].Rule.Destination.Addr != rs2 ||
+		rep.Plan.Ops[0].Rule.Destination.Weight != 5 || rep.Plan.Ops[0].Old.Destination.Weight != 2 {
+		t.Fatalf("reload of one weight:\n%s\nwant one update of %v, weight 2 -> 5", rep.Plan, rs2)
+	}
+	if n := fullReads(d); n != 1 {
+		t.Errorf("%d full reads after the reload, want still 1", n)
+	}
+	if got, err := d.IPVS().Destination(ctx, web, rs2); err != nil || got.Weight != 5 {
+		t.Errorf("rs2 after the reload: %+v, %v; want weight 5", got, err)
+	}
+
+	// Someone else makes the service the next configuration adds.
+	foreign := ipvs.Service{Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort("10.0.0.8:3000"), Scheduler: ipvs.RoundRobin}
+	if err := d.IPVS().CreateService(ctx, foreign); err != nil {
+		t.Fatal(err)
+	}
+	withForeign := "  - {protocol: tcp, address: 10.0.0.8:3000, scheduler: wrr, realServers: [{address: 10.0.0.110:80, forward: nat}]}\n"
+	reload <- conf(5, withForeign)
+	rep = r.waitFor("the reload adding the foreign service", func(rep Report) bool { return rep.Plan != nil })
+	if got := kinds(rep.Plan); got != "update service, create destination" ||
+		rep.Plan.Ops[0].Rule.Service.Addr != foreign.Addr || rep.Plan.Ops[0].Old.Service.Scheduler != ipvs.RoundRobin ||
+		rep.Plan.Ops[1].Rule.Destination.Addr != rs1 {
+		t.Fatalf("reload adding a service someone else made:\n%s\nwant it updated to wrr and given rs1, not created", rep.Plan)
+	}
+	if n := fullReads(d); n != 1 {
+		t.Errorf("%d full reads after the second reload, want still 1", n)
+	}
+	if got, err := d.IPVS().Service(ctx, foreign); err != nil || got.Scheduler != ipvs.WeightedRoundRobin {
+		t.Errorf("the taken-over service: %+v, %v; want scheduler wrr", got, err)
+	}
+	if ds, err := d.IPVS().Destinations(ctx, foreign); err != nil || len(ds) != 1 || ds[0].Addr != rs1 {
+		t.Errorf("the taken-over service's real servers: %+v, %v; want rs1", ds, err)
+	}
+
+	// A change the kernel refuses: 10.0.0.255 is the lab subnet's
+	// broadcast address (EINVAL as a real server).
+	reload <- conf(5, withForeign+"  - {protocol: tcp, address: 10.0.0.8:3001, realServers: [{address: 10.0.0.255:80, forward: nat}]}\n")
+	select {
+	case rep := <-r.reports:
+		var ae *ApplyError
+		if !errors.As(rep.Err, &ae) || len(ae.Failed) != 1 || !errors.Is(ae.Failed[0].Err, syscall.EINVAL) {
+			t.Fatalf("reload with a refused real server: %+v, want one failure, EINVAL", rep)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no report of the refused real server")
+	}
+	if n := fullReads(d); n != 1 {
+		t.Errorf("%d full reads after the refused reload, want still 1", n)
+	}
+	reload <- conf(6, withForeign)
+	rep = r.waitFor("the reload after the failure", func(rep Report) bool { return rep.Plan != nil })
+	if got := kinds(rep.Plan); got != "update destination, delete service" || rep.Plan.Ops[0].Rule.Destination.Weight != 6 {
+		t.Errorf("reload after the failure:\n%s\nwant rs2 to weight 6 and the refused service's removal", rep.Plan)
+	}
+	if n := fullReads(d); n != 2 {
+		t.Errorf("%d full reads after the reload that followed a failure, want 2", n)
+	}
+	// What the Director believes is what the kernel has.
+	if again, err := d.Plan(ctx, conf(6, withForeign)); err != nil || again.Len() != 0 {
+		t.Errorf("a full plan after the reloads: %v\n%s", err, again)
+	}
+}
+
 // TestResyncRepairsDrift: a weight changed by hand is put back by the
-// periodic resync, reported as a Resync plan of that one change.
+// periodic resync, reported as a Resync plan of that one change, after a
+// read of the whole table.
 func TestResyncRepairsDrift(t *testing.T) {
 	vmtest.Require(t, "ip_vs", "ip_vs_wrr", "veth", "bridge")
 	d, _ := natDirector(t, Options{Resync: 300 * time.Millisecond})
@@ -881,6 +984,7 @@ func TestResyncRepairsDrift(t *testing.T) {
 	if first.Err != nil || first.Plan == nil || first.Resync {
 		t.Fatalf("first report: %+v", first)
 	}
+	reads := fullReads(d)
 	svc := ipvs.Service{Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort("10.0.0.8:80")}
 	rs := netip.MustParseAddrPort("10.0.0.120:80")
 	if err := d.IPVS().ModifyDestination(ctx, svc, rs, func(dst *ipvs.Destination) error { dst.Weight = 7; return nil }); err != nil {
@@ -896,5 +1000,8 @@ func TestResyncRepairsDrift(t *testing.T) {
 	}
 	if got, err := d.IPVS().Destination(ctx, svc, rs); err != nil || got.Weight != 2 {
 		t.Errorf("weight after the resync: %+v, %v; want 2", got, err)
+	}
+	if n := fullReads(d); n <= reads {
+		t.Errorf("%d full reads after the resync, %d before: want more", n, reads)
 	}
 }

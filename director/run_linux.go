@@ -23,10 +23,16 @@ const flipWindow = 5 * time.Millisecond
 // Its work is proportional to the change, not to the table: health changes
 // arriving within a few milliseconds of each other are planned together,
 // for the affected services only, against what the Director knows it
-// applied, and sent as one batch, with no read of the kernel's table. The
-// table is read whole at start, on reload, and every Options.Resync, when
-// whatever differs (a change made by hand) is repaired and reported with
-// Report.Resync set. Each step has Options.CallTimeout.
+// applied, and sent as one batch, with no read of the kernel's table. A
+// reload is planned against what the Director knows too, with no read of
+// the whole table: only each service the new configuration declares and
+// the Director does not know is asked of the kernel, so that one made by
+// someone else is still seen (and taken over, as a full plan would). The
+// table is read whole at start, every Options.Resync, when whatever
+// differs (a change made by hand) is repaired and reported with
+// Report.Resync set, and whenever the Director does not know what the
+// kernel holds (after an IPVS change that failed). Each step has
+// Options.CallTimeout.
 func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, report func(Report)) error {
 	m, err := compile(cfg)
 	if err != nil {
@@ -37,10 +43,10 @@ func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, 
 	}
 	step := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, d.opts.callTimeout()) }
 	failed := map[target]bool{}
-	apply := func(resync bool) {
+	apply := func(mode readMode, resync bool) {
 		sctx, cancel := step()
 		defer cancel()
-		p, err := d.planModel(sctx, m.effective(failed))
+		p, err := d.planModel(sctx, m.effective(failed), mode)
 		if err == nil && p.Len() > 0 {
 			err = d.Apply(sctx, p)
 		}
@@ -54,7 +60,7 @@ func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, 
 		p, ok := d.planFlip(m, failed, services)
 		if !ok { // nothing known of the kernel yet: read it
 			cancel()
-			apply(false)
+			apply(readTable, false)
 			return
 		}
 		var err error
@@ -68,7 +74,7 @@ func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, 
 	changes := make(chan change)
 	stop := d.startChecks(ctx, m, failed, changes)
 	defer func() { stop() }()
-	apply(false)
+	apply(readTable, false)
 	var collect, resync <-chan time.Time
 	if d.opts.Drain > 0 {
 		t := time.NewTicker(time.Second)
@@ -125,9 +131,9 @@ func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, 
 				}
 			}
 			stop = d.startChecks(ctx, m, failed, changes)
-			apply(false)
+			apply(readKnown, false)
 		case <-resync:
-			apply(true)
+			apply(readTable, true)
 		case <-collect:
 			sctx, cancel := step()
 			n, err := d.Collect(sctx)
