@@ -10,46 +10,101 @@ import (
 // on its own and acknowledges each: Apply reports a result per change. This
 // is what makes loading tens of thousands of services fast.
 //
+// Each change is checked and encoded as it is queued, into one buffer of
+// requests that Apply sends as it is: queuing a change costs its encoded
+// size (about a hundred bytes), not a copy of its Service and Destination.
+//
 // The zero Batch is empty and ready to use. A Batch is not safe for
 // concurrent use.
 type Batch struct {
-	changes []change
+	// requests holds the changes' netlink requests one after another, each
+	// framed but without the family and sequence number, which Apply sets.
+	requests attrWriter
+	entries  []batchEntry
+	// checks are the changes that are invalid or need a newer kernel than
+	// the oldest, in queuing order.
+	checks []batchCheck
+}
+
+// batchEntry is one queued change: its command, and where its request ends.
+type batchEntry struct {
+	cmd uint8
+	end uint32
+}
+
+type batchCheck struct {
+	index    int
+	err      error // the change is invalid (nothing is encoded)
+	features []feature
 }
 
 // Len is the number of changes queued.
-func (b *Batch) Len() int { return len(b.changes) }
+func (b *Batch) Len() int { return len(b.entries) }
 
 // Reset empties the batch, keeping its memory.
-func (b *Batch) Reset() { b.changes = b.changes[:0] }
+func (b *Batch) Reset() {
+	b.requests.b, b.entries, b.checks = b.requests.b[:0], b.entries[:0], nil
+}
+
+// add validates ch and queues its request.
+func (b *Batch) add(ch change) {
+	kind := ch.kind()
+	if kind.validate != nil {
+		if err := kind.validate(ch); err != nil {
+			b.checks = append(b.checks, batchCheck{index: len(b.entries), err: err})
+			b.entries = append(b.entries, batchEntry{cmd: ch.cmd, end: uint32(len(b.requests.b))})
+			return
+		}
+	}
+	if kind.features != nil {
+		if fs := kind.features(ch); len(fs) > 0 {
+			b.checks = append(b.checks, batchCheck{index: len(b.entries), features: fs})
+		}
+	}
+	appendRequest(&b.requests, ch.cmd, ackFlags, func(ae *attrWriter) { ch.encode(ae) })
+	b.entries = append(b.entries, batchEntry{cmd: ch.cmd, end: uint32(len(b.requests.b))})
+}
+
+// check returns the first change that is invalid or uses a feature kernel
+// k predates, as a *BatchError.
+func (b *Batch) check(k kernelVersion) error {
+	for _, c := range b.checks {
+		err := c.err
+		if err == nil {
+			err = k.unsupported(c.features...)
+		}
+		if err != nil {
+			return &BatchError{Index: c.index, Err: err}
+		}
+	}
+	return nil
+}
+
+// op names change i in errors, e.g. "create service".
+func (b *Batch) op(i int) string { return changeKinds[b.entries[i].cmd].op }
 
 // CreateService queues ipvsadm -A.
-func (b *Batch) CreateService(svc Service) {
-	b.changes = append(b.changes, change{cmd: cmdNewService, svc: svc})
-}
+func (b *Batch) CreateService(svc Service) { b.add(change{cmd: cmdNewService, svc: svc}) }
 
 // UpdateService queues ipvsadm -E.
-func (b *Batch) UpdateService(svc Service) {
-	b.changes = append(b.changes, change{cmd: cmdSetService, svc: svc})
-}
+func (b *Batch) UpdateService(svc Service) { b.add(change{cmd: cmdSetService, svc: svc}) }
 
 // DeleteService queues ipvsadm -D.
-func (b *Batch) DeleteService(svc Service) {
-	b.changes = append(b.changes, change{cmd: cmdDelService, svc: svc})
-}
+func (b *Batch) DeleteService(svc Service) { b.add(change{cmd: cmdDelService, svc: svc}) }
 
 // CreateDestination queues ipvsadm -a.
 func (b *Batch) CreateDestination(svc Service, d Destination) {
-	b.changes = append(b.changes, change{cmd: cmdNewDest, svc: svc, dest: d})
+	b.add(change{cmd: cmdNewDest, svc: svc, dest: d})
 }
 
 // UpdateDestination queues ipvsadm -e.
 func (b *Batch) UpdateDestination(svc Service, d Destination) {
-	b.changes = append(b.changes, change{cmd: cmdSetDest, svc: svc, dest: d})
+	b.add(change{cmd: cmdSetDest, svc: svc, dest: d})
 }
 
 // DeleteDestination queues ipvsadm -d.
 func (b *Batch) DeleteDestination(svc Service, d Destination) {
-	b.changes = append(b.changes, change{cmd: cmdDelDest, svc: svc, dest: d})
+	b.add(change{cmd: cmdDelDest, svc: svc, dest: d})
 }
 
 // BatchError is returned by Apply when the batch is rejected before anything
@@ -76,5 +131,5 @@ func (e *BatchError) Unwrap() error { return e.Err }
 // what was acknowledged, and each change never acknowledged has an error
 // matching ErrUnacknowledged (it may or may not have been applied).
 func (c *Client) Apply(ctx context.Context, b *Batch) ([]error, error) {
-	return c.apply(ctx, b.changes)
+	return c.apply(ctx, b)
 }

@@ -2,6 +2,7 @@ package ipvs
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"time"
 )
@@ -144,21 +145,6 @@ func (ch change) kind() *changeKind { return changeKinds[ch.cmd] }
 // op names the change in errors, e.g. "create service".
 func (ch change) op() string { return ch.kind().op }
 
-// check validates the change and refuses features kernel k predates; the
-// errors match ErrInvalid and errors.ErrUnsupported respectively.
-func (ch change) check(k kernelVersion) error {
-	kind := ch.kind()
-	if kind.validate != nil {
-		if err := kind.validate(ch); err != nil {
-			return err
-		}
-	}
-	if kind.features != nil {
-		return k.unsupported(kind.features(ch)...)
-	}
-	return nil
-}
-
 // encode appends the change's attributes to ae.
 func (ch change) encode(ae *attrWriter) {
 	if e := ch.kind().encode; e != nil {
@@ -166,23 +152,22 @@ func (ch change) encode(ae *attrWriter) {
 	}
 }
 
-// apply is the one path of every change: each is checked, then all are
-// sent (in as few system calls as the socket allows) and one result per
-// change is returned. A change that fails its check stops the batch before
+// apply is the one path of every change: the batch is checked, then sent
+// (in as few system calls as the socket allows) and one result per change
+// is returned. A change that fails its check stops the batch before
 // anything is sent, with a *BatchError.
-func (c *Client) apply(ctx context.Context, changes []change) ([]error, error) {
-	k := c.c.kernelVersion()
-	for i, ch := range changes {
-		if err := ch.check(k); err != nil {
-			return nil, &BatchError{Index: i, Err: err}
-		}
+func (c *Client) apply(ctx context.Context, b *Batch) ([]error, error) {
+	if err := b.check(c.c.kernelVersion()); err != nil {
+		return nil, err
 	}
-	return c.c.send(ctx, changes)
+	return c.c.send(ctx, b)
 }
 
 // do applies one change and returns its result.
 func (c *Client) do(ctx context.Context, ch change) error {
-	results, err := c.apply(ctx, []change{ch})
+	var b Batch
+	b.add(ch)
+	results, err := c.apply(ctx, &b)
 	var be *BatchError
 	switch {
 	case errors.As(err, &be):
@@ -191,4 +176,33 @@ func (c *Client) do(ctx context.Context, ch change) error {
 		return err
 	}
 	return results[0]
+}
+
+// Netlink framing of requests (linux/netlink.h, linux/genetlink.h).
+const (
+	nlmsgHeaderLen = 16
+	nlmRequest     = 0x1
+	nlmAck         = 0x4
+	ackFlags       = nlmRequest | nlmAck
+)
+
+// appendRequest appends one request to w: a netlink header whose type
+// (the IPVS family) and sequence number stamp sets, the generic-netlink
+// header with cmd, and the attributes encode writes. (w is the caller's,
+// not a new writer, which escaping into encode would allocate.)
+func appendRequest(w *attrWriter, cmd uint8, flags uint16, encode func(*attrWriter)) {
+	start := len(w.b)
+	w.b = append(w.b, make([]byte, nlmsgHeaderLen)...)
+	binary.NativeEndian.PutUint16(w.b[start+6:], flags|nlmRequest)
+	w.b = append(w.b, cmd, familyVersion, 0, 0) // struct genlmsghdr: cmd, version, reserved
+	if encode != nil {
+		encode(w)
+	}
+	binary.NativeEndian.PutUint32(w.b[start:], uint32(len(w.b)-start))
+}
+
+// stamp sets the type and sequence number of the request that starts b.
+func stamp(b []byte, family uint16, seq uint32) {
+	binary.NativeEndian.PutUint16(b[4:], family)
+	binary.NativeEndian.PutUint32(b[8:], seq)
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/lvs-go/lvs/internal/netnsx"
 	"github.com/mdlayher/genetlink"
@@ -35,8 +36,9 @@ type client struct {
 	// dirty is set (under mu) when an exchange ended before its last reply
 	// was read: what is left of it is discarded before the next one.
 	dirty bool
-	// buf is reused (under mu) to read datagrams, wbuf to encode requests.
-	buf, wbuf []byte
+	// buf is reused (under mu) to read datagrams, w to encode requests.
+	buf []byte
+	w   attrWriter
 	// seq is the sequence number of the last request sent (under mu).
 	seq uint32
 }
@@ -97,7 +99,7 @@ func newClientConn(c *netlink.Conn) (*client, error) {
 	if err != nil {
 		return nil, &Error{Op: "dial", Err: err}
 	}
-	return &client{t: &socket{c: c, rc: rc}, family: f.ID}, nil
+	return &client{t: newSocket(c, rc), family: f.ID}, nil
 }
 
 func (c *client) close() error {
@@ -107,53 +109,79 @@ func (c *client) close() error {
 	return c.t.close()
 }
 
-// socket is the kernel's transport: netlink.Conn sends, and replies are
-// read straight from its file descriptor into the client's buffer, one
-// system call per datagram with no peek and no allocation (what
-// netlink.Conn.ReceiveIter costs more: see BENCHMARKS.md).
+// socket is the kernel's transport: requests are written and replies
+// read straight on netlink.Conn's file descriptor, one system call per
+// datagram with no peek and no allocation (what netlink.Conn's own send
+// and receive cost more: see BENCHMARKS.md). The descriptor is
+// non-blocking; a call that would block waits in the runtime's poller
+// until the deadline.
 type socket struct {
 	c  *netlink.Conn
 	rc syscall.RawConn
+	// The functions rc runs, made once (a closure per call would be an
+	// allocation per datagram), and their arguments and results.
+	readFn, writeFn func(fd uintptr) bool
+	buf             []byte
+	n               int
+	errno           unix.Errno
+}
+
+func newSocket(c *netlink.Conn, rc syscall.RawConn) *socket {
+	s := &socket{c: c, rc: rc}
+	s.readFn = func(fd uintptr) bool {
+		// recvfrom without a source address; MSG_TRUNC returns the
+		// datagram's real length, so a truncation is seen.
+		n, _, e := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(unsafe.SliceData(s.buf))), uintptr(len(s.buf)),
+			unix.MSG_DONTWAIT|unix.MSG_TRUNC, 0, 0)
+		if e == unix.EAGAIN || e == unix.EINTR {
+			return false // wait (until the deadline) for the socket to be readable
+		}
+		s.n, s.errno = int(n), e
+		return true
+	}
+	s.writeFn = func(fd uintptr) bool {
+		// A netlink socket's write goes to the kernel.
+		n, _, e := unix.Syscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(unsafe.SliceData(s.buf))), uintptr(len(s.buf)))
+		if e == unix.EAGAIN || e == unix.EINTR {
+			return false // wait until writable
+		}
+		s.n, s.errno = int(n), e
+		return true
+	}
+	return s
 }
 
 func (s *socket) send(b []byte) error {
-	var serr error
-	err := s.rc.Write(func(fd uintptr) bool {
-		serr = unix.Sendto(int(fd), b, unix.MSG_DONTWAIT, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
-		return serr != unix.EAGAIN && serr != unix.EWOULDBLOCK // else wait until writable
-	})
+	s.buf = b
+	err := s.rc.Write(s.writeFn)
+	s.buf = nil
 	switch {
 	case err != nil:
 		return err
-	case serr != nil:
-		return os.NewSyscallError("sendto", serr)
+	case s.errno != 0:
+		return os.NewSyscallError("write", s.errno)
+	case s.n != len(b):
+		return fmt.Errorf("netlink write of %d bytes sent %d", len(b), s.n)
 	}
 	return nil
 }
+
 func (s *socket) setDeadline(t time.Time) error { return s.c.SetDeadline(t) }
 func (s *socket) close() error                  { return s.c.Close() }
 
 func (s *socket) recv(buf []byte) (int, error) {
-	var n int
-	var rerr error
-	err := s.rc.Read(func(fd uintptr) bool {
-		var e error
-		n, _, e = unix.Recvfrom(int(fd), buf, unix.MSG_DONTWAIT|unix.MSG_TRUNC)
-		if e == unix.EAGAIN || e == unix.EWOULDBLOCK {
-			return false // wait (until the deadline) for the socket to be readable
-		}
-		rerr = e
-		return true
-	})
+	s.buf = buf
+	err := s.rc.Read(s.readFn)
+	s.buf = nil
 	switch {
 	case err != nil:
 		return 0, err
-	case rerr != nil:
-		return 0, os.NewSyscallError("recvfrom", rerr)
-	case n > len(buf):
-		return 0, fmt.Errorf("netlink datagram of %d bytes truncated to %d", n, len(buf))
+	case s.errno != 0:
+		return 0, os.NewSyscallError("recvfrom", s.errno)
+	case s.n > len(buf):
+		return 0, fmt.Errorf("netlink datagram of %d bytes truncated to %d", s.n, len(buf))
 	}
-	return n, nil
+	return s.n, nil
 }
 
 // drain reads without waiting until nothing is left. A dump the kernel was
@@ -179,23 +207,14 @@ const maxDumpRetries = 10
 // errDumpInterrupted is returned when a dump kept being interrupted.
 var errDumpInterrupted = errors.New("dump interrupted by concurrent changes too often")
 
-// frame appends one request to b: an IPVS command with its encoded
-// attributes, numbered with the client's next sequence number (under mu).
-func (c *client) frame(b []byte, cmd uint8, flags netlink.HeaderFlags, encode func(*attrWriter)) []byte {
-	start := len(b)
+// frame encodes one request into the client's buffer, numbered with its
+// next sequence number (under mu).
+func (c *client) frame(cmd uint8, flags netlink.HeaderFlags, encode func(*attrWriter)) []byte {
+	c.w.b = c.w.b[:0]
+	appendRequest(&c.w, cmd, uint16(flags), encode)
 	c.seq++
-	b = binary.NativeEndian.AppendUint32(b, 0) // length, set below
-	b = binary.NativeEndian.AppendUint16(b, c.family)
-	b = binary.NativeEndian.AppendUint16(b, uint16(flags|netlink.Request))
-	b = binary.NativeEndian.AppendUint32(b, c.seq)
-	b = binary.NativeEndian.AppendUint32(b, 0) // port id: the kernel's to fill
-	b = append(b, cmd, familyVersion, 0, 0)    // struct genlmsghdr: cmd, version, reserved
-	ae := attrWriter{b: b}
-	if encode != nil {
-		encode(&ae)
-	}
-	binary.NativeEndian.PutUint32(ae.b[start:], uint32(len(ae.b)-start))
-	return ae.b
+	stamp(c.w.b, c.family, c.seq)
+	return c.w.b
 }
 
 // query sends one request and calls each with the attributes of every
@@ -208,7 +227,7 @@ func (c *client) query(ctx context.Context, op string, cmd uint8, flags netlink.
 	dump := flags&netlink.Dump != 0
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.wbuf = c.frame(c.wbuf[:0], cmd, flags, encode)
+	req := c.frame(cmd, flags, encode)
 	first := c.seq
 	stop, err := c.watch(ctx)
 	if err != nil {
@@ -219,7 +238,7 @@ func (c *client) query(ctx context.Context, op string, cmd uint8, flags netlink.
 		begin()
 		var status, eachErr error
 		intr := false
-		err := c.exchange(c.wbuf, first, 1, dump,
+		err := c.exchange(req, first, 1, dump,
 			func(_ int, f netlink.HeaderFlags, data []byte) {
 				intr = intr || f&netlink.DumpInterrupted != 0
 				if eachErr == nil {
@@ -382,11 +401,12 @@ const (
 var ErrUnacknowledged = errors.New("ipvs: change sent, not acknowledged")
 
 // send sends checked changes in chunks and returns one result per change.
-func (c *client) send(ctx context.Context, changes []change) ([]error, error) {
-	results := make([]error, len(changes))
+func (c *client) send(ctx context.Context, batch *Batch) ([]error, error) {
+	n := batch.Len()
+	results := make([]error, n)
 	op := "apply batch"
-	if len(changes) == 1 {
-		op = changes[0].op()
+	if n == 1 {
+		op = batch.op(0)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -396,35 +416,36 @@ func (c *client) send(ctx context.Context, changes []change) ([]error, error) {
 	}
 	defer stop()
 	var ackedBuf [batchMaxMessages]bool
-	for start := 0; start < len(changes); {
-		b := c.wbuf[:0]
+	from := 0 // where the chunk's requests start
+	for start := 0; start < n; {
 		first := c.seq + 1
 		end := start
-		for end < len(changes) && end-start < batchMaxMessages && len(b) < batchMaxBytes {
-			b = c.frame(b, changes[end].cmd, netlink.Acknowledge, changes[end].encode)
-			end++
+		for off := from; end < n && end-start < batchMaxMessages && off-from < batchMaxBytes; end++ {
+			c.seq++
+			stamp(batch.requests.b[off:], c.family, c.seq)
+			off = int(batch.entries[end].end)
 		}
-		c.wbuf = b
+		to := int(batch.entries[end-1].end)
 		acked := ackedBuf[:end-start]
 		clear(acked)
-		err := c.exchange(b, first, end-start, false, func(int, netlink.HeaderFlags, []byte) {}, func(i int, err error) {
+		err := c.exchange(batch.requests.b[from:to], first, end-start, false, func(int, netlink.HeaderFlags, []byte) {}, func(i int, err error) {
 			acked[i] = true
 			if err != nil {
-				results[start+i] = &Error{Op: changes[start+i].op(), Err: err}
+				results[start+i] = &Error{Op: batch.op(start + i), Err: err}
 			}
 		})
 		if err != nil {
 			if ctx.Err() != nil {
 				err = ctx.Err()
 			}
-			for i := start; i < len(changes); i++ {
+			for i := start; i < n; i++ {
 				if i >= end || !acked[i-start] {
-					results[i] = &Error{Op: changes[i].op(), Err: ErrUnacknowledged}
+					results[i] = &Error{Op: batch.op(i), Err: ErrUnacknowledged}
 				}
 			}
 			return results, &Error{Op: op, Err: err}
 		}
-		start = end
+		start, from = end, to
 	}
 	return results, nil
 }

@@ -16,11 +16,11 @@ type client struct{}
 
 func newClient(*Config) (*client, error) { return nil, errUnsupported }
 
-func (*client) kernelVersion() kernelVersion                    { return kernelVersion{} }
-func (*client) send(context.Context, []change) ([]error, error) { return nil, errUnsupported }
-func (*client) close() error                                    { return errUnsupported }
-func (*client) info(context.Context) (Info, error)              { return Info{}, errUnsupported }
-func (*client) services(context.Context) ([]Service, error)     { return nil, errUnsupported }
+func (*client) kernelVersion() kernelVersion                  { return kernelVersion{} }
+func (*client) send(context.Context, *Batch) ([]error, error) { return nil, errUnsupported }
+func (*client) close() error                                  { return errUnsupported }
+func (*client) info(context.Context) (Info, error)            { return Info{}, errUnsupported }
+func (*client) services(context.Context) ([]Service, error)   { return nil, errUnsupported }
 func (*client) service(context.Context, Service) (Service, error) {
 	return Service{}, errUnsupported
 }
