@@ -87,15 +87,29 @@ func (r *attrReader) Uint64() uint64 {
 }
 
 // String returns the value without its NUL terminator.
-func (r *attrReader) String() string {
+func (r *attrReader) String() string { return string(r.cstring()) }
+
+// cstring is the value up to its NUL terminator.
+func (r *attrReader) cstring() []byte {
 	v := r.val
 	for i, c := range v {
 		if c == 0 {
-			v = v[:i]
-			break
+			return v[:i]
 		}
 	}
-	return string(v)
+	return v
+}
+
+// Scheduler reads a scheduler name, one of the known ones without
+// allocating (every service of a listing carries one).
+func (r *attrReader) Scheduler() Scheduler {
+	v := r.cstring()
+	for _, s := range schedulers {
+		if string(s.s) == string(v) {
+			return s.s
+		}
+	}
+	return Scheduler(v)
 }
 
 // Nested reads the current attribute's value as attributes.

@@ -226,7 +226,7 @@ func parseService(b []byte) (Service, error) {
 		case svcAttrFwmark:
 			s.FirewallMark = ad.Uint32()
 		case svcAttrSchedName:
-			s.Scheduler = Scheduler(ad.String())
+			s.Scheduler = ad.Scheduler()
 		case svcAttrFlags:
 			if v := ad.Bytes(); len(v) >= 4 {
 				s.Flags = ServiceFlags(binary.NativeEndian.Uint32(v)) &^ flagHashed

@@ -3,7 +3,6 @@ package ipvs
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"time"
 )
 
@@ -163,19 +162,19 @@ func (c *Client) apply(ctx context.Context, b *Batch) ([]error, error) {
 	return c.c.send(ctx, b)
 }
 
-// do applies one change and returns its result.
-func (c *Client) do(ctx context.Context, ch change) error {
-	var b Batch
+// do applies one change and returns its result: the batch path, with a
+// batch of one that the client keeps.
+func (c *Client) do(ctx context.Context, ch change) error { return c.c.do(ctx, ch) }
+
+// batchOfOne makes b the batch of ch alone, checked against kernel k; the
+// error is the change's own.
+func batchOfOne(b *Batch, ch change, k kernelVersion) error {
+	b.Reset()
 	b.add(ch)
-	results, err := c.apply(ctx, &b)
-	var be *BatchError
-	switch {
-	case errors.As(err, &be):
-		return be.Err
-	case err != nil:
-		return err
+	if err := b.check(k); err != nil {
+		return err.(*BatchError).Err
 	}
-	return results[0]
+	return nil
 }
 
 // Netlink framing of requests (linux/netlink.h, linux/genetlink.h).

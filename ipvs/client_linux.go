@@ -41,6 +41,9 @@ type client struct {
 	w   attrWriter
 	// seq is the sequence number of the last request sent (under mu).
 	seq uint32
+	// one and oneResult are the batch and result of a single change (under mu).
+	one       Batch
+	oneResult [1]error
 }
 
 // transport sends requests and reads replies, one datagram at a time.
@@ -130,8 +133,11 @@ func newSocket(c *netlink.Conn, rc syscall.RawConn) *socket {
 	s := &socket{c: c, rc: rc}
 	s.readFn = func(fd uintptr) bool {
 		// recvfrom without a source address; MSG_TRUNC returns the
-		// datagram's real length, so a truncation is seen.
-		n, _, e := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(unsafe.SliceData(s.buf))), uintptr(len(s.buf)),
+		// datagram's real length, so a truncation is seen. It never
+		// blocks and only copies a queued datagram out (or has the kernel
+		// fill the next part of a dump), so it runs without telling the
+		// scheduler, which costs more than the copy.
+		n, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(unsafe.SliceData(s.buf))), uintptr(len(s.buf)),
 			unix.MSG_DONTWAIT|unix.MSG_TRUNC, 0, 0)
 		if e == unix.EAGAIN || e == unix.EINTR {
 			return false // wait (until the deadline) for the socket to be readable
@@ -402,14 +408,34 @@ var ErrUnacknowledged = errors.New("ipvs: change sent, not acknowledged")
 
 // send sends checked changes in chunks and returns one result per change.
 func (c *client) send(ctx context.Context, batch *Batch) ([]error, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sendLocked(ctx, batch, make([]error, batch.Len()))
+}
+
+// do applies one change through the batch path, with the client's own
+// batch of one.
+func (c *client) do(ctx context.Context, ch change) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := batchOfOne(&c.one, ch, c.kernel); err != nil {
+		return err
+	}
+	results, err := c.sendLocked(ctx, &c.one, c.oneResult[:])
+	if err != nil {
+		return err
+	}
+	return results[0]
+}
+
+// sendLocked sends batch (with mu held) and fills results, one per change.
+func (c *client) sendLocked(ctx context.Context, batch *Batch, results []error) ([]error, error) {
 	n := batch.Len()
-	results := make([]error, n)
+	clear(results)
 	op := "apply batch"
 	if n == 1 {
 		op = batch.op(0)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	stop, err := c.watch(ctx)
 	if err != nil {
 		return nil, &Error{Op: op, Err: err} // nothing was sent
@@ -534,15 +560,24 @@ func (c *client) service(ctx context.Context, svc Service) (Service, error) {
 }
 
 func (c *client) destinations(ctx context.Context, svc Service) ([]Destination, error) {
+	out, err := c.appendDestinations(ctx, svc, nil)
+	if err == nil && out == nil {
+		out = []Destination{}
+	}
+	return out, err
+}
+
+// appendDestinations appends svc's destinations to out.
+func (c *client) appendDestinations(ctx context.Context, svc Service, out []Destination) ([]Destination, error) {
 	if err := svc.validateKey(); err != nil {
 		return nil, err
 	}
-	var out []Destination
+	from := len(out)
 	err := c.query(ctx, "list destinations", cmdGetDest, netlink.Dump,
 		func(ae *attrWriter) {
 			ae.Nested(cmdAttrService, func(nae *attrWriter) error { svc.encodeKey(nae); return nil })
 		},
-		func() { out = out[:0] },
+		func() { out = out[:from] },
 		func(m []byte) error {
 			b, err := nested(m, cmdAttrDest)
 			if err != nil {
@@ -558,7 +593,7 @@ func (c *client) destinations(ctx context.Context, svc Service) ([]Destination, 
 	if err != nil {
 		return nil, err
 	}
-	if len(out) == 0 {
+	if len(out) == from {
 		// The kernel dumps nothing, rather than failing, for a missing
 		// service: tell the two apart.
 		if _, err := c.service(ctx, svc); err != nil {
@@ -567,9 +602,6 @@ func (c *client) destinations(ctx context.Context, svc Service) ([]Destination, 
 			}
 			return nil, err
 		}
-	}
-	if out == nil {
-		out = []Destination{}
 	}
 	return out, nil
 }

@@ -18,13 +18,23 @@ func newClient(*Config) (*client, error) { return nil, errUnsupported }
 
 func (*client) kernelVersion() kernelVersion                  { return kernelVersion{} }
 func (*client) send(context.Context, *Batch) ([]error, error) { return nil, errUnsupported }
-func (*client) close() error                                  { return errUnsupported }
-func (*client) info(context.Context) (Info, error)            { return Info{}, errUnsupported }
-func (*client) services(context.Context) ([]Service, error)   { return nil, errUnsupported }
+func (*client) do(_ context.Context, ch change) error {
+	var b Batch
+	if err := batchOfOne(&b, ch, kernelVersion{}); err != nil {
+		return err
+	}
+	return errUnsupported
+}
+func (*client) close() error                                { return errUnsupported }
+func (*client) info(context.Context) (Info, error)          { return Info{}, errUnsupported }
+func (*client) services(context.Context) ([]Service, error) { return nil, errUnsupported }
 func (*client) service(context.Context, Service) (Service, error) {
 	return Service{}, errUnsupported
 }
 func (*client) destinations(context.Context, Service) ([]Destination, error) {
+	return nil, errUnsupported
+}
+func (*client) appendDestinations(context.Context, Service, []Destination) ([]Destination, error) {
 	return nil, errUnsupported
 }
 func (*client) timeouts(context.Context) (Timeouts, error)    { return Timeouts{}, errUnsupported }

@@ -33,12 +33,15 @@ func (c *Client) Table(ctx context.Context) (Table, error) {
 		return Table{}, err
 	}
 	t := Table{Info: in, Services: make([]TableService, 0, len(svcs))}
+	// Every service's destinations are read into one array, each service
+	// given its part with no room to grow into the next one's.
+	all := make([]Destination, 0, len(svcs))
 	for _, s := range svcs {
-		ds, err := c.Destinations(ctx, s)
-		if err != nil {
+		from := len(all)
+		if all, err = c.c.appendDestinations(ctx, s, all); err != nil {
 			return Table{}, err
 		}
-		t.Services = append(t.Services, TableService{Service: s, Destinations: ds})
+		t.Services = append(t.Services, TableService{Service: s, Destinations: all[from:len(all):len(all)]})
 	}
 	return t, nil
 }
