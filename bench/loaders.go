@@ -165,54 +165,16 @@ func openMoby(ns int, w *work) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &session{
-		close: h.Close,
-		create: func() error {
-			for _, ts := range w.table {
-				svc := mobyService(ts.Service)
-				if err := h.NewService(svc); err != nil {
-					return err
-				}
-				for _, d := range ts.Destinations {
-					if err := h.NewDestination(svc, mobyDest(d)); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
+	return peer[*mobyipvs.Service]{
+		service: mobyService, create: h.NewService,
+		createDest: func(s *mobyipvs.Service, d ipvs.Destination) error { return h.NewDestination(s, mobyDest(d)) },
+		updateDest: func(s *mobyipvs.Service, d ipvs.Destination) error { return h.UpdateDestination(s, mobyDest(d)) },
+		remove:     h.DelService, list: h.GetServices,
+		dests: func(s *mobyipvs.Service) (int, error) {
+			ds, err := h.GetDestinations(s)
+			return len(ds), err
 		},
-		dump: func() (int, error) {
-			svcs, err := h.GetServices()
-			if err != nil {
-				return 0, err
-			}
-			n := len(svcs)
-			for _, s := range svcs {
-				ds, err := h.GetDestinations(s)
-				if err != nil {
-					return n, err
-				}
-				n += len(ds)
-			}
-			return n, nil
-		},
-		weights: func() error {
-			for _, wc := range w.weights {
-				if err := h.UpdateDestination(mobyService(wc.svc), mobyDest(wc.dest)); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
-		remove: func() error {
-			for _, ts := range w.table {
-				if err := h.DelService(mobyService(ts.Service)); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
-	}, nil
+	}.session(w, h.Close), nil
 }
 
 func cfService(s ipvs.Service) cfipvs.Service {
@@ -239,16 +201,45 @@ func openCloudflare(ns int, w *work) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Its listing returns ServiceExtended, which the other calls take as
+	// its Service: no conversion is timed that the library's user would
+	// not make.
+	type svc = cfipvs.ServiceExtended
+	return peer[svc]{
+		service:    func(s ipvs.Service) svc { return svc{Service: cfService(s)} },
+		create:     func(s svc) error { return c.CreateService(s.Service) },
+		createDest: func(s svc, d ipvs.Destination) error { return c.CreateDestination(s.Service, cfDest(d)) },
+		updateDest: func(s svc, d ipvs.Destination) error { return c.UpdateDestination(s.Service, cfDest(d)) },
+		remove:     func(s svc) error { return c.RemoveService(s.Service) },
+		list:       c.Services,
+		dests: func(s svc) (int, error) {
+			ds, err := c.Destinations(s.Service)
+			return len(ds), err
+		},
+	}.session(w, func() { c.(interface{ Close() error }).Close() }), nil
+}
+
+// peer is a library's calls, one object per call, with S its service
+// type (each service is converted once).
+type peer[S any] struct {
+	service                func(ipvs.Service) S
+	create, remove         func(S) error
+	createDest, updateDest func(S, ipvs.Destination) error
+	list                   func() ([]S, error)
+	dests                  func(S) (int, error) // how many destinations it read
+}
+
+func (p peer[S]) session(w *work, close func()) *session {
 	return &session{
-		close: func() { c.(interface{ Close() error }).Close() },
+		close: close,
 		create: func() error {
 			for _, ts := range w.table {
-				svc := cfService(ts.Service)
-				if err := c.CreateService(svc); err != nil {
+				svc := p.service(ts.Service)
+				if err := p.create(svc); err != nil {
 					return err
 				}
 				for _, d := range ts.Destinations {
-					if err := c.CreateDestination(svc, cfDest(d)); err != nil {
+					if err := p.createDest(svc, d); err != nil {
 						return err
 					}
 				}
@@ -256,23 +247,23 @@ func openCloudflare(ns int, w *work) (*session, error) {
 			return nil
 		},
 		dump: func() (int, error) {
-			svcs, err := c.Services()
+			svcs, err := p.list()
 			if err != nil {
 				return 0, err
 			}
 			n := len(svcs)
 			for _, s := range svcs {
-				ds, err := c.Destinations(s.Service)
+				k, err := p.dests(s)
 				if err != nil {
 					return n, err
 				}
-				n += len(ds)
+				n += k
 			}
 			return n, nil
 		},
 		weights: func() error {
 			for _, wc := range w.weights {
-				if err := c.UpdateDestination(cfService(wc.svc), cfDest(wc.dest)); err != nil {
+				if err := p.updateDest(p.service(wc.svc), wc.dest); err != nil {
 					return err
 				}
 			}
@@ -280,13 +271,13 @@ func openCloudflare(ns int, w *work) (*session, error) {
 		},
 		remove: func() error {
 			for _, ts := range w.table {
-				if err := c.RemoveService(cfService(ts.Service)); err != nil {
+				if err := p.remove(p.service(ts.Service)); err != nil {
 					return err
 				}
 			}
 			return nil
 		},
-	}, nil
+	}
 }
 
 // openIpvsadm runs ipvsadm in the namespace, its input written out before

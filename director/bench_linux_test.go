@@ -24,7 +24,7 @@ import (
 // BenchmarkHealthFlip is one real server's failure or recovery applied by
 // Run's path (plan for its service against what was applied, one batch):
 // it must cost the same at both sizes. BenchmarkReconcile is a plan with
-// no change: "full" reads the whole table (Director.Plan, and Run at start
+// no change beside one dump of the table ("table"): "full" reads the whole table (Director.Plan, and Run at start
 // and on each resync), "known" is Run's reload path (what the Director
 // knows, no read of the table). BenchmarkWeightChange is a reload with one
 // weight changed, planned and applied by Run's reload path: one operation.
@@ -79,6 +79,7 @@ func BenchmarkHealthFlip(b *testing.B) {
 			reads := d.fullReads
 			ctx := context.Background()
 			failed := map[target]bool{}
+			m.service(tg.svc) // the model's index, built once per configuration in Run
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -103,6 +104,17 @@ func BenchmarkReconcile(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			d, m := benchDirector(b, n)
+			// One dump of the whole table, what a full plan is compared with.
+			b.Run("table", func(b *testing.B) {
+				ctx := context.Background()
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					t, err := d.IPVS().Table(ctx)
+					if err != nil || len(t.Services) != n {
+						b.Fatalf("table: %v, %d services", err, len(t.Services))
+					}
+				}
+			})
 			for _, c := range []struct {
 				name  string
 				mode  readMode
@@ -186,30 +198,6 @@ func BenchmarkWeightChange(b *testing.B) {
 	}
 }
 
-// ipvsSendMax is the most changes the ipvs client sends in one sendmsg
-// (batchMaxMessages, ipvs/client_linux.go; its other cap, 96 KiB of
-// messages, holds several hundred destination updates, so this one binds
-// first).
-// The client counts no sendmsg calls: sends computes them from the plan.
-const ipvsSendMax = 128
-
-// sends is how many sendmsg calls Apply makes for p's IPVS changes: each
-// run of IPVS operations between two others is one ipvs.Batch, sent in
-// chunks of ipvsSendMax.
-func sends(p *Plan) int {
-	n, run := 0, 0
-	for i, o := range p.Ops {
-		if o.IsIPVS() {
-			run++
-		}
-		if run > 0 && (!o.IsIPVS() || i == len(p.Ops)-1) {
-			n += (run + ipvsSendMax - 1) / ipvsSendMax
-			run = 0
-		}
-	}
-	return n
-}
-
 func BenchmarkFailures(b *testing.B) {
 	const down = 1000
 	for _, n := range benchSizes {
@@ -240,12 +228,15 @@ func BenchmarkFailures(b *testing.B) {
 					if !ok || p.Len() != down {
 						b.Fatalf("flip plan of %d failures: %v, %d operations", down, ok, p.Len())
 					}
-					s := sends(p)
-					if s > (down+ipvsSendMax-1)/ipvsSendMax {
-						b.Fatalf("%d operations in %d sendmsg calls", p.Len(), s)
-					}
+					before := d.IPVS().Counters()
 					if err := d.Apply(ctx, p); err != nil {
 						b.Fatal(err)
+					}
+					after := d.IPVS().Counters()
+					// 128 changes per sendmsg at most: ceil(1000/128) = 8.
+					s := int(after.Writes - before.Writes)
+					if s > (down+127)/128 || after.Requests-before.Requests != down {
+						b.Fatalf("%d operations: %d requests in %d sendmsg calls", p.Len(), after.Requests-before.Requests, s)
 					}
 					batches += s
 				}

@@ -35,6 +35,19 @@ func New(cfg *Config) (*Client, error) {
 	return &Client{c: c}, nil
 }
 
+// Counters are what a Client has sent and read since it was made, for
+// metrics and for seeing that a batch took as few system calls as it
+// should.
+type Counters struct {
+	Requests uint64 // netlink requests sent: one per change or query (a dump started over counts again)
+	Writes   uint64 // system calls that sent them
+	Reads    uint64 // datagrams read: acknowledgements, replies and dump parts
+}
+
+// Counters returns the client's counters; safe to call at any time,
+// also while other calls run.
+func (c *Client) Counters() Counters { return c.c.counters() }
+
 // Close closes the client's socket.
 func (c *Client) Close() error { return c.c.close() }
 

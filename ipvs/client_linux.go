@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -41,6 +42,8 @@ type client struct {
 	w   attrWriter
 	// seq is the sequence number of the last request sent (under mu).
 	seq uint32
+	// requests, writes and reads are Counters.
+	requests, writes, reads atomic.Uint64
 	// one and oneResult are the batch and result of a single change (under mu).
 	one       Batch
 	oneResult [1]error
@@ -205,6 +208,10 @@ func (s *socket) drain(buf []byte) {
 
 func (c *client) kernelVersion() kernelVersion { return c.kernel }
 
+func (c *client) counters() Counters {
+	return Counters{Requests: c.requests.Load(), Writes: c.writes.Load(), Reads: c.reads.Load()}
+}
+
 // maxDumpRetries bounds how often a dump interrupted by concurrent changes
 // (NLM_F_DUMP_INTR) or by lost messages (ENOBUFS) is started over before the
 // error is returned.
@@ -299,6 +306,8 @@ func (c *client) exchange(b []byte, first uint32, count int, dump bool,
 	if err := c.t.send(b); err != nil {
 		return err
 	}
+	c.writes.Add(1)
+	c.requests.Add(uint64(count))
 	var finishedBuf [batchMaxMessages]bool
 	finished := finishedBuf[:]
 	if count > len(finished) {
@@ -310,6 +319,7 @@ func (c *client) exchange(b []byte, first uint32, count int, dump bool,
 		if err != nil {
 			return err
 		}
+		c.reads.Add(1)
 		for b := c.buf[:n]; len(b) >= unix.NLMSG_HDRLEN; {
 			l := int(binary.NativeEndian.Uint32(b[0:4]))
 			if l < unix.NLMSG_HDRLEN || l > len(b) {

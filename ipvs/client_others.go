@@ -17,6 +17,7 @@ type client struct{}
 func newClient(*Config) (*client, error) { return nil, errUnsupported }
 
 func (*client) kernelVersion() kernelVersion                  { return kernelVersion{} }
+func (*client) counters() Counters                            { return Counters{} }
 func (*client) send(context.Context, *Batch) ([]error, error) { return nil, errUnsupported }
 func (*client) do(_ context.Context, ch change) error {
 	var b Batch

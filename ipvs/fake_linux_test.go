@@ -315,6 +315,9 @@ func TestLargeBatchIsChunked(t *testing.T) {
 	if want := []int{batchMaxMessages, batchMaxMessages, batchMaxMessages, 5}; !slices.Equal(sizes, want) {
 		t.Errorf("sendmsg sizes %v, want %v", sizes, want)
 	}
+	if got, want := c.Counters(), (Counters{Requests: n, Writes: 4, Reads: n}); got != want {
+		t.Errorf("counters %+v, want %+v", got, want)
+	}
 	for i := 1; i < len(seqs); i++ {
 		if seqs[i] != seqs[i-1]+1 {
 			t.Fatalf("sequence %d after %d", seqs[i], seqs[i-1])
