@@ -70,19 +70,31 @@ var benchSizes = []int{1000, 10000}
 // benchRS1 is rs1, the real server the benchmarks fail and reweigh.
 var benchRS1 = netip.MustParseAddrPort("10.0.0.110:80")
 
+// withoutReads times body b.N times and fails the benchmark if the
+// Director read the whole table meanwhile: the loop's steps must not.
+func withoutReads(b *testing.B, d *Director, body func(ctx context.Context)) {
+	ctx := context.Background()
+	reads := d.fullReads
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		body(ctx)
+	}
+	b.StopTimer()
+	if d.fullReads != reads {
+		b.Fatalf("%d full reads in %d runs", d.fullReads-reads, b.N)
+	}
+}
+
 func BenchmarkHealthFlip(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			d, m := benchDirector(b, n)
 			tg := target{svc: m.services[n/2].svc.Key(), addr: benchRS1}
 			affected := map[ipvs.Key]bool{tg.svc: true}
-			reads := d.fullReads
-			ctx := context.Background()
 			failed := map[target]bool{}
 			m.service(tg.svc) // the model's index, built once per configuration in Run
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
+			withoutReads(b, d, func(ctx context.Context) {
 				failed[tg] = !failed[tg]
 				p, ok := d.planFlip(m, failed, affected)
 				if !ok || p.Len() != 1 {
@@ -91,11 +103,7 @@ func BenchmarkHealthFlip(b *testing.B) {
 				if err := d.Apply(ctx, p); err != nil {
 					b.Fatal(err)
 				}
-			}
-			b.StopTimer()
-			if d.fullReads != reads {
-				b.Fatalf("%d full reads during the flips", d.fullReads-reads)
-			}
+			})
 		})
 	}
 }
@@ -168,12 +176,8 @@ func BenchmarkWeightChange(b *testing.B) {
 			models := []*model{withWeight(m, n/2, 2), m}
 			turn := 0
 			b.Run("reload", func(b *testing.B) {
-				ctx := context.Background()
-				reads := d.fullReads
 				ops := 0
-				b.ReportAllocs()
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
+				withoutReads(b, d, func(ctx context.Context) {
 					want := 2 - turn%2
 					p, err := d.planModel(ctx, models[turn%2], readKnown)
 					turn++
@@ -187,12 +191,8 @@ func BenchmarkWeightChange(b *testing.B) {
 						b.Fatal(err)
 					}
 					ops += p.Len()
-				}
-				b.StopTimer()
+				})
 				b.ReportMetric(float64(ops)/float64(b.N), "ops/op")
-				if d.fullReads != reads {
-					b.Fatalf("%d full reads during the reloads", d.fullReads-reads)
-				}
 			})
 		})
 	}
@@ -215,12 +215,8 @@ func BenchmarkFailures(b *testing.B) {
 			}
 			failed := map[target]bool{}
 			b.Run("flip", func(b *testing.B) {
-				ctx := context.Background()
-				reads := d.fullReads
 				batches := 0
-				b.ReportAllocs()
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
+				withoutReads(b, d, func(ctx context.Context) {
 					for _, tg := range tgs {
 						failed[tg] = !failed[tg]
 					}
@@ -239,12 +235,8 @@ func BenchmarkFailures(b *testing.B) {
 						b.Fatalf("%d operations: %d requests in %d sendmsg calls", p.Len(), after.Requests-before.Requests, s)
 					}
 					batches += s
-				}
-				b.StopTimer()
+				})
 				b.ReportMetric(float64(batches)/float64(b.N), "batches/op")
-				if d.fullReads != reads {
-					b.Fatalf("%d full reads during the failures", d.fullReads-reads)
-				}
 			})
 		})
 	}
