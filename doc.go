@@ -18,6 +18,9 @@
 //     iptables.
 //   - director: the director role, declared and applied with the fewest
 //     kernel changes, with health checks and drains.
+//   - director/metrics: a Prometheus collector of the IPVS table and a
+//     director's status, read on each scrape; the only package that
+//     imports client_golang.
 //   - examples: the classic LVS labs, an ipvsadm and a director daemon, all
 //     on the SDK.
 //   - internal: namespaces, rtnetlink helpers, the VM test runner.

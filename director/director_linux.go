@@ -37,6 +37,8 @@ type Director struct {
 	known map[ipvs.Key]*ipvs.TableService
 	// fullReads counts reads of the whole table (for tests).
 	fullReads int
+	// status is what Status returns, under a lock of its own.
+	status statusBook
 }
 
 // New opens a Director on the options' namespace (nil options are the
@@ -88,6 +90,11 @@ func (d *Director) Close() error {
 
 // IPVS is the Director's IPVS client, for reading the table.
 func (d *Director) IPVS() *ipvs.Client { return d.ipvs }
+
+// Status returns what the Director has done and the health of the real
+// servers Run checks. It is safe to call at any time, also while Run or
+// Apply runs, and never waits for them or for the kernel.
+func (d *Director) Status() Status { return d.status.snapshot() }
 
 // backend is the firewall backend of the mark and source-NAT rules,
 // opened on first use.
@@ -329,6 +336,7 @@ var appliers = map[OpKind]func(d *Director, ctx context.Context, o Op) error{
 func (d *Director) Apply(ctx context.Context, p *Plan) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	defer d.status.applied(time.Now())
 	// Write ahead: what the plan may create or change is recorded as owned,
 	// and saved, before anything changes, so that a director killed midway
 	// still knows on restart what is its own (recorded but never made is
@@ -339,6 +347,17 @@ func (d *Director) Apply(ctx context.Context, p *Plan) error {
 	if err := d.save(); err != nil {
 		return &ApplyError{Failed: []OpError{{Err: err}}} // nothing was changed
 	}
+	failed := d.applyOps(ctx, p)
+	d.status.counted(p.Ops, failed)
+	if len(failed) > 0 {
+		return &ApplyError{Failed: failed}
+	}
+	return nil
+}
+
+// applyOps applies p's operations, then saves the state, and returns what
+// failed.
+func (d *Director) applyOps(ctx context.Context, p *Plan) []OpError {
 	var failed []OpError
 	var batch []Op
 	flush := func() {
@@ -384,10 +403,26 @@ func (d *Director) Apply(ctx context.Context, p *Plan) error {
 	if err := d.save(); err != nil {
 		failed = append(failed, OpError{Err: err})
 	}
-	if len(failed) > 0 {
-		return &ApplyError{Failed: failed}
+	return failed
+}
+
+// counted counts tried, the operations tried, each applied unless failed
+// lists it.
+func (b *statusBook) counted(tried []Op, failed []OpError) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.s.Ops == nil {
+		b.s.Ops, b.s.Failed = map[OpKind]uint64{}, map[OpKind]uint64{}
 	}
-	return nil
+	for _, o := range tried {
+		b.s.Ops[o.Kind]++
+	}
+	for _, f := range failed {
+		if f.Op.Kind != 0 {
+			b.s.Ops[f.Op.Kind]--
+			b.s.Failed[f.Op.Kind]++
+		}
+	}
 }
 
 // intend records in the state everything p may make the Director's: the
@@ -687,6 +722,7 @@ func (d *Director) Collect(ctx context.Context) (int, error) {
 	results, err := d.ipvs.Apply(ctx, &b)
 	n := 0
 	var errs []error
+	var failed []OpError
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -702,10 +738,12 @@ func (d *Director) Collect(ctx context.Context) (int, error) {
 			continue
 		}
 		d.known = nil // perhaps applied, perhaps not: read the kernel again
+		failed = append(failed, OpError{Op: o, Err: r})
 		if results != nil {
 			errs = append(errs, r)
 		}
 	}
+	d.status.counted(ops, failed)
 	if err := d.save(); err != nil {
 		errs = append(errs, err)
 	}

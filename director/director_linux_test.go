@@ -395,6 +395,13 @@ services:
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("quiesced after %v", took)
 	}
+	st := d.Status()
+	if h := st.RealServers; len(h) != 2 || h[0].Addr.String() != "10.0.0.110:80" || h[0].Healthy || h[0].Since.Before(start) || !h[1].Healthy {
+		t.Errorf("health in the status: %+v, want rs1 failed since the stop, rs2 healthy", h)
+	}
+	if st.Applies != 2 || st.Ops[r.Plan.Ops[0].Kind] == 0 || st.LastResync.IsZero() || st.Errors != 0 {
+		t.Errorf("status after the first apply and the quiesce: %+v", st)
+	}
 	if got := get(t, client, 4); got["rs2"] != 4 {
 		t.Errorf("answers %v with rs1 down, want rs2 only", got)
 	}

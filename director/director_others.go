@@ -25,6 +25,9 @@ func (*Director) Close() error { return nil }
 // IPVS returns nil on this system.
 func (*Director) IPVS() *ipvs.Client { return nil }
 
+// Status returns the zero Status on this system.
+func (*Director) Status() Status { return Status{} }
+
 // Plan is not supported on this system.
 func (*Director) Plan(context.Context, *Config) (*Plan, error) { return nil, errUnsupported }
 

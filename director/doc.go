@@ -50,7 +50,9 @@
 // reach the kernel as one batch: a flip reads nothing and costs the same
 // with 1,000 services as with 10,000. The whole table is read at start, on
 // reload, on Plan, and every Options.Resync, which repairs and reports
-// (Report.Resync) what someone else changed.
+// (Report.Resync) what someone else changed. Status tells what Run and
+// Apply have done and the health of each checked real server, at any time
+// and without waiting for them (package director/metrics exports it).
 //
 // # Health checks
 //

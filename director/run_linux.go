@@ -32,14 +32,21 @@ const flipWindow = 5 * time.Millisecond
 // differs (a change made by hand) is repaired and reported with
 // Report.Resync set, and whenever the Director does not know what the
 // kernel holds (after an IPVS change that failed). Each step has
-// Options.CallTimeout.
+// Options.CallTimeout. What Run does and the health of the real servers it
+// checks are counted in the Director's Status.
 func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, report func(Report)) error {
 	m, err := compile(cfg)
 	if err != nil {
 		return err
 	}
-	if report == nil {
-		report = func(Report) {}
+	tell := report
+	report = func(r Report) {
+		if r.Err != nil {
+			d.status.errored()
+		}
+		if tell != nil {
+			tell(r)
+		}
 	}
 	step := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, d.opts.callTimeout()) }
 	failed := map[target]bool{}
@@ -53,6 +60,11 @@ func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, 
 		if err != nil || (p != nil && p.Len() > 0) {
 			report(Report{Time: time.Now(), Plan: p, Err: err, Resync: resync})
 		}
+		drift := 0
+		if resync && p != nil {
+			drift = p.Len()
+		}
+		d.status.resynced(mode == readTable && err == nil, drift)
 	}
 	flip := func(services map[ipvs.Key]bool) {
 		sctx, cancel := step()
@@ -73,7 +85,10 @@ func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, 
 	}
 	changes := make(chan change)
 	stop := d.startChecks(ctx, m, failed, changes)
-	defer func() { stop() }()
+	defer func() {
+		stop()
+		d.status.watch(nil, nil)
+	}()
 	apply(readTable, false)
 	var collect, resync <-chan time.Time
 	if d.opts.Drain > 0 {
@@ -94,6 +109,7 @@ func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, 
 			affected := map[ipvs.Key]bool{}
 			take := func(c change) {
 				failed[c.tg] = !c.e.Healthy
+				d.status.flipped(c.tg, c.e.Healthy)
 				affected[c.tg.svc] = true
 				report(Report{Time: time.Now(), Health: &c.e})
 			}
@@ -155,8 +171,9 @@ type change struct {
 // a goroutine of its own, at most Options.MaxChecks probing at once, and
 // sends each health change on changes. Each check starts from the state
 // failed has for its real server (the one Run acts on), so that a real
-// server failed before a reload is reported when it recovers. The
-// returned func stops them and waits for them to end.
+// server failed before a reload is reported when it recovers; the checked
+// real servers are what Status reports. The returned func stops them and
+// waits for them to end.
 func (d *Director) startChecks(ctx context.Context, m *model, failed map[target]bool, changes chan<- change) func() {
 	ctx, cancel := context.WithCancel(ctx)
 	max := d.opts.MaxChecks
@@ -165,7 +182,9 @@ func (d *Director) startChecks(ctx context.Context, m *model, failed map[target]
 	}
 	sem := make(chan struct{}, max)
 	var wg sync.WaitGroup
-	for tg, cc := range m.targets() {
+	targets := m.targets()
+	d.status.watch(targets, failed)
+	for tg, cc := range targets {
 		wasFailed := failed[tg]
 		wg.Add(1)
 		go func() {

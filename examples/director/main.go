@@ -4,31 +4,42 @@
 // the configuration in place, as keepalived does) or, with -teardown,
 // removes everything it owns first.
 //
-//	director -config configs/nat.yaml [-state /run/lvs-director.json] [-drain 30s] [-dry-run]
+//	director -config configs/nat.yaml [-state /run/lvs-director.json] [-drain 30s] [-dry-run] [-metrics 127.0.0.1:9120]
 //
 // -dry-run prints the plan (the diff against the kernel) and exits.
+// -metrics serves Prometheus metrics at /metrics on the address: the IPVS
+// table and the director's status (package director/metrics), and the
+// process's own.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/lvs-go/lvs/director"
+	"github.com/lvs-go/lvs/director/metrics"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 func main() {
 	var (
-		path     = flag.String("config", "", "configuration file (YAML or JSON)")
-		state    = flag.String("state", "", "file that keeps what the director owns across restarts")
-		drain    = flag.Duration("drain", 0, "drain removed real servers for up to this long instead of deleting them")
-		dryRun   = flag.Bool("dry-run", false, "print the plan and exit")
-		teardown = flag.Bool("teardown", false, "remove what the director owns when stopped")
+		path      = flag.String("config", "", "configuration file (YAML or JSON)")
+		state     = flag.String("state", "", "file that keeps what the director owns across restarts")
+		drain     = flag.Duration("drain", 0, "drain removed real servers for up to this long instead of deleting them")
+		dryRun    = flag.Bool("dry-run", false, "print the plan and exit")
+		teardown  = flag.Bool("teardown", false, "remove what the director owns when stopped")
+		metricsAt = flag.String("metrics", "", "address to serve Prometheus metrics on at /metrics (host:port); off if empty")
 	)
 	flag.Parse()
 	if *path == "" {
@@ -36,12 +47,12 @@ func main() {
 		os.Exit(2)
 	}
 	log.SetFlags(log.LstdFlags)
-	if err := run(*path, director.Options{StateFile: *state, Drain: *drain}, *dryRun, *teardown); err != nil {
+	if err := run(*path, director.Options{StateFile: *state, Drain: *drain}, *dryRun, *teardown, *metricsAt); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(path string, opts director.Options, dryRun, teardown bool) error {
+func run(path string, opts director.Options, dryRun, teardown bool, metricsAt string) error {
 	cfg, err := director.Load(path)
 	if err != nil {
 		return err
@@ -60,6 +71,13 @@ func run(path string, opts director.Options, dryRun, teardown bool) error {
 		}
 		fmt.Print(p)
 		return nil
+	}
+	if metricsAt != "" {
+		stop, err := serveMetrics(metricsAt, d)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -104,4 +122,33 @@ func report(r director.Report) {
 	case r.Collected > 0:
 		log.Printf("deleted %d drained real server(s)", r.Collected)
 	}
+}
+
+// serveMetrics serves d's metrics, and the process's, at /metrics on addr
+// until the returned func is called.
+func serveMetrics(addr string, d *director.Director) (stop func(), err error) {
+	reg := prometheus.NewRegistry()
+	for _, c := range []prometheus.Collector{
+		metrics.New(d, nil),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			log.Printf("metrics: %v", err)
+		}
+	}()
+	log.Printf("serving metrics on http://%s/metrics", ln.Addr())
+	return func() { srv.Close() }, nil
 }

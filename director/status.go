@@ -1,0 +1,146 @@
+package director
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/lvs-go/lvs/ipvs"
+)
+
+// Status is what a Director has done and what its health checks found, as
+// Director.Status returns it: a copy, for metrics and status pages.
+type Status struct {
+	// Applies counts the calls of Apply, Run's and Teardown's included
+	// (Run applies only plans that change something).
+	Applies uint64
+	// Ops counts the operations applied, by kind, and Failed those that
+	// failed; Collect's deletions of drained real servers count too. Both
+	// have an entry for every kind.
+	Ops, Failed map[OpKind]uint64
+	// Errors counts Run's steps that ended in an error, each a Report with
+	// Err set: a read of the kernel, an apply with failed operations, a
+	// collection, a configuration rejected on reload.
+	Errors uint64
+	// LastApply is when the last Apply ended and LastApplyDuration how long
+	// it took; zero before the first.
+	LastApply         time.Time
+	LastApplyDuration time.Duration
+	// LastResync is when Run last read the whole IPVS table and made the
+	// kernel match without an error (at start, every Options.Resync, and
+	// after a change whose outcome it did not know); zero before.
+	LastResync time.Time
+	// Drift counts the operations Run's periodic resyncs planned: changes
+	// someone else made, repaired (Report.Resync).
+	Drift uint64
+	// RealServers is the health of each real server Run checks, while Run
+	// runs, ordered by service and address; empty when no Run is running.
+	RealServers []RealServerHealth
+}
+
+// RealServerHealth is the health of one real server of one service.
+type RealServerHealth struct {
+	Service ipvs.Key
+	Addr    netip.AddrPort
+	// Healthy is the verdict Run acts on. A real server starts healthy: Run
+	// puts it in service before its first check.
+	Healthy bool
+	// Since is when Healthy last changed, or when Run started checking the
+	// real server.
+	Since time.Time
+}
+
+// statusBook is where a Director keeps its Status, under a lock of its own
+// so that reading it never waits for an apply or a kernel call.
+type statusBook struct {
+	mu     sync.Mutex
+	s      Status // RealServers in order, updated in place
+	health map[target]int
+}
+
+// snapshot returns a copy of the status, with an entry in Ops and Failed
+// for every kind.
+func (b *statusBook) snapshot() Status {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.s
+	s.Ops, s.Failed = make(map[OpKind]uint64, len(opKinds)), make(map[OpKind]uint64, len(opKinds))
+	for k := range opKinds {
+		s.Ops[k], s.Failed[k] = b.s.Ops[k], b.s.Failed[k]
+	}
+	s.RealServers = slices.Clone(b.s.RealServers)
+	return s
+}
+
+// applied records an Apply that started at start and has just ended.
+func (b *statusBook) applied(start time.Time) {
+	end := time.Now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.s.Applies++
+	b.s.LastApply, b.s.LastApplyDuration = end, end.Sub(start)
+}
+
+// errored records a step of Run that ended in an error.
+func (b *statusBook) errored() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.s.Errors++
+}
+
+// resynced records a step of Run that read the whole table and applied its
+// plan without an error (ok), and the operations a periodic resync planned
+// (drift).
+func (b *statusBook) resynced(ok bool, drift int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if ok {
+		b.s.LastResync = time.Now()
+	}
+	b.s.Drift += uint64(drift)
+}
+
+// watch makes the checked real servers targets: one already watched keeps
+// its health and time, a new one starts as failed says, from now. No
+// targets (Run has ended) clears them.
+func (b *statusBook) watch(targets map[target]*compiledCheck, failed map[target]bool) {
+	now := time.Now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	rs := make([]RealServerHealth, 0, len(targets))
+	for tg := range targets {
+		h := RealServerHealth{Service: tg.svc, Addr: tg.addr, Healthy: !failed[tg], Since: now}
+		if i, ok := b.health[tg]; ok {
+			h = b.s.RealServers[i]
+		}
+		rs = append(rs, h)
+	}
+	slices.SortFunc(rs, func(x, y RealServerHealth) int {
+		return cmp.Or(cmpKey(x.Service, y.Service), x.Addr.Compare(y.Addr))
+	})
+	b.health = make(map[target]int, len(rs))
+	for i, h := range rs {
+		b.health[target{h.Service, h.Addr}] = i
+	}
+	b.s.RealServers = rs
+}
+
+// flipped records a watched real server's health changing.
+func (b *statusBook) flipped(tg target, healthy bool) {
+	now := time.Now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if i, ok := b.health[tg]; ok {
+		b.s.RealServers[i].Healthy, b.s.RealServers[i].Since = healthy, now
+	}
+}
+
+// cmpKey orders service keys: address services first, by family,
+// protocol, address and port; then firewall-mark services by mark and
+// family.
+func cmpKey(a, b ipvs.Key) int {
+	return cmp.Or(cmp.Compare(a.FirewallMark, b.FirewallMark), cmp.Compare(a.Family, b.Family),
+		cmp.Compare(a.Protocol, b.Protocol), a.Addr.Compare(b.Addr))
+}
