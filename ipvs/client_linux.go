@@ -41,7 +41,8 @@ type client struct {
 	buf []byte
 	w   attrWriter
 	// seq is the sequence number of the last request sent (under mu).
-	seq uint32
+	seq        uint32
+	closeNetns sync.Once
 	// requests, writes and reads are Counters.
 	requests, writes, reads atomic.Uint64
 	// one and oneResult are the batch and result of a single change (under mu).
@@ -109,9 +110,13 @@ func newClientConn(c *netlink.Conn) (*client, error) {
 }
 
 func (c *client) close() error {
-	if c.netns != 0 {
-		unix.Close(c.netns)
-	}
+	// Once: a second Close must not close a descriptor reused since. (No
+	// lock: Close interrupts a call blocked on the socket.)
+	c.closeNetns.Do(func() {
+		if c.netns != 0 {
+			unix.Close(c.netns)
+		}
+	})
 	return c.t.close()
 }
 

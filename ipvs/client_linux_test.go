@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"net/netip"
+	"os"
 	"slices"
 	"sort"
 	"sync"
@@ -592,5 +593,40 @@ func TestNamespaceGoneWhileOpen(t *testing.T) {
 		if svcs, err := here.Services(ctx); err != nil || slices.ContainsFunc(svcs, func(s Service) bool { return s.Key() == svc.Key() }) {
 			t.Errorf("the caller's namespace: %v, %v", svcs, err)
 		}
+	}
+}
+
+// TestCloseTwice: a second Close leaves alone the descriptor that took the
+// number of the client's namespace handle after the first.
+func TestCloseTwice(t *testing.T) {
+	vmtest.Require(t, "ip_vs")
+	ns := nstest.New(t)
+	c, err := New(&Config{NetNS: int(ns)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nsfd := c.c.netns
+	c.Close()
+	// Take the freed numbers (the socket's and the handle's) until the
+	// handle's is reused.
+	var files []*os.File
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	for len(files) < 8 && (len(files) == 0 || int(files[len(files)-1].Fd()) != nsfd) {
+		f, err := os.Open("/dev/null")
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	if int(files[len(files)-1].Fd()) != nsfd {
+		t.Fatalf("descriptor %d not reused by 8 opens", nsfd)
+	}
+	c.Close()
+	if err := unix.Fstat(nsfd, new(unix.Stat_t)); err != nil {
+		t.Fatalf("the second Close closed descriptor %d, reused since: %v", nsfd, err)
 	}
 }
