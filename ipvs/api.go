@@ -1,0 +1,98 @@
+package ipvs
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+)
+
+// API is what a Client does to a namespace's services, destinations and
+// timeouts, as an interface: code built on the package takes an API so that
+// its tests can run it against an in-memory IPVS (package ipvstest) instead
+// of the kernel. Each method's contract is the Client method's of the same
+// name; connections, sync daemons and Counters are left out.
+type API interface {
+	Info(ctx context.Context) (Info, error)
+	Services(ctx context.Context) ([]Service, error)
+	Service(ctx context.Context, svc Service) (Service, error)
+	CreateService(ctx context.Context, svc Service) error
+	UpdateService(ctx context.Context, svc Service) error
+	ModifyService(ctx context.Context, svc Service, fn func(*Service) error) error
+	DeleteService(ctx context.Context, svc Service) error
+	Destinations(ctx context.Context, svc Service) ([]Destination, error)
+	Destination(ctx context.Context, svc Service, addr netip.AddrPort) (Destination, error)
+	CreateDestination(ctx context.Context, svc Service, d Destination) error
+	UpdateDestination(ctx context.Context, svc Service, d Destination) error
+	ModifyDestination(ctx context.Context, svc Service, addr netip.AddrPort, fn func(*Destination) error) error
+	DeleteDestination(ctx context.Context, svc Service, d Destination) error
+	Apply(ctx context.Context, b *Batch) ([]error, error)
+	Table(ctx context.Context) (Table, error)
+	Flush(ctx context.Context) error
+	ZeroAll(ctx context.Context) error
+	ZeroService(ctx context.Context, svc Service) error
+	Timeouts(ctx context.Context) (Timeouts, error)
+	SetTimeouts(ctx context.Context, t Timeouts) error
+	Close() error
+}
+
+var _ API = (*Client)(nil)
+
+// Rules returns the batch's changes in order, each as the Rule that queues
+// it (AddRules of the result queues the same requests again). Service and
+// Destination are read back from the request Apply would send, so they are
+// what the kernel receives: an empty Scheduler is wlc, a nonzero Timeout
+// sets FlagPersistent, Family is filled in, IPv4-mapped addresses are
+// unmapped, a destination's tunnel settings are zero unless it is a
+// Tunnel, and a delete carries only the key it names.
+//
+// If a change is invalid, the error is the *BatchError Apply returns for it
+// (matching ErrInvalid) and there are no rules; kernel features are not
+// checked. This is how a stand-in for the kernel, such as package
+// ipvstest, reads a Batch.
+func (b *Batch) Rules() ([]Rule, error) {
+	if err := b.check(kernelVersion{}); err != nil {
+		return nil, err
+	}
+	rules := make([]Rule, 0, len(b.entries))
+	from := 0
+	for i, e := range b.entries {
+		r, err := decodeRule(e.cmd, b.requests.b[from+nlmsgHeaderLen+4:e.end])
+		if err != nil {
+			return nil, &BatchError{Index: i, Err: err}
+		}
+		rules = append(rules, r)
+		from = int(e.end)
+	}
+	return rules, nil
+}
+
+// ruleCommands are the commands a Batch queues, as rule commands.
+var ruleCommands = map[uint8]Command{
+	cmdNewService: AddService, cmdSetService: EditService, cmdDelService: DeleteService,
+	cmdNewDest: AddServer, cmdSetDest: EditServer, cmdDelDest: DeleteServer,
+}
+
+// decodeRule reads one queued request's attributes back.
+func decodeRule(cmd uint8, attrs []byte) (Rule, error) {
+	r := Rule{Command: ruleCommands[cmd]}
+	if r.Command == 0 {
+		return Rule{}, fmt.Errorf("ipvs: batch request %d is not a rule", cmd)
+	}
+	svc, err := nested(attrs, cmdAttrService)
+	if err != nil {
+		return Rule{}, err
+	}
+	if r.Service, err = parseService(svc); err != nil {
+		return Rule{}, err
+	}
+	if r.Command == AddServer || r.Command == EditServer || r.Command == DeleteServer {
+		dest, err := nested(attrs, cmdAttrDest)
+		if err != nil {
+			return Rule{}, err
+		}
+		if r.Destination, err = parseDest(dest, r.Service.AddressFamily()); err != nil {
+			return Rule{}, err
+		}
+	}
+	return r, nil
+}
