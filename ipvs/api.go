@@ -50,7 +50,7 @@ var _ API = (*Client)(nil)
 // checked. This is how a stand-in for the kernel, such as package
 // ipvstest, reads a Batch.
 func (b *Batch) Rules() ([]Rule, error) {
-	if err := b.check(kernelVersion{}); err != nil {
+	if err := b.check(nil); err != nil {
 		return nil, err
 	}
 	rules := make([]Rule, 0, len(b.entries))

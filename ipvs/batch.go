@@ -21,8 +21,8 @@ type Batch struct {
 	// framed but without the family and sequence number, which Apply sets.
 	requests attrWriter
 	entries  []batchEntry
-	// checks are the changes that are invalid or need a newer kernel than
-	// the oldest, in queuing order.
+	// checks are the changes that are invalid or use a feature newer than
+	// the oldest kernels, in queuing order.
 	checks []batchCheck
 }
 
@@ -35,7 +35,7 @@ type batchEntry struct {
 type batchCheck struct {
 	index    int
 	err      error // the change is invalid (nothing is encoded)
-	features []feature
+	features []*feature
 }
 
 // Len is the number of changes queued.
@@ -65,19 +65,37 @@ func (b *Batch) add(ch change) {
 	b.entries = append(b.entries, batchEntry{cmd: ch.cmd, end: uint32(len(b.requests.b))})
 }
 
-// check returns the first change that is invalid or uses a feature kernel
-// k predates, as a *BatchError.
-func (b *Batch) check(k kernelVersion) error {
+// check returns the first change that is invalid, as a *BatchError; then,
+// with k, the first that uses a feature kernel k lacks. (Without k,
+// features are not checked.)
+func (b *Batch) check(k *kernelFacts) error {
 	for _, c := range b.checks {
-		err := c.err
-		if err == nil {
-			err = k.unsupported(c.features...)
+		if c.err != nil {
+			return &BatchError{Index: c.index, Err: c.err}
 		}
-		if err != nil {
-			return &BatchError{Index: c.index, Err: err}
+	}
+	if k == nil {
+		return nil
+	}
+	for _, c := range b.checks {
+		for _, f := range c.features {
+			if err := k.supports(f); err != nil {
+				return &BatchError{Index: c.index, Err: err}
+			}
 		}
 	}
 	return nil
+}
+
+// usesFeatures reports whether a change uses a feature newer than the
+// oldest kernels: only then is the kernel asked what it has.
+func (b *Batch) usesFeatures() bool {
+	for _, c := range b.checks {
+		if c.features != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // op names change i in errors, e.g. "create service".
@@ -108,7 +126,8 @@ func (b *Batch) DeleteDestination(svc Service, d Destination) {
 }
 
 // BatchError is returned by Apply when the batch is rejected before anything
-// is sent because one of its changes is invalid or needs a newer kernel.
+// is sent because one of its changes is invalid or uses a feature the
+// kernel lacks.
 type BatchError struct {
 	Index int   // the change's position in the batch
 	Err   error // its *ValidationError, or an error wrapping errors.ErrUnsupported
@@ -125,8 +144,14 @@ func (e *BatchError) Unwrap() error { return e.Err }
 //
 // Every change is validated first, exactly as the single-change methods
 // validate theirs: if any is invalid, or uses a feature the running kernel
-// predates, nothing is sent and the error is a *BatchError naming it (it
-// matches ErrInvalid, or errors.ErrUnsupported). A non-nil error after
+// lacks (see "Kernel features" in the package doc; the first batch that
+// uses one asks the kernel, once per Client), nothing is sent and the
+// error is a *BatchError naming it (it matches ErrInvalid, or
+// errors.ErrUnsupported). If asking the kernel fails (ctx ended, the socket
+// failed), nothing is sent and the error is an *Error with Op "read kernel
+// policy". A service whose scheduler the kernel has no module for is the
+// kernel's to refuse: its result matches errors.ErrUnsupported and
+// fs.ErrNotExist (the kernel's ENOENT). A non-nil error after
 // sending began means the socket failed or ctx ended: results then holds
 // what was acknowledged, and each change never acknowledged has an error
 // matching ErrUnacknowledged (it may or may not have been applied).

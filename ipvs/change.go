@@ -3,12 +3,15 @@ package ipvs
 import (
 	"context"
 	"encoding/binary"
+	"errors"
+	"syscall"
 	"time"
 )
 
 // change is one request that alters the kernel's IPVS and is acknowledged:
 // every single-change method is a batch of one, so that validation, the
-// kernel feature check and encoding happen in one place for all of them.
+// kernel feature check, encoding and the reading of the kernel's errors
+// happen in one place for all of them.
 type change struct {
 	cmd  uint8
 	svc  Service
@@ -24,13 +27,16 @@ type change struct {
 type changeKind struct {
 	op       string
 	validate func(change) error
-	features func(change) []feature
+	features func(change) []*feature
 	encode   func(*attrWriter, change)
+	// refused, if set, explains the kernel's errno for the change, given
+	// the attributes of its request.
+	refused func(attrs []byte, errno error) error
 }
 
 var changeKinds = map[uint8]*changeKind{
-	cmdNewService: {op: "create service", validate: validateService, features: serviceFeatures, encode: encodeService},
-	cmdSetService: {op: "update service", validate: validateService, features: serviceFeatures, encode: encodeService},
+	cmdNewService: {op: "create service", validate: validateService, encode: encodeService, refused: schedulerRefused},
+	cmdSetService: {op: "update service", validate: validateService, encode: encodeService, refused: schedulerRefused},
 	cmdDelService: {op: "delete service", validate: validateServiceKey, encode: encodeServiceKey},
 	cmdNewDest:    {op: "create destination", validate: validateDest, features: destFeatures, encode: encodeDest},
 	cmdSetDest:    {op: "update destination", validate: validateDest, features: destFeatures, encode: encodeDest},
@@ -50,7 +56,7 @@ var changeKinds = map[uint8]*changeKind{
 		}},
 	cmdSetConfig: {op: "set timeouts", validate: func(ch change) error { return ch.timeouts.validate() }, encode: encodeTimeouts},
 	cmdNewDaemon: {op: "start sync daemon", validate: func(ch change) error { return ch.daemon.validate() },
-		features: func(ch change) []feature { return ch.daemon.features() },
+		features: func(ch change) []*feature { return ch.daemon.features() },
 		encode: func(ae *attrWriter, ch change) {
 			ae.Nested(cmdAttrDaemon, func(nae *attrWriter) error { ch.daemon.encode(nae); return nil })
 		}},
@@ -71,10 +77,7 @@ var changeKinds = map[uint8]*changeKind{
 
 func validateService(ch change) error    { return ch.svc.validate() }
 func validateServiceKey(ch change) error { return ch.svc.validateKey() }
-func serviceFeatures(ch change) []feature {
-	return ch.svc.features()
-}
-func destFeatures(ch change) []feature { return ch.dest.features() }
+func destFeatures(ch change) []*feature  { return ch.dest.features() }
 
 func validateDest(ch change) error {
 	if err := ch.svc.validateKey(); err != nil {
@@ -151,30 +154,62 @@ func (ch change) encode(ae *attrWriter) {
 	}
 }
 
-// apply is the one path of every change: the batch is checked, then sent
-// (in as few system calls as the socket allows) and one result per change
-// is returned. A change that fails its check stops the batch before
-// anything is sent, with a *BatchError.
-func (c *Client) apply(ctx context.Context, b *Batch) ([]error, error) {
-	if err := b.check(c.c.kernelVersion()); err != nil {
-		return nil, err
-	}
-	return c.c.send(ctx, b)
-}
+// apply is the one path of every change: the batch is checked (against
+// the kernel's features too), then sent (in as few system calls as the
+// socket allows) and one result per change is returned. A change that fails
+// its check stops the batch before anything is sent, with a *BatchError.
+func (c *Client) apply(ctx context.Context, b *Batch) ([]error, error) { return c.c.send(ctx, b) }
 
 // do applies one change and returns its result: the batch path, with a
 // batch of one that the client keeps.
 func (c *Client) do(ctx context.Context, ch change) error { return c.c.do(ctx, ch) }
 
-// batchOfOne makes b the batch of ch alone, checked against kernel k; the
-// error is the change's own.
-func batchOfOne(b *Batch, ch change, k kernelVersion) error {
+// batchOfOne makes b the batch of ch alone, validated; the error is the
+// change's own.
+func batchOfOne(b *Batch, ch change) error {
 	b.Reset()
 	b.add(ch)
-	if err := b.check(k); err != nil {
-		return err.(*BatchError).Err
+	return changeError(b.check(nil))
+}
+
+// changeError is the error of a batch of one: a *BatchError's own error.
+func changeError(err error) error {
+	if be, ok := err.(*BatchError); ok {
+		return be.Err
 	}
-	return nil
+	return err
+}
+
+// kernelError is the error of change i, which the kernel refused with
+// errno.
+func (b *Batch) kernelError(i int, errno error) error {
+	err := errno
+	if refused := changeKinds[b.entries[i].cmd].refused; refused != nil {
+		from := 0
+		if i > 0 {
+			from = int(b.entries[i-1].end)
+		}
+		err = refused(b.requests.b[from+nlmsgHeaderLen+4:b.entries[i].end], errno)
+	}
+	return &Error{Op: b.op(i), Err: err}
+}
+
+// schedulerRefused explains the kernel's ENOENT for a new or updated
+// service: it has no module for the scheduler (it tried to load
+// ip_vs_<name>), or for the persistence engine.
+func schedulerRefused(attrs []byte, errno error) error {
+	if !errors.Is(errno, syscall.ENOENT) {
+		return errno
+	}
+	b, err := nested(attrs, cmdAttrService)
+	if err != nil {
+		return errno
+	}
+	svc, err := parseService(b)
+	if err != nil {
+		return errno
+	}
+	return &moduleError{scheduler: svc.Scheduler, pe: svc.PersistenceEngine, errno: errno}
 }
 
 // Netlink framing of requests (linux/netlink.h, linux/genetlink.h).

@@ -32,8 +32,12 @@ type client struct {
 	// caller's namespace), for what IPVS shows only under /proc/net.
 	netns int
 	// kernel is the running kernel's release, for refusing features it
-	// predates; zero (unknown) disables the checks.
+	// predates where its policy says nothing of them; zero (unknown)
+	// accepts them.
 	kernel kernelVersion
+	// facts is what the kernel has of the feature table (under mu): nil
+	// until the first change that uses a feature asks (probeLocked).
+	facts *kernelFacts
 	// dirty is set (under mu) when an exchange ended before its last reply
 	// was read: what is left of it is discarded before the next one.
 	dirty bool
@@ -211,8 +215,6 @@ func (s *socket) drain(buf []byte) {
 	})
 }
 
-func (c *client) kernelVersion() kernelVersion { return c.kernel }
-
 func (c *client) counters() Counters {
 	return Counters{Requests: c.requests.Load(), Writes: c.writes.Load(), Reads: c.reads.Load()}
 }
@@ -225,13 +227,13 @@ const maxDumpRetries = 10
 // errDumpInterrupted is returned when a dump kept being interrupted.
 var errDumpInterrupted = errors.New("dump interrupted by concurrent changes too often")
 
-// frame encodes one request into the client's buffer, numbered with its
-// next sequence number (under mu).
-func (c *client) frame(cmd uint8, flags netlink.HeaderFlags, encode func(*attrWriter)) []byte {
+// frame encodes one request to family into the client's buffer, numbered
+// with its next sequence number (under mu).
+func (c *client) frame(family uint16, cmd uint8, flags netlink.HeaderFlags, encode func(*attrWriter)) []byte {
 	c.w.b = c.w.b[:0]
 	appendRequest(&c.w, cmd, uint16(flags), encode)
 	c.seq++
-	stamp(c.w.b, c.family, c.seq)
+	stamp(c.w.b, family, c.seq)
 	return c.w.b
 }
 
@@ -242,10 +244,16 @@ func (c *client) frame(cmd uint8, flags netlink.HeaderFlags, encode func(*attrWr
 // partial table is never passed off as complete.
 func (c *client) query(ctx context.Context, op string, cmd uint8, flags netlink.HeaderFlags,
 	encode func(*attrWriter), begin func(), each func([]byte) error) error {
-	dump := flags&netlink.Dump != 0
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	req := c.frame(cmd, flags, encode)
+	return c.queryLocked(ctx, op, c.family, cmd, flags, encode, begin, each)
+}
+
+// queryLocked is query to any generic-netlink family (with mu held).
+func (c *client) queryLocked(ctx context.Context, op string, family uint16, cmd uint8, flags netlink.HeaderFlags,
+	encode func(*attrWriter), begin func(), each func([]byte) error) error {
+	dump := flags&netlink.Dump != 0
+	req := c.frame(family, cmd, flags, encode)
 	first := c.seq
 	stop, err := c.watch(ctx)
 	if err != nil {
@@ -290,7 +298,8 @@ func (c *client) query(ctx context.Context, op string, cmd uint8, flags netlink.
 
 // exchange sends the count requests in b, numbered from first, in one sendmsg
 // and reads until each has its last
-// reply (with c.mu held): reply gets every IPVS message (the index of its
+// reply (with c.mu held): reply gets every message of the requests' family
+// (the IPVS family's, or the controller's for the policy probe; the index of its
 // request, its header flags and its payload after the generic-netlink
 // header, valid during the call); done gets each request's status once: nil
 // for an acknowledgement, a single reply or the end of a dump, else the
@@ -307,6 +316,8 @@ func (c *client) exchange(b []byte, first uint32, count int, dump bool,
 	if c.dirty {
 		c.t.drain(c.buf)
 	}
+	// The replies are of the requests' family.
+	family := binary.NativeEndian.Uint16(b[4:6])
 	c.dirty = true // until every reply is read
 	if err := c.t.send(b); err != nil {
 		return err
@@ -344,7 +355,7 @@ func (c *client) exchange(b []byte, first uint32, count int, dump bool,
 				finished[i] = true
 				pending--
 				done(i, errnoOf(payload))
-			case c.family:
+			case family:
 				if len(payload) < 4 {
 					return fmt.Errorf("short generic-netlink message of %d bytes", len(payload))
 				}
@@ -421,10 +432,14 @@ const (
 // may or may not have been applied.
 var ErrUnacknowledged = errors.New("ipvs: change sent, not acknowledged")
 
-// send sends checked changes in chunks and returns one result per change.
+// send checks the batch and sends it in chunks, returning one result per
+// change.
 func (c *client) send(ctx context.Context, batch *Batch) ([]error, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err := c.checkLocked(ctx, batch); err != nil {
+		return nil, err
+	}
 	return c.sendLocked(ctx, batch, make([]error, batch.Len()))
 }
 
@@ -433,14 +448,59 @@ func (c *client) send(ctx context.Context, batch *Batch) ([]error, error) {
 func (c *client) do(ctx context.Context, ch change) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := batchOfOne(&c.one, ch, c.kernel); err != nil {
-		return err
+	c.one.Reset()
+	c.one.add(ch)
+	if err := c.checkLocked(ctx, &c.one); err != nil {
+		return changeError(err)
 	}
 	results, err := c.sendLocked(ctx, &c.one, c.oneResult[:])
 	if err != nil {
 		return err
 	}
 	return results[0]
+}
+
+// checkLocked validates the batch and, if a change uses a feature newer
+// than the oldest kernels, checks the kernel has it (with mu held): the
+// first time, the kernel is asked (probeLocked).
+func (c *client) checkLocked(ctx context.Context, batch *Batch) error {
+	if err := batch.check(nil); err != nil || !batch.usesFeatures() {
+		return err
+	}
+	if c.facts == nil {
+		facts, err := c.probeLocked(ctx)
+		if err != nil {
+			return err
+		}
+		c.facts = facts
+	}
+	return batch.check(c.facts)
+}
+
+// probeLocked asks the generic-netlink controller for the IPVS family's
+// policy (CTRL_CMD_GETPOLICY, a dump, on the client's own socket) and
+// learns from it which attributes of the feature table the kernel parses.
+// A kernel without the command (before 5.7: EOPNOTSUPP; EINVAL, ENODATA)
+// leaves every feature to the release rule, as does a policy that
+// describes a nest's attribute without its nested policy; other errors
+// (ctx ended, the socket failed) are returned and the next change asks
+// again.
+func (c *client) probeLocked(ctx context.Context) (*kernelFacts, error) {
+	var p policyDump
+	// Every policy of the family, not one command's (CTRL_ATTR_OP is
+	// 5.10+, and refused by the 5.7 to 5.9 kernels that have the dump).
+	err := c.queryLocked(ctx, "read kernel policy", genlIDCtrl, ctrlCmdGetPolicy, netlink.Dump,
+		func(ae *attrWriter) { ae.Uint16(ctrlAttrFamilyID, c.family) },
+		func() { p = policyDump{} },
+		p.add)
+	var errno syscall.Errno
+	switch {
+	case err == nil:
+		return p.facts(c.kernel), nil
+	case errors.As(err, &errno) && (errno == unix.EOPNOTSUPP || errno == unix.EINVAL || errno == unix.ENODATA):
+		return &kernelFacts{release: c.kernel, noPolicy: fmt.Sprintf("the kernel answers no IPVS policy: %v", errno)}, nil
+	}
+	return nil, err
 }
 
 // sendLocked sends batch (with mu held) and fills results, one per change.
@@ -472,7 +532,7 @@ func (c *client) sendLocked(ctx context.Context, batch *Batch, results []error) 
 		err := c.exchange(batch.requests.b[from:to], first, end-start, false, func(int, netlink.HeaderFlags, []byte) {}, func(i int, err error) {
 			acked[i] = true
 			if err != nil {
-				results[start+i] = &Error{Op: batch.op(start + i), Err: err}
+				results[start+i] = batch.kernelError(start+i, err)
 			}
 		})
 		if err != nil {

@@ -16,12 +16,16 @@ type client struct{}
 
 func newClient(*Config) (*client, error) { return nil, errUnsupported }
 
-func (*client) kernelVersion() kernelVersion                  { return kernelVersion{} }
-func (*client) counters() Counters                            { return Counters{} }
-func (*client) send(context.Context, *Batch) ([]error, error) { return nil, errUnsupported }
+func (*client) counters() Counters { return Counters{} }
+func (*client) send(_ context.Context, b *Batch) ([]error, error) {
+	if err := b.check(nil); err != nil {
+		return nil, err
+	}
+	return nil, errUnsupported
+}
 func (*client) do(_ context.Context, ch change) error {
 	var b Batch
-	if err := batchOfOne(&b, ch, kernelVersion{}); err != nil {
+	if err := batchOfOne(&b, ch); err != nil {
 		return err
 	}
 	return errUnsupported

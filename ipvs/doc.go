@@ -41,21 +41,40 @@
 // without IPVS errors.Is(err, ErrNotAvailable) (which also matches
 // fs.ErrNotExist).
 //
-// # Kernel versions
+// # Kernel features
 //
 // The package speaks the IPVS generic-netlink API as of Linux 6.1 and is
-// tested on Debian's 6.1 kernel. Parts of it are newer than the API itself;
-// because the kernel ignores attributes it does not know, the client checks
-// the running kernel's release first and refuses, with an error wrapping
-// errors.ErrUnsupported, what the kernel would otherwise silently do
-// differently:
+// tested on Debian's 6.1 kernel. Parts of it are newer than the API itself.
+// Because the kernel ignores attributes it does not know, a change that
+// uses a newer attribute is checked first and refused, with an error
+// wrapping errors.ErrUnsupported that names the feature and why, where the
+// kernel would otherwise silently do something else:
 //
-//   - Linux 2.6.34: SCTP services. 2.6.35: FlagOnePacket. 2.6.37: the "sip"
-//     persistence engine. 3.18: destinations of another family than their
-//     service (tunnels only).
-//   - Linux 4.1: 64-bit stats (older kernels report 32-bit ones, which the
-//     client reads too). 4.3: sync daemon max length, multicast group, port
-//     and TTL; the ovf scheduler. 4.18: the mh scheduler.
+//   - Linux 4.3: sync daemon max length, multicast group, port and TTL.
 //   - Linux 5.2: GUE tunnel destinations. 5.3: GRE tunnels and tunnel
-//     checksum flags. 5.11: the twos scheduler.
+//     checksum flags.
+//
+// The check asks the kernel, not its release number, where the kernel can
+// say: on the first change that uses one of these (once per Client), the
+// client reads the IPVS family's policy from the generic-netlink
+// controller (CTRL_CMD_GETPOLICY, Linux 5.7) and looks for the attributes
+// in the policies of IPVS_CMD_ATTR_DEST and IPVS_CMD_ATTR_DAEMON, so that a
+// distribution kernel with the feature backported is not refused it. Where
+// the kernel gives no such answer, the release number (uname) decides, as
+// the list above says: a kernel without CTRL_CMD_GETPOLICY (EOPNOTSUPP,
+// EINVAL or ENODATA from the controller), and a policy that names those
+// nests without describing their attributes, as mainline's does (its
+// ip_vs_cmd_policy has plain NLA_NESTED entries; Debian's 6.1 answers so).
+//
+// Schedulers are the kernel's to refuse: it loads ip_vs_<name> on demand
+// and answers ENOENT when there is none (Debian's 6.1 has no twos). Such a
+// create or update service error says the scheduler is not available in
+// this kernel and matches errors.ErrUnsupported as well as fs.ErrNotExist
+// (ovf is Linux 4.3, mh 4.18, twos 5.11).
+//
+// Older parts of the API are not checked: Linux 2.6.34: SCTP services.
+// 2.6.35: FlagOnePacket. 2.6.37: the "sip" persistence engine. 3.18:
+// destinations of another family than their service (tunnels only). 4.1:
+// 64-bit stats (older kernels report 32-bit ones, which the client reads
+// too).
 package ipvs

@@ -67,3 +67,24 @@ func (e *Error) Is(target error) bool {
 	}
 	return false
 }
+
+// moduleError is the kernel's ENOENT for a service whose scheduler (or
+// persistence engine) it has no module for: it tried to load
+// ip_vs_<scheduler> (ip_vs_pe_<engine>) and found none. It matches
+// errors.ErrUnsupported and the errno (so fs.ErrNotExist too, through
+// *Error).
+type moduleError struct {
+	scheduler Scheduler
+	pe        string
+	errno     error
+}
+
+func (e *moduleError) Error() string {
+	if e.pe != "" {
+		return fmt.Sprintf("scheduler %q or persistence engine %q is not available in this kernel (no module ip_vs_%s or ip_vs_pe_%s): %v",
+			e.scheduler, e.pe, e.scheduler, e.pe, e.errno)
+	}
+	return fmt.Sprintf("scheduler %q is not available in this kernel (no module ip_vs_%s): %v", e.scheduler, e.scheduler, e.errno)
+}
+
+func (e *moduleError) Unwrap() []error { return []error{e.errno, errors.ErrUnsupported} }

@@ -78,16 +78,14 @@ const (
 )
 
 // schedulers is the table of the schedulers the package knows, in
-// ipvsadm's order, with the kernel feature each needs beyond the oldest
-// kernels (nil: none). A new scheduler is its constant and a line here.
-var schedulers = []struct {
-	s    Scheduler
-	feat *feature
-}{
-	{RoundRobin, nil}, {WeightedRoundRobin, nil}, {LeastConnection, nil}, {WeightedLeastConnection, nil},
-	{LocalityBasedLeastConnection, nil}, {LocalityBasedLeastConnectionRepl, nil}, {DestinationHashing, nil},
-	{SourceHashing, nil}, {ShortestExpectedDelay, nil}, {NeverQueue, nil}, {WeightedFailover, nil},
-	{WeightedOverflow, nil}, {MaglevHashing, &featMH}, {TwoRandomChoices, &featTwos},
+// ipvsadm's order. A new scheduler is its constant and a line here. Which
+// of them a kernel has is the kernel's to say: it refuses a scheduler it
+// has no module for (see moduleError).
+var schedulers = []struct{ s Scheduler }{
+	{RoundRobin}, {WeightedRoundRobin}, {LeastConnection}, {WeightedLeastConnection},
+	{LocalityBasedLeastConnection}, {LocalityBasedLeastConnectionRepl}, {DestinationHashing},
+	{SourceHashing}, {ShortestExpectedDelay}, {NeverQueue}, {WeightedFailover},
+	{WeightedOverflow}, {MaglevHashing}, {TwoRandomChoices},
 }
 
 // Schedulers lists every scheduler the package knows, in ipvsadm's order.
@@ -107,16 +105,6 @@ func (s Scheduler) Known() bool {
 		}
 	}
 	return false
-}
-
-// feature is the kernel feature s needs, nil if none (or unknown).
-func (s Scheduler) feature() *feature {
-	for _, e := range schedulers {
-		if e.s == s {
-			return e.feat
-		}
-	}
-	return nil
 }
 
 // ServiceFlags are a service's flags.
