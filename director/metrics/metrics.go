@@ -63,6 +63,16 @@
 //	lvs_director_backend_healthy                          gauge  1 healthy, 0 failed
 //	lvs_director_backend_health_changed_timestamp_seconds gauge  last change, or when checking began
 //
+// per real server disabled by hand, labelled as the backend series and
+// with the reason given (one series per disabled real server, which
+// operators keep few):
+//
+//	lvs_director_backend_disabled{...,reason}             gauge  1
+//
+// per service below its quorum, labelled as the service series:
+//
+//	lvs_director_service_below_quorum                     gauge  1
+//
 // and, for the Director:
 //
 //	lvs_director_applies_total                    counter  Apply calls
@@ -81,9 +91,10 @@
 //
 // A scrape has one series per service for each per-service metric, one
 // per (service, real server) for each per-real-server metric, two per
-// checked real server, and a fixed few dozen for the Director (two per
+// checked real server (three when disabled by hand), one per service
+// below its quorum, and a fixed few dozen for the Director (two per
 // operation kind): with S services and R real servers in all, at most
-// 8·S + 10·R + 33. The per-real-server series are
+// 9·S + 11·R + 33. The per-real-server series are
 // what grow; Options.MaxRealServers bounds them (the first real servers in
 // the kernel's order keep theirs) and Options.NoRealServers drops them,
 // leaving the per-service sums.
@@ -99,6 +110,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -199,7 +211,8 @@ type descSet struct {
 	backendActive, backendInactive, weight   *prometheus.Desc
 	omitted                                  *prometheus.Desc
 
-	healthy, healthChanged                   *prometheus.Desc
+	healthy, healthChanged, disabled         *prometheus.Desc
+	belowQuorum                              *prometheus.Desc
 	applies, ops, failedOps, errors          *prometheus.Desc
 	lastApply, lastApplyDuration, lastResync *prometheus.Desc
 	drift                                    *prometheus.Desc
@@ -223,6 +236,8 @@ func newDescs() *descSet {
 
 		healthy:           dirDesc("backend_healthy", "Whether the real server passes its health check (1) or has failed it (0).", backendLabels),
 		healthChanged:     dirDesc("backend_health_changed_timestamp_seconds", "When the real server's health last changed, or its checks began.", backendLabels),
+		disabled:          dirDesc("backend_disabled", "1 for a real server taken out of service by hand (director disable), with its reason.", append(slices.Clone(backendLabels), "reason")),
+		belowQuorum:       dirDesc("service_below_quorum", "1 for a service with fewer real servers in service than its quorum: quiesced, its sorry server in.", serviceLabels),
 		applies:           dirDesc("applies_total", "Plans applied (Apply calls).", nil),
 		ops:               dirDesc("operations_total", "Operations applied, by kind.", []string{"kind"}),
 		failedOps:         dirDesc("operation_failures_total", "Operations that failed, by kind.", []string{"kind"}),
@@ -252,7 +267,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	if c.status == nil {
 		return
 	}
-	for _, x := range []*prometheus.Desc{d.healthy, d.healthChanged, d.applies, d.ops, d.failedOps, d.errors, d.lastApply, d.lastApplyDuration, d.lastResync, d.drift} {
+	for _, x := range []*prometheus.Desc{d.healthy, d.healthChanged, d.disabled, d.belowQuorum, d.applies, d.ops, d.failedOps, d.errors, d.lastApply, d.lastApplyDuration, d.lastResync, d.drift} {
 		ch <- x
 	}
 }
@@ -323,6 +338,14 @@ func (c *Collector) collectStatus(ch chan<- prometheus.Metric, s director.Status
 		}
 		send(ch, d.healthy, prometheus.GaugeValue, healthy, bl[:]...)
 		send(ch, d.healthChanged, prometheus.GaugeValue, seconds(h.Since), bl[:]...)
+	}
+	for _, m := range s.Disabled {
+		bl := backendValues(serviceValues(m.Service), m.Addr)
+		send(ch, d.disabled, prometheus.GaugeValue, 1, append(bl[:], m.Reason)...)
+	}
+	for _, k := range s.BelowQuorum {
+		sl := serviceValues(k)
+		send(ch, d.belowQuorum, prometheus.GaugeValue, 1, sl[:]...)
 	}
 	send(ch, d.applies, prometheus.CounterValue, float64(s.Applies))
 	for k, n := range s.Ops {
