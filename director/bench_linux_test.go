@@ -55,7 +55,7 @@ func benchDirector(b *testing.B, services int) (*Director, *model) {
 	}
 	b.Cleanup(func() { d.Close() })
 	ctx := context.Background()
-	p, err := d.planModel(ctx, m, readTable)
+	p, err := d.planModel(ctx, m, verdicts{}, readTable)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func BenchmarkHealthFlip(b *testing.B) {
 			m.service(tg.svc) // the model's index, built once per configuration in Run
 			withoutReads(b, d, func(ctx context.Context) {
 				failed[tg] = !failed[tg]
-				p, ok := d.planFlip(m, failed, affected)
+				p, ok := d.planFlip(m, verdicts{failed: failed}, affected)
 				if !ok || p.Len() != 1 {
 					b.Fatalf("flip plan: %v, %v", ok, p)
 				}
@@ -134,7 +134,7 @@ func BenchmarkReconcile(b *testing.B) {
 					b.ReportAllocs()
 					b.ResetTimer()
 					for i := 0; i < b.N; i++ {
-						p, err := d.planModel(ctx, m, c.mode)
+						p, err := d.planModel(ctx, m, verdicts{}, c.mode)
 						if err != nil || p.Len() != 0 {
 							b.Fatalf("plan: %v, %v", err, p)
 						}
@@ -179,7 +179,7 @@ func BenchmarkWeightChange(b *testing.B) {
 				ops := 0
 				withoutReads(b, d, func(ctx context.Context) {
 					want := 2 - turn%2
-					p, err := d.planModel(ctx, models[turn%2], readKnown)
+					p, err := d.planModel(ctx, models[turn%2], verdicts{}, readKnown)
 					turn++
 					if err != nil {
 						b.Fatal(err)
@@ -220,7 +220,7 @@ func BenchmarkFailures(b *testing.B) {
 					for _, tg := range tgs {
 						failed[tg] = !failed[tg]
 					}
-					p, ok := d.planFlip(m, failed, affected)
+					p, ok := d.planFlip(m, verdicts{failed: failed}, affected)
 					if !ok || p.Len() != down {
 						b.Fatalf("flip plan of %d failures: %v, %d operations", down, ok, p.Len())
 					}

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net/netip"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/lvs-go/lvs/iptables"
@@ -88,8 +89,21 @@ type VirtualService struct {
 	// Check is the health check run against each real server; nil means
 	// none (every real server counts as healthy).
 	Check *Check `json:"check,omitempty"`
-	// SorryServer takes the traffic when no real server is healthy.
+	// SorryServer takes the traffic when no real server is healthy, or the
+	// service is below its Quorum.
 	SorryServer *RealServer `json:"sorryServer,omitempty"`
+	// Quorum, if set, is the fewest real servers in service (configured
+	// with a weight, healthy, not disabled by hand) the service needs: with
+	// fewer, the service is down, every real server quiesced and the sorry
+	// server, if any, taking new connections (keepalived's quorum, counted
+	// in real servers rather than weights). It is up again once
+	// Quorum+Hysteresis real servers are in service, so that one real
+	// server flapping at the edge does not flap the service.
+	Quorum     int `json:"quorum,omitempty"`
+	Hysteresis int `json:"hysteresis,omitempty"`
+	// Notify runs commands when the service's real servers change health
+	// or the service its quorum.
+	Notify *Notify `json:"notify,omitempty"`
 	// SNAT gives the traffic the director forwards to the real servers the
 	// director's own source address: FULLNAT's effect with the mainline
 	// kernel (masquerade forwarding, plus source NAT by the firewall with
@@ -99,6 +113,30 @@ type VirtualService struct {
 	// connection. Every real server must use Masquerade forwarding.
 	SNAT bool `json:"snat,omitempty"`
 }
+
+// Notify lists the commands run on a service's events, each an argv (no
+// shell), started in the director's network namespace and not waited for
+// (killed after NotifyTimeout), with the event in its environment:
+//
+//	LVS_EVENT         realserver_up, realserver_down, quorum_up or quorum_down
+//	LVS_SERVICE       the service, as "tcp 10.0.0.8:80" or "fwmark 10"
+//	LVS_SERVICE_NAME  the service's Name
+//	LVS_RS_ADDR       the real server's address (real server events)
+//	LVS_RS_PORT       its port
+//	LVS_REASON        why the real server failed: its last check's error
+//	LVS_IN_SERVICE    how many real servers are in service (quorum events)
+//	LVS_QUORUM        the service's Quorum
+//
+// A Go program gets the same events as Reports from Run.
+type Notify struct {
+	RealServerUp   []string `json:"realServerUp,omitempty"`
+	RealServerDown []string `json:"realServerDown,omitempty"`
+	QuorumUp       []string `json:"quorumUp,omitempty"`
+	QuorumDown     []string `json:"quorumDown,omitempty"`
+}
+
+// NotifyTimeout bounds how long a Notify command may run.
+const NotifyTimeout = 30 * time.Second
 
 // MarkRule selects the packets a firewall-mark service takes, as
 // `iptables -t mangle -A PREROUTING -d VIP -p tcp -m multiport --dports
@@ -292,14 +330,16 @@ func Load(path string) (*Config, error) {
 	return Parse(b)
 }
 
-// Parse reads a configuration in YAML or JSON and validates it.
+// Parse reads a configuration in YAML or JSON and validates it. Its
+// errors are *ConfigError, with the line of b they are about where it can
+// be told.
 func Parse(b []byte) (*Config, error) {
 	var c Config
 	if err := yaml.UnmarshalStrict(b, &c); err != nil {
-		return nil, &ConfigError{Reason: err.Error()}
+		return nil, withLine(b, &ConfigError{Reason: err.Error()})
 	}
 	if err := c.Validate(); err != nil {
-		return nil, err
+		return nil, withLine(b, err)
 	}
 	return &c, nil
 }
@@ -311,13 +351,21 @@ var ErrInvalid = errors.New("director: invalid configuration")
 type ConfigError struct {
 	Where  string // e.g. "services[1].realServers[0]"
 	Reason string
+	// Line is the line of the file the error is about, as Parse and Load
+	// found it (the YAML parser's, a field no Config has, or the line
+	// Where names); 0 if unknown.
+	Line int
 }
 
 func (e *ConfigError) Error() string {
-	if e.Where == "" {
-		return "director: config: " + e.Reason
+	s := "director: config: "
+	if e.Line > 0 {
+		s += "line " + strconv.Itoa(e.Line) + ": "
 	}
-	return "director: config: " + e.Where + ": " + e.Reason
+	if e.Where != "" {
+		s += e.Where + ": "
+	}
+	return s + e.Reason
 }
 
 // Is matches ErrInvalid and fs.ErrInvalid.

@@ -1,6 +1,8 @@
 package director
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/lvs-go/lvs/iptables"
@@ -46,4 +48,38 @@ func (o Options) callTimeout() time.Duration {
 		return 10 * time.Second
 	}
 	return o.CallTimeout
+}
+
+// ApplyError reports the operations that failed; the others were applied.
+type ApplyError struct {
+	Failed []OpError
+}
+
+// OpError is one failed operation. An error that belongs to no operation
+// (saving the state) has the zero Op.
+type OpError struct {
+	Op  Op
+	Err error
+}
+
+func (e *ApplyError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "director: %d operation(s) failed:", len(e.Failed))
+	for _, f := range e.Failed {
+		if f.Op.Kind == 0 {
+			fmt.Fprintf(&b, "\n  %v", f.Err)
+			continue
+		}
+		fmt.Fprintf(&b, "\n  %s: %v", f.Op, f.Err)
+	}
+	return b.String()
+}
+
+// Unwrap returns the operations' errors.
+func (e *ApplyError) Unwrap() []error {
+	var out []error
+	for _, f := range e.Failed {
+		out = append(out, f.Err)
+	}
+	return out
 }

@@ -39,6 +39,15 @@ type Director struct {
 	fullReads int
 	// status is what Status returns, under a lock of its own.
 	status statusBook
+	// model is the configuration last given to Run or Plan, which Disable
+	// and Enable check against; nil before.
+	model *model
+	// run reaches the running Run; nil when none runs.
+	run *runLoop
+	// connReuse is the conn_reuse_mode this kernel needs, if any (see
+	// connReuseDefault).
+	connReuse    string
+	setConnReuse bool
 }
 
 // New opens a Director on the options' namespace (nil options are the
@@ -53,6 +62,10 @@ func New(opts *Options) (*Director, error) {
 		return nil, err
 	}
 	d := &Director{opts: *opts, netns: fd}
+	var uts unix.Utsname
+	if unix.Uname(&uts) == nil {
+		d.connReuse, d.setConnReuse = connReuseDefault(unix.ByteSliceToString(uts.Release[:]))
+	}
 	if d.ipvs, err = ipvs.New(&ipvs.Config{NetNS: fd}); err != nil {
 		d.Close()
 		return nil, err
@@ -69,6 +82,7 @@ func New(opts *Options) (*Director, error) {
 		}
 		d.st = st
 	}
+	d.status.owns(d.st)
 	return d, nil
 }
 
@@ -116,7 +130,10 @@ func (d *Director) Plan(ctx context.Context, cfg *Config) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return d.planModel(ctx, m, readTable)
+	if err := d.useModel(m, false); err != nil {
+		return nil, err
+	}
+	return d.planModel(ctx, m, verdicts{}, readTable)
 }
 
 // readMode is where read takes the IPVS services from.
@@ -134,9 +151,16 @@ const (
 	readKnown
 )
 
-func (d *Director) planModel(ctx context.Context, m *model, mode readMode) (*Plan, error) {
+// planModel plans m with real servers taken out of service as v (Run's
+// verdicts) and the disabled list say.
+func (d *Director) planModel(ctx context.Context, m *model, v verdicts, mode readMode) (*Plan, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.setConnReuse {
+		m = m.withSysctl(sysctl.VSConnReuseMode, d.connReuse)
+	}
+	v.disabled = d.disabledTargets()
+	m = m.effective(v)
 	cur, err := d.read(ctx, m, mode)
 	if err != nil {
 		return nil, err
@@ -280,40 +304,6 @@ func (d *Director) readService(ctx context.Context, svc ipvs.Service) (*ipvs.Tab
 		return nil, err
 	}
 	return &ipvs.TableService{Service: s, Destinations: ds}, nil
-}
-
-// ApplyError reports the operations that failed; the others were applied.
-type ApplyError struct {
-	Failed []OpError
-}
-
-// OpError is one failed operation. An error that belongs to no operation
-// (saving the state) has the zero Op.
-type OpError struct {
-	Op  Op
-	Err error
-}
-
-func (e *ApplyError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "director: %d operation(s) failed:", len(e.Failed))
-	for _, f := range e.Failed {
-		if f.Op.Kind == 0 {
-			fmt.Fprintf(&b, "\n  %v", f.Err)
-			continue
-		}
-		fmt.Fprintf(&b, "\n  %s: %v", f.Op, f.Err)
-	}
-	return b.String()
-}
-
-// Unwrap returns the operations' errors.
-func (e *ApplyError) Unwrap() []error {
-	var out []error
-	for _, f := range e.Failed {
-		out = append(out, f.Err)
-	}
-	return out
 }
 
 // appliers apply the operations that are not IPVS changes, one kind each.
@@ -532,12 +522,13 @@ func (d *Director) learn(o Op) {
 // services', whatever the size of the table. False when the Director knows
 // nothing of the kernel yet. Only destinations change on a health flip, so
 // only the services' own operations are planned.
-func (d *Director) planFlip(m *model, failed map[target]bool, services map[ipvs.Key]bool) (*Plan, bool) {
+func (d *Director) planFlip(m *model, v verdicts, services map[ipvs.Key]bool) (*Plan, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.known == nil {
 		return nil, false
 	}
+	v.disabled = d.disabledTargets()
 	keys := slices.SortedFunc(maps.Keys(services), func(a, b ipvs.Key) int { return strings.Compare(a.String(), b.String()) })
 	var o serviceOps
 	for _, k := range keys {
@@ -549,7 +540,7 @@ func (d *Director) planFlip(m *model, failed map[target]bool, services map[ipvs.
 		if !ok {
 			ts = &ipvs.TableService{}
 		}
-		o.add(s.effective(failed), *ts, ok, d.opts.Drain > 0)
+		o.add(s.effective(v), *ts, ok, d.opts.Drain > 0)
 	}
 	return &Plan{Ops: o.ops(), drains: o.drains}, true
 }
@@ -672,8 +663,10 @@ func (d *Director) removeVIP(v VIP) error {
 	return nil
 }
 
-// save writes the state to Options.StateFile, if set.
+// save writes the state to Options.StateFile, if set, and shows it in the
+// Status.
 func (d *Director) save() error {
+	d.status.owns(d.st)
 	if d.opts.StateFile == "" {
 		return nil
 	}
@@ -754,7 +747,7 @@ func (d *Director) Collect(ctx context.Context) (int, error) {
 // dummy devices, its mark and source-NAT rules, and puts back the sysctls
 // it changed.
 func (d *Director) Teardown(ctx context.Context) error {
-	p, err := d.planModel(ctx, &model{}, readTable)
+	p, err := d.planModel(ctx, &model{}, verdicts{}, readTable)
 	if err != nil {
 		return err
 	}

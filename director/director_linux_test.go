@@ -24,6 +24,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if len(os.Args) == 3 && os.Args[1] == hookArg {
+		os.Exit(writeHookEnv(os.Args[2]))
+	}
 	vmtest.Main(m, vmtest.Config{Modules: []string{"ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_wlc", "nf_tables", "nft_masq", "nft_chain_nat", "dummy", "veth", "bridge"}})
 }
 
@@ -515,7 +518,7 @@ func TestProbes(t *testing.T) {
 		{"tcp open", Check{Type: "tcp"}, true},
 		{"tcp closed port", Check{Type: "tcp", Port: 81}, false},
 		{"http 200", Check{Type: "http", Path: "/"}, true},
-		{"http wrong status", Check{Type: "http", Path: "/", Status: 204}, false},
+		{"http wrong status", Check{Type: "http", Path: "/", Status: []int{204}}, false},
 		{"https on a plain port", Check{Type: "https", Path: "/"}, false},
 		// The test binary itself as the command: no tests to run exits 0,
 		// a bad flag exits 2.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"runtime"
 
 	"github.com/lvs-go/lvs/ipvs"
@@ -44,3 +45,14 @@ func (*Director) Teardown(context.Context) error { return errUnsupported }
 func (*Director) Run(context.Context, *Config, <-chan *Config, func(Report)) error {
 	return errUnsupported
 }
+
+// Disable is not supported on this system.
+func (*Director) Disable(context.Context, ipvs.Key, netip.AddrPort, string) error {
+	return errUnsupported
+}
+
+// Enable is not supported on this system.
+func (*Director) Enable(context.Context, ipvs.Key, netip.AddrPort) error { return errUnsupported }
+
+// Ping is not supported on this system.
+func (*Director) Ping(context.Context) error { return errUnsupported }

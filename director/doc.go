@@ -57,9 +57,55 @@
 // # Health checks
 //
 // Each kind of Check is one file, health_<kind>.go, registered by one line
-// in checkKinds: tcp (connect), http and https (status), udp (a datagram
-// and its reply) and command (exit status). Checks run in the director's
-// network namespace.
+// in checkKinds with the fields it reads (a field it does not read is an
+// error, never ignored): tcp (connect), http and https (status set, body
+// regular expression, MD5 digest, request headers), tls (a verified
+// handshake: CA file, server name, client certificate; verification is
+// skipped only when Insecure says so), udp (a datagram and its reply), dns
+// (a query judged by rcode and answer), icmp (an echo), smtp (the banner
+// and HELO) and command (exit status). Each has its timeout, interval,
+// rise and fall, and a random start delay (Jitter) that spreads many
+// checks. Checks run in the director's network namespace.
+//
+// A service can have a Quorum: with fewer real servers in service it is
+// down, every real server quiesced and the sorry server in, until
+// Quorum+Hysteresis are back. Real servers' health changes and a
+// service's quorum changes are Reports from Run and, with Notify, commands
+// run with the event in their environment.
+//
+// # Maintenance by hand
+//
+// Disable takes a real server out of service (weight 0: its open
+// connections go on, new ones go elsewhere) with a reason, whatever its
+// health, until Enable; Status lists them. The list is part of the state:
+// it survives reloads and, with Options.StateFile, restarts. Ping tells a
+// watchdog that Run's loop still answers.
+//
+// # Kernel defaults
+//
+// Some of IPVS's behaviour surprises whoever has not read its source. A
+// Config sets these sysctls for the services that need them (each is
+// recorded and put back on Teardown like any other; Config.Sysctls
+// overrides any of them):
+//
+//   - net.ipv4.vs.expire_quiescent_template=1 for a persistent service: a
+//     real server at weight 0 (failed and quiesced, or disabled by hand)
+//     would otherwise keep every client whose persistence template points
+//     at it, for as long as that client keeps coming back.
+//   - net.ipv4.vs.expire_nodest_conn=1 when a check removes failed real
+//     servers: their connections are expired at once and their clients
+//     reconnect elsewhere, instead of sending into a void until the
+//     connection times out.
+//   - net.ipv4.vs.conn_reuse_mode=0 on kernels from 4.1 to 5.8 (by release
+//     number: a fix cannot be probed), as kube-proxy does: there the default
+//     1 delays a new connection from a reused client port by one second
+//     (kubernetes/kubernetes#81775); 5.9 fixed it, and the default stays.
+//
+// An mh (Maglev hashing) service whose real servers may be quiesced (a
+// check with onFailure: quiesce, or Disable) needs the mh-fallback flag: a
+// weight-0 real server keeps its share of the lookup table, and without the
+// flag its flows find no destination. The configuration is refused
+// without it, and so is Disable.
 //
 // # Changing without dropping traffic
 //

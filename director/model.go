@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/lvs-go/lvs/internal/ifname"
@@ -38,6 +39,9 @@ type service struct {
 	snat  bool
 	check *compiledCheck    // nil: no health check
 	sorry *ipvs.Destination // nil: no sorry server
+	// quorum and hysteresis, as VirtualService has them; quorum 0: none.
+	quorum, hysteresis int
+	notify             *Notify // nil: no commands
 }
 
 // target is one real server of one service, as health checks see it.
@@ -84,6 +88,9 @@ func compile(cfg *Config) (*model, error) {
 			if s.mark != nil || s.snat {
 				need[sysctl.VSConntrack] = "1"
 			}
+		}
+		for k, v := range s.kernelDefaults() {
+			need[k] = v
 		}
 		if s.snat {
 			proto := s.svc.Protocol
@@ -226,14 +233,101 @@ func compileService(vs VirtualService, where string) (*service, error) {
 		}
 		s.sorry = &d
 	}
+	switch {
+	case vs.Quorum < 0 || vs.Hysteresis < 0:
+		return nil, fail("", "negative quorum or hysteresis")
+	case vs.Quorum == 0 && vs.Hysteresis != 0:
+		return nil, fail("", "hysteresis without a quorum")
+	case vs.Quorum+vs.Hysteresis > len(s.dests):
+		return nil, fail("", "quorum %d and hysteresis %d need %d real servers to come up, the service has %d",
+			vs.Quorum, vs.Hysteresis, vs.Quorum+vs.Hysteresis, len(s.dests))
+	}
+	s.quorum, s.hysteresis = vs.Quorum, vs.Hysteresis
+	if n := vs.Notify; n != nil {
+		for field, argv := range map[string][]string{"realServerUp": n.RealServerUp, "realServerDown": n.RealServerDown,
+			"quorumUp": n.QuorumUp, "quorumDown": n.QuorumDown} {
+			if argv != nil && (len(argv) == 0 || argv[0] == "") {
+				return nil, fail(".notify."+field, "an empty command")
+			}
+		}
+		if (n.QuorumUp != nil || n.QuorumDown != nil) && vs.Quorum == 0 {
+			return nil, fail(".notify", "quorum commands without a quorum")
+		}
+		c := *n
+		s.notify = &c
+	}
 	if vs.Check != nil {
 		c, err := compileCheck(*vs.Check, k.IsFirewallMark())
 		if err != nil {
 			return nil, fail(".check", "%v", err)
 		}
 		s.check = c
+		if k.Scheduler == ipvs.MaglevHashing && c.check.OnFailure == Quiesce && k.Flags&ipvs.FlagMHFallback == 0 {
+			return nil, fail(".check", "%s", errMHQuiesce)
+		}
 	}
 	return s, nil
+}
+
+// errMHQuiesce is why an mh service cannot quiesce real servers without
+// mh-fallback.
+const errMHQuiesce = "quiescing a real server of an mh service (weight 0) leaves its share of the lookup table in place: " +
+	"the flows hashed to it find no destination unless the service has the mh-fallback flag; add it (flags: [mh-fallback]) or use onFailure: remove"
+
+// kernelDefaults are the sysctls s needs so that the kernel does what a
+// user means, each documented in the package documentation ("Kernel
+// defaults"); Config.Sysctls overrides them.
+func (s *service) kernelDefaults() map[sysctl.Key]string {
+	out := map[sysctl.Key]string{}
+	if s.svc.Flags&ipvs.FlagPersistent != 0 {
+		// A quiesced real server (failed, or disabled by hand) keeps its
+		// persistent clients through their templates unless these expire.
+		out[sysctl.VSExpireQuiescentTemplate] = "1"
+	}
+	if s.check != nil && s.check.check.OnFailure == Remove {
+		// The connections of a removed real server are dropped at once,
+		// so that their clients reconnect, instead of timing out.
+		out[sysctl.VSExpireNodestConn] = "1"
+	}
+	return out
+}
+
+// connReuseDefault is the net.ipv4.vs.conn_reuse_mode a kernel of release
+// (uname's, "5.4.0-150-generic") needs, as kube-proxy learned: from 4.1 to
+// 5.8 the default 1 delays a new connection from a reused client port by a
+// second (the kernel drops the SYN while the old connection's conntrack
+// entry goes, kubernetes/kubernetes#81775), so 0 there; 5.9 fixed it
+// (kubernetes/kubernetes#93297), and its default stays. False: leave it.
+func connReuseDefault(release string) (string, bool) {
+	major, minor, ok := parseRelease(release)
+	if !ok || major < 4 || major == 4 && minor < 1 || major > 5 || major == 5 && minor >= 9 {
+		return "", false
+	}
+	return "0", true
+}
+
+// parseRelease reads "5.4.0-150-generic" as 5, 4.
+func parseRelease(s string) (major, minor int, ok bool) {
+	maj, rest, ok1 := strings.Cut(s, ".")
+	mi := rest
+	if i := strings.IndexFunc(rest, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+		mi = rest[:i]
+	}
+	a, err1 := strconv.Atoi(maj)
+	b, err2 := strconv.Atoi(mi)
+	return a, b, ok1 && err1 == nil && err2 == nil
+}
+
+// withSysctl is m with the sysctl k set to v, unless m sets k already (the
+// user's own value wins) or has no services.
+func (m *model) withSysctl(k sysctl.Key, v string) *model {
+	if len(m.services) == 0 || slices.ContainsFunc(m.sysctls, func(s sysctl.Setting) bool { return s.Key == k }) {
+		return m
+	}
+	out := *m
+	out.sysctls = append(slices.Clone(m.sysctls), sysctl.Setting{Key: k, Value: v})
+	slices.SortFunc(out.sysctls, func(a, b sysctl.Setting) int { return strings.Compare(string(a.Key), string(b.Key)) })
+	return &out
 }
 
 // compileRealServer converts and validates a real server of svc.
@@ -275,51 +369,64 @@ func (m *model) targets() map[target]*compiledCheck {
 	return out
 }
 
-// effective is the model with the failed real servers quiesced (weight 0)
-// or removed as their service's check says, and the sorry server put in
-// where no real server is healthy. Only the affected real servers differ
-// from m, so a plan from it touches only those.
-func (m *model) effective(failed map[target]bool) *model {
-	if len(failed) == 0 {
+// effective is the model with its real servers taken out of service as v
+// says: the failed ones quiesced (weight 0) or removed as their service's
+// check says, the disabled ones (by hand, Director.Disable) and every one of
+// a service below its quorum quiesced (unless failed and removed), and the
+// sorry server put in where no real server is left in service. Only the
+// affected real servers differ from m, so a plan from it touches only
+// those.
+func (m *model) effective(v verdicts) *model {
+	if len(v.failed) == 0 && len(v.disabled) == 0 && len(v.below) == 0 {
 		return m
 	}
 	out := *m
+	out.byKey = nil
 	out.services = make([]*service, len(m.services))
 	for i, s := range m.services {
-		out.services[i] = s.effective(failed)
+		out.services[i] = s.effective(v)
 	}
 	return &out
 }
 
-// effective is s with its failed real servers quiesced or removed and the
-// sorry server in if none is healthy; s itself when nothing changes.
-func (s *service) effective(failed map[target]bool) *service {
-	if s.check == nil {
-		return s
-	}
+// effective is s with its real servers taken out of service as v says,
+// and the sorry server in if none is left in service; s itself when
+// nothing changes. A failed real server counts only where s has a check.
+func (s *service) effective(v verdicts) *service {
 	k := s.svc.Key()
-	hit := false
-	for _, d := range s.dests {
-		hit = hit || failed[target{k, d.Addr}]
+	below := v.below[k]
+	down := func(a netip.AddrPort) (bool, FailureAction) {
+		tg := target{k, a}
+		switch {
+		case s.check != nil && v.failed[tg]:
+			if v.disabled[tg] {
+				return true, Quiesce // disabled by hand: in place, whatever the check says
+			}
+			return true, s.check.check.OnFailure
+		case below || v.disabled[tg]:
+			return true, Quiesce
+		}
+		return false, 0
 	}
-	if !hit {
+	if !below && !slices.ContainsFunc(s.dests, func(d ipvs.Destination) bool { hit, _ := down(d.Addr); return hit }) {
 		return s
 	}
 	e := *s
 	e.dests = nil
-	healthy := 0
+	up := 0
 	for _, d := range s.dests {
-		if !failed[target{k, d.Addr}] {
-			healthy++
-			e.dests = append(e.dests, d)
+		hit, action := down(d.Addr)
+		switch {
+		case !hit:
+			up++
+		case action == Remove:
 			continue
-		}
-		if s.check.check.OnFailure == Quiesce {
+		default:
 			d.Weight = 0
-			e.dests = append(e.dests, d)
 		}
+		e.dests = append(e.dests, d)
 	}
-	if healthy == 0 && s.sorry != nil {
+	if up == 0 && s.sorry != nil {
 		e.dests = append(e.dests, *s.sorry)
 	}
 	return &e

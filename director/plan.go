@@ -170,6 +170,17 @@ type current struct {
 
 func drainKey(k ipvs.Key, a netip.AddrPort) string { return fmt.Sprintf("%v|%v", k, a) }
 
+// parseDrainKey reads what drainKey writes.
+func parseDrainKey(s string) (ipvs.Key, netip.AddrPort, bool) {
+	i := strings.LastIndexByte(s, '|')
+	if i < 0 {
+		return ipvs.Key{}, netip.AddrPort{}, false
+	}
+	k, err := ipvs.ParseKey(s[:i])
+	a, aerr := netip.ParseAddrPort(s[i+1:])
+	return k, a, err == nil && aerr == nil
+}
+
 // vipOn is a VIP address on an interface.
 type vipOn struct {
 	addr  netip.Addr

@@ -2,6 +2,8 @@ package director
 
 import (
 	"context"
+	"errors"
+	"math/rand/v2"
 	"net"
 	"os/exec"
 	"sync"
@@ -39,6 +41,23 @@ func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, 
 	if err != nil {
 		return err
 	}
+	loop := &runLoop{admin: make(chan adminRequest), stopped: make(chan struct{})}
+	d.mu.Lock()
+	if d.run != nil {
+		d.mu.Unlock()
+		return errors.New("director: Run is already running")
+	}
+	d.run = loop
+	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		d.run = nil
+		d.mu.Unlock()
+		close(loop.stopped)
+	}()
+	if err := d.useModel(m, true); err != nil {
+		return err
+	}
 	tell := report
 	report = func(r Report) {
 		if r.Err != nil {
@@ -49,11 +68,25 @@ func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, 
 		}
 	}
 	step := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, d.opts.callTimeout()) }
-	failed := map[target]bool{}
-	apply := func(mode readMode, resync bool) {
+	v := verdicts{failed: map[target]bool{}, below: map[ipvs.Key]bool{}}
+	failed := v.failed
+	hk := newHooks(d)
+	defer hk.wait()
+	// judge updates the quorum of the services keyed in keys (all if nil),
+	// and reports and notifies each change.
+	judge := func(keys map[ipvs.Key]bool) {
+		v.disabled = d.disabledNow()
+		for _, c := range m.judgeQuorum(keys, v) {
+			report(Report{Time: time.Now(), Quorum: &c.e})
+			hk.quorum(c.s, c.e)
+		}
+		v.disabled = nil
+		d.status.quorum(v.below)
+	}
+	apply := func(mode readMode, resync bool) error {
 		sctx, cancel := step()
 		defer cancel()
-		p, err := d.planModel(sctx, m.effective(failed), mode)
+		p, err := d.planModel(sctx, m, v, mode)
 		if err == nil && p.Len() > 0 {
 			err = d.Apply(sctx, p)
 		}
@@ -65,15 +98,15 @@ func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, 
 			drift = p.Len()
 		}
 		d.status.resynced(mode == readTable && err == nil, drift)
+		return err
 	}
-	flip := func(services map[ipvs.Key]bool) {
+	flip := func(services map[ipvs.Key]bool) error {
 		sctx, cancel := step()
 		defer cancel()
-		p, ok := d.planFlip(m, failed, services)
+		p, ok := d.planFlip(m, v, services)
 		if !ok { // nothing known of the kernel yet: read it
 			cancel()
-			apply(readTable, false)
-			return
+			return apply(readTable, false)
 		}
 		var err error
 		if p.Len() > 0 {
@@ -82,13 +115,16 @@ func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, 
 		if err != nil || p.Len() > 0 {
 			report(Report{Time: time.Now(), Plan: p, Err: err})
 		}
+		return err
 	}
 	changes := make(chan change)
 	stop := d.startChecks(ctx, m, failed, changes)
 	defer func() {
 		stop()
 		d.status.watch(nil, nil)
+		d.status.quorum(nil)
 	}()
+	judge(nil)
 	apply(readTable, false)
 	var collect, resync <-chan time.Time
 	if d.opts.Drain > 0 {
@@ -112,6 +148,7 @@ func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, 
 				d.status.flipped(c.tg, c.e.Healthy)
 				affected[c.tg.svc] = true
 				report(Report{Time: time.Now(), Health: &c.e})
+				hk.realServer(m.service(c.tg.svc), c.e)
 			}
 			take(c)
 			window := time.NewTimer(flipWindow)
@@ -127,6 +164,7 @@ func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, 
 					return nil
 				}
 			}
+			judge(affected)
 			flip(affected)
 		case n, ok := <-reload:
 			if !ok {
@@ -140,14 +178,33 @@ func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, 
 			}
 			stop()
 			m = nm
+			if err := d.useModel(m, true); err != nil {
+				report(Report{Time: time.Now(), Err: err})
+			}
 			targets := m.targets()
 			for tg := range failed {
 				if _, ok := targets[tg]; !ok {
 					delete(failed, tg)
 				}
 			}
+			for k := range v.below {
+				if s := m.service(k); s == nil || s.quorum == 0 {
+					delete(v.below, k)
+				}
+			}
+			judge(nil)
 			stop = d.startChecks(ctx, m, failed, changes)
 			apply(readKnown, false)
+		case r := <-loop.admin:
+			if r.ping {
+				r.done <- nil
+				continue
+			}
+			svc := map[ipvs.Key]bool{r.svc: true}
+			judge(svc)
+			r.done <- flip(svc)
+		case err := <-hk.errs:
+			report(Report{Time: time.Now(), Err: err})
 		case <-resync:
 			apply(readTable, true)
 		case <-collect:
@@ -190,6 +247,15 @@ func (d *Director) startChecks(ctx context.Context, m *model, failed map[target]
 		go func() {
 			defer wg.Done()
 			tl := tally{failed: wasFailed}
+			if j := cc.check.Jitter; j > 0 {
+				wait := time.NewTimer(rand.N(j))
+				select {
+				case <-ctx.Done():
+					wait.Stop()
+					return
+				case <-wait.C:
+				}
+			}
 			tick := time.NewTicker(cc.check.Interval)
 			defer tick.Stop()
 			for {
@@ -234,6 +300,18 @@ func (d *Director) dial(ctx context.Context, network, addr string) (net.Conn, er
 	err := netnsx.Do(d.netns, func() error {
 		var err error
 		c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
+		return err
+	})
+	return c, err
+}
+
+// listenPacket opens a packet socket (raw ones too) in the director's
+// namespace.
+func (d *Director) listenPacket(ctx context.Context, network, addr string) (net.PacketConn, error) {
+	var c net.PacketConn
+	err := netnsx.Do(d.netns, func() error {
+		var err error
+		c, err = (&net.ListenConfig{}).ListenPacket(ctx, network, addr)
 		return err
 	})
 	return c, err

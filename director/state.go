@@ -23,6 +23,8 @@ type state struct {
 	Draining map[string]time.Time `json:"draining,omitempty"` // drainKey -> deadline
 	Marks    bool                 `json:"marks,omitempty"`
 	SNAT     bool                 `json:"snat,omitempty"`
+	// Disabled are the real servers taken out of service by hand.
+	Disabled []Maintenance `json:"-"`
 }
 
 // stateKey is a service key as state files hold it: numbers, so that the
@@ -36,15 +38,35 @@ type stateKey struct {
 
 type statePlain state
 
+func stateKeyOf(k ipvs.Key) stateKey {
+	return stateKey{uint16(k.Protocol), k.Addr, k.FirewallMark, uint16(k.Family)}
+}
+
+func (k stateKey) key() ipvs.Key {
+	return ipvs.Key{Protocol: ipvs.Protocol(k.Protocol), Addr: k.Addr, FirewallMark: k.FirewallMark, Family: ipvs.Family(k.Family)}
+}
+
+// stateMaintenance is a Maintenance as state files hold it.
+type stateMaintenance struct {
+	Service stateKey
+	Addr    netip.AddrPort
+	Reason  string `json:",omitempty"`
+	Since   time.Time
+}
+
 type stateFile struct {
-	Services []stateKey `json:"services,omitempty"`
+	Services []stateKey         `json:"services,omitempty"`
+	Disabled []stateMaintenance `json:"disabled,omitempty"`
 	*statePlain
 }
 
 func (s state) MarshalJSON() ([]byte, error) {
 	f := stateFile{statePlain: (*statePlain)(&s)}
 	for _, k := range s.Services {
-		f.Services = append(f.Services, stateKey{uint16(k.Protocol), k.Addr, k.FirewallMark, uint16(k.Family)})
+		f.Services = append(f.Services, stateKeyOf(k))
+	}
+	for _, m := range s.Disabled {
+		f.Disabled = append(f.Disabled, stateMaintenance{stateKeyOf(m.Service), m.Addr, m.Reason, m.Since})
 	}
 	return json.Marshal(f)
 }
@@ -54,9 +76,12 @@ func (s *state) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &f); err != nil {
 		return err
 	}
-	s.Services = nil
+	s.Services, s.Disabled = nil, nil
 	for _, k := range f.Services {
-		s.Services = append(s.Services, ipvs.Key{Protocol: ipvs.Protocol(k.Protocol), Addr: k.Addr, FirewallMark: k.FirewallMark, Family: ipvs.Family(k.Family)})
+		s.Services = append(s.Services, k.key())
+	}
+	for _, m := range f.Disabled {
+		s.Disabled = append(s.Disabled, Maintenance{m.Service.key(), m.Addr, m.Reason, m.Since})
 	}
 	return nil
 }

@@ -2,12 +2,14 @@ package director
 
 import (
 	"cmp"
+	"maps"
 	"net/netip"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/lvs-go/lvs/ipvs"
+	"github.com/lvs-go/lvs/sysctl"
 )
 
 // Status is what a Director has done and what its health checks found, as
@@ -38,6 +40,37 @@ type Status struct {
 	// RealServers is the health of each real server Run checks, while Run
 	// runs, ordered by service and address; empty when no Run is running.
 	RealServers []RealServerHealth
+	// BelowQuorum are the services below their quorum (see
+	// VirtualService.Quorum), while Run runs.
+	BelowQuorum []ipvs.Key
+	// Disabled are the real servers taken out of service by hand
+	// (Disable), in the order they were disabled.
+	Disabled []Maintenance
+	// Owned is what the Director owns (see the package documentation), as
+	// of its last change.
+	Owned Owned
+}
+
+// Owned is what a Director owns: what Teardown removes or puts back.
+type Owned struct {
+	Services []ipvs.Key `json:"services,omitempty"`
+	VIPs     []VIP      `json:"vips,omitempty"`
+	Dummies  []string   `json:"dummies,omitempty"`
+	// Sysctls are the sysctls it changed, with the values they had before.
+	Sysctls []sysctl.Setting `json:"sysctls,omitempty"`
+	// Draining are the real servers being drained (Options.Drain), each
+	// deleted by Collect when idle or at its deadline.
+	Draining []Drain `json:"draining,omitempty"`
+	// Marks and SNAT say whether it has firewall-mark or source-NAT rules.
+	Marks bool `json:"marks,omitempty"`
+	SNAT  bool `json:"snat,omitempty"`
+}
+
+// Drain is a real server being drained.
+type Drain struct {
+	Service  ipvs.Key       `json:"service"`
+	Addr     netip.AddrPort `json:"realServer"`
+	Deadline time.Time      `json:"deadline"`
 }
 
 // RealServerHealth is the health of one real server of one service.
@@ -71,7 +104,35 @@ func (b *statusBook) snapshot() Status {
 		s.Ops[k], s.Failed[k] = b.s.Ops[k], b.s.Failed[k]
 	}
 	s.RealServers = slices.Clone(b.s.RealServers)
+	// Disabled and Owned are replaced whole, never changed in place.
 	return s
+}
+
+// quorum records the services below their quorum.
+func (b *statusBook) quorum(below map[ipvs.Key]bool) {
+	keys := slices.SortedFunc(maps.Keys(below), cmpKey)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.s.BelowQuorum = keys
+}
+
+// owns shows st, the Director's state, in the status: its disabled real
+// servers and what it owns, copied.
+func (b *statusBook) owns(st state) {
+	o := Owned{Services: slices.Clone(st.Services), VIPs: slices.Clone(st.VIPs), Dummies: slices.Clone(st.Dummies),
+		Sysctls: slices.Clone(st.Sysctls), Marks: st.Marks, SNAT: st.SNAT}
+	for k, deadline := range st.Draining {
+		svc, rs, ok := parseDrainKey(k)
+		if ok {
+			o.Draining = append(o.Draining, Drain{svc, rs, deadline})
+		}
+	}
+	slices.SortFunc(o.Draining, func(x, y Drain) int { return cmp.Or(cmpKey(x.Service, y.Service), x.Addr.Compare(y.Addr)) })
+	slices.SortFunc(o.Services, cmpKey)
+	disabled := slices.Clone(st.Disabled)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.s.Owned, b.s.Disabled = o, disabled
 }
 
 // applied records an Apply that started at start and has just ended.

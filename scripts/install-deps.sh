@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs what lvs's tests and demo need on a Debian (bookworm) machine, as root:
-# QEMU, the tools the real-kernel tests compare against, and Debian's
+# QEMU, the tools the real-kernel tests compare against (and dnsmasq, the DNS
+# server the dns health check is tested against), and Debian's
 # linux-image-amd64 unpacked (not installed) for the VM tier when the host
 # kernel has no IPVS. Safe to run again: it only does what is missing.
 set -eu
@@ -14,6 +15,7 @@ command -v ipvsadm >/dev/null 2>&1 || need="$need ipvsadm"
 command -v nft >/dev/null 2>&1 || need="$need nftables"
 command -v iptables-restore >/dev/null 2>&1 || need="$need iptables"
 command -v ip >/dev/null 2>&1 || need="$need iproute2"
+command -v dnsmasq >/dev/null 2>&1 || need="$need dnsmasq-base"
 updated=no
 if [ -n "$need" ]; then
 	apt-get update -q

@@ -1,0 +1,127 @@
+package director
+
+import (
+	"encoding"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// withLine gives err, a configuration error from parsing b, the line of b
+// it is about, where it can be found: the YAML parser's own line, the
+// first field no Config type has (what strict decoding refused), or the
+// node ConfigError.Where names. Other errors are returned as they are.
+func withLine(b []byte, err error) error {
+	ce, ok := err.(*ConfigError)
+	if !ok || ce.Line != 0 {
+		return err
+	}
+	if m := yamlLine.FindStringSubmatch(ce.Reason); m != nil {
+		ce.Line, _ = strconv.Atoi(m[1])
+		return ce
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(b, &doc) != nil || len(doc.Content) == 0 {
+		return ce
+	}
+	root := doc.Content[0]
+	if ce.Where == "" {
+		if n, where := unknownField(root, reflect.TypeFor[Config](), ""); n != nil {
+			ce.Line, ce.Where = n.Line, where
+		}
+		return ce
+	}
+	if n := nodeAt(root, ce.Where); n != nil {
+		ce.Line = n.Line
+	}
+	return ce
+}
+
+// yamlLine finds the YAML parser's "line N" in an error's text.
+var yamlLine = regexp.MustCompile(`\byaml: line (\d+):`)
+
+// wherePart is one step of a ConfigError.Where: a field, an index, or a
+// service's name in parentheses (skipped).
+var wherePart = regexp.MustCompile(`([A-Za-z]+)|\[(\d+)\]|\s*\([^)]*\)`)
+
+// nodeAt finds the node where, "services[1] (web).realServers[0]", names;
+// nil if there is none.
+func nodeAt(n *yaml.Node, where string) *yaml.Node {
+	for _, m := range wherePart.FindAllStringSubmatch(where, -1) {
+		switch {
+		case m[1] != "":
+			n = mapValue(n, m[1])
+		case m[2] != "":
+			i, _ := strconv.Atoi(m[2])
+			if n.Kind != yaml.SequenceNode || i >= len(n.Content) {
+				return nil
+			}
+			n = n.Content[i]
+		}
+		if n == nil {
+			return nil
+		}
+	}
+	return n
+}
+
+// mapValue is the value of key in the mapping n, nil if none.
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+
+// unknownField finds the first mapping key under n that the type t (a
+// Config or part of one) has no JSON field for, and where it is.
+func unknownField(n *yaml.Node, t reflect.Type, where string) (*yaml.Node, string) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if reflect.PointerTo(t).Implements(textUnmarshaler) {
+		return nil, ""
+	}
+	switch {
+	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
+		for i, c := range n.Content {
+			if f, w := unknownField(c, t.Elem(), where+"["+strconv.Itoa(i)+"]"); f != nil {
+				return f, w
+			}
+		}
+	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
+		fields := map[string]reflect.Type{}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name != "" && name != "-" && f.IsExported() {
+				fields[name] = f.Type
+			}
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			sub := k.Value
+			if where != "" {
+				sub = where + "." + k.Value
+			}
+			ft, ok := fields[k.Value]
+			if !ok {
+				return k, sub
+			}
+			if f, w := unknownField(n.Content[i+1], ft, sub); f != nil {
+				return f, w
+			}
+		}
+	}
+	return nil, ""
+}
