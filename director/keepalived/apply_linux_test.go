@@ -1,0 +1,116 @@
+package keepalived
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lvs-go/lvs/director"
+	"github.com/lvs-go/lvs/internal/nstest"
+	"github.com/lvs-go/lvs/internal/vmtest"
+	"github.com/lvs-go/lvs/ipvs"
+)
+
+var modules = []string{"ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_wlc"}
+
+func TestMain(m *testing.M) { vmtest.Main(m, vmtest.Config{Modules: modules}) }
+
+// TestSamplesApply applies what the importer carries over from each of
+// Debian's keepalived samples to a fresh namespace of the real kernel: the
+// kernel takes every service and real server, with the weights, methods,
+// schedulers and persistence the sample says, a second plan is empty, and
+// Teardown leaves nothing.
+func TestSamplesApply(t *testing.T) {
+	vmtest.Require(t, modules...)
+	samples, err := filepath.Glob("testdata/samples/keepalived.conf*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied := 0
+	for _, path := range samples {
+		if strings.HasSuffix(path, ".yaml") {
+			continue
+		}
+		cfg, _, err := ImportFile(path, nil)
+		if errors.Is(err, ErrNoServices) {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			ns := nstest.New(t)
+			d, err := director.New(&director.Options{NetNS: int(ns)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			p, err := d.Plan(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Apply(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+			tab, err := d.IPVS().Table(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(tab.Services) != len(cfg.Services) {
+				t.Fatalf("%d services in the kernel, %d carried over", len(tab.Services), len(cfg.Services))
+			}
+			byKey := map[ipvs.Key]ipvs.TableService{}
+			for _, s := range tab.Services {
+				byKey[s.Key()] = s
+			}
+			for _, vs := range cfg.Services {
+				k := ipvs.Key{Protocol: vs.Protocol, Addr: vs.Address, FirewallMark: vs.FirewallMark, Family: vs.Family}
+				if vs.FirewallMark == 0 {
+					k.Family = ipvs.FamilyOf(vs.Address.Addr())
+				}
+				s, ok := byKey[k]
+				if !ok {
+					t.Errorf("%s: not in the kernel", vs.Name)
+					continue
+				}
+				if s.Scheduler != vs.Scheduler && !(vs.Scheduler == "" && s.Scheduler == ipvs.WeightedLeastConnection) {
+					t.Errorf("%s: scheduler %v, want %v", vs.Name, s.Scheduler, vs.Scheduler)
+				}
+				if p := vs.Persistence; p != nil && (s.Flags&ipvs.FlagPersistent == 0 || s.Timeout != p.Timeout) {
+					t.Errorf("%s: persistence %v %v, want %v", vs.Name, s.Flags, s.Timeout, p.Timeout)
+				}
+				want := map[string]director.RealServer{}
+				for _, rs := range vs.RealServers {
+					want[rs.Address.String()] = rs
+				}
+				if len(s.Destinations) != len(want) {
+					t.Errorf("%s: %d real servers in the kernel, %d carried over", vs.Name, len(s.Destinations), len(want))
+				}
+				for _, dst := range s.Destinations {
+					rs, ok := want[dst.Addr.String()]
+					if !ok || dst.Weight != rs.Weight || dst.Forward != rs.Forward {
+						t.Errorf("%s: the kernel has %v %v weight %d, the import %+v", vs.Name, dst.Addr, dst.Forward, dst.Weight, rs)
+					}
+				}
+			}
+			if again, err := d.Plan(ctx, cfg); err != nil || again.Len() != 0 {
+				t.Errorf("second plan (%v):\n%s", err, again)
+			}
+			if err := d.Teardown(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if tab, err := d.IPVS().Table(ctx); err != nil || len(tab.Services) != 0 {
+				t.Errorf("after Teardown: %d services, %v", len(tab.Services), err)
+			}
+		})
+		applied++
+	}
+	if applied < 16 {
+		t.Errorf("%d samples applied, want the 16 with virtual servers", applied)
+	}
+}

@@ -1,0 +1,406 @@
+package keepalived
+
+import (
+	"fmt"
+	"net/netip"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/lvs-go/lvs/director"
+)
+
+// checkKinds maps keepalived's checkers to the director's check types,
+// "" for those it has no counterpart of.
+var checkKinds = map[string]string{
+	"TCP_CHECK": "tcp", "HTTP_GET": "http", "SSL_GET": "https", "MISC_CHECK": "command",
+	"DNS_CHECK": "dns", "SMTP_CHECK": "smtp", "UDP_CHECK": "udp", "PING_CHECK": "icmp",
+	"FILE_CHECK": "", "BFD_CHECK": "",
+}
+
+// built is one keepalived checker as a director check, with its notes.
+type built struct {
+	n     *node
+	rs    *realServer
+	check director.Check
+	notes []Note
+}
+
+// serviceCheck is the one check of svc, from its real servers' checkers:
+// the shared checker if every real server has the same one, else the
+// first real server's first, with a note naming what was dropped.
+func (im *importer) serviceCheck(vs *virtualServer, svc director.VirtualService) *director.Check {
+	var all []built
+	per := map[*realServer][]built{}
+	var without []*realServer
+	for _, rs := range vs.rs {
+		i := slices.IndexFunc(svc.RealServers, func(d director.RealServer) bool { return d.Address.Addr() == rs.addr.Addr() })
+		if i < 0 {
+			continue // not carried over
+		}
+		for _, c := range rs.checkers {
+			if b, ok := im.checker(vs, rs, c, svc.RealServers[i].Address); ok {
+				per[rs] = append(per[rs], b)
+				all = append(all, b)
+			}
+		}
+		if len(per[rs]) == 0 {
+			without = append(without, rs)
+		}
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	carried := all[0]
+	var dropped []string
+	for _, b := range all[1:] {
+		if b.rs == carried.rs || !reflect.DeepEqual(b.check, carried.check) {
+			dropped = append(dropped, fmt.Sprintf("%s of %s (line %d)", b.n.key(), b.rs.n.header(), b.n.line))
+		}
+	}
+	im.notes = appendNotes(im.notes, im.quiet, carried.notes...)
+	for _, b := range all[1:] {
+		if reflect.DeepEqual(b.check, carried.check) && b.rs != carried.rs {
+			// The same check: its notes only where they say something new.
+			for _, n := range b.notes {
+				if !slices.ContainsFunc(carried.notes, func(c Note) bool { return c.Option == n.Option && c.Reason == n.Reason }) {
+					im.notes = appendNotes(im.notes, im.quiet, n)
+				}
+			}
+		}
+	}
+	if len(dropped) > 0 {
+		im.note(vs.n, vs.name, "", "checkers differ: the director has one check per service; carried %s of %s (line %d), not carried over: %s",
+			carried.n.key(), carried.rs.n.header(), carried.n.line, strings.Join(dropped, ", "))
+	}
+	for _, rs := range without {
+		im.note(rs.n, vs.name, "", "%s has no checker carried over, but the service's check (%s) will check it", rs.n.header(), carried.n.key())
+	}
+	// inhibit_on_failure is per real server in keepalived, per check here.
+	c := carried.check
+	inhibit := func(rs *realServer) bool {
+		t := rs.timing.over(vs.timing)
+		return t.inhibit != nil && *t.inhibit
+	}
+	if inhibit(carried.rs) {
+		c.OnFailure = director.Quiesce
+	} else {
+		c.OnFailure = director.Remove
+	}
+	for _, rs := range vs.rs {
+		if inhibit(rs) != inhibit(carried.rs) {
+			im.note(rs.n, vs.name, "inhibit_on_failure", "differs between real servers: a failed real server is %sd as %s's is", c.OnFailure, carried.rs.n.header())
+			break
+		}
+	}
+	return &c
+}
+
+func appendNotes(dst []Note, quiet bool, n ...Note) []Note {
+	if quiet {
+		return dst
+	}
+	return append(dst, n...)
+}
+
+// checker maps one checker block of rs, whose address in the service is
+// addr; false for a checker the director has no counterpart of (noted).
+func (im *importer) checker(vs *virtualServer, rs *realServer, n *node, addr netip.AddrPort) (built, bool) {
+	block := rs.block + ": " + n.key()
+	b := built{n: n, rs: rs}
+	note := func(s *node, format string, args ...any) {
+		b.notes = append(b.notes, Note{File: s.file, Line: s.line, Block: block, Option: s.key(), Reason: fmt.Sprintf(format, args...)})
+	}
+	kind := checkKinds[n.key()]
+	if kind == "" {
+		im.note(n, rs.block, "", "%s: not carried over (the director has no %s)", n.key(), map[string]string{"FILE_CHECK": "file tracking", "BFD_CHECK": "BFD"}[n.key()])
+		return b, false
+	}
+	c := director.Check{Type: kind}
+	var t timing
+	var urls []*node
+	var hosts []*node
+	var connectIP *node
+	misc := struct{ timeout *time.Duration }{}
+	require := false
+	for _, s := range n.children {
+		saved := im.notes
+		ok := im.timingOption(&t, s, block)
+		// timingOption's notes belong to this checker.
+		for _, x := range im.notes[len(saved):] {
+			b.notes = append(b.notes, x)
+		}
+		im.notes = saved
+		if ok {
+			if s.key() == "inhibit_on_failure" || s.key() == "virtualhost" && kind != "http" && kind != "https" {
+				note(s, "not carried over (not a checker option)")
+			}
+			continue
+		}
+		switch k := s.key(); {
+		case k == "connect_port":
+			p, ok := port(s.arg(0))
+			if !ok || p == 0 {
+				note(s, "invalid port %q, ignored", s.arg(0))
+				continue
+			}
+			c.Port = p
+		case k == "connect_ip":
+			connectIP = s
+		case k == "bindto" || k == "bind_port" || k == "bind_if" || k == "fwmark":
+			note(s, "not carried over (the director's checks choose their source themselves)")
+		case k == "alpha" || k == "log_all_failures":
+			note(s, "not carried over (no counterpart in the director)")
+		case (kind == "http" || kind == "https") && k == "url" && s.block:
+			urls = append(urls, s)
+		case (kind == "http" || kind == "https") && k == "sni_name" && kind == "https":
+			c.ServerName = s.arg(0)
+		case (kind == "http" || kind == "https") && k == "enable_sni":
+			// The director's https check always sends the server name.
+		case (kind == "http" || kind == "https") && (k == "http_protocol" || k == "fast_recovery" || k == "tls_compliant"):
+			note(s, "not carried over (no counterpart in the director)")
+		case kind == "command" && k == "misc_path":
+			args := s.args()
+			if len(args) == 1 {
+				args = shellWords(args[0])
+			}
+			c.Command = args
+		case kind == "command" && k == "misc_timeout":
+			v, ok := number(s.arg(0), 1<<31)
+			if !ok {
+				note(s, "invalid value %q, ignored", s.arg(0))
+				continue
+			}
+			d := time.Duration(v) * time.Second
+			misc.timeout = &d
+		case kind == "command" && k == "misc_dynamic":
+			note(s, "not carried over (the director does not take exit codes as weights: 0 is healthy, anything else failed)")
+		case kind == "command" && k == "user":
+			note(s, "not carried over (the director runs the command as itself)")
+		case kind == "dns" && k == "type":
+			c.QueryType = strings.ToUpper(s.arg(0))
+		case kind == "dns" && k == "name":
+			c.Query = s.arg(0)
+		case kind == "smtp" && k == "helo_name":
+			c.Helo = s.arg(0)
+		case kind == "smtp" && k == "host" && s.block:
+			hosts = append(hosts, s)
+		case kind == "udp" && k == "payload":
+			v, wild, ok := hexString(s.args())
+			if !ok || wild || !utf8.Valid(v) {
+				note(s, "not carried over (the director sends text, and this is not)")
+				continue
+			}
+			c.Send = string(v)
+		case kind == "udp" && k == "require_reply":
+			require = true
+			v, wild, ok := hexString(s.args())
+			if !ok || wild || !utf8.Valid(v) {
+				note(s, "its data is not carried over (the director expects text, without wildcards): any reply passes")
+				continue
+			}
+			c.Expect = string(v)
+		case kind == "udp" && (k == "min_reply_length" || k == "max_reply_length"):
+			note(s, "not carried over (no counterpart in the director)")
+		default:
+			note(s, "not carried over (unknown option)")
+		}
+	}
+	if kind == "smtp" && len(hosts) > 0 {
+		// Without connection options of its own, the checker is the first
+		// host's; every other host is another checker.
+		main := c.Port == 0 && connectIP == nil
+		extra := hosts
+		if main {
+			h := hosts[0]
+			extra = hosts[1:]
+			for _, s := range h.children {
+				switch s.key() {
+				case "connect_ip":
+					connectIP = s
+				case "connect_port":
+					if p, ok := port(s.arg(0)); ok && p != 0 {
+						c.Port = p
+					}
+				case "connect_timeout":
+					if d, ok := timer(s.arg(0)); ok && d > 0 {
+						t.connectTimeout = &d
+					}
+				default:
+					note(s, "not carried over (the director's checks choose their source themselves)")
+				}
+			}
+		}
+		for _, h := range extra {
+			note(h, "not carried over (another SMTP check of the real server; the director has one check)")
+		}
+	}
+	if connectIP != nil {
+		if a, err := netip.ParseAddr(connectIP.arg(0)); err != nil || a.Unmap() != addr.Addr() {
+			note(connectIP, "not carried over (the director checks the real server's own address)")
+		}
+	}
+	switch {
+	case vs.fwmarkService && c.Port == 0:
+		c.Port = addr.Port() // a firewall-mark service's check needs its port
+	case !vs.fwmarkService && c.Port == addr.Port():
+		c.Port = 0 // the real server's port
+	}
+	if kind == "http" || kind == "https" {
+		if !im.urls(&c, urls, note, block) {
+			im.note(n, rs.block, "", "%s: not carried over (no url with a path: keepalived ignores it too)", n.key())
+			return b, false
+		}
+		t2 := t.over(rs.timing).over(vs.timing)
+		if c.Host == "" && t2.virtualhost != nil {
+			c.Host = *t2.virtualhost
+		}
+	}
+	if kind == "https" {
+		im.ssl.used = true
+		switch {
+		case im.ssl.ca != "":
+			c.CAFile = im.ssl.ca
+			b.notes = append(b.notes, Note{File: n.file, Line: n.line, Block: rs.block, Option: n.key(),
+				Reason: "certificates are verified against the SSL block's ca, for the host name or the real server's address (keepalived loads the ca but does not verify)"})
+		default:
+			c.Insecure = true
+			b.notes = append(b.notes, Note{File: n.file, Line: n.line, Block: rs.block, Option: n.key(),
+				Reason: "certificates are not verified (insecure), as keepalived does not verify them; give an SSL block's ca to verify"})
+		}
+		c.CertFile, c.KeyFile = im.ssl.cert, im.ssl.key
+	}
+	if kind == "command" && len(c.Command) == 0 {
+		im.note(n, rs.block, "", "MISC_CHECK: not carried over (no misc_path: keepalived ignores it too)")
+		return b, false
+	}
+	if kind == "dns" {
+		if c.QueryType == "" {
+			c.QueryType = "SOA" // keepalived's defaults
+		}
+		if c.Query == "" {
+			c.Query = "."
+		}
+	}
+	if kind == "smtp" && c.Helo == "" {
+		c.Helo = "smtpchecker.keepalived.org" // keepalived's SMTP_DEFAULT_HELO
+	}
+	if kind == "udp" && !require {
+		b.notes = append(b.notes, Note{File: n.file, Line: n.line, Block: rs.block, Option: n.key(),
+			Reason: "the director's udp check needs a reply; without require_reply keepalived's passes unless an ICMP error comes back"})
+	}
+	im.timing(&c, t.over(rs.timing).over(vs.timing), kind, misc.timeout, &b, block)
+	b.check = c
+	return b, true
+}
+
+// urls carries the first url with a path; the others are noted.
+func (im *importer) urls(c *director.Check, urls []*node, note func(*node, string, ...any), block string) bool {
+	carried := false
+	for _, u := range urls {
+		path := ""
+		for _, s := range u.children {
+			if s.key() == "path" {
+				path = s.arg(0)
+			}
+		}
+		if path == "" {
+			note(u, "not carried over (no path: keepalived ignores it too)")
+			continue
+		}
+		if carried {
+			note(u, "path %s not carried over (the director GETs one path; keepalived GETs every url)", path)
+			continue
+		}
+		carried = true
+		c.Path = path
+		for _, s := range u.children {
+			switch s.key() {
+			case "path":
+			case "digest":
+				c.Digest = strings.ToLower(s.arg(0))
+			case "status_code":
+				for _, a := range s.args() {
+					lo, hi, isRange := strings.Cut(a, "-")
+					if !isRange {
+						hi = lo
+					}
+					l, ok1 := number(lo, 599)
+					h, ok2 := number(hi, 599)
+					if !ok1 || !ok2 || l < 100 || l > h {
+						note(s, "invalid status %q, ignored (as keepalived does)", a)
+						continue
+					}
+					for v := l; v <= h; v++ {
+						if !slices.Contains(c.Status, int(v)) {
+							c.Status = append(c.Status, int(v))
+						}
+					}
+				}
+			case "virtualhost":
+				c.Host = s.arg(0)
+			case "regex":
+				if _, err := regexp.Compile(s.arg(0)); err != nil {
+					note(s, "not carried over (not an RE2 regular expression: %v)", err)
+					continue
+				}
+				c.BodyRegexp = s.arg(0)
+			default:
+				note(s, "not carried over (no counterpart in the director)")
+			}
+		}
+		slices.Sort(c.Status)
+		if len(c.Status) == 0 {
+			for v := 200; v <= 299; v++ { // keepalived's default: any 2xx
+				c.Status = append(c.Status, v)
+			}
+		}
+	}
+	return carried
+}
+
+// timing sets the check's interval, timeout, jitter, rise and fall from
+// keepalived's inherited settings and defaults: a checker runs every
+// delay_loop (60s), gives up on a connection after connect_timeout (5s),
+// starts after a random warmup (up to delay_loop), marks a server failed
+// after retry+1 failures in a row (retry is 1, 0 for MISC_CHECK, 3 for
+// DNS_CHECK) and healthy after one success.
+func (im *importer) timing(c *director.Check, t timing, kind string, miscTimeout *time.Duration, b *built, block string) {
+	c.Interval = 60 * time.Second
+	if t.delayLoop != nil {
+		c.Interval = *t.delayLoop
+	}
+	c.Timeout = 5 * time.Second
+	if t.connectTimeout != nil {
+		c.Timeout = *t.connectTimeout
+	}
+	if kind == "command" {
+		c.Timeout = c.Interval // keepalived's misc_timeout default: delay_loop
+		if miscTimeout != nil && *miscTimeout > 0 {
+			c.Timeout = *miscTimeout
+		}
+	}
+	c.Jitter = c.Interval
+	if t.warmup != nil {
+		c.Jitter = *t.warmup
+	}
+	retry := 1
+	switch kind {
+	case "command":
+		retry = 0
+	case "dns":
+		retry = 3
+	}
+	if t.retry != nil {
+		retry = *t.retry
+	}
+	c.Rise, c.Fall = 1, retry+1
+	if t.delayBeforeRetry != nil && retry > 0 && *t.delayBeforeRetry != c.Interval {
+		s := t.delayBeforeRetryNode
+		b.notes = append(b.notes, Note{File: s.file, Line: s.line, Block: block, Option: s.key(),
+			Reason: fmt.Sprintf("not carried over (the director retries at the interval, %v, not after %v: a failure takes longer to notice)", c.Interval, *t.delayBeforeRetry)})
+	}
+}

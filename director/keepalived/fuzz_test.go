@@ -1,0 +1,41 @@
+package keepalived
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// FuzzImport: no panics, and whatever Import returns validates.
+func FuzzImport(f *testing.F) {
+	samples, _ := filepath.Glob("testdata/samples/keepalived.conf*")
+	for _, p := range samples {
+		if strings.HasSuffix(p, ".yaml") {
+			continue
+		}
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(string(b))
+		}
+	}
+	f.Add("virtual_server group g {\nreal_server 10.0.0.2 80 {}\n}\nvirtual_server_group g { 10.0.0.1-5 80\nfwmark 3 inet6\n}")
+	f.Add("virtual_server 10.0.0.1 80 { lb_kind TUN type gue port 1 remcsum\nreal_server ::1 80 { HTTP_GET { url { path \"/ x\" } } } }")
+	f.Fuzz(func(t *testing.T, src string) {
+		// Includes would read the files of the working directory.
+		if strings.Contains(src, "include") {
+			return
+		}
+		cfg, _, err := Import(strings.NewReader(src), nil)
+		var se *SyntaxError
+		switch {
+		case err == nil:
+			if verr := cfg.Validate(); verr != nil {
+				t.Fatalf("invalid Config: %v", verr)
+			}
+		case errors.Is(err, ErrNoServices), errors.As(err, &se):
+		default:
+			t.Fatalf("unexpected error: %v", err)
+		}
+	})
+}

@@ -1,0 +1,162 @@
+// Package keepalived brings a keepalived configuration over to a
+// director.Config: its virtual_server and virtual_server_group blocks,
+// their real servers and health checkers. What has no counterpart in the
+// director (VRRP, quorums, notification scripts, a second checker on a real
+// server) is not carried over, and each such thing is listed as a Note.
+//
+// The mapping follows keepalived's own parser and defaults (check_parser.c,
+// check_data.c): a real server's weight defaults to the virtual server's
+// (1), its forwarding method to the virtual server's lb_kind (NAT), a
+// failed real server is removed unless inhibit_on_failure quiesces it, a
+// checker gives up after retry+1 failures and takes a server back after one
+// success, and a virtual server without a protocol is UDP.
+package keepalived
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/lvs-go/lvs/director"
+)
+
+// Options tune Import and ImportFile; nil means the zero Options.
+type Options struct {
+	// ConfigID is keepalived's -i: lines "@ID ..." are read only when it
+	// is ID, lines "@^ID ..." only when it is not. keepalived's default is
+	// the host's short name; empty here, which reads every "@^" line and
+	// no "@" line.
+	ConfigID string
+	// Name is the input's name in notes and errors (Import only;
+	// "keepalived.conf" if empty).
+	Name string
+	// Dir is the directory relative include patterns start from (Import
+	// only; the working directory if empty). ImportFile uses the file's.
+	Dir string
+}
+
+// Note is something of the configuration that was not carried over, or
+// carried over differently, and why.
+type Note struct {
+	File string
+	Line int
+	// Block is where, e.g. "virtual_server 10.0.0.1 80: real_server
+	// 10.0.0.2 80: HTTP_GET"; empty at the top level.
+	Block string
+	// Option is the keyword, e.g. "alpha"; empty for a whole block.
+	Option string
+	Reason string
+}
+
+// String is "keepalived.conf:42: virtual_server 10.0.0.1 80: alpha: not
+// carried over (...)".
+func (n Note) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s:%d: ", n.File, n.Line)
+	if n.Block != "" {
+		b.WriteString(n.Block + ": ")
+	}
+	if n.Option != "" {
+		b.WriteString(n.Option + ": ")
+	}
+	b.WriteString(n.Reason)
+	return b.String()
+}
+
+// ErrNoServices is returned, with the notes, when the configuration has
+// no virtual server that could be carried over.
+var ErrNoServices = errors.New("keepalived: no virtual server could be carried over")
+
+// Import reads a keepalived configuration (its virtual_server,
+// virtual_server_group and real_server blocks, their checkers) into a
+// director Config, and lists what it did not carry over. The Config is
+// valid (Validate passes). The error is a *SyntaxError when keepalived
+// could not read the configuration either, and ErrNoServices when no
+// virtual server could be carried over; a virtual server that cannot be
+// carried is left out with a note.
+func Import(r io.Reader, opts *Options) (*director.Config, []Note, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Name == "" {
+		o.Name = "keepalived.conf"
+	}
+	dir := o.Dir
+	if dir == "" {
+		dir = "."
+	}
+	return run(o, func(p *parser) error { return p.parse(o.Name, dir, r, 0) })
+}
+
+// ImportFile is Import of a file; include patterns are relative to the
+// file's directory, as keepalived reads them.
+func ImportFile(path string, opts *Options) (*director.Config, []Note, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	b, err := readLimited(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return run(o, func(p *parser) error { return p.parse(path, filepath.Dir(path), bytes.NewReader(b), 0) })
+}
+
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxInputSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxInputSize {
+		return nil, &SyntaxError{File: path, Reason: fmt.Sprintf("larger than %d bytes", maxInputSize)}
+	}
+	return b, nil
+}
+
+func run(o Options, parse func(*parser) error) (*director.Config, []Note, error) {
+	p := newParser(o.ConfigID)
+	if err := parse(p); err != nil {
+		return nil, p.notes, err
+	}
+	top, err := p.finish()
+	if err != nil {
+		return nil, p.notes, err
+	}
+	im := newImporter(p.notes)
+	cfg := im.config(top)
+	sortNotes(im.notes)
+	if len(cfg.Services) == 0 {
+		return nil, im.notes, ErrNoServices
+	}
+	if err := cfg.Validate(); err != nil {
+		// Every service was validated on its own; this would be a bug.
+		return nil, im.notes, fmt.Errorf("keepalived: the imported configuration is invalid: %w", err)
+	}
+	return cfg, im.notes, nil
+}
+
+// sortNotes orders notes by file (in the order files first appear) and
+// line.
+func sortNotes(notes []Note) {
+	order := map[string]int{}
+	for _, n := range notes {
+		if _, ok := order[n.File]; !ok {
+			order[n.File] = len(order)
+		}
+	}
+	slices.SortStableFunc(notes, func(a, b Note) int {
+		return cmp.Or(cmp.Compare(order[a.File], order[b.File]), cmp.Compare(a.Line, b.Line))
+	})
+}

@@ -1,0 +1,68 @@
+package keepalived
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestQuorum: keepalived's quorum (a weight sum, lost below
+// quorum-hysteresis, regained at quorum+hysteresis) becomes the director's
+// count of real servers where every real server weighs the same, with its
+// scripts; otherwise it is noted. notify_up and notify_down become the
+// service's commands when every real server has the same.
+func TestQuorum(t *testing.T) {
+	vs := func(opts, rsOpts string, weights ...string) string {
+		var b strings.Builder
+		b.WriteString("virtual_server 10.0.0.1 80 {\n  protocol TCP\n  lb_kind DR\n" + opts + "\n")
+		for i, w := range weights {
+			b.WriteString("  real_server 10.0.0." + string(rune('2'+i)) + " 80 {\n    weight " + w + "\n" + rsOpts + "\n  }\n")
+		}
+		b.WriteString("}\n")
+		return b.String()
+	}
+	for _, tc := range []struct {
+		name             string
+		src              string
+		quorum, hyst     int
+		up, down         []string
+		note             string
+		rsUp, rsDownNote string
+	}{
+		{"weight 1", vs("quorum 2\n  quorum_up /bin/up.sh a\n  quorum_down \"/bin/down.sh 'b c'\"", "", "1", "1", "1"), 2, 0,
+			[]string{"/bin/up.sh", "a"}, []string{"/bin/down.sh", "b c"}, "", "", ""},
+		{"hysteresis", vs("quorum 3\n  hysteresis 1", "", "1", "1", "1", "1"), 2, 2, nil, nil, "carried as quorum 2, hysteresis 2", "", ""},
+		{"weight 2", vs("quorum 3", "", "2", "2", "2"), 2, 0, nil, nil, "counted in real servers of weight 2", "", ""},
+		{"weights differ", vs("quorum 2", "", "1", "2"), 0, 0, nil, nil, "these real servers weigh differently", "", ""},
+		{"never lost", vs("quorum 1\n  hysteresis 1", "", "1", "1"), 0, 0, nil, nil, "is never lost", "", ""},
+		{"too many to come up", vs("quorum 3\n  hysteresis 1", "", "1", "1", "1"), 0, 0, nil, nil, "needs 4 real servers to come up", "", ""},
+		{"scripts without quorum", vs("quorum_up /bin/up.sh", "", "1"), 0, 0, nil, nil, "set quorum to carry it", "", ""},
+		{"same notify", vs("", "    notify_up /bin/rs-up.sh\n    notify_down /bin/rs-down.sh", "1", "1"), 0, 0, nil, nil, "", "/bin/rs-up.sh", ""},
+		{"notify differs",
+			"virtual_server 10.0.0.1 80 {\n protocol TCP\n real_server 10.0.0.2 80 {\n notify_down /a\n }\n real_server 10.0.0.3 80 {\n notify_down /b\n }\n}\n",
+			0, 0, nil, nil, "", "", "its real servers' differ"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, notes := imp(t, tc.src, nil)
+			s := cfg.Services[0]
+			if s.Quorum != tc.quorum || s.Hysteresis != tc.hyst {
+				t.Errorf("quorum %d, hysteresis %d; want %d, %d\n%s", s.Quorum, s.Hysteresis, tc.quorum, tc.hyst, notesText(notes))
+			}
+			var up, down, rsUp []string
+			if s.Notify != nil {
+				up, down, rsUp = s.Notify.QuorumUp, s.Notify.QuorumDown, s.Notify.RealServerUp
+			}
+			if !slices.Equal(up, tc.up) || !slices.Equal(down, tc.down) {
+				t.Errorf("quorum commands %q, %q; want %q, %q", up, down, tc.up, tc.down)
+			}
+			if tc.rsUp != "" && (len(rsUp) != 1 || rsUp[0] != tc.rsUp || s.Notify.RealServerDown[0] != "/bin/rs-down.sh") {
+				t.Errorf("real server commands %+v", s.Notify)
+			}
+			for _, n := range []string{tc.note, tc.rsDownNote} {
+				if n != "" {
+					wantNote(t, notes, n)
+				}
+			}
+		})
+	}
+}
