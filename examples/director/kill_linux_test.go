@@ -22,16 +22,17 @@ import (
 )
 
 // startDaemon runs the daemon (this test binary's main) with args inside
-// the network namespace ns, its output going to the test's log.
-func startDaemon(t *testing.T, ns int, args string) *exec.Cmd {
+// the network namespace ns, with env added to its environment, its output
+// going to the test's log.
+func startDaemon(t *testing.T, ns int, args string, env ...string) *exec.Cmd {
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(self)
-	cmd.Env = append(os.Environ(), daemonEnv+"=1", daemonEnv+"_ARGS="+args)
-	out := &limitedBuffer{max: 4 << 10}
+	cmd.Env = append(append(os.Environ(), daemonEnv+"=1", daemonEnv+"_ARGS="+args), env...)
+	out := &limitedBuffer{max: 16 << 10}
 	cmd.Stdout, cmd.Stderr = out, out
 	t.Cleanup(func() { t.Logf("daemon output (first %d bytes):\n%s", out.max, out.b.String()) })
 	if err := netnsx.Do(ns, cmd.Start); err != nil {

@@ -1,154 +1,102 @@
 // Command director runs the lvs director from a configuration file: it
 // applies the file, keeps real servers' health checked, re-reads the file
-// on SIGHUP, prints each change, and on SIGINT or SIGTERM stops (leaving
-// the configuration in place, as keepalived does) or, with -teardown,
-// removes everything it owns first.
+// on SIGHUP or when asked, logs each change as one structured record, and
+// on SIGINT or SIGTERM stops (leaving the configuration in place, as
+// keepalived does) or, with -teardown, removes everything it owns first.
 //
-//	director -config configs/nat.yaml [-state /run/lvs-director.json] [-drain 30s] [-dry-run] [-metrics 127.0.0.1:9120]
+//	director -config /etc/lvs/director.yaml [-state /var/lib/lvs/director.json] [-control /run/lvs-director.sock]
+//	         [-drain 30s] [-teardown] [-metrics 127.0.0.1:9120] [-log-format text|json] [-log-level info]
+//	director -check -config FILE        validate a configuration offline (no root, no kernel), like keepalived -t
+//	director -dry-run -config FILE      print the plan (the diff against the kernel) and exit
+//	director -import keepalived.conf    print a keepalived configuration's virtual servers as a director configuration
+//	director status [-json]             what the running director has: services, real servers, health, weights, drains
+//	director disable -reason TEXT SERVICE REALSERVER
+//	director enable SERVICE REALSERVER  take a real server out of service by hand, and back
+//	director reload                     re-read the configuration file (as SIGHUP does), and say how it went
 //
-// -dry-run prints the plan (the diff against the kernel) and exits.
+// SERVICE is "tcp 10.0.0.8:80" (one or two words) or "fwmark 10"; the
+// subcommands talk to the running director over its control socket
+// (-control, mode 0600: whoever can open it can change the director).
+//
+// Under systemd (Type=notify, see lvs-director.service) it says READY=1
+// once the first apply has succeeded, RELOADING=1 and READY=1 around each
+// reload, STOPPING=1 when it stops, and WATCHDOG=1 every half of
+// WatchdogSec while its loop answers.
+//
 // -metrics serves Prometheus metrics at /metrics on the address: the IPVS
 // table and the director's status (package director/metrics), and the
 // process's own.
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"log"
-	"net"
-	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/lvs-go/lvs/director"
-	"github.com/lvs-go/lvs/director/metrics"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
+// defaultControl is where the control socket is unless -control says.
+const defaultControl = "/run/lvs-director.sock"
+
 func main() {
+	if len(os.Args) > 1 {
+		if cmd, ok := commands[os.Args[1]]; ok {
+			os.Exit(cmd(os.Args[2:]))
+		}
+	}
 	var (
 		path      = flag.String("config", "", "configuration file (YAML or JSON)")
-		state     = flag.String("state", "", "file that keeps what the director owns across restarts")
+		state     = flag.String("state", "", "file that keeps what the director owns, and the real servers disabled by hand, across restarts")
+		control   = flag.String("control", defaultControl, "control socket for status, disable, enable and reload (mode 0600); off if empty")
 		drain     = flag.Duration("drain", 0, "drain removed real servers for up to this long instead of deleting them")
+		check     = flag.Bool("check", false, "validate the configuration and exit: no root, no kernel")
 		dryRun    = flag.Bool("dry-run", false, "print the plan and exit")
 		teardown  = flag.Bool("teardown", false, "remove what the director owns when stopped")
 		metricsAt = flag.String("metrics", "", "address to serve Prometheus metrics on at /metrics (host:port); off if empty")
+		logFormat = flag.String("log-format", "text", "log records as text or json")
+		logLevel  = flag.String("log-level", "info", "the least important records logged: debug, info, warn or error")
+		importKA  = flag.String("import", "", "print this keepalived.conf's virtual servers as a director configuration, and what was not carried over, and exit")
 	)
 	flag.Parse()
-	if *path == "" {
+	switch {
+	case *importKA != "":
+		os.Exit(importKeepalived(*importKA))
+	case *path == "":
 		flag.Usage()
 		os.Exit(2)
+	case *check:
+		os.Exit(checkConfig(*path))
 	}
-	log.SetFlags(log.LstdFlags)
-	if err := run(*path, director.Options{StateFile: *state, Drain: *drain}, *dryRun, *teardown, *metricsAt); err != nil {
-		log.Fatal(err)
+	log, err := newLogger(os.Stderr, *logFormat, *logLevel)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "director:", err)
+		os.Exit(2)
+	}
+	d := daemon{
+		path: *path, opts: director.Options{StateFile: *state, Drain: *drain}, control: *control,
+		dryRun: *dryRun, teardown: *teardown, metricsAt: *metricsAt, log: log, stopTimeout: 30 * time.Second,
+	}
+	if err := d.run(); err != nil {
+		log.Error("director stopped", "error", err)
+		os.Exit(1)
 	}
 }
 
-func run(path string, opts director.Options, dryRun, teardown bool, metricsAt string) error {
-	cfg, err := director.Load(path)
-	if err != nil {
-		return err
-	}
-	d, err := director.New(&opts)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if dryRun {
-		p, err := d.Plan(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		fmt.Print(p)
-		return nil
-	}
-	if metricsAt != "" {
-		stop, err := serveMetrics(metricsAt, d)
-		if err != nil {
-			return err
-		}
-		defer stop()
-	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	reload := make(chan *director.Config)
-	go func() {
-		for range hup {
-			c, err := director.Load(path)
-			if err != nil {
-				log.Printf("reload %s: %v (keeping the running configuration)", path, err)
-				continue
-			}
-			log.Printf("reloading %s", path)
-			select {
-			case reload <- c:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	log.Printf("applying %s", path)
-	err = d.Run(ctx, cfg, reload, report)
-	if teardown {
-		tctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if terr := d.Teardown(tctx); terr != nil {
-			log.Printf("teardown: %v", terr)
+// checkConfig validates the file at path offline and prints what is wrong
+// with it, file:line first as compilers do.
+func checkConfig(path string) int {
+	if _, err := director.Load(path); err != nil {
+		var ce *director.ConfigError
+		if errors.As(err, &ce) && ce.Line > 0 {
+			fmt.Fprintf(os.Stderr, "%s:%d: %v\n", path, ce.Line, err)
 		} else {
-			log.Print("removed what the director owned")
+			fmt.Fprintf(os.Stderr, "%s: %v\n", path, err)
 		}
+		return 1
 	}
-	return err
-}
-
-func report(r director.Report) {
-	switch {
-	case r.Err != nil:
-		log.Printf("error: %v", r.Err)
-	case r.Health != nil:
-		log.Printf("health: %v", r.Health)
-	case r.Plan != nil:
-		log.Printf("applied:\n%s", r.Plan)
-	case r.Collected > 0:
-		log.Printf("deleted %d drained real server(s)", r.Collected)
-	}
-}
-
-// serveMetrics serves d's metrics, and the process's, at /metrics on addr
-// until the returned func is called.
-func serveMetrics(addr string, d *director.Director) (stop func(), err error) {
-	reg := prometheus.NewRegistry()
-	for _, c := range []prometheus.Collector{
-		metrics.New(d, nil),
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	} {
-		if err := reg.Register(c); err != nil {
-			return nil, err
-		}
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("metrics: %w", err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			log.Printf("metrics: %v", err)
-		}
-	}()
-	log.Printf("serving metrics on http://%s/metrics", ln.Addr())
-	return func() { srv.Close() }, nil
+	fmt.Printf("%s: configuration OK\n", path)
+	return 0
 }

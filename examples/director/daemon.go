@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/lvs-go/lvs/director"
+	"github.com/lvs-go/lvs/director/metrics"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// daemon is one run of the director daemon.
+type daemon struct {
+	path        string
+	opts        director.Options
+	control     string // the control socket's path; none if empty
+	dryRun      bool
+	teardown    bool
+	metricsAt   string
+	log         *slog.Logger
+	stopTimeout time.Duration // for the teardown
+
+	d      *director.Director
+	reload chan reloadRequest
+	sd     *notifier
+}
+
+// reloadRequest asks the daemon to re-read its configuration file; done,
+// if not nil, gets the outcome.
+type reloadRequest struct {
+	done chan reloadResult
+}
+
+// reloadResult is how a reload went: the file refused (Err), or handed to
+// the director, which then applied it with Errors new errors.
+type reloadResult struct {
+	Err    error
+	Errors uint64
+}
+
+func (dm *daemon) run() error {
+	cfg, err := director.Load(dm.path)
+	if err != nil {
+		return err
+	}
+	d, err := director.New(&dm.opts)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	dm.d = d
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if dm.dryRun {
+		p, err := d.Plan(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		fmt.Print(p)
+		return nil
+	}
+	if dm.metricsAt != "" {
+		stop, err := dm.serveMetrics()
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	dm.reload = make(chan reloadRequest)
+	if dm.control != "" {
+		stop, err := dm.serveControl()
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	dm.sd = newNotifier()
+	configs := make(chan *director.Config)
+	go dm.reloads(ctx, configs)
+	go dm.supervise(ctx)
+
+	dm.log.Info("applying", "config", dm.path)
+	err = d.Run(ctx, cfg, configs, dm.report)
+	dm.sd.send("STOPPING=1")
+	if dm.teardown {
+		tctx, cancel := context.WithTimeout(context.Background(), dm.stopTimeout)
+		defer cancel()
+		if terr := d.Teardown(tctx); terr != nil {
+			dm.log.Error("teardown failed", "error", terr)
+		} else {
+			dm.log.Info("removed what the director owned")
+		}
+	}
+	return err
+}
+
+// reloads re-reads the configuration file on SIGHUP and on each request of
+// the control socket, and hands what it reads to Run; a file that does not
+// load is logged (or answered) and the running configuration stays.
+func (dm *daemon) reloads(ctx context.Context, configs chan<- *director.Config) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		var r reloadRequest
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		case r = <-dm.reload:
+		}
+		res := dm.reloadOnce(ctx, configs)
+		if r.done != nil {
+			r.done <- res
+		}
+	}
+}
+
+func (dm *daemon) reloadOnce(ctx context.Context, configs chan<- *director.Config) reloadResult {
+	c, err := director.Load(dm.path)
+	if err != nil {
+		dm.log.Error("reload refused, keeping the running configuration", "config", dm.path, "error", err)
+		return reloadResult{Err: err}
+	}
+	dm.sd.send(reloadingMessage())
+	defer dm.sd.send("READY=1")
+	dm.log.Info("reloading", "config", dm.path)
+	before := dm.d.Status().Errors
+	select {
+	case configs <- c:
+	case <-ctx.Done():
+		return reloadResult{Err: ctx.Err()}
+	}
+	// Run answers a ping only after the reload's step has ended.
+	if err := dm.d.Ping(ctx); err != nil {
+		return reloadResult{Err: err}
+	}
+	return reloadResult{Errors: dm.d.Status().Errors - before}
+}
+
+// supervise tells systemd READY=1 once the first apply has succeeded, and
+// WATCHDOG=1 every half watchdog interval while Run's loop answers a ping
+// in time.
+func (dm *daemon) supervise(ctx context.Context) {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if !dm.d.Status().LastResync.IsZero() {
+			break
+		}
+	}
+	dm.sd.send("READY=1")
+	dm.log.Info("ready")
+	every := watchdogInterval() / 2
+	if every <= 0 {
+		return
+	}
+	tick.Reset(every)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, every)
+		err := dm.d.Ping(pctx)
+		cancel()
+		if err != nil {
+			dm.log.Warn("the director's loop did not answer; no watchdog ping", "error", err)
+			continue
+		}
+		dm.sd.send("WATCHDOG=1")
+	}
+}
+
+// serveMetrics serves the director's metrics, and the process's, at
+// /metrics on dm.metricsAt until the returned func is called.
+func (dm *daemon) serveMetrics() (stop func(), err error) {
+	reg := prometheus.NewRegistry()
+	for _, c := range []prometheus.Collector{
+		metrics.New(dm.d, nil),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	ln, err := net.Listen("tcp", dm.metricsAt)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	dm.log.Info("serving metrics", "url", "http://"+ln.Addr().String()+"/metrics")
+	return dm.serve(ln, mux, "metrics"), nil
+}
+
+// serve serves h on ln until the returned func is called.
+func (dm *daemon) serve(ln net.Listener, h http.Handler, what string) (stop func()) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			dm.log.Error(what+" server failed", "error", err)
+		}
+	}()
+	return func() { srv.Close() }
+}

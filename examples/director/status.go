@@ -1,0 +1,178 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/lvs-go/lvs/director"
+	"github.com/lvs-go/lvs/ipvs"
+)
+
+// statusView is what `director status` shows: the services the director
+// owns as the kernel has them, each real server with its health, whether
+// it is disabled by hand or draining, and the director's counters.
+type statusView struct {
+	Config     string        `json:"config"`
+	Applies    uint64        `json:"applies"`
+	Errors     uint64        `json:"errors"`
+	Drift      uint64        `json:"drift"`
+	LastApply  time.Time     `json:"lastApply,omitzero"`
+	LastResync time.Time     `json:"lastResync,omitzero"`
+	Services   []serviceView `json:"services"`
+	Owned      director.Owned
+}
+
+type serviceView struct {
+	Service     ipvs.Key         `json:"service"`
+	Scheduler   ipvs.Scheduler   `json:"scheduler"`
+	RealServers []realServerView `json:"realServers"`
+}
+
+type realServerView struct {
+	Addr          netip.AddrPort     `json:"realServer"`
+	Forward       ipvs.ForwardMethod `json:"forward"`
+	Weight        int                `json:"weight"`
+	ActiveConns   uint32             `json:"activeConns"`
+	InactiveConns uint32             `json:"inactiveConns"`
+	// Health is "healthy", "failed" or "unchecked" (no health check).
+	Health      string    `json:"health"`
+	HealthSince time.Time `json:"healthSince,omitzero"`
+	// InKernel is false for a failed real server its check removed.
+	InKernel bool `json:"inKernel"`
+	// Disabled, with its reason, when disabled by hand.
+	Disabled      bool      `json:"disabled,omitempty"`
+	Reason        string    `json:"reason,omitempty"`
+	DisabledSince time.Time `json:"disabledSince,omitzero"`
+	// DrainUntil is the deadline of a draining real server.
+	DrainUntil time.Time `json:"drainUntil,omitzero"`
+}
+
+// readStatus reads the director's status and the kernel's table of the
+// services it owns.
+func readStatus(ctx context.Context, d *director.Director, config string) (statusView, error) {
+	st := d.Status()
+	tab, err := d.IPVS().Table(ctx)
+	if err != nil {
+		return statusView{}, err
+	}
+	v := statusView{Config: config, Applies: st.Applies, Errors: st.Errors, Drift: st.Drift,
+		LastApply: st.LastApply, LastResync: st.LastResync, Owned: st.Owned}
+	type rsKey struct {
+		svc  ipvs.Key
+		addr netip.AddrPort
+	}
+	health := map[rsKey]director.RealServerHealth{}
+	for _, h := range st.RealServers {
+		health[rsKey{h.Service, h.Addr}] = h
+	}
+	disabled := map[rsKey]director.Maintenance{}
+	for _, m := range st.Disabled {
+		disabled[rsKey{m.Service, m.Addr}] = m
+	}
+	draining := map[rsKey]time.Time{}
+	for _, dr := range st.Owned.Draining {
+		draining[rsKey{dr.Service, dr.Addr}] = dr.Deadline
+	}
+	owned := map[ipvs.Key]bool{}
+	for _, k := range st.Owned.Services {
+		owned[k] = true
+	}
+	fill := func(k rsKey, rv *realServerView) {
+		rv.Health = "unchecked"
+		if h, ok := health[k]; ok {
+			rv.Health, rv.HealthSince = "failed", h.Since
+			if h.Healthy {
+				rv.Health = "healthy"
+			}
+		}
+		if m, ok := disabled[k]; ok {
+			rv.Disabled, rv.Reason, rv.DisabledSince = true, m.Reason, m.Since
+		}
+		rv.DrainUntil = draining[k]
+	}
+	for _, ts := range tab.Services {
+		k := ts.Key()
+		if !owned[k] {
+			continue
+		}
+		sv := serviceView{Service: k, Scheduler: ts.Scheduler}
+		in := map[netip.AddrPort]bool{}
+		for _, dst := range ts.Destinations {
+			in[dst.Addr] = true
+			rv := realServerView{Addr: dst.Addr, Forward: dst.Forward, Weight: dst.Weight,
+				ActiveConns: dst.ActiveConns, InactiveConns: dst.InactiveConns, InKernel: true}
+			fill(rsKey{k, dst.Addr}, &rv)
+			sv.RealServers = append(sv.RealServers, rv)
+		}
+		for _, h := range st.RealServers { // checked, and removed from the kernel
+			if h.Service == k && !in[h.Addr] {
+				rv := realServerView{Addr: h.Addr}
+				fill(rsKey{k, h.Addr}, &rv)
+				sv.RealServers = append(sv.RealServers, rv)
+			}
+		}
+		slices.SortFunc(sv.RealServers, func(a, b realServerView) int { return a.Addr.Compare(b.Addr) })
+		v.Services = append(v.Services, sv)
+	}
+	slices.SortFunc(v.Services, func(a, b serviceView) int {
+		return cmp.Or(cmp.Compare(a.Service.FirewallMark, b.Service.FirewallMark), a.Service.Addr.Compare(b.Service.Addr),
+			cmp.Compare(a.Service.Protocol, b.Service.Protocol))
+	})
+	return v, nil
+}
+
+// writeStatus prints v for people: a line for the director, then each
+// service as ipvsadm -Ln names it with its real servers below.
+func writeStatus(w io.Writer, v statusView, now time.Time) error {
+	ago := func(t time.Time) string {
+		if t.IsZero() {
+			return "never"
+		}
+		return fmt.Sprintf("%s (%s ago)", t.Format(time.DateTime), now.Sub(t).Round(time.Second))
+	}
+	fmt.Fprintf(w, "config %s: %d applies, %d errors, %d drift repaired; last apply %s, last resync %s\n",
+		v.Config, v.Applies, v.Errors, v.Drift, ago(v.LastApply), ago(v.LastResync))
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	for _, s := range v.Services {
+		fmt.Fprintf(tw, "%s %s\n", s.Service, s.Scheduler)
+		for _, rs := range s.RealServers {
+			state := []string{rs.Health}
+			if !rs.HealthSince.IsZero() {
+				state[0] += " since " + rs.HealthSince.Format(time.DateTime)
+			}
+			if !rs.InKernel {
+				state = append(state, "removed")
+			}
+			if rs.Disabled {
+				state = append(state, fmt.Sprintf("disabled by hand since %s: %s", rs.DisabledSince.Format(time.DateTime), cmp.Or(rs.Reason, "no reason given")))
+			}
+			if !rs.DrainUntil.IsZero() {
+				state = append(state, "draining until "+rs.DrainUntil.Format(time.DateTime))
+			}
+			fmt.Fprintf(tw, "  -> %s\t%v\tweight %d\tactive %d\tinactive %d\t%s\n", rs.Addr, rs.Forward, rs.Weight,
+				rs.ActiveConns, rs.InactiveConns, strings.Join(state, ", "))
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	o := v.Owned
+	fmt.Fprintf(w, "owns %d services, VIPs %v, dummies %v, %d sysctls, marks %v, source NAT %v\n",
+		len(o.Services), vipList(o.VIPs), o.Dummies, len(o.Sysctls), o.Marks, o.SNAT)
+	return nil
+}
+
+func vipList(vs []director.VIP) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = v.Address.String() + " on " + cmp.Or(v.Interface, "lo")
+	}
+	return out
+}
