@@ -34,6 +34,9 @@ type Options struct {
 	// CallTimeout bounds each step of Run (a plan and its apply, a
 	// collection): 10 seconds if zero.
 	CallTimeout time.Duration
+	// SkipFeatureChecks is ipvs.Config's, for a distribution kernel with
+	// IPVS features backported past its release number.
+	SkipFeatureChecks bool
 }
 
 func (o Options) resync() time.Duration {

@@ -66,7 +66,7 @@ func New(opts *Options) (*Director, error) {
 	if unix.Uname(&uts) == nil {
 		d.connReuse, d.setConnReuse = connReuseDefault(unix.ByteSliceToString(uts.Release[:]))
 	}
-	if d.ipvs, err = ipvs.New(&ipvs.Config{NetNS: fd}); err != nil {
+	if d.ipvs, err = ipvs.New(&ipvs.Config{NetNS: fd, SkipFeatureChecks: opts.SkipFeatureChecks}); err != nil {
 		d.Close()
 		return nil, err
 	}

@@ -14,6 +14,14 @@ type Config struct {
 	// client's socket is opened in it; the caller's thread never changes
 	// namespace. Zero means the namespace of the calling thread.
 	NetNS int
+	// SkipFeatureChecks sends the attributes of features newer than the
+	// oldest kernels (GUE and GRE tunnels, tunnel checksums, sync-daemon
+	// parameters) whatever the kernel's release says, where its policy
+	// does not tell (see "Kernel features" in the package documentation):
+	// for a distribution kernel that has them backported. A kernel without
+	// one ignores its attributes silently (an IPIP tunnel instead of GUE),
+	// so read the destinations back once to be sure.
+	SkipFeatureChecks bool
 }
 
 // Client talks to the kernel's IPVS in one network namespace. It is safe for

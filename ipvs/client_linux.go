@@ -82,7 +82,7 @@ func newClient(cfg *Config) (*client, error) {
 		return nil, err
 	}
 	var uts unix.Utsname
-	if err := unix.Uname(&uts); err == nil {
+	if err := unix.Uname(&uts); err == nil && !cfg.SkipFeatureChecks {
 		cl.kernel = parseRelease(unix.ByteSliceToString(uts.Release[:]))
 	}
 	if cl.netns, err = netnsx.Dup(cfg.NetNS); err != nil {

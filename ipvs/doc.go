@@ -65,6 +65,10 @@
 // EINVAL or ENODATA from the controller), and a policy that names those
 // nests without describing their attributes, as mainline's does (its
 // ip_vs_cmd_policy has plain NLA_NESTED entries; Debian's 6.1 answers so).
+// No other probe is free of side effects (the kernel parses these
+// attributes only inside a change to an existing service), so for a
+// distribution kernel that has them backported past its release number,
+// Config.SkipFeatureChecks turns the release rule off.
 //
 // Schedulers are the kernel's to refuse: it loads ip_vs_<name> on demand
 // and answers ENOENT when there is none (Debian's 6.1 has no twos). Such a

@@ -278,3 +278,35 @@ func TestKernelSchedulerMissing(t *testing.T) {
 		t.Errorf("update: %v, want the scheduler not available", err)
 	}
 }
+
+// TestSkipFeatureChecks: a client told to skip the release rule (for a
+// backported kernel) accepts a GUE destination on a kernel it would refuse
+// by release, and the real kernel takes it.
+func TestSkipFeatureChecks(t *testing.T) {
+	_, ns := testClient(t)
+	c, err := New(&Config{NetNS: ns, SkipFeatureChecks: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.c.kernel != (kernelVersion{}) {
+		t.Fatalf("the client still judges by release %v", c.c.kernel)
+	}
+	ctx := ctxT(t)
+	svc := Service{Protocol: UDP, Addr: netip.MustParseAddrPort("10.0.0.100:53"), Scheduler: RoundRobin}
+	if err := c.CreateService(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	d := Destination{Addr: netip.MustParseAddrPort("10.0.0.1:53"), Forward: Tunnel, Weight: 1, TunnelType: TunnelGUE, TunnelPort: 6080}
+	if err := c.CreateDestination(ctx, svc, d); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := c.Destinations(ctx, svc)
+	if err != nil || len(ds) != 1 || ds[0].TunnelType != TunnelGUE || ds[0].TunnelPort != 6080 {
+		t.Errorf("read back: %+v, %v", ds, err)
+	}
+	old := policyKernel(t, kernelVersion{4, 19}, policyTest{}, syscall.EOPNOTSUPP, new([]string))
+	if err := old.CreateDestination(ctx, gueSvc, gueTest); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("without SkipFeatureChecks a 4.19 kernel: %v, want ErrUnsupported", err)
+	}
+}
