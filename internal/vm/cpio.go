@@ -78,6 +78,13 @@ func (a *archive) tree(root string) error {
 	})
 }
 
+// symlink adds a symbolic link at dst that points to target.
+func (a *archive) symlink(dst, target string) {
+	dst = path.Clean("/" + dst)
+	a.dir(path.Dir(dst))
+	a.entries[dst] = entry{mode: cpioLink | 0o777, linkTarget: target}
+}
+
 // bytes adds a regular file with the given content.
 func (a *archive) bytes(dst string, data []byte, perm uint32) {
 	dst = path.Clean("/" + dst)

@@ -3,6 +3,7 @@ package vm
 import (
 	"debug/elf"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -12,8 +13,35 @@ var libDirs = []string{
 	"/lib64", "/usr/lib64", "/lib", "/usr/lib",
 }
 
-// addProgram adds the host executable src at guest path dst together with its
-// ELF interpreter and the shared libraries it needs, recursively.
+// addHostFile adds the host executable or shared object at p at the same
+// guest path, as addProgram does, except that a symbolic link stays one: p
+// becomes a link to the file it resolves to, which is added (once, with its
+// libraries) at its own path. So one binary known by many names (Debian's
+// xtables-nft-multi is iptables-nft-restore, iptables-nft-save, ...) is
+// carried once, and a dlopen'ed plugin known by an alias (libxt_SNAT.so ->
+// libxt_NAT.so) is found under the name its loader asks for.
+func (a *archive) addHostFile(p string) error {
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return fmt.Errorf("vm: %w", err)
+	}
+	if fi.Mode()&fs.ModeSymlink == 0 {
+		return a.addProgram(p, p)
+	}
+	target, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return fmt.Errorf("vm: %w", err)
+	}
+	a.symlink(p, target)
+	if _, ok := a.entries[filepath.Clean(target)]; ok {
+		return nil
+	}
+	return a.addProgram(target, target)
+}
+
+// addProgram adds the host executable (or shared object) src at guest path
+// dst together with its ELF interpreter and the shared libraries it needs,
+// recursively.
 func (a *archive) addProgram(dst, src string) error {
 	a.file(dst, src, 0o755)
 	seen := map[string]bool{}

@@ -33,7 +33,12 @@ type Spec struct {
 	// dependencies are found and loaded first.
 	Modules []string
 	// Programs are host executables to copy into the guest at the same path,
-	// with their shared libraries (for example /usr/sbin/ipvsadm).
+	// with their shared libraries (for example /usr/sbin/ipvsadm). Shared
+	// objects that a program loads with dlopen, which its ELF headers do not
+	// name, go here as well (for example iptables' extensions under
+	// /usr/lib/x86_64-linux-gnu/xtables). A path that is a symbolic link
+	// stays one in the guest, to the file it resolves to, which is copied
+	// once however many names lead to it.
 	Programs []string
 	// Output receives the guest's console (kernel messages at loglevel 3 and
 	// the program's stdout and stderr), with "\r\n" turned into "\n".
@@ -171,7 +176,7 @@ func buildInitramfs(k *Kernel, spec Spec) (string, error) {
 		return "", err
 	}
 	for _, p := range spec.Programs {
-		if err := a.addProgram(p, p); err != nil {
+		if err := a.addHostFile(p); err != nil {
 			return "", err
 		}
 	}

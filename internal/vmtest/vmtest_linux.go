@@ -19,7 +19,9 @@ type Config struct {
 	// tests run, for example "ip_vs", "ip_vs_rr", "ipip".
 	Modules []string
 	// Programs are host executables the guest tests run, copied with their
-	// shared libraries (for example "/usr/sbin/ipvsadm").
+	// shared libraries (for example "/usr/sbin/ipvsadm"), and the shared
+	// objects the programs dlopen (iptables' extensions). A symbolic link
+	// stays one: see vm.Spec.Programs.
 	Programs []string
 	// Memory is the guest's memory in MiB as QEMU's -m takes it; "1024" if empty.
 	Memory string
