@@ -50,8 +50,9 @@ func (e *Error) Error() string { return "ipvs: " + e.Op + ": " + e.Err.Error() }
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Is maps IPVS's errnos: ESRCH (no such service) and ENOENT (no such
-// destination) match fs.ErrNotExist, EEXIST matches fs.ErrExist.
+// Is maps IPVS's errnos: ESRCH (no such service, or no sync daemon of
+// that role), ENOENT (no such destination) and ENODEV (no such interface
+// for a sync daemon) match fs.ErrNotExist, EEXIST matches fs.ErrExist.
 func (e *Error) Is(target error) bool {
 	var errno syscall.Errno
 	if !errors.As(e.Err, &errno) {
@@ -59,7 +60,7 @@ func (e *Error) Is(target error) bool {
 	}
 	switch target {
 	case fs.ErrNotExist:
-		return errno == syscall.ESRCH || errno == syscall.ENOENT
+		return errno == syscall.ESRCH || errno == syscall.ENOENT || errno == syscall.ENODEV
 	case fs.ErrExist:
 		return errno == syscall.EEXIST
 	case fs.ErrPermission:

@@ -89,7 +89,7 @@ func Check(ctx context.Context, cfg *Config) (*Status, error) {
 			problem("%s is %s, want %s", s.Key, v, s.Value)
 		}
 	}
-	if cfg.Mode == TUN && link != nil {
+	if cfg.Mode == TUN && !cfg.ipv6() && link != nil {
 		// The kernel filters with the larger of "all" and the device's
 		// value: strict (1) drops the decapsulated packets, whose source
 		// is routed out another interface; loose (2) and off (0) work.
@@ -108,7 +108,7 @@ func Check(ctx context.Context, cfg *Config) (*Status, error) {
 		}
 	}
 	if cfg.Encap == GUE {
-		if open, err := hasGUEPort(fd, cfg.GUEPort); err != nil {
+		if open, err := hasGUEPort(fd, cfg.GUEPort, cfg.ipv6()); err != nil {
 			problem("GUE receive port %d: %v", cfg.GUEPort, err)
 		} else if !open {
 			problem("GUE receive port %d is not open", cfg.GUEPort)
@@ -117,8 +117,8 @@ func Check(ctx context.Context, cfg *Config) (*Status, error) {
 	return st, ctx.Err()
 }
 
-func hasGUEPort(netns int, port uint16) (bool, error) {
-	f, err := dialFOU(netns)
+func hasGUEPort(netns int, port uint16, ipv6 bool) (bool, error) {
+	f, err := dialFOU(netns, ipv6)
 	if err != nil {
 		return false, err
 	}

@@ -47,6 +47,21 @@ func ExampleSetup_tunnel() {
 	defer role.Teardown(ctx)
 }
 
+// A TUN real server for an IPv6 service the director tunnels to the
+// server's IPv6 address (IPv6 in IPv6): the VIP on ip6tnl0, ip6tnl0 up,
+// IPv6 enabled on it. A server with IPv4 VIPs too takes a second role.
+func ExampleSetup_ipv6Tunnel() {
+	ctx := context.Background()
+	role, err := realserver.Setup(ctx, &realserver.Config{
+		Mode: realserver.TUN,
+		VIPs: []netip.Addr{netip.MustParseAddr("2001:db8::100")},
+	})
+	if err != nil {
+		log.Fatal(err) // errors.Is(err, errors.ErrUnsupported): no ip6_tunnel module
+	}
+	defer role.Teardown(ctx)
+}
+
 // A DR real server with its VIPs, IPv4 and IPv6, on a dummy device that
 // Setup creates and Teardown deletes.
 func ExampleSetup_dummy() {

@@ -26,13 +26,15 @@ const (
 	fouEncapGUE = 2
 )
 
-// fouConn is a connection to the fou family in one namespace.
+// fouConn is a connection to the fou family in one namespace, for the
+// ports of one address family (fou keys its ports by port and family).
 type fouConn struct {
 	c      *genetlink.Conn
 	family uint16
+	af     uint8 // AF_INET or AF_INET6
 }
 
-func dialFOU(netns int) (*fouConn, error) {
+func dialFOU(netns int, ipv6 bool) (*fouConn, error) {
 	c, err := genetlink.Dial(&netlink.Config{NetNS: netns})
 	if err != nil {
 		return nil, err
@@ -45,15 +47,19 @@ func dialFOU(netns int) (*fouConn, error) {
 		}
 		return nil, err
 	}
-	return &fouConn{c: c, family: f.ID}, nil
+	af := uint8(unix.AF_INET)
+	if ipv6 {
+		af = unix.AF_INET6
+	}
+	return &fouConn{c: c, family: f.ID, af: af}, nil
 }
 
 func (f *fouConn) close() { f.c.Close() }
 
-func fouAttrs(port uint16, gue bool) ([]byte, error) {
+func fouAttrs(port uint16, af uint8, gue bool) ([]byte, error) {
 	ae := netlink.NewAttributeEncoder()
 	ae.Bytes(fouAttrPort, binary.BigEndian.AppendUint16(nil, port))
-	ae.Uint8(fouAttrAF, unix.AF_INET)
+	ae.Uint8(fouAttrAF, af)
 	if gue {
 		ae.Uint8(fouAttrType, fouEncapGUE)
 	}
@@ -61,7 +67,7 @@ func fouAttrs(port uint16, gue bool) ([]byte, error) {
 }
 
 func (f *fouConn) do(cmd uint8, flags netlink.HeaderFlags, port uint16, full bool) ([]genetlink.Message, error) {
-	b, err := fouAttrs(port, full)
+	b, err := fouAttrs(port, f.af, full)
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	vmtest.Main(m, vmtest.Config{Modules: []string{"ip_vs", "ip_vs_wrr", "ip_vs_rr", "ipip", "fou", "ip_gre", "dummy", "veth", "bridge"}})
+	vmtest.Main(m, vmtest.Config{Modules: []string{"ip_vs", "ip_vs_wrr", "ip_vs_rr", "ipip", "fou", "ip_gre", "ip6_tunnel", "ip6_gre", "dummy", "veth", "bridge"}})
 }
 
 // TestDummyInterface: DR VIPs on a dummy device the role creates and
@@ -176,7 +176,7 @@ func TestTUNEndToEnd(t *testing.T) {
 				t.Error("a request succeeded after the real servers left the role")
 			}
 			if tc.encap == GUE {
-				f, err := dialFOU(int(labtest.Host(t, l, lab.RS1).NS()))
+				f, err := dialFOU(int(labtest.Host(t, l, lab.RS1).NS()), false)
 				if err != nil {
 					t.Fatal(err)
 				}

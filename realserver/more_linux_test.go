@@ -219,10 +219,39 @@ func must(t *testing.T, err error) {
 	}
 }
 
-func TestTUNIPv6Unsupported(t *testing.T) {
+// TestTUNMixedFamilies: TUN VIPs of both families in one role are refused
+// (each family has its own tunnel device and role); the refusal is a
+// configuration error, not a missing feature.
+func TestTUNMixedFamilies(t *testing.T) {
 	_, err := Setup(context.Background(), &Config{Mode: TUN, VIPs: []netip.Addr{vip, vip6}})
-	if !errors.Is(err, ErrInvalid) || !errors.Is(err, errors.ErrUnsupported) {
-		t.Errorf("Setup: %v, want ErrInvalid and errors.ErrUnsupported", err)
+	if !errors.Is(err, ErrInvalid) || errors.Is(err, errors.ErrUnsupported) || !strings.Contains(err.Error(), "one role per family") {
+		t.Errorf("Setup: %v, want ErrInvalid (not errors.ErrUnsupported) asking for one role per family", err)
+	}
+}
+
+// TestTUN6WithoutTheModule: on a kernel without ip6_tunnel (this host's,
+// perhaps), IPv6 TUN Setup fails with errors.ErrUnsupported naming the
+// module and changes nothing. Where it exists the role is tested in
+// TestTUN6SetupTeardown.
+func TestTUN6WithoutTheModule(t *testing.T) {
+	ns := int(nstest.New(t))
+	before := capture6(t, ns, "lo")
+	ctx := context.Background()
+	cfg := &Config{Mode: TUN, VIPs: []netip.Addr{vip6}, NetNS: ns}
+	role, err := Setup(ctx, cfg)
+	if err == nil {
+		must(t, role.Teardown(ctx))
+		t.Skip("this kernel has ip6_tunnel: IPv6 TUN runs in TestTUN6SetupTeardown")
+	}
+	if !errors.Is(err, errors.ErrUnsupported) || !strings.Contains(err.Error(), "ip6_tunnel") {
+		t.Errorf("Setup: %v, want errors.ErrUnsupported naming ip6_tunnel", err)
+	}
+	if got := capture6(t, ns, "lo"); !got.equal(before) {
+		t.Errorf("after a failed Setup:\n%+v\nwant:\n%+v", got, before)
+	}
+	st, err := Check(ctx, cfg)
+	if err != nil || !slices.Equal(st.Problems, []string{"interface ip6tnl0 does not exist"}) {
+		t.Errorf("Check: %+v, %v; want only ip6tnl0 missing", st, err)
 	}
 }
 

@@ -1,7 +1,6 @@
 package realserver
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"net/netip"
@@ -44,10 +43,14 @@ const (
 type Config struct {
 	Mode Mode
 	// VIPs are the virtual addresses the server accepts (IPv4 or IPv6).
+	// In TUN mode they are all of one family, the family of the tunnelled
+	// packets and of the director's destination addresses (ip6ip6 for
+	// IPv6): a server with IPv4 and IPv6 VIPs takes two roles.
 	VIPs []netip.Addr
 	// Interface holds the VIPs in DR mode: "lo" if empty. With Dummy set it
 	// names a dummy device that Setup creates and Teardown deletes. In TUN
-	// mode the VIPs are on tunl0 and Interface must be empty.
+	// mode the VIPs are on the tunnel device (tunl0, gre0; ip6tnl0, ip6gre0
+	// for IPv6) and Interface must be empty.
 	Interface string
 	Dummy     bool
 	// Encap is the TUN encapsulation; IPIP if zero.
@@ -60,20 +63,46 @@ type Config struct {
 	NetNS int
 }
 
-// tunnelDevice is the ipip module's fallback device, present in every
-// namespace once the module is loaded; greDevice is ip_gre's.
-const (
-	tunnelDevice = "tunl0"
-	greDevice    = "gre0"
+// tunnel is a tunnel module's fallback device, present in every namespace
+// once the module is loaded (unless net.core.fb_tunnels_only_for_init_net
+// says otherwise): the device that receives what no configured tunnel
+// claims, from any remote address.
+type tunnel struct {
+	device, kind, module string
+}
+
+// The fallback devices of ipip, ip_gre, ip6_tunnel and ip6_gre.
+var (
+	tunl0   = tunnel{"tunl0", "ipip", "ipip"}
+	gre0    = tunnel{"gre0", "gre", "ip_gre"}
+	ip6tnl0 = tunnel{"ip6tnl0", "ip6tnl", "ip6_tunnel"}
+	ip6gre0 = tunnel{"ip6gre0", "ip6gre", "ip6_gre"}
 )
+
+// ipv6 reports whether the role is for IPv6 VIPs (in TUN mode all VIPs
+// are of one family).
+func (c *Config) ipv6() bool { return len(c.VIPs) > 0 && c.VIPs[0].Is6() }
+
+// tunnel is the TUN role's device: IPIP and GUE packets (GUE is IP-in-IP
+// in UDP) are decapsulated on tunl0, or ip6tnl0 for IPv6 in IPv6; GRE on
+// gre0, or ip6gre0.
+func (c *Config) tunnel() tunnel {
+	switch {
+	case c.Encap == GRE && c.ipv6():
+		return ip6gre0
+	case c.Encap == GRE:
+		return gre0
+	case c.ipv6():
+		return ip6tnl0
+	}
+	return tunl0
+}
 
 // iface is the interface that holds the VIPs.
 func (c *Config) iface() string {
 	switch {
-	case c.Mode == TUN && c.Encap == GRE:
-		return greDevice
 	case c.Mode == TUN:
-		return tunnelDevice
+		return c.tunnel().device
 	case c.Interface == "":
 		return "lo"
 	}
@@ -84,17 +113,13 @@ func (c *Config) iface() string {
 // is changed. They match fs.ErrInvalid too.
 var ErrInvalid = fmt.Errorf("realserver: invalid configuration")
 
-type invalidError struct {
-	reason      string
-	unsupported bool // a configuration this package does not implement
-}
+type invalidError struct{ reason string }
 
 func (e *invalidError) Error() string { return "realserver: invalid configuration: " + e.reason }
 
-// Is matches ErrInvalid and fs.ErrInvalid, and errors.ErrUnsupported for a
-// configuration this package does not implement.
+// Is matches ErrInvalid and fs.ErrInvalid.
 func (e *invalidError) Is(target error) bool {
-	return target == ErrInvalid || target == fs.ErrInvalid || e.unsupported && target == errors.ErrUnsupported
+	return target == ErrInvalid || target == fs.ErrInvalid
 }
 
 func (c *Config) validate() error {
@@ -117,8 +142,8 @@ func (c *Config) validate() error {
 			return bad("VIP %v listed twice", v)
 		}
 		seen[v] = true
-		if c.Mode == TUN && v.Is6() {
-			return &invalidError{fmt.Sprintf("VIP %v: TUN is implemented for IPv4 (tunl0, gre0); IPv6 over ip6tnl0 is not", v), true}
+		if c.Mode == TUN && v.Is6() != c.VIPs[0].Is6() {
+			return bad("VIPs %v and %v: TUN takes the VIPs of one family, each on its own tunnel device: set up one role per family", c.VIPs[0], v)
 		}
 	}
 	if c.Mode == TUN && (c.Interface != "" || c.Dummy) {
@@ -146,6 +171,13 @@ func (c *Config) validate() error {
 // settings are the sysctls the role needs.
 func (c *Config) settings() []sysctl.Setting {
 	ifc := c.iface()
+	if c.Mode == TUN && c.ipv6() {
+		// IPv6 has neither ARP nor rp_filter. The tunnel device must have
+		// IPv6 on: the decapsulated packets arrive on it (ipv6_rcv drops
+		// what arrives on a device with disable_ipv6=1), and it must
+		// accept the VIPs.
+		return []sysctl.Setting{{Key: sysctl.ConfIPv6(ifc, "disable_ipv6"), Value: "0"}}
+	}
 	s := []sysctl.Setting{
 		{Key: sysctl.ArpIgnore("all"), Value: "1"},
 		{Key: sysctl.ArpAnnounce("all"), Value: "2"},

@@ -101,18 +101,16 @@ func (r *Role) setup(ctx context.Context, e *env) error {
 		}
 		r.done("created dummy device "+ifc, func(_ context.Context, e *env) error { return e.rt.DeleteLink(ifc) })
 	case link == nil && r.cfg.Mode == TUN:
-		// tunl0 (gre0) appears in every namespace when the ipip (ip_gre)
-		// module loads; asking for such a link makes the kernel load it.
-		kind, module := "ipip", "the ipip module"
-		if r.cfg.Encap == GRE {
-			kind, module = "gre", "the ip_gre module"
-		}
-		err := e.rt.CreateLink(ifc, kind)
+		// tunl0 (gre0, ip6tnl0, ip6gre0) appears in every namespace when
+		// the ipip (ip_gre, ip6_tunnel, ip6_gre) module loads; asking for
+		// such a link makes the kernel load it.
+		tun := r.cfg.tunnel()
+		err := e.rt.CreateLink(ifc, tun.kind)
 		if err != nil && !errors.Is(err, unix.EEXIST) {
-			return fmt.Errorf("realserver: %s: %w", ifc, rtnl.Unsupported(err, module))
+			return fmt.Errorf("realserver: %s: %w", ifc, rtnl.Unsupported(err, "the "+tun.module+" module"))
 		}
 		if err == nil {
-			r.done("created "+kind+" device "+ifc, func(_ context.Context, e *env) error { return e.rt.DeleteLink(ifc) })
+			r.done("created "+tun.kind+" device "+ifc, func(_ context.Context, e *env) error { return e.rt.DeleteLink(ifc) })
 		}
 	case link == nil:
 		return fmt.Errorf("realserver: interface %s: %w", ifc, unix.ENODEV)
@@ -175,8 +173,11 @@ func (r *Role) setup(ctx context.Context, e *env) error {
 }
 
 // setUp brings the device up. The kernel may add addresses of its own as it
-// does (127.0.0.1/8 and ::1 on lo, an IPv6 link-local address elsewhere):
-// those are Setup's doing too, and the undo removes them with the flag.
+// does (127.0.0.1/8 and ::1 on lo, an IPv6 link-local address elsewhere,
+// tunnel devices included): those are Setup's doing too, and
+// the undo removes them, then clears the flag. In that order: taking a
+// device down deletes its IPv6 addresses (keep_addr_on_down is 0 by
+// default), and one already gone is not an error.
 func (r *Role) setUp(e *env, ifc string, index uint32) error {
 	before, err := e.rt.Addrs(index)
 	if err != nil {
@@ -201,22 +202,19 @@ func (r *Role) setUp(e *env, ifc string, index uint32) error {
 		if err != nil || l == nil {
 			return err
 		}
-		if err := e.rt.SetUp(l.Index, false); err != nil {
-			return err
-		}
 		for _, p := range added {
 			if err := e.rt.DelAddr(l.Index, p); err != nil {
 				return fmt.Errorf("remove %v: %w", p, err)
 			}
 		}
-		return nil
+		return e.rt.SetUp(l.Index, false)
 	})
 	return err // listing the addresses after: the step is recorded either way
 }
 
 // setupGUE opens the GUE receive port unless it is open already.
 func (r *Role) setupGUE() error {
-	f, err := dialFOU(r.netns)
+	f, err := dialFOU(r.netns, r.cfg.ipv6())
 	if err != nil {
 		return fmt.Errorf("realserver: GUE: %w", err)
 	}
@@ -232,8 +230,12 @@ func (r *Role) setupGUE() error {
 	if err := f.add(port); err != nil {
 		return fmt.Errorf("realserver: open GUE port %d: %w", port, err)
 	}
-	r.done(fmt.Sprintf("opened GUE receive port %d", port), func(context.Context, *env) error {
-		f, err := dialFOU(r.netns)
+	what := fmt.Sprintf("opened GUE receive port %d", port)
+	if r.cfg.ipv6() {
+		what += " (IPv6)"
+	}
+	r.done(what, func(context.Context, *env) error {
+		f, err := dialFOU(r.netns, r.cfg.ipv6())
 		if err != nil {
 			return err
 		}

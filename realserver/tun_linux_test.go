@@ -109,7 +109,7 @@ func TestTUNSetupTeardown(t *testing.T) {
 				t.Errorf("after Teardown:\n%+v\nwant exactly:\n%+v", got, before)
 			}
 			if tc.encap == GUE {
-				if open, err := hasGUEPort(ns, tc.port); err != nil || open {
+				if open, err := hasGUEPort(ns, tc.port, false); err != nil || open {
 					t.Errorf("GUE port %d open after Teardown: %v, %v", tc.port, open, err)
 				}
 			}

@@ -1,6 +1,6 @@
 package lab
 
-// Host names used by the study note's labs (NAT, DR, DRMultiSegment).
+// Host names used by the study note's labs (NAT, DR, DRMultiSegment, DR6).
 const (
 	Client   = "client"
 	Router   = "router"
@@ -8,7 +8,8 @@ const (
 	RS1      = "rs1"
 	RS2      = "rs2"
 	// LAN names the bridge (and its namespace) joining the director, the real
-	// servers and, in the DR labs, the router on 10.0.0.0/24.
+	// servers and, in the DR labs, the router on 10.0.0.0/24 (fd00:1::/64
+	// in DR6).
 	LAN = "lan"
 )
 
@@ -74,6 +75,42 @@ func DRMultiSegment() Spec {
 		}
 	}
 	return s
+}
+
+// DR6 returns the IPv6 twin of DR, for IPv6 services: the client
+// (fd00:10::100/64, gateway fd00:10::200) is linked to the router's eth0
+// (fd00:10::200/64); the router (net.ipv6.conf.all.forwarding=1) reaches
+// fd00:1::/64 from its eth1 (fd00:1::200/64) on the bridge LAN, which also
+// joins the director (fd00:1::8/64), rs1 (fd00:1::110/64) and rs2
+// (fd00:1::120/64), all with gateway fd00:1::200. Each real server answers
+// on :80 and :88 with a page naming it. Addresses are added without
+// duplicate address detection, so they work at once.
+//
+// No VIP, route to a VIP or IPVS state is configured. Unlike IPv4's ARP,
+// Linux answers neighbour solicitations only for addresses of the
+// interface they arrive on, so a VIP on the director's lo is reached
+// through a route on the router (VIP/128 via fd00:1::8), which the user
+// of the lab adds.
+func DR6() Spec {
+	return Spec{
+		Hosts: []HostSpec{
+			{Name: Client, Routes: []RouteSpec{{"default", "fd00:10::200"}}},
+			{Name: Router, Sysctls: []SysctlSpec{{"net.ipv6.conf.all.forwarding", "1"}}},
+			{Name: Director, Routes: []RouteSpec{{"default", "fd00:1::200"}}},
+			realServer(RS1, "fd00:1::200"),
+			realServer(RS2, "fd00:1::200"),
+		},
+		Links: []LinkSpec{{
+			A: PortSpec{Client, "eth0", "fd00:10::100/64"},
+			B: PortSpec{Router, "eth0", "fd00:10::200/64"},
+		}},
+		Bridges: []BridgeSpec{{Name: LAN, Ports: []PortSpec{
+			{Router, "eth1", "fd00:1::200/64"},
+			{Director, "eth0", "fd00:1::8/64"},
+			{RS1, "eth0", "fd00:1::110/64"},
+			{RS2, "eth0", "fd00:1::120/64"},
+		}}},
+	}
 }
 
 // client is the lab's client, whose gateway is 192.168.10.200.

@@ -238,6 +238,36 @@ func TestDR(t *testing.T) {
 	mustFail(t, client, "http://10.0.0.100/")
 }
 
+// TestDR6: the IPv6 twin of DR forwards between the client and the real
+// servers through the router, on both pages.
+func TestDR6(t *testing.T) {
+	l := labtest.Build(t, lab.DR6())
+	client := labtest.Host(t, l, lab.Client)
+	// On a fresh topology the first request waits for neighbour discovery
+	// at the client and at the router, which can take longer than the
+	// lab's 2 s to connect: give it a few tries.
+	for start := time.Now(); ; {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := client.Get(ctx, "http://[fd00:1::110]/")
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Since(start) > 8*time.Second {
+			t.Fatalf("the client never reached rs1: %v", err)
+		}
+	}
+	for _, port := range []string{"", ":88"} {
+		mustGet(t, client, "http://[fd00:1::110]"+port+"/", "rs1")
+		mustGet(t, client, "http://[fd00:1::120]"+port+"/", "rs2")
+	}
+	mustGet(t, labtest.Host(t, l, lab.Director), "http://[fd00:1::120]/", "rs2")
+	if v, err := labtest.Host(t, l, lab.Router).ReadSysctl("net.ipv6.conf.all.forwarding"); err != nil || v != "1" {
+		t.Fatalf("router IPv6 forwarding = %q, %v; want 1", v, err)
+	}
+	mustFail(t, client, "http://[2001:db8::100]/")
+}
+
 func TestDRMultiSegment(t *testing.T) {
 	l := labtest.Build(t, lab.DRMultiSegment())
 	var addrs []string

@@ -14,6 +14,7 @@ func TestValidate(t *testing.T) {
 		{"NAT", NAT(), ""},
 		{"DR", DR(), ""},
 		{"DRMultiSegment", DRMultiSegment(), ""},
+		{"DR6", DR6(), ""},
 		{"empty host name", Spec{Hosts: []HostSpec{{}}}, "empty name"},
 		{"host twice", Spec{Hosts: []HostSpec{{Name: "a"}, {Name: "a"}}}, `"a" declared twice`},
 		{"unknown link host", Spec{Hosts: []HostSpec{{Name: "a"}},
@@ -74,6 +75,10 @@ func TestClassicAddresses(t *testing.T) {
 	check(t, ports(DR()), map[string]string{
 		"client/eth0": "192.168.10.100/24", "router/eth0": "192.168.10.200/24", "router/eth1": "10.0.0.200/24",
 		"director/eth0": "10.0.0.8/24", "rs1/eth0": "10.0.0.110/24", "rs2/eth0": "10.0.0.120/24",
+	})
+	check(t, ports(DR6()), map[string]string{
+		"client/eth0": "fd00:10::100/64", "router/eth0": "fd00:10::200/64", "router/eth1": "fd00:1::200/64",
+		"director/eth0": "fd00:1::8/64", "rs1/eth0": "fd00:1::110/64", "rs2/eth0": "fd00:1::120/64",
 	})
 	// No builder touches IPVS, VIPs or ARP: no sysctl but the DR router's
 	// ip_forward, no extra address but DRMultiSegment's router one.
