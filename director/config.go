@@ -38,6 +38,10 @@ type Config struct {
 	// HostSysctls allows Sysctls outside net.*, which change the whole
 	// host, not only the director's namespace.
 	HostSysctls bool `json:"hostSysctls,omitempty"`
+	// Cluster makes the director one of several behind a router: the VIP
+	// prefixes it announces by BGP, and the rules announced services
+	// follow so that every director sends a flow to the same real server.
+	Cluster *Cluster `json:"cluster,omitempty"`
 	// AllowNoServices makes a configuration without services valid.
 	// Applying one deletes every service the director owns, so without it
 	// an empty or truncated file (a reload during an editor's write) is

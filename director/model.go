@@ -26,6 +26,8 @@ type model struct {
 	timeouts *ipvs.Timeouts
 	marks    []iptables.Rule
 	snat     []iptables.SNATRule
+	// cluster, if not nil, is the configuration's Cluster.
+	cluster *Cluster
 	// byKey indexes services, built on first use (see service).
 	byKey map[ipvs.Key]*service
 }
@@ -104,6 +106,13 @@ func compile(cfg *Config) (*model, error) {
 				m.snat = append(m.snat, iptables.SNATRule{Protocol: iptables.Protocol(proto), Destination: s.sorry.Addr})
 			}
 		}
+	}
+	if cfg.Cluster != nil {
+		if err := compileCluster(cfg.Cluster, m.services); err != nil {
+			return nil, err
+		}
+		c := *cfg.Cluster
+		m.cluster = &c
 	}
 	vips := map[netip.Addr]bool{}
 	for i, v := range cfg.VIPs {

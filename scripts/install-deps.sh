@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what lvs's tests and demo need on a Debian (bookworm) machine, as root:
 # QEMU, the tools the real-kernel tests compare against (and dnsmasq, the DNS
-# server the dns health check is tested against), and Debian's
+# server the dns health check is tested against, and bird2, the BGP router of
+# the cluster tests), and Debian's
 # linux-image-amd64 unpacked (not installed) for the VM tier when the host
 # kernel has no IPVS. Safe to run again: it only does what is missing.
 set -eu
@@ -16,6 +17,12 @@ command -v nft >/dev/null 2>&1 || need="$need nftables"
 command -v iptables-restore >/dev/null 2>&1 || need="$need iptables"
 command -v ip >/dev/null 2>&1 || need="$need iproute2"
 command -v dnsmasq >/dev/null 2>&1 || need="$need dnsmasq-base"
+if ! command -v bird >/dev/null 2>&1; then
+	# bird2 is the BGP router of the cluster tests, which run it in their own
+	# namespaces: the system's service is masked, never started.
+	if command -v systemctl >/dev/null 2>&1; then systemctl mask bird.service >/dev/null 2>&1 || true; fi
+	need="$need bird2"
+fi
 updated=no
 if [ -n "$need" ]; then
 	apt-get update -q

@@ -1,0 +1,198 @@
+package director
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/lvs-go/lvs/ipvs"
+)
+
+// Cluster is what makes one director one of several behind a router:
+// the VIP prefixes it announces to the router by BGP, so that the router
+// sends their traffic to every director announcing them (ECMP), and the
+// settings that let any director take any flow. Active/backup is the same
+// setup with the backup announcing a worse path (a higher MED).
+type Cluster struct {
+	// Announce are the prefixes announced, each holding VIPs of the
+	// services (a /32 or /128 per VIP, or a wider prefix).
+	Announce []netip.Prefix `json:"announce"`
+	// BGP is the speaker's configuration.
+	BGP *BGP `json:"bgp,omitempty"`
+}
+
+// BGP configures the director's BGP speaker (package director/bgp).
+type BGP struct {
+	// LocalASN is the director's autonomous system number; RouterID its
+	// BGP identifier (an IPv4 address); NextHop the address the router
+	// sends the VIPs' traffic to (the director's on the router's link).
+	LocalASN uint32     `json:"localASN"`
+	RouterID netip.Addr `json:"routerID"`
+	NextHop  netip.Addr `json:"nextHop"`
+	// MED, sent with every path, makes a director's paths worse (higher)
+	// than another's: the router prefers the lowest, so a backup announces
+	// a higher MED than the primary.
+	MED uint32 `json:"med,omitempty"`
+	// ListenPort is the port the speaker accepts sessions on; 0 means it
+	// only connects to its peers.
+	ListenPort uint16 `json:"listenPort,omitempty"`
+	// Peers are the routers.
+	Peers []BGPPeer `json:"peers"`
+}
+
+// BGPPeer is a router the speaker keeps a session with.
+type BGPPeer struct {
+	Address netip.Addr `json:"address"`
+	ASN     uint32     `json:"asn"`
+	// Port is the router's BGP port: 179 if zero.
+	Port uint16 `json:"port,omitempty"`
+	// HoldTime (90s if zero; at least 3s) is how long a silent session
+	// lives: the router withdraws a director it has not heard from for
+	// this long. ConnectRetry (5s if zero) is how often a down session is
+	// tried again.
+	HoldTime     time.Duration `json:"holdTime,omitempty"`
+	ConnectRetry time.Duration `json:"connectRetry,omitempty"`
+	// Password, if set, signs the session with TCP MD5 (RFC 2385).
+	Password string `json:"password,omitempty"`
+}
+
+// Announcer announces prefixes to the routers in front of a director, so
+// that they send it the prefixes' traffic, and withdraws them. Package
+// director/bgp has the BGP one, so that a program without BGP does not
+// link it.
+type Announcer interface {
+	// Announce announces p, until Withdraw or Close.
+	Announce(ctx context.Context, p netip.Prefix) error
+	// Withdraw withdraws p; withdrawing what is not announced is no error.
+	Withdraw(ctx context.Context, p netip.Prefix) error
+	// Peers reports the sessions with the routers.
+	Peers(ctx context.Context) ([]Peer, error)
+	// Close withdraws everything and ends the sessions.
+	Close() error
+}
+
+// Peer is the state of a session with a router.
+type Peer struct {
+	Address netip.Addr `json:"address"`
+	ASN     uint32     `json:"asn"`
+	// Established says the session is up: the router has the announced
+	// prefixes. State is the protocol's own name for where it is.
+	Established bool   `json:"established"`
+	State       string `json:"state"`
+	// Since is when the session last came up or went down.
+	Since time.Time `json:"since,omitzero"`
+}
+
+// compileCluster validates c, and the services announced by it: each
+// needs what lets every director send a flow to the same real server.
+func compileCluster(c *Cluster, services []*service) error {
+	fail := func(where, format string, args ...any) error {
+		return &ConfigError{Where: "cluster" + where, Reason: fmt.Sprintf(format, args...)}
+	}
+	if len(c.Announce) == 0 {
+		return fail(".announce", "no prefixes")
+	}
+	for i, p := range c.Announce {
+		if !p.IsValid() || p != p.Masked() || p.Addr().Is4In6() {
+			return fail(fmt.Sprintf(".announce[%d]", i), "%v is not a prefix (its address must have no bits past its length)", p)
+		}
+	}
+	if b := c.BGP; b != nil {
+		switch {
+		case b.LocalASN == 0:
+			return fail(".bgp", "no localASN")
+		case !b.RouterID.Is4():
+			return fail(".bgp", "routerID %v is not an IPv4 address", b.RouterID)
+		case !b.NextHop.IsValid() || b.NextHop.IsUnspecified():
+			return fail(".bgp", "no nextHop")
+		case len(b.Peers) == 0:
+			return fail(".bgp", "no peers")
+		}
+		for i, p := range b.Peers {
+			where := fmt.Sprintf(".bgp.peers[%d]", i)
+			switch {
+			case !p.Address.IsValid() || p.Address.IsUnspecified() || p.Address.IsMulticast():
+				return fail(where, "address %v", p.Address)
+			case p.ASN == 0:
+				return fail(where, "no asn")
+			case p.HoldTime != 0 && (p.HoldTime < 3*time.Second || p.HoldTime > 65535*time.Second || p.HoldTime%time.Second != 0):
+				return fail(where, "holdTime %v: whole seconds from 3s to 65535s", p.HoldTime)
+			case p.ConnectRetry < 0 || p.ConnectRetry%time.Second != 0:
+				return fail(where, "connectRetry %v: whole seconds", p.ConnectRetry)
+			case len(p.Password) > 80:
+				return fail(where, "password longer than TCP MD5's 80 bytes")
+			}
+		}
+	}
+	for _, s := range services {
+		if !c.announces(s) {
+			continue
+		}
+		where := "services: " + s.svc.Key().String()
+		if s.name != "" {
+			where += " (" + s.name + ")"
+		}
+		refuse := func(format string, args ...any) error {
+			return &ConfigError{Where: where, Reason: "announced by cluster: " + fmt.Sprintf(format, args...)}
+		}
+		switch {
+		case s.svc.Scheduler != ipvs.MaglevHashing || s.svc.Flags&ipvs.FlagMHFallback == 0:
+			return refuse("needs scheduler mh with flags [mh-fallback], so that every director sends a flow to the same real server (the others schedule by what each director alone has seen)")
+		case s.check != nil && s.check.check.OnFailure == Remove:
+			return refuse("a failed real server must be quiesced (onFailure: quiesce): removing it reorders mh's table differently on directors that see the failure at different times")
+		}
+		for _, d := range s.dests {
+			if d.UpperThreshold != 0 {
+				return refuse("real server %v has an upperThreshold, which counts each director's connections alone and so breaks the sameness of their tables", d.Addr)
+			}
+		}
+	}
+	return nil
+}
+
+// announces reports whether one of c's prefixes holds s's VIP (a
+// firewall-mark service's VIPs are its mark rule's destination).
+func (c *Cluster) announces(s *service) bool {
+	var a netip.Addr
+	switch {
+	case s.svc.Addr.IsValid():
+		a = s.svc.Addr.Addr()
+	case s.mark != nil:
+		a = s.mark.Destination.Addr()
+	default:
+		return false
+	}
+	for _, p := range c.Announce {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+type (
+	bgpPeerPlain BGPPeer
+	bgpPeerFile  struct {
+		*bgpPeerPlain
+		HoldTime     jsonDuration `json:"holdTime,omitempty"`
+		ConnectRetry jsonDuration `json:"connectRetry,omitempty"`
+	}
+)
+
+// MarshalJSON writes the durations as "3s".
+func (p BGPPeer) MarshalJSON() ([]byte, error) {
+	pp := bgpPeerPlain(p)
+	return json.Marshal(bgpPeerFile{&pp, jsonDuration(p.HoldTime), jsonDuration(p.ConnectRetry)})
+}
+
+// UnmarshalJSON reads the durations as "3s" or seconds.
+func (p *BGPPeer) UnmarshalJSON(b []byte) error {
+	f := bgpPeerFile{bgpPeerPlain: (*bgpPeerPlain)(p)}
+	if err := decodeStrict(b, &f); err != nil {
+		return fmt.Errorf("bgp peer: %w", err)
+	}
+	p.HoldTime, p.ConnectRetry = time.Duration(f.HoldTime), time.Duration(f.ConnectRetry)
+	return nil
+}

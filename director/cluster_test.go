@@ -1,0 +1,60 @@
+package director
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+const clusterBase = `
+cluster:
+  announce: [10.0.0.100/32]
+  bgp:
+    localASN: 65001
+    routerID: 192.168.100.2
+    nextHop: 192.168.100.2
+    med: 10
+    peers: [{address: 192.168.100.1, asn: 65000, holdTime: 3s, connectRetry: 1, password: secret}]
+services:
+  - protocol: tcp
+    address: 10.0.0.100:80
+    scheduler: mh
+    flags: [mh-fallback]
+    check: {type: tcp}
+    realServers: [{address: 10.0.0.110:80, forward: dr}, {address: 10.0.0.120:80, forward: dr}]
+  - protocol: tcp
+    address: 10.0.0.101:80
+    scheduler: wlc
+    realServers: [{address: 10.0.0.110:80, forward: dr, upperThreshold: 100}]
+`
+
+// TestClusterConfig: the cluster section reads with its durations, an
+// announced service must use mh with mh-fallback, quiesce failed real
+// servers and have no upper thresholds, while a service outside the
+// announced prefixes may do as it likes; the BGP settings are checked.
+func TestClusterConfig(t *testing.T) {
+	cfg := mustParse(t, clusterBase)
+	b := cfg.Cluster.BGP
+	if b.LocalASN != 65001 || b.MED != 10 || b.Peers[0].HoldTime != 3*time.Second || b.Peers[0].ConnectRetry != time.Second || b.Peers[0].Password != "secret" {
+		t.Errorf("bgp %+v", b)
+	}
+	for _, tc := range []struct{ name, from, to, want string }{
+		{"announced service not mh", "scheduler: mh", "scheduler: rr", "needs scheduler mh with flags [mh-fallback]"},
+		{"announced service without mh-fallback", "flags: [mh-fallback]", "flags: []", "mh-fallback"},
+		{"announced service removing failed real servers", "check: {type: tcp}", "check: {type: tcp, onFailure: remove}", "must be quiesced"},
+		{"upper threshold in an announced service", "{address: 10.0.0.120:80, forward: dr}]", "{address: 10.0.0.120:80, forward: dr, upperThreshold: 5}]", "upperThreshold"},
+		{"a wider prefix takes in the wlc service", "announce: [10.0.0.100/32]", "announce: [10.0.0.100/31]", "TCP  10.0.0.101:80: announced by cluster: needs scheduler mh"},
+		{"prefix with host bits", "announce: [10.0.0.100/32]", "announce: [10.0.0.100/24]", "no bits past its length"},
+		{"no prefixes", "announce: [10.0.0.100/32]", "announce: []", "no prefixes"},
+		{"router id", "routerID: 192.168.100.2", "routerID: 2001:db8::1", "IPv4"},
+		{"hold time", "holdTime: 3s", "holdTime: 2s", "from 3s"},
+		{"no asn", "asn: 65000", "asn: 0", "no asn"},
+		{"unknown field", "med: 10", "medd: 10", "unknown field"},
+	} {
+		_, err := Parse([]byte(strings.Replace(clusterBase, tc.from, tc.to, 1)))
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
