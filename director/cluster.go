@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/lvs-go/lvs/ipvs"
@@ -148,28 +149,47 @@ func compileCluster(c *Cluster, services []*service) error {
 				return refuse("real server %v has an upperThreshold, which counts each director's connections alone and so breaks the sameness of their tables", d.Addr)
 			}
 		}
+		if s.quorum == 0 {
+			s.quorum = 1 // below it, its prefix is withdrawn
+		}
 	}
 	return nil
 }
 
-// announces reports whether one of c's prefixes holds s's VIP (a
-// firewall-mark service's VIPs are its mark rule's destination).
+// announces reports whether one of c's prefixes holds s's VIP.
 func (c *Cluster) announces(s *service) bool {
-	var a netip.Addr
+	return slices.ContainsFunc(c.Announce, func(p netip.Prefix) bool { return holds(p, s) })
+}
+
+// holds reports whether the prefix p holds s's VIP (a firewall-mark
+// service's VIPs are its mark rule's destination).
+func holds(p netip.Prefix, s *service) bool {
 	switch {
 	case s.svc.Addr.IsValid():
-		a = s.svc.Addr.Addr()
+		return p.Contains(s.svc.Addr.Addr())
 	case s.mark != nil:
-		a = s.mark.Destination.Addr()
-	default:
-		return false
-	}
-	for _, p := range c.Announce {
-		if p.Contains(a) {
-			return true
-		}
+		return p.Overlaps(s.mark.Destination)
 	}
 	return false
+}
+
+// wantAnnounced are the prefixes of m's cluster to announce: each whose
+// services are all at or above their quorum (an announced service without
+// one has quorum 1: it needs a real server in service). A prefix holding a
+// service below quorum is withdrawn, so that the routers send its traffic
+// to the directors that can serve it; put services that live and die
+// together under one prefix.
+func (m *model) wantAnnounced(below map[ipvs.Key]bool) []netip.Prefix {
+	if m.cluster == nil {
+		return nil
+	}
+	var out []netip.Prefix
+	for _, p := range m.cluster.Announce {
+		if !slices.ContainsFunc(m.services, func(s *service) bool { return below[s.svc.Key()] && holds(p, s) }) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 type (

@@ -2,9 +2,12 @@ package director
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lvs-go/lvs/ipvs"
 )
 
 const clusterBase = `
@@ -55,6 +58,42 @@ func TestClusterConfig(t *testing.T) {
 		_, err := Parse([]byte(strings.Replace(clusterBase, tc.from, tc.to, 1)))
 		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestWantAnnounced: a prefix is announced while none of the services it
+// holds is below quorum; an announced service without a quorum gets 1.
+func TestWantAnnounced(t *testing.T) {
+	cfg := mustParse(t, strings.Replace(clusterBase, "announce: [10.0.0.100/32]", "announce: [10.0.0.100/32, 10.0.1.0/24]", 1)+`
+  - {protocol: udp, address: 10.0.1.5:53, scheduler: mh, flags: [mh-fallback], realServers: [{address: 10.0.0.110:53, forward: dr}]}
+`)
+	m := mustCompile(t, cfg)
+	if q := m.services[2].quorum; q != 1 {
+		t.Errorf("an announced service without a quorum has %d, want 1", q)
+	}
+	if q := m.services[1].quorum; q != 0 {
+		t.Errorf("a service outside the prefixes has quorum %d, want none", q)
+	}
+	got := func(below ...int) string {
+		b := map[ipvs.Key]bool{}
+		for _, i := range below {
+			b[m.services[i].svc.Key()] = true
+		}
+		return fmt.Sprint(m.wantAnnounced(b))
+	}
+	for _, tc := range []struct {
+		below []int
+		want  string
+	}{
+		{nil, "[10.0.0.100/32 10.0.1.0/24]"},
+		{[]int{0}, "[10.0.1.0/24]"},
+		{[]int{2}, "[10.0.0.100/32]"},
+		{[]int{1}, "[10.0.0.100/32 10.0.1.0/24]"},
+		{[]int{0, 2}, "[]"},
+	} {
+		if g := got(tc.below...); g != tc.want {
+			t.Errorf("below %v: announce %s, want %s", tc.below, g, tc.want)
 		}
 	}
 }

@@ -34,6 +34,11 @@ type Options struct {
 	// CallTimeout bounds each step of Run (a plan and its apply, a
 	// collection): 10 seconds if zero.
 	CallTimeout time.Duration
+	// Announcer, if set, announces the configuration's Cluster.Announce
+	// prefixes for Run: each once an apply has succeeded, withdrawn while a
+	// service it holds is below its quorum, and all withdrawn by Teardown.
+	// The caller owns it (and Closes it after Run).
+	Announcer Announcer
 	// SkipFeatureChecks is ipvs.Config's, for a distribution kernel with
 	// IPVS features backported past its release number.
 	SkipFeatureChecks bool

@@ -44,6 +44,8 @@ type Director struct {
 	model *model
 	// run reaches the running Run; nil when none runs.
 	run *runLoop
+	// announced is what Options.Announcer announces for the Director.
+	announced []netip.Prefix
 	// connReuse is the conn_reuse_mode this kernel needs, if any (see
 	// connReuseDefault).
 	connReuse    string
@@ -747,6 +749,10 @@ func (d *Director) Collect(ctx context.Context) (int, error) {
 // dummy devices, its mark and source-NAT rules, and puts back the sysctls
 // it changed.
 func (d *Director) Teardown(ctx context.Context) error {
+	// The routers stop sending before anything is removed.
+	if err := d.withdrawAll(ctx); err != nil {
+		return err
+	}
 	p, err := d.planModel(ctx, &model{}, verdicts{}, readTable)
 	if err != nil {
 		return err

@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 	if len(os.Args) == 3 && os.Args[1] == hookArg {
 		os.Exit(writeHookEnv(os.Args[2]))
 	}
-	vmtest.Main(m, vmtest.Config{Modules: []string{"ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_wlc", "nf_tables", "nft_masq", "nft_chain_nat", "dummy", "veth", "bridge"}})
+	vmtest.Main(m, vmtest.Config{Modules: []string{"ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_wlc", "ip_vs_mh", "nf_tables", "nft_masq", "nft_chain_nat", "dummy", "veth", "bridge"}})
 }
 
 const natLab = `

@@ -386,6 +386,9 @@ type Report struct {
 	Err       error
 	// Quorum is a service going below its quorum, or back up.
 	Quorum *QuorumEvent
+	// Announced and Withdrawn are the prefixes Options.Announcer has just
+	// announced and withdrawn.
+	Announced, Withdrawn []netip.Prefix
 	// Resync marks a plan from the periodic full read of the kernel
 	// (Options.Resync): its operations repair changes made by someone
 	// else since the last read (drift).

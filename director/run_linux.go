@@ -83,6 +83,12 @@ func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, 
 		v.disabled = nil
 		d.status.quorum(v.below)
 	}
+	ready := false // an apply has succeeded: the prefixes may be announced
+	announce := func() {
+		sctx, cancel := step()
+		defer cancel()
+		d.reportAnnounce(sctx, m, v.below, ready, report)
+	}
 	apply := func(mode readMode, resync bool) error {
 		sctx, cancel := step()
 		defer cancel()
@@ -90,6 +96,7 @@ func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, 
 		if err == nil && p.Len() > 0 {
 			err = d.Apply(sctx, p)
 		}
+		ready = ready || err == nil
 		if err != nil || (p != nil && p.Len() > 0) {
 			report(Report{Time: time.Now(), Plan: p, Err: err, Resync: resync})
 		}
@@ -126,6 +133,7 @@ func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, 
 	}()
 	judge(nil)
 	apply(readTable, false)
+	announce()
 	var collect, resync <-chan time.Time
 	if d.opts.Drain > 0 {
 		t := time.NewTicker(time.Second)
@@ -166,6 +174,7 @@ func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, 
 			}
 			judge(affected)
 			flip(affected)
+			announce()
 		case n, ok := <-reload:
 			if !ok {
 				reload = nil
@@ -195,6 +204,7 @@ func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, 
 			judge(nil)
 			stop = d.startChecks(ctx, m, failed, changes)
 			apply(readKnown, false)
+			announce()
 		case r := <-loop.admin:
 			if r.ping {
 				r.done <- nil
@@ -203,10 +213,12 @@ func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, 
 			svc := map[ipvs.Key]bool{r.svc: true}
 			judge(svc)
 			r.done <- flip(svc)
+			announce()
 		case err := <-hk.errs:
 			report(Report{Time: time.Now(), Err: err})
 		case <-resync:
 			apply(readTable, true)
+			announce()
 		case <-collect:
 			sctx, cancel := step()
 			n, err := d.Collect(sctx)

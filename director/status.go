@@ -40,6 +40,8 @@ type Status struct {
 	// RealServers is the health of each real server Run checks, while Run
 	// runs, ordered by service and address; empty when no Run is running.
 	RealServers []RealServerHealth
+	// Announced are the prefixes Options.Announcer announces.
+	Announced []netip.Prefix
 	// BelowQuorum are the services below their quorum (see
 	// VirtualService.Quorum), while Run runs.
 	BelowQuorum []ipvs.Key
@@ -106,6 +108,14 @@ func (b *statusBook) snapshot() Status {
 	s.RealServers = slices.Clone(b.s.RealServers)
 	// Disabled and Owned are replaced whole, never changed in place.
 	return s
+}
+
+// announced records what is announced.
+func (b *statusBook) announced(ps []netip.Prefix) {
+	c := slices.Clone(ps)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.s.Announced = c
 }
 
 // quorum records the services below their quorum.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lvs-go/lvs/director"
+	"github.com/lvs-go/lvs/director/bgp"
 	"github.com/lvs-go/lvs/director/metrics"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -53,14 +54,25 @@ func (dm *daemon) run() error {
 	if err != nil {
 		return err
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if c := cfg.Cluster; c != nil && c.BGP != nil && !dm.dryRun {
+		// The speaker's sockets are this process's: it runs in the
+		// director's namespace.
+		sp, err := bgp.New(ctx, c.BGP, &bgp.Options{Logger: dm.log.With("component", "bgp")})
+		if err != nil {
+			return err
+		}
+		defer sp.Close()
+		dm.opts.Announcer = sp
+		dm.log.Info("bgp speaker started", "asn", c.BGP.LocalASN, "router_id", c.BGP.RouterID, "peers", len(c.BGP.Peers))
+	}
 	d, err := director.New(&dm.opts)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
 	dm.d = d
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 	if dm.dryRun {
 		p, err := d.Plan(ctx, cfg)
 		if err != nil {

@@ -48,6 +48,16 @@ func (dm *daemon) report(r director.Report) {
 		} else {
 			log.Warn("service below quorum", "service", q.Service, "in_service", q.InService, "quorum", q.Quorum)
 		}
+	case len(r.Announced)+len(r.Withdrawn) > 0:
+		for _, p := range r.Announced {
+			log.Info("announced", "prefix", p)
+		}
+		for _, p := range r.Withdrawn {
+			log.Warn("withdrawn", "prefix", p)
+		}
+		if r.Err != nil {
+			log.Error("announcing failed", "error", r.Err)
+		}
 	case r.Plan != nil:
 		failed := map[int]error{}
 		var ae *director.ApplyError

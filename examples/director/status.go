@@ -27,6 +27,11 @@ type statusView struct {
 	LastResync time.Time     `json:"lastResync,omitzero"`
 	Services   []serviceView `json:"services"`
 	Owned      director.Owned
+	// Announced are the prefixes announced to the routers, and Peers the
+	// sessions with them (cluster.bgp).
+	Announced   []netip.Prefix  `json:"announced,omitempty"`
+	Peers       []director.Peer `json:"peers,omitempty"`
+	BelowQuorum []ipvs.Key      `json:"belowQuorum,omitempty"`
 }
 
 type serviceView struct {
@@ -56,14 +61,19 @@ type realServerView struct {
 
 // readStatus reads the director's status and the kernel's table of the
 // services it owns.
-func readStatus(ctx context.Context, d *director.Director, config string) (statusView, error) {
+func readStatus(ctx context.Context, d *director.Director, a director.Announcer, config string) (statusView, error) {
 	st := d.Status()
 	tab, err := d.IPVS().Table(ctx)
 	if err != nil {
 		return statusView{}, err
 	}
 	v := statusView{Config: config, Applies: st.Applies, Errors: st.Errors, Drift: st.Drift,
-		LastApply: st.LastApply, LastResync: st.LastResync, Owned: st.Owned}
+		LastApply: st.LastApply, LastResync: st.LastResync, Owned: st.Owned, Announced: st.Announced, BelowQuorum: st.BelowQuorum}
+	if a != nil {
+		if v.Peers, err = a.Peers(ctx); err != nil {
+			return statusView{}, err
+		}
+	}
 	type rsKey struct {
 		svc  ipvs.Key
 		addr netip.AddrPort
@@ -162,6 +172,15 @@ func writeStatus(w io.Writer, v statusView, now time.Time) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if len(v.BelowQuorum) > 0 {
+		fmt.Fprintf(w, "below quorum: %v\n", v.BelowQuorum)
+	}
+	if len(v.Announced)+len(v.Peers) > 0 {
+		fmt.Fprintf(w, "announced %v\n", v.Announced)
+		for _, p := range v.Peers {
+			fmt.Fprintf(w, "  bgp peer %v as %d: %s since %s\n", p.Address, p.ASN, p.State, p.Since.Format(time.DateTime))
+		}
 	}
 	o := v.Owned
 	fmt.Fprintf(w, "owns %d services, VIPs %v, dummies %v, %d sysctls, marks %v, source NAT %v\n",
