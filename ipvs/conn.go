@@ -3,10 +3,13 @@ package ipvs
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"iter"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,7 +31,19 @@ type Connection struct {
 	// engine (for example sip and the Call-ID).
 	PersistenceEngine string
 	PEData            string
+	// Synced says the entry came from another director's sync daemon
+	// (the kernel's "SYNC" origin in /proc/net/ip_vs_conn_sync) rather
+	// than from a packet this director scheduled.
+	Synced bool
 }
+
+// connKey identifies an entry across the kernel's two listings.
+type connKey struct {
+	proto                        Protocol
+	client, virtual, destination netip.AddrPort
+}
+
+func (c Connection) key() connKey { return connKey{c.Protocol, c.Client, c.Virtual, c.Destination} }
 
 // IsTemplate reports whether c is a persistence template rather than a
 // connection.
@@ -51,12 +66,21 @@ func (c *Client) Connections(ctx context.Context) ([]Connection, error) {
 
 // AllConnections iterates over the connection table as the kernel writes
 // it, one line at a time: a table of hundreds of thousands of connections
-// is never held in memory. An error (reading, parsing, or ctx ending, which
-// is checked every 1024 entries) is the iteration's last pair.
+// is never held in memory, except for the keys of the entries a sync
+// daemon brought (read first from /proc/net/ip_vs_conn_sync, which has
+// their origin but not the persistence engines' data, to set Synced: an
+// entry synced after that read reads as not synced). An error (reading,
+// parsing, or ctx ending, which is checked every 1024 entries) is the
+// iteration's last pair.
 func (c *Client) AllConnections(ctx context.Context) iter.Seq2[Connection, error] {
 	return func(yield func(Connection, error) bool) {
 		if err := ctx.Err(); err != nil {
 			yield(Connection{}, err)
+			return
+		}
+		synced, err := c.syncedConnections()
+		if err != nil {
+			yield(Connection{}, &Error{Op: "list connections", Err: err})
 			return
 		}
 		f, err := c.c.openProcNet("ip_vs_conn")
@@ -67,6 +91,7 @@ func (c *Client) AllConnections(ctx context.Context) iter.Seq2[Connection, error
 		defer f.Close()
 		n := 0
 		err = scanConnections(f, func(conn Connection) bool {
+			_, conn.Synced = synced[conn.key()]
 			n++
 			if n%1024 == 0 && ctx.Err() != nil {
 				return false
@@ -82,6 +107,29 @@ func (c *Client) AllConnections(ctx context.Context) iter.Seq2[Connection, error
 	}
 }
 
+// syncedConnections reads the keys of the entries of sync-daemon origin.
+func (c *Client) syncedConnections() (map[connKey]struct{}, error) {
+	f, err := c.c.openProcNet("ip_vs_conn_sync")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil // a kernel without it: nothing is known synced
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out map[connKey]struct{}
+	err = scanConnections(f, func(conn Connection) bool {
+		if conn.Synced {
+			if out == nil {
+				out = map[connKey]struct{}{}
+			}
+			out[conn.key()] = struct{}{}
+		}
+		return true
+	})
+	return out, err
+}
+
 // parseConnections reads a whole /proc/net/ip_vs_conn text.
 func parseConnections(r io.Reader) ([]Connection, error) {
 	var out []Connection
@@ -92,8 +140,10 @@ func parseConnections(r io.Reader) ([]Connection, error) {
 	return out, nil
 }
 
-// scanConnections reads /proc/net/ip_vs_conn a line at a time, calling
-// each with every entry until it returns false:
+// scanConnections reads /proc/net/ip_vs_conn, or ip_vs_conn_sync (whose
+// header names an Origin column, LOCAL or SYNC, before Expires, and which
+// has no persistence-engine columns), a line at a time, calling each with
+// every entry until it returns false:
 //
 //	Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData
 //	TCP C0A80A64 9C40 0A000064 0050 0A00006E 0050 FIN_WAIT         15
@@ -101,14 +151,19 @@ func parseConnections(r io.Reader) ([]Connection, error) {
 // IPv4 addresses in hex, IPv6 ones written out, ports in hex.
 func scanConnections(r io.Reader, each func(Connection) bool) error {
 	sc := bufio.NewScanner(r)
-	first := true
+	first, origin := true, false
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
 		if first {
 			first = false
 			if len(f) > 0 && f[0] == "Pro" {
+				origin = slices.Contains(f, "Origin")
 				continue
 			}
+		}
+		if origin && len(f) >= 10 {
+			// Origin, then Expires: read as ip_vs_conn's columns.
+			f = append(f[:8:8], f[9], f[8])
 		}
 		if len(f) == 0 {
 			continue
@@ -144,11 +199,13 @@ func scanConnections(r io.Reader, each func(Connection) bool) error {
 			return fmt.Errorf("connection line %q: expires: %v", sc.Text(), err)
 		}
 		c.Expires = time.Duration(secs) * time.Second
-		if len(f) > 9 {
+		switch {
+		case origin:
+			c.Synced = f[9] == "SYNC"
+		case len(f) > 10:
+			c.PersistenceEngine, c.PEData = f[9], f[10]
+		case len(f) > 9:
 			c.PersistenceEngine = f[9]
-		}
-		if len(f) > 10 {
-			c.PEData = f[10]
 		}
 		if !each(c) {
 			return nil

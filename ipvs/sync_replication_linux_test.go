@@ -141,6 +141,9 @@ func waitSynced(t *testing.T, c *Client, want []netip.AddrPort) time.Duration {
 		var got []netip.AddrPort
 		for _, cn := range conns {
 			if ours(cn, want) {
+				if !cn.Synced {
+					t.Fatalf("the backup's entry %+v is not marked as synced", cn)
+				}
 				got = append(got, cn.Client)
 			}
 		}
@@ -207,6 +210,15 @@ func TestSyncReplication(t *testing.T) {
 	t.Logf("round 1: %v synced to the backup in %v", withData, took)
 	if n := countOn(t, master, withData); n != 3 {
 		t.Errorf("the master holds %d of its 3 connections", n)
+	}
+	masterConns, err := master.Connections(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cn := range masterConns {
+		if cn.Synced {
+			t.Errorf("the master's own entry %+v is marked as synced", cn)
+		}
 	}
 	if n := countOn(t, backup, bare); n != 0 {
 		t.Errorf("a handshake-only connection was synced with the default sync_threshold (3 50)")
