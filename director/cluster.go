@@ -2,6 +2,8 @@ package director
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -215,4 +217,19 @@ func (p *BGPPeer) UnmarshalJSON(b []byte) error {
 	}
 	p.HoldTime, p.ConnectRetry = time.Duration(f.HoldTime), time.Duration(f.ConnectRetry)
 	return nil
+}
+
+// fingerprint digests the services of ts that owned keys, in key order.
+func fingerprint(ts []ipvs.TableService, owned map[ipvs.Key]bool) string {
+	ts = slices.DeleteFunc(slices.Clone(ts), func(s ipvs.TableService) bool { return !owned[s.Key()] })
+	slices.SortFunc(ts, func(a, b ipvs.TableService) int { return cmpKey(a.Key(), b.Key()) })
+	h := sha256.New()
+	for _, s := range ts {
+		k, _ := s.Key().MarshalText()
+		fmt.Fprintf(h, "%s %s %d\n", k, s.Scheduler, s.Flags)
+		for _, dst := range s.Destinations {
+			fmt.Fprintf(h, " %v %v %d\n", dst.Addr, dst.Forward, dst.Weight)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

@@ -56,3 +56,6 @@ func (*Director) Enable(context.Context, ipvs.Key, netip.AddrPort) error { retur
 
 // Ping is not supported on this system.
 func (*Director) Ping(context.Context) error { return errUnsupported }
+
+// Fingerprint is not supported on this system.
+func (*Director) Fingerprint(context.Context) (string, error) { return "", errUnsupported }

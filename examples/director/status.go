@@ -29,7 +29,10 @@ type statusView struct {
 	Owned      director.Owned
 	// Announced are the prefixes announced to the routers, and Peers the
 	// sessions with them (cluster.bgp).
-	Announced   []netip.Prefix  `json:"announced,omitempty"`
+	Announced []netip.Prefix `json:"announced,omitempty"`
+	// Fingerprint digests the owned services as the kernel has them:
+	// directors of one cluster show the same.
+	Fingerprint string          `json:"fingerprint"`
 	Peers       []director.Peer `json:"peers,omitempty"`
 	BelowQuorum []ipvs.Key      `json:"belowQuorum,omitempty"`
 }
@@ -69,6 +72,9 @@ func readStatus(ctx context.Context, d *director.Director, a director.Announcer,
 	}
 	v := statusView{Config: config, Applies: st.Applies, Errors: st.Errors, Drift: st.Drift,
 		LastApply: st.LastApply, LastResync: st.LastResync, Owned: st.Owned, Announced: st.Announced, BelowQuorum: st.BelowQuorum}
+	if v.Fingerprint, err = d.Fingerprint(ctx); err != nil {
+		return statusView{}, err
+	}
 	if a != nil {
 		if v.Peers, err = a.Peers(ctx); err != nil {
 			return statusView{}, err
@@ -147,8 +153,8 @@ func writeStatus(w io.Writer, v statusView, now time.Time) error {
 		}
 		return fmt.Sprintf("%s (%s ago)", t.Format(time.DateTime), now.Sub(t).Round(time.Second))
 	}
-	fmt.Fprintf(w, "config %s: %d applies, %d errors, %d drift repaired; last apply %s, last resync %s\n",
-		v.Config, v.Applies, v.Errors, v.Drift, ago(v.LastApply), ago(v.LastResync))
+	fmt.Fprintf(w, "config %s: %d applies, %d errors, %d drift repaired; last apply %s, last resync %s; fingerprint %.16s\n",
+		v.Config, v.Applies, v.Errors, v.Drift, ago(v.LastApply), ago(v.LastResync), v.Fingerprint)
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	for _, s := range v.Services {
 		fmt.Fprintf(tw, "%s %s\n", s.Service, s.Scheduler)
