@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lvs-go/lvs/ipvs"
+	"github.com/lvs-go/lvs/sysctl"
 )
 
 // Cluster is what makes one director one of several behind a router:
@@ -24,6 +25,34 @@ type Cluster struct {
 	Announce []netip.Prefix `json:"announce"`
 	// BGP is the speaker's configuration.
 	BGP *BGP `json:"bgp,omitempty"`
+	// Sync runs IPVS's sync daemon as master and backup, so that the
+	// state of a connection follows its flow to another director.
+	Sync *Sync `json:"sync,omitempty"`
+}
+
+// Sync configures the IPVS sync daemons of a cluster: every director runs
+// a master, which multicasts the connections it schedules, and a backup,
+// which takes the others' (ipvsadm --start-daemon master and backup). The
+// zero settings are the kernel's defaults.
+type Sync struct {
+	// Interface is where the messages go and come from (required).
+	Interface string `json:"interface"`
+	// SyncID tells this cluster's messages from another's (0 to 255).
+	SyncID uint32 `json:"syncID,omitempty"`
+	// Group and Port are the multicast group (224.0.0.81) and port (8848);
+	// TTL its hops (1); MaxLength the largest message (from the MTU).
+	Group     netip.Addr `json:"group,omitzero"`
+	Port      uint16     `json:"port,omitempty"`
+	TTL       uint8      `json:"ttl,omitempty"`
+	MaxLength uint16     `json:"maxLength,omitempty"`
+}
+
+// daemons are the master and backup s configures.
+func (s *Sync) daemons() []ipvs.SyncDaemon {
+	d := ipvs.SyncDaemon{Interface: s.Interface, SyncID: s.SyncID, Group: s.Group, Port: s.Port, TTL: s.TTL, MaxLength: s.MaxLength}
+	master, backup := d, d
+	master.State, backup.State = ipvs.SyncMaster, ipvs.SyncBackup
+	return []ipvs.SyncDaemon{master, backup}
 }
 
 // BGP configures the director's BGP speaker (package director/bgp).
@@ -88,6 +117,20 @@ type Peer struct {
 	Since time.Time `json:"since,omitzero"`
 }
 
+// clusterSysctls are the sysctls a cluster sets (Config.Sysctls overrides
+// them): sloppy TCP and SCTP, so that a director that never saw a flow's
+// first packet (the router moved the flow to it) still forwards it
+// instead of resetting it; and with Sync, a refresh of every synced
+// connection every 10 seconds, so that a backup started late learns the
+// long-lived ones too.
+func clusterSysctls(c *Cluster) map[sysctl.Key]string {
+	out := map[sysctl.Key]string{sysctl.VSSloppyTCP: "1", sysctl.VSSloppySCTP: "1"}
+	if c.Sync != nil {
+		out["net.ipv4.vs.sync_refresh_period"] = "10"
+	}
+	return out
+}
+
 // compileCluster validates c, and the services announced by it: each
 // needs what lets every director send a flow to the same real server.
 func compileCluster(c *Cluster, services []*service) error {
@@ -126,6 +169,13 @@ func compileCluster(c *Cluster, services []*service) error {
 				return fail(where, "connectRetry %v: whole seconds", p.ConnectRetry)
 			case len(p.Password) > 80:
 				return fail(where, "password longer than TCP MD5's 80 bytes")
+			}
+		}
+	}
+	if c.Sync != nil {
+		for _, d := range c.Sync.daemons() {
+			if err := ipvs.ValidateSyncDaemon(d); err != nil {
+				return fail(".sync", "%v", err)
 			}
 		}
 	}

@@ -198,6 +198,12 @@ func (d *Director) read(ctx context.Context, m *model, mode readMode) (current, 
 			return cur, err
 		}
 	}
+	cur.ownSync = d.st.Sync
+	if len(m.daemons) > 0 || d.st.Sync {
+		if cur.daemons, err = d.ipvs.SyncDaemons(ctx); err != nil {
+			return cur, err
+		}
+	}
 	if len(m.marks) > 0 || d.st.Marks || len(m.snat) > 0 || d.st.SNAT {
 		b, err := d.backend()
 		if err != nil {
@@ -312,6 +318,7 @@ func (d *Director) readService(ctx context.Context, svc ipvs.Service) (*ipvs.Tab
 var appliers = map[OpKind]func(d *Director, ctx context.Context, o Op) error{
 	SetSysctl:   (*Director).applySysctl,
 	SetTimeouts: func(d *Director, ctx context.Context, o Op) error { return d.ipvs.SetTimeouts(ctx, o.Timeouts) },
+	SyncDaemons: (*Director).syncDaemons,
 	SyncMarks:   (*Director).syncMarks,
 	SyncSNAT:    (*Director).syncSNAT,
 	AddVIP:      func(d *Director, _ context.Context, o Op) error { return d.addVIP(o.VIP) },
@@ -474,6 +481,8 @@ func (d *Director) intend(p *Plan) error {
 			if l == nil { // it will be the Director's
 				d.st.Dummies = append(d.st.Dummies, v.iface())
 			}
+		case SyncDaemons:
+			d.st.Sync = d.st.Sync || len(o.Daemons) > 0
 		case SyncMarks:
 			d.st.Marks = d.st.Marks || len(o.Marks) > 0
 		case SyncSNAT:
@@ -574,6 +583,29 @@ func (d *Director) applySysctl(ctx context.Context, o Op) error {
 			d.st.Sysctls = append(d.st.Sysctls, u)
 		}
 	}
+	return nil
+}
+
+// syncDaemons stops the sync daemons running that are not wanted as they
+// are, and starts the wanted ones not running.
+func (d *Director) syncDaemons(ctx context.Context, o Op) error {
+	for _, h := range o.OldDaemons {
+		if slices.ContainsFunc(o.Daemons, func(w ipvs.SyncDaemon) bool { return sameDaemon(w, h) }) {
+			continue
+		}
+		if err := d.ipvs.StopSyncDaemon(ctx, h.State); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	for _, w := range o.Daemons {
+		if slices.ContainsFunc(o.OldDaemons, func(h ipvs.SyncDaemon) bool { return sameDaemon(w, h) }) {
+			continue
+		}
+		if err := d.ipvs.StartSyncDaemon(ctx, w); err != nil {
+			return err
+		}
+	}
+	d.st.Sync = len(o.Daemons) > 0
 	return nil
 }
 

@@ -107,6 +107,24 @@
 // flag its flows find no destination. The configuration is refused
 // without it, and so is Disable.
 //
+// # Several directors
+//
+// A Config's Cluster makes the director one of several behind a router
+// that spreads the VIPs' traffic over them (ECMP) or prefers one (a backup
+// announces a worse MED): Run announces the Cluster's prefixes through
+// Options.Announcer (BGP in package director/bgp) once an apply has
+// succeeded, withdraws a prefix while a service under it is below its
+// quorum, and Teardown withdraws before removing anything. So that every
+// director sends a flow to the same real server, announced services must
+// use mh with mh-fallback, quiesce failed real servers rather than remove
+// them, and have no upper thresholds (each is refused with its reason);
+// Fingerprint digests what the kernel holds, for comparing directors. A
+// cluster sets sloppy TCP and SCTP (a director that never saw a flow's
+// first packet still forwards it) and, with Sync, runs the IPVS sync
+// daemon as master and backup, refreshing synced connections every 10
+// seconds, so that a flow that moves to another director keeps its
+// connection state (ipvs.Connection.Synced tells such entries).
+//
 // # Changing without dropping traffic
 //
 // Operations run in this order: sysctls and timeouts; new and changed

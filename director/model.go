@@ -26,8 +26,10 @@ type model struct {
 	timeouts *ipvs.Timeouts
 	marks    []iptables.Rule
 	snat     []iptables.SNATRule
-	// cluster, if not nil, is the configuration's Cluster.
+	// cluster, if not nil, is the configuration's Cluster, and daemons
+	// the sync daemons it runs.
 	cluster *Cluster
+	daemons []ipvs.SyncDaemon
 	// byKey indexes services, built on first use (see service).
 	byKey map[ipvs.Key]*service
 }
@@ -113,6 +115,12 @@ func compile(cfg *Config) (*model, error) {
 		}
 		c := *cfg.Cluster
 		m.cluster = &c
+		if c.Sync != nil {
+			m.daemons = c.Sync.daemons()
+		}
+		for k, v := range clusterSysctls(&c) {
+			need[k] = v
+		}
 	}
 	vips := map[netip.Addr]bool{}
 	for i, v := range cfg.VIPs {

@@ -20,6 +20,7 @@ type OpKind int
 const (
 	SetSysctl OpKind = iota + 1
 	SetTimeouts
+	SyncDaemons // start, restart or stop the sync daemons (Cluster.Sync)
 	CreateService
 	UpdateService
 	CreateDestination
@@ -49,6 +50,9 @@ var opKinds = map[OpKind]opKind{
 	}},
 	SetTimeouts: {"set timeouts", func(o Op) string {
 		return fmt.Sprintf("~ timeouts (tcp tcpfin udp): %.0f %.0f %.0f", o.Timeouts.TCP.Seconds(), o.Timeouts.TCPFin.Seconds(), o.Timeouts.UDP.Seconds())
+	}},
+	SyncDaemons: {"sync daemons", func(o Op) string {
+		return fmt.Sprintf("~ sync daemons: %s (was: %s)", daemonsText(o.Daemons), daemonsText(o.OldDaemons))
 	}},
 	CreateService: {"create service", func(o Op) string { return "+ " + o.Rule.String() }},
 	UpdateService: {"update service", func(o Op) string {
@@ -104,6 +108,8 @@ type Op struct {
 	Timeouts ipvs.Timeouts
 	Marks    []iptables.Rule
 	SNAT     []iptables.SNATRule
+	// Daemons are the sync daemons wanted, OldDaemons those running.
+	Daemons, OldDaemons []ipvs.SyncDaemon
 }
 
 // IsIPVS reports whether the op is an IPVS change (its Rule).
@@ -166,6 +172,8 @@ type current struct {
 	vips     map[vipOn]bool      // where the configured and owned VIPs are
 
 	ownVIPs []VIP // VIPs the director added before
+	daemons []ipvs.SyncDaemon // the sync daemons running, if read
+	ownSync bool              // the director started sync daemons before
 }
 
 func drainKey(k ipvs.Key, a netip.AddrPort) string { return fmt.Sprintf("%v|%v", k, a) }
@@ -205,6 +213,10 @@ func plan(m *model, cur current, drain bool) *Plan {
 		if want != cur.timeouts {
 			add(Op{Kind: SetTimeouts, Timeouts: want})
 		}
+	}
+
+	if (len(m.daemons) > 0 || cur.ownSync) && !sameDaemons(m.daemons, cur.daemons) {
+		add(Op{Kind: SyncDaemons, Daemons: m.daemons, OldDaemons: cur.daemons})
 	}
 
 	have := map[ipvs.Key]ipvs.TableService{}
@@ -345,4 +357,31 @@ func sameSNAT(a, b []iptables.SNATRule) bool {
 		return out
 	}
 	return slices.Equal(str(a), str(b))
+}
+
+// sameDaemons reports whether the running sync daemons have are those
+// wanted: each wanted one running with its settings (a zero setting is the
+// kernel's default, whatever it chose), and no other.
+func sameDaemons(want, have []ipvs.SyncDaemon) bool {
+	return len(want) == len(have) && !slices.ContainsFunc(want, func(w ipvs.SyncDaemon) bool {
+		return !slices.ContainsFunc(have, func(h ipvs.SyncDaemon) bool { return sameDaemon(w, h) })
+	})
+}
+
+func sameDaemon(want, have ipvs.SyncDaemon) bool {
+	same := func(w, h any, zero any) bool { return w == zero || w == h }
+	return want.State == have.State && want.Interface == have.Interface && want.SyncID == have.SyncID &&
+		same(want.MaxLength, have.MaxLength, uint16(0)) && same(want.Group, have.Group, netip.Addr{}) &&
+		same(want.Port, have.Port, uint16(0)) && same(want.TTL, have.TTL, uint8(0))
+}
+
+func daemonsText(ds []ipvs.SyncDaemon) string {
+	if len(ds) == 0 {
+		return "none"
+	}
+	var out []string
+	for _, d := range ds {
+		out = append(out, fmt.Sprintf("%v on %s syncid %d", d.State, d.Interface, d.SyncID))
+	}
+	return strings.Join(out, ", ")
 }

@@ -23,6 +23,7 @@ type state struct {
 	Draining map[string]time.Time `json:"draining,omitempty"` // drainKey -> deadline
 	Marks    bool                 `json:"marks,omitempty"`
 	SNAT     bool                 `json:"snat,omitempty"`
+	Sync     bool                 `json:"sync,omitempty"` // sync daemons started
 	// Disabled are the real servers taken out of service by hand.
 	Disabled []Maintenance `json:"-"`
 }

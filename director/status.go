@@ -63,9 +63,11 @@ type Owned struct {
 	// Draining are the real servers being drained (Options.Drain), each
 	// deleted by Collect when idle or at its deadline.
 	Draining []Drain `json:"draining,omitempty"`
-	// Marks and SNAT say whether it has firewall-mark or source-NAT rules.
+	// Marks and SNAT say whether it has firewall-mark or source-NAT rules,
+	// Sync whether it started the sync daemons.
 	Marks bool `json:"marks,omitempty"`
 	SNAT  bool `json:"snat,omitempty"`
+	Sync  bool `json:"sync,omitempty"`
 }
 
 // Drain is a real server being drained.
@@ -130,7 +132,7 @@ func (b *statusBook) quorum(below map[ipvs.Key]bool) {
 // servers and what it owns, copied.
 func (b *statusBook) owns(st state) {
 	o := Owned{Services: slices.Clone(st.Services), VIPs: slices.Clone(st.VIPs), Dummies: slices.Clone(st.Dummies),
-		Sysctls: slices.Clone(st.Sysctls), Marks: st.Marks, SNAT: st.SNAT}
+		Sysctls: slices.Clone(st.Sysctls), Marks: st.Marks, SNAT: st.SNAT, Sync: st.Sync}
 	for k, deadline := range st.Draining {
 		svc, rs, ok := parseDrainKey(k)
 		if ok {

@@ -75,3 +75,7 @@ func (c *Client) StartSyncDaemon(ctx context.Context, d SyncDaemon) error {
 func (c *Client) StopSyncDaemon(ctx context.Context, state SyncState) error {
 	return c.do(ctx, change{cmd: cmdDelDaemon, daemon: SyncDaemon{State: state}})
 }
+
+// ValidateSyncDaemon checks d as StartSyncDaemon does before sending it;
+// an error matches ErrInvalid.
+func ValidateSyncDaemon(d SyncDaemon) error { return d.validate() }
