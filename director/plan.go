@@ -171,7 +171,7 @@ type current struct {
 	snat     []iptables.SNATRule // the source-NAT rules in the kernel
 	vips     map[vipOn]bool      // where the configured and owned VIPs are
 
-	ownVIPs []VIP // VIPs the director added before
+	ownVIPs []VIP             // VIPs the director added before
 	daemons []ipvs.SyncDaemon // the sync daemons running, if read
 	ownSync bool              // the director started sync daemons before
 }
