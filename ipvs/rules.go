@@ -6,7 +6,6 @@ import (
 	"io"
 	"io/fs"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -64,16 +63,17 @@ func serviceArgs(s Service) string {
 }
 
 // String prints the rule as ipvsadm -S does: options in ipvsadm's order,
-// persistence options only on persistent services, connection thresholds
-// left out of destinations (ipvsadm -S does not save them; see RuleString
-// for a form that keeps them).
+// -p and -M only on persistent services, --pe on any, connection
+// thresholds left out of destinations (ipvsadm -S does not save them; see
+// RuleString for a form that keeps them).
 func (r Rule) String() string { return r.format(false) }
 
 // RuleString prints the rule with every setting, connection thresholds
-// (-x, -y) included: ipvsadm -R reads it back whole.
+// (-x, -y) and the netmask of a service that is not persistent included:
+// ipvsadm -R (and ParseRules) reads it back whole.
 func (r Rule) RuleString() string { return r.format(true) }
 
-func (r Rule) format(thresholds bool) string {
+func (r Rule) format(all bool) string {
 	var b strings.Builder
 	s := r.Service
 	b.WriteString(r.Command.String() + " " + serviceArgs(s))
@@ -84,18 +84,21 @@ func (r Rule) format(thresholds bool) string {
 			sched = WeightedLeastConnection
 		}
 		b.WriteString(" -s " + string(sched))
-		if s.Flags&FlagPersistent != 0 || s.Timeout > 0 {
+		persistent := s.Flags&FlagPersistent != 0 || s.Timeout > 0
+		if persistent {
 			fmt.Fprintf(&b, " -p %d", int64(s.Timeout/time.Second))
-			if s.Netmask != 0 {
-				if s.AddressFamily() == IPv6 {
-					fmt.Fprintf(&b, " -M %d", s.Netmask)
-				} else {
-					b.WriteString(" -M " + netmask4(s.Netmask))
-				}
+		}
+		// ipvsadm -S writes -M only for persistent services; the kernel
+		// keeps (and ipvsadm sends) a netmask without persistence too.
+		if s.Netmask != 0 && (persistent || all) {
+			if s.AddressFamily() == IPv6 {
+				fmt.Fprintf(&b, " -M %d", s.Netmask)
+			} else {
+				b.WriteString(" -M " + netmask4(s.Netmask))
 			}
-			if s.PersistenceEngine != "" {
-				b.WriteString(" --pe " + s.PersistenceEngine)
-			}
+		}
+		if s.PersistenceEngine != "" {
+			b.WriteString(" --pe " + s.PersistenceEngine)
 		}
 		if s.Flags&FlagOnePacket != 0 {
 			b.WriteString(" -o")
@@ -110,7 +113,7 @@ func (r Rule) format(thresholds bool) string {
 			break
 		}
 		fmt.Fprintf(&b, " %s -w %d", d.Forward.ipvsadmFlag(), d.Weight)
-		if thresholds {
+		if all {
 			if d.UpperThreshold != 0 {
 				fmt.Fprintf(&b, " -x %d", d.UpperThreshold)
 			}
@@ -156,7 +159,12 @@ func (t Table) WriteRules(w io.Writer) error {
 	return bw.Flush()
 }
 
-// AddRules queues the rules' commands on the batch, in order.
+// AddRules queues the rules' commands on the batch, in order, each sent as
+// it is: a Rule from ParseRules already holds what ipvsadm would send for
+// its line (the defaults and rewrites are ParseRules'), so loading a file
+// with ParseRules and AddRules gives the kernel table that ipvsadm -R
+// gives. A Rule built by hand is sent as built (ipvsadm's rewrites, such as
+// a DR destination's port, are not applied to it).
 func (b *Batch) AddRules(rules []Rule) {
 	for _, r := range rules {
 		switch r.Command {
@@ -191,25 +199,68 @@ func (e *RuleError) Error() string {
 func (e *RuleError) Is(target error) bool { return target == ErrInvalid || target == fs.ErrInvalid }
 
 // ParseRules reads rules in ipvsadm's syntax, one command per line, as
-// ipvsadm-restore does: blank lines and lines starting with # are skipped;
-// long options (--add-service, --tcp-service, ...) are accepted; a server
-// without a port gets its service's; a server's forwarding method defaults
-// to -g and its weight to 1; -p without a value means 300 seconds; a
-// service's scheduler defaults to wlc. Each rule is validated as the client
-// would before sending it.
+// ipvsadm-restore feeds them to ipvsadm 1.31: lines that start with # are
+// left out (ipvsadm-restore's grep -v '^#'; a # anywhere else is an error,
+// as in ipvsadm -R), words are separated by blanks, tabs and carriage
+// returns, and a word "ipvsadm" is dropped. Each line is read exactly as
+// ipvsadm reads its arguments (popt: the command first, long options with
+// "=" or a following word, short ones with their value attached or
+// following) and each Rule is the request ipvsadm would send for it, with
+// the values ipvsadm fills in and rewrites:
+//
+//   - a service's scheduler is wlc unless -s says otherwise; -s is taken as
+//     written (case matters, as the kernel's module names do);
+//   - -p without a timeout is 360 seconds (libipvs' IPVS_SVC_PERSISTENT_TIMEOUT;
+//     the manual says 300); -p takes the next word unless it starts with -;
+//   - an address service without a port (or with port 0) must be
+//     persistent; -o only on UDP and firewall-mark services;
+//   - -M is an IPv4 address as inet_aton reads it (so -M 24 is 0.0.0.24,
+//     refused here: a Service's Netmask is a prefix length) or, once the
+//     service is IPv6, a prefix length from 1 to 128; -M is kept without -p;
+//     an IPv6 service given after -M, and -6, reset it to 128;
+//   - -6 only after -f;
+//   - -b takes flag-1..3, and sh-*/mh-* only with that scheduler;
+//   - a destination's weight is 1, its method -g, unless given; -r without a
+//     port takes the service's port as parsed so far (0 for a firewall mark,
+//     or before -t); a -g or -i destination of an address service gets the
+//     service's port whatever port it names;
+//   - a destination of the other family only with -i; tunnel options only
+//     with -i, and as --tun-type allows (GUE needs --tun-port; one checksum
+//     option).
+//
+// What ipvsadm refuses is refused with ipvsadm's message. ParseRules also
+// refuses what ipvsadm would send but the kernel refuses or a Rule cannot
+// hold (an unknown scheduler name, an IPv4-mapped address, a non-contiguous
+// or empty IPv4 netmask), what the client's validation refuses (NAT to port
+// 0 on a service with a port), and names: it reads numeric addresses and
+// ports only. Lines of ipvsadm's other commands (-C, --set, ...) are
+// errors. Each rule is validated as the client would before sending it.
+//
+// A port-0 address service is persistent (ipvsadm refuses one that is
+// not), and a Service names one with its persistence: the Rule of a line
+// that only names it (-D, -a, -e, -d) has FlagPersistent set.
 func ParseRules(r io.Reader) ([]Rule, error) {
 	var out []Rule
 	sc := bufio.NewScanner(r)
 	n := 0
 	for sc.Scan() {
 		n++
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
 			continue
 		}
-		rule, err := parseRule(strings.Fields(line))
+		var words []string
+		for _, w := range strings.FieldsFunc(line, func(r rune) bool { return r == ' ' || r == '\t' || r == '\r' }) {
+			if w != "ipvsadm" {
+				words = append(words, w)
+			}
+		}
+		if len(words) == 0 {
+			continue
+		}
+		rule, err := ipvsadmRule(words)
 		if err != nil {
-			return nil, &RuleError{Line: n, Text: line, Reason: err.Error()}
+			return nil, &RuleError{Line: n, Text: strings.TrimSpace(line), Reason: err.Error()}
 		}
 		out = append(out, rule)
 	}
@@ -219,233 +270,10 @@ func ParseRules(r io.Reader) ([]Rule, error) {
 	return out, nil
 }
 
-// optional-argument and valued options of ipvsadm, by long and short name.
-var ruleAliases = map[string]string{
-	"--add-service": "-A", "--edit-service": "-E", "--delete-service": "-D",
-	"--add-server": "-a", "--edit-server": "-e", "--delete-server": "-d",
-	"--tcp-service": "-t", "--udp-service": "-u", "--fwmark-service": "-f",
-	"--scheduler": "-s", "--persistent": "-p", "--netmask": "-M", "--ops": "-o",
-	"--sched-flags": "-b", "--real-server": "-r", "--gatewaying": "-g", "--ipip": "-i",
-	"--masquerading": "-m", "--weight": "-w", "--u-threshold": "-x", "--l-threshold": "-y",
-	"--ipv6": "-6",
-}
-
-func parseRule(args []string) (Rule, error) {
-	var (
-		r                         Rule
-		svcAddr, rip              string
-		proto                     Protocol
-		mark                      uint64
-		v6, persistent, hasWeight bool
-		netmask                   string
-		fwdSet                    bool
-	)
-	r.Destination.Weight = 1
-	r.Destination.Forward = DirectRoute
-	next := func(i *int, opt string) (string, error) {
-		if *i+1 >= len(args) {
-			return "", fmt.Errorf("%s needs a value", opt)
-		}
-		*i++
-		return args[*i], nil
-	}
-	for i := 0; i < len(args); i++ {
-		opt := args[i]
-		if a, ok := ruleAliases[opt]; ok {
-			opt = a
-		}
-		var err error
-		var v string
-		switch opt {
-		case "-A", "-E", "-D", "-a", "-e", "-d":
-			if r.Command != 0 {
-				return r, fmt.Errorf("two commands")
-			}
-			for c, f := range commandFlags {
-				if f == opt {
-					r.Command = c
-				}
-			}
-		case "-t", "-u", "--sctp-service":
-			proto = map[string]Protocol{"-t": TCP, "-u": UDP, "--sctp-service": SCTP}[opt]
-			svcAddr, err = next(&i, opt)
-		case "-f":
-			if v, err = next(&i, opt); err == nil {
-				mark, err = strconv.ParseUint(v, 0, 32)
-			}
-		case "-6":
-			v6 = true
-		case "-s":
-			if v, err = next(&i, opt); err == nil {
-				err = r.Service.Scheduler.UnmarshalText([]byte(v))
-			}
-		case "-p":
-			persistent = true
-			r.Service.Timeout = 300 * time.Second
-			if i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
-				i++
-				var t uint64
-				if t, err = strconv.ParseUint(args[i], 10, 32); err == nil {
-					r.Service.Timeout = time.Duration(t) * time.Second
-				}
-			}
-		case "-M":
-			netmask, err = next(&i, opt)
-		case "--pe":
-			r.Service.PersistenceEngine, err = next(&i, opt)
-		case "-o":
-			r.Service.Flags |= FlagOnePacket
-		case "-b":
-			if v, err = next(&i, opt); err == nil {
-				var f ServiceFlags
-				if err = f.UnmarshalText([]byte(v)); err == nil && f&^(SchedFlag1|SchedFlag2|SchedFlag3) != 0 {
-					err = fmt.Errorf("-b takes scheduler flags only, not %q", v)
-				}
-				r.Service.Flags |= f
-			}
-		case "-r":
-			rip, err = next(&i, opt)
-		case "-g", "-i", "-m":
-			fwdSet = true
-			err = r.Destination.Forward.UnmarshalText([]byte(opt[1:]))
-		case "-w":
-			hasWeight = true
-			if v, err = next(&i, opt); err == nil {
-				r.Destination.Weight, err = strconv.Atoi(v)
-			}
-		case "-x", "-y":
-			var t uint64
-			if v, err = next(&i, opt); err == nil {
-				if t, err = strconv.ParseUint(v, 10, 32); err == nil {
-					if opt == "-x" {
-						r.Destination.UpperThreshold = uint32(t)
-					} else {
-						r.Destination.LowerThreshold = uint32(t)
-					}
-				}
-			}
-		case "--tun-type":
-			if v, err = next(&i, opt); err == nil {
-				err = r.Destination.TunnelType.UnmarshalText([]byte(v))
-			}
-		case "--tun-port":
-			var p uint64
-			if v, err = next(&i, opt); err == nil {
-				if p, err = strconv.ParseUint(v, 10, 16); err == nil {
-					r.Destination.TunnelPort = uint16(p)
-				}
-			}
-		case "--tun-nocsum":
-			r.Destination.TunnelFlags = 0
-		case "--tun-csum":
-			r.Destination.TunnelFlags = TunnelChecksum
-		case "--tun-remcsum":
-			r.Destination.TunnelFlags = TunnelRemoteChecksum
-		default:
-			return r, fmt.Errorf("unknown option %q", args[i])
-		}
-		if err != nil {
-			return r, err
-		}
-	}
-	if r.Command == 0 {
-		return r, fmt.Errorf("no command (-A, -E, -D, -a, -e, -d)")
-	}
-	// The service.
-	switch {
-	case mark != 0 && svcAddr != "":
-		return r, fmt.Errorf("both a firewall mark and an address")
-	case mark != 0:
-		r.Service.FirewallMark = uint32(mark)
-		if v6 {
-			r.Service.Family = IPv6
-		}
-	case svcAddr != "":
-		ap, err := parseHostPort(svcAddr)
-		if err != nil {
-			return r, err
-		}
-		r.Service.Protocol, r.Service.Addr = proto, ap
-	default:
-		return r, fmt.Errorf("no service (-t, -u, --sctp-service or -f)")
-	}
-	if persistent {
-		r.Service.Flags |= FlagPersistent
-	}
-	if netmask != "" && !persistent {
-		return r, fmt.Errorf("-M (netmask) works only with -p (persistence)")
-	}
-	if netmask != "" {
-		n, err := parseRuleNetmask(netmask, r.Service.AddressFamily())
-		if err != nil {
-			return r, err
-		}
-		r.Service.Netmask = n
-	}
-	isServer := r.Command == AddServer || r.Command == EditServer || r.Command == DeleteServer
-	if !isServer {
-		if rip != "" || fwdSet || hasWeight {
-			return r, fmt.Errorf("server options on a service command")
-		}
-		r.Destination = Destination{}
-		if r.Command == DeleteService {
-			return r, r.Service.validateKey()
-		}
-		if r.Service.Scheduler == "" {
-			r.Service.Scheduler = WeightedLeastConnection
-		}
-		return r, r.Service.validate()
-	}
-	if rip == "" {
-		return r, fmt.Errorf("no real server (-r)")
-	}
-	d, err := parseHostPort(rip)
-	if err != nil {
-		// No port: the service's (0 for firewall-mark services).
-		a, aerr := netip.ParseAddr(strings.Trim(rip, "[]"))
-		if aerr != nil {
-			return r, fmt.Errorf("real server %q: %v", rip, err)
-		}
-		d = netip.AddrPortFrom(a, r.Service.Addr.Port())
-	}
-	r.Destination.Addr = d
-	if err := r.Service.validateKey(); err != nil {
-		return r, err
-	}
-	if r.Command == DeleteServer {
-		r.Destination = Destination{Addr: d}
-		return r, nil
-	}
-	return r, r.Destination.validate(r.Service)
-}
-
 func parseHostPort(s string) (netip.AddrPort, error) {
 	ap, err := netip.ParseAddrPort(s)
 	if err != nil {
 		return netip.AddrPort{}, fmt.Errorf("address %q: need host:port (numeric, [ipv6]:port)", s)
 	}
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
-}
-
-func parseRuleNetmask(s string, f Family) (int, error) {
-	if f == IPv6 || !strings.Contains(s, ".") {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 || (f == IPv6 && n > 128) || (f == IPv4 && n > 32) {
-			return 0, fmt.Errorf("netmask %q", s)
-		}
-		if (f == IPv6 && n == 128) || (f == IPv4 && n == 32) {
-			n = 0
-		}
-		return n, nil
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil || !a.Is4() {
-		return 0, fmt.Errorf("netmask %q", s)
-	}
-	b := a.As4()
-	n, err := parseNetmask(b[:], IPv4)
-	if err != nil {
-		return 0, fmt.Errorf("netmask %q: not contiguous", s)
-	}
-	return n, nil
 }

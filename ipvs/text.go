@@ -6,9 +6,10 @@ import (
 
 // The text forms of the package's enums: one spelling table per type,
 // shared by MarshalText/UnmarshalText (YAML and JSON files, flags), by the
-// ipvsadm rule syntax (ParseRules, Rule.String) and by the listings. Parsing
-// is case-insensitive and accepts the aliases ipvsadm and keepalived use;
-// marshalling writes the first spelling.
+// rules Rule.String writes and by the listings. Parsing is case-insensitive
+// and accepts the aliases ipvsadm and keepalived use; marshalling writes the
+// first spelling. (ParseRules reads only what ipvsadm itself takes: its
+// exact names for -s, -b and --tun-type.)
 
 type spelling[T comparable] struct {
 	v     T

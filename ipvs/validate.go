@@ -44,8 +44,10 @@ func (s Service) validateKey() error {
 	default:
 		return invalid("Service.Protocol", "%v is not TCP, UDP or SCTP", s.Protocol)
 	}
-	if s.Addr.Port() == 0 {
-		return invalid("Service.Addr", "port 0 (only firewall-mark services have no port)")
+	// Port 0 is the every-port service, which is persistent (ipvsadm -A -t
+	// ADDR -p refuses it otherwise): it is named with its persistence.
+	if s.Addr.Port() == 0 && s.Flags&FlagPersistent == 0 && s.Timeout == 0 {
+		return invalid("Service.Addr", "port 0 on a service that is not persistent (port 0 is a persistent service's every port, as ipvsadm has it: set FlagPersistent or Timeout)")
 	}
 	if s.Family != 0 && s.Family != FamilyOf(s.Addr.Addr()) {
 		return invalid("Service.Family", "%v does not match the %v address %v", s.Family, FamilyOf(s.Addr.Addr()), s.Addr.Addr())
@@ -135,7 +137,7 @@ func (d Destination) validate(svc Service) error {
 		return invalid("Destination.Addr", "%v destination %v on an %v service needs Tunnel forwarding (the kernel forwards across families only by tunnel)",
 			d.Family(), a, svc.AddressFamily())
 	}
-	if d.Addr.Port() == 0 && !svc.IsFirewallMark() {
+	if d.Addr.Port() == 0 && !svc.IsFirewallMark() && svc.Addr.Port() != 0 {
 		return invalid("Destination.Addr", "port 0 on a service with a port (%v)", svc.Key())
 	}
 	return nil

@@ -12,9 +12,17 @@
 //	ipvsadm --set 900 120 300
 //
 // Names are never resolved: listings are always numeric, as with -n.
+//
+// The rule commands (-A, -E, -D, -a, -e, -d, and each line of -R) are read
+// as ipvsadm 1.31 reads them (ipvs.ParseRules): the same option syntax,
+// defaults (wlc, -g, weight 1, -p alone 360 seconds), rewrites (a -g or -i
+// real server gets its service's port) and refusals, so the kernel gets
+// what the real ipvsadm would send. -R applies the lines before the first
+// one ipvsadm would refuse and stops there, as ipvsadm -R does.
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -87,11 +95,7 @@ func execute(ctx context.Context, c *ipvs.Client, args []string, stdin io.Reader
 		}
 		return applyRules(ctx, c, rules)
 	case has(args, "-R", "--restore"):
-		rules, err := ipvs.ParseRules(stdin)
-		if err != nil {
-			return err
-		}
-		return applyRules(ctx, c, rules)
+		return restore(ctx, c, stdin)
 	case has(args, "-C", "--clear"):
 		return c.Flush(ctx)
 	case has(args, "-S", "--save"):
@@ -125,6 +129,30 @@ func applyRules(ctx context.Context, c *ipvs.Client, rules []ipvs.Rule) error {
 		return err
 	}
 	return errors.Join(results...)
+}
+
+// restore is ipvsadm -R: one command a line. ipvsadm runs each line as it
+// reads it and exits at the first one it refuses itself, so the lines
+// before that one are applied and the rest are not; a line the kernel
+// refuses is reported and the others still go on.
+func restore(ctx context.Context, c *ipvs.Client, stdin io.Reader) error {
+	data, err := io.ReadAll(stdin)
+	if err != nil {
+		return err
+	}
+	rules, perr := ipvs.ParseRules(bytes.NewReader(data))
+	if perr == nil {
+		return applyRules(ctx, c, rules)
+	}
+	var re *ipvs.RuleError
+	if !errors.As(perr, &re) {
+		return perr
+	}
+	before := strings.Join(strings.SplitAfter(string(data), "\n")[:re.Line-1], "")
+	if rules, err = ipvs.ParseRules(strings.NewReader(before)); err != nil || len(rules) == 0 {
+		return errors.Join(err, perr)
+	}
+	return errors.Join(applyRules(ctx, c, rules), perr)
 }
 
 // serviceArg finds a service named by -t, -u, --sctp-service or -f.
