@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/lvs-go/lvs/director"
+	"github.com/lvs-go/lvs/director/bgp"
+)
+
+// directorArg makes this program a director process (runDirector): a
+// director's BGP speaker must live in a process of the director's own
+// namespace.
+const directorArg = "-director-process"
+
+// runDirector runs one director from the configuration file at path until
+// SIGTERM: its BGP speaker, and a Director with its state in statePath.
+func runDirector(path, statePath string) int {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cfg, err := director.Load(path)
+	if err != nil {
+		log.Error("config", "error", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	sp, err := bgp.New(ctx, cfg.Cluster.BGP, nil)
+	if err != nil {
+		log.Error("bgp", "error", err)
+		return 1
+	}
+	defer sp.Close()
+	d, err := director.New(&director.Options{Announcer: sp, StateFile: statePath})
+	if err != nil {
+		log.Error("director", "error", err)
+		return 1
+	}
+	defer d.Close()
+	err = d.Run(ctx, cfg, nil, func(r director.Report) {
+		if r.Err != nil {
+			log.Warn("director", "error", r.Err)
+		}
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
