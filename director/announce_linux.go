@@ -12,20 +12,20 @@ import (
 
 // announce makes what Options.Announcer announces match m's cluster: each
 // prefix whose services are all at or above quorum, once ready (after an
-// apply succeeded); nothing before. It returns what changed, and the errors
+// apply succeeded); nothing before, or while draining. It returns what changed, and the errors
 // of the prefixes it could not change (tried again on the next call).
 func (d *Director) announce(ctx context.Context, m *model, below map[ipvs.Key]bool, ready bool) (announced, withdrawn []netip.Prefix, err error) {
 	a := d.opts.Announcer
 	if a == nil {
 		return nil, nil, nil
 	}
+	d.mu.Lock()
+	have, draining := slices.Clone(d.announced), d.draining
+	d.mu.Unlock()
 	var want []netip.Prefix
-	if ready {
+	if ready && !draining {
 		want = m.wantAnnounced(below)
 	}
-	d.mu.Lock()
-	have := slices.Clone(d.announced)
-	d.mu.Unlock()
 	var errs []error
 	for _, p := range have {
 		if slices.Contains(want, p) {

@@ -42,9 +42,9 @@ func (f *fakeAnnouncer) next(t *testing.T, want string) {
 }
 
 // TestRunAnnounces: Run announces the cluster's prefix once its first
-// apply has succeeded, withdraws it when a service under it goes below
-// its quorum (before anything else is said), announces it again when the
-// quorum is back, and Teardown withdraws it before removing anything.
+// apply has succeeded; Drain withdraws it until Undrain; Run withdraws it
+// when a service under it goes below its quorum, announces it again when
+// the quorum is back, and Teardown withdraws it before removing anything.
 func TestRunAnnounces(t *testing.T) {
 	vmtest.Require(t, "ip_vs", "ip_vs_mh", "veth", "bridge")
 	l := labtest.Build(t, natWithout(lab.RS1))
@@ -78,6 +78,23 @@ services:
 	if st := d.Status(); len(st.Announced) != 1 || st.Announced[0] != netip.MustParsePrefix("10.0.0.8/32") {
 		t.Errorf("Status().Announced = %v", st.Announced)
 	}
+	// Drain withdraws, and keeps the prefix withdrawn, until Undrain.
+	if err := d.Drain(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	fa.next(t, "withdraw 10.0.0.8/32")
+	if err := d.Ping(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-fa.events:
+		t.Fatalf("a drained director's Run told the announcer %q", e)
+	default:
+	}
+	if err := d.Undrain(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	fa.next(t, "announce 10.0.0.8/32")
 	stop()
 	fa.next(t, "withdraw 10.0.0.8/32")
 	if st := d.Status(); len(st.Announced) != 0 || len(st.BelowQuorum) != 1 {

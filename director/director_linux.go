@@ -44,8 +44,10 @@ type Director struct {
 	model *model
 	// run reaches the running Run; nil when none runs.
 	run *runLoop
-	// announced is what Options.Announcer announces for the Director.
+	// announced is what Options.Announcer announces for the Director;
+	// draining keeps it empty (Drain).
 	announced []netip.Prefix
+	draining  bool
 	// connReuse is the conn_reuse_mode this kernel needs, if any (see
 	// connReuseDefault).
 	connReuse    string

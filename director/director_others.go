@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
+	"time"
 
 	"github.com/lvs-go/lvs/ipvs"
 )
@@ -59,3 +60,12 @@ func (*Director) Ping(context.Context) error { return errUnsupported }
 
 // Fingerprint is not supported on this system.
 func (*Director) Fingerprint(context.Context) (string, error) { return "", errUnsupported }
+
+// Drain is not supported on this system.
+func (*Director) Drain(context.Context) error { return errUnsupported }
+
+// Undrain is not supported on this system.
+func (*Director) Undrain(context.Context) error { return errUnsupported }
+
+// WaitIdle is not supported on this system.
+func (*Director) WaitIdle(context.Context, time.Duration) error { return errUnsupported }

@@ -14,14 +14,20 @@ import (
 // operator or a test compares them to prove a cluster agrees.
 func (d *Director) Fingerprint(ctx context.Context) (string, error) {
 	d.mu.Lock()
-	owned := make(map[ipvs.Key]bool, len(d.st.Services))
-	for _, k := range d.st.Services {
-		owned[k] = true
-	}
+	owned := d.ownedSet()
 	d.mu.Unlock()
 	t, err := d.ipvs.Table(ctx)
 	if err != nil {
 		return "", err
 	}
 	return fingerprint(t.Services, owned), nil
+}
+
+// ownedSet is the owned services as a set; d.mu is held.
+func (d *Director) ownedSet() map[ipvs.Key]bool {
+	owned := make(map[ipvs.Key]bool, len(d.st.Services))
+	for _, k := range d.st.Services {
+		owned[k] = true
+	}
+	return owned
 }

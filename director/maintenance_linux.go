@@ -12,11 +12,13 @@ import (
 )
 
 // adminRequest asks Run's loop to replan one service (a Disable or
-// Enable), or nothing (a Ping), and to answer on done.
+// Enable), to announce again (a Drain), or nothing (a Ping), and to answer
+// on done.
 type adminRequest struct {
-	svc  ipvs.Key
-	ping bool
-	done chan error
+	svc      ipvs.Key
+	ping     bool
+	announce bool // Drain or Undrain: announce or withdraw now
+	done     chan error
 }
 
 // runLoop is how other goroutines reach a running Run.

@@ -206,8 +206,18 @@ func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, 
 			apply(readKnown, false)
 			announce()
 		case r := <-loop.admin:
-			if r.ping {
+			switch {
+			case r.ping:
 				r.done <- nil
+				continue
+			case r.announce:
+				sctx, cancel := step()
+				a, w, err := d.announce(sctx, m, v.below, ready)
+				cancel()
+				if len(a)+len(w) > 0 || err != nil {
+					report(Report{Time: time.Now(), Announced: a, Withdrawn: w, Err: err})
+				}
+				r.done <- err
 				continue
 			}
 			svc := map[ipvs.Key]bool{r.svc: true}

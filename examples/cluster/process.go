@@ -40,6 +40,16 @@ func runDirector(path, statePath string) int {
 		return 1
 	}
 	defer d.Close()
+	// SIGUSR1 drains the director (the drain scenario).
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	go func() {
+		for range usr1 {
+			if err := d.Drain(ctx); err != nil {
+				log.Warn("drain", "error", err)
+			}
+		}
+	}()
 	err = d.Run(ctx, cfg, nil, func(r director.Report) {
 		if r.Err != nil {
 			log.Warn("director", "error", r.Err)

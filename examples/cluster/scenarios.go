@@ -6,6 +6,7 @@ import (
 	"io"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/lvs-go/lvs/director"
@@ -309,6 +310,88 @@ func backup(ctx context.Context, w io.Writer) error {
 	fmt.Fprintf(w, "d1 killed: the backup carries the VIP %v later; the 40 flows: %v\n", took.Round(time.Millisecond), o)
 	if o.same != len(fs) {
 		return fmt.Errorf("synced flows broke on the backup: %v", o)
+	}
+	return nil
+}
+
+// drain: a director withdrawn while flows send a request every 100 ms.
+func drain(ctx context.Context, w io.Writer) error {
+	c, err := build(ctx, options{directors: 3, sync: true, sloppy: true})
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	if _, err := c.waitHops(ctx, 3); err != nil {
+		return err
+	}
+	fs, err := c.openFlows(60)
+	if err != nil {
+		return err
+	}
+	defer closeFlows(fs)
+	ask(fs)
+	time.Sleep(3 * time.Second) // synced
+	carriers, err := c.carriers(ctx, fs)
+	if err != nil {
+		return err
+	}
+	onD1 := perDirector(3, carriers)[0]
+	// Every flow asks every 100 ms until told to stop.
+	type tally struct{ requests, broken, moved int }
+	results := make(chan tally, len(fs))
+	stop := make(chan struct{})
+	for _, f := range fs {
+		go func() {
+			var t tally
+			for {
+				select {
+				case <-stop:
+					results <- t
+					return
+				case <-time.After(100 * time.Millisecond):
+				}
+				rs, err := f.get()
+				t.requests++
+				switch {
+				case err != nil:
+					t.broken++
+				case rs != f.rs:
+					t.moved++
+				}
+			}
+		}()
+	}
+	time.Sleep(time.Second)
+	start := time.Now()
+	c.procs[0].Process.Signal(syscall.SIGUSR1)
+	if _, err := c.waitHops(ctx, 2); err != nil {
+		close(stop)
+		return err
+	}
+	withdrawn := time.Since(start)
+	d1, err := director.New(&director.Options{NetNS: int(c.lab.Host("d1").NS()), StateFile: filepath.Join(c.dir, "d1.state")})
+	if err != nil {
+		close(stop)
+		return err
+	}
+	err = d1.WaitIdle(ctx, 4*time.Second)
+	d1.Close()
+	idle := time.Since(start)
+	close(stop)
+	var total tally
+	for range fs {
+		t := <-results
+		total.requests, total.broken, total.moved = total.requests+t.requests, total.broken+t.broken, total.moved+t.moved
+	}
+	if err != nil {
+		return fmt.Errorf("d1 never went idle: %w", err)
+	}
+	fmt.Fprintf(w, "d1 drained with %d of 60 flows: the router dropped it after %v; d1 idle (no packet for 4 s) %v after the drain\n",
+		onD1, withdrawn.Round(time.Millisecond), idle.Round(time.Second))
+	fmt.Fprintf(w, "60 flows asking every 100 ms meanwhile: %d requests, %d reset or timed out, %d answered by another real server\n",
+		total.requests, total.broken, total.moved)
+	if total.broken+total.moved > 0 {
+		return fmt.Errorf("the drain broke flows")
 	}
 	return nil
 }

@@ -19,6 +19,20 @@ var commands = map[string]func(args []string) int{
 	"disable": func(args []string) int { return maintenanceCommand("disable", args) },
 	"enable":  func(args []string) int { return maintenanceCommand("enable", args) },
 	"reload":  reloadCommand,
+	"drain":   func(args []string) int { return drainCommand("drain", args) },
+	"undrain": func(args []string) int { return drainCommand("undrain", args) },
+}
+
+// drainCommand drains the director out of its cluster (its prefixes
+// withdrawn from the routers) or ends the drain.
+func drainCommand(name string, args []string) int {
+	fs, control := commandFlags(name, "")
+	fs.Parse(args)
+	if err := newControlClient(*control).call("POST", "/v1/"+name, nil, &struct{}{}); err != nil {
+		return fail(err)
+	}
+	fmt.Println(name + "ed")
+	return 0
 }
 
 func commandFlags(name, usage string) (*flag.FlagSet, *string) {
