@@ -283,3 +283,36 @@ func fingerprint(ts []ipvs.TableService, owned map[ipvs.Key]bool) string {
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// appendedOnly refuses next, a configuration replacing prev, where an
+// announced service of both has a real server inserted before, or moved
+// among, the ones it keeps: the kernel adds each real server at the head of
+// its list, so a director that starts afresh with next would order them
+// otherwise than one that applied prev and then next, and their mh tables
+// would differ. Removing real servers, and adding them at the end, keep
+// every director alike.
+func appendedOnly(prev, next *model) error {
+	if next.cluster == nil {
+		return nil
+	}
+	for _, s := range next.services {
+		if !next.cluster.announces(s) {
+			continue
+		}
+		old := prev.service(s.svc.Key())
+		if old == nil {
+			continue
+		}
+		kept := slices.DeleteFunc(slices.Clone(old.dests), func(d ipvs.Destination) bool {
+			return !slices.ContainsFunc(s.dests, func(x ipvs.Destination) bool { return x.Addr == d.Addr })
+		})
+		for i, d := range kept {
+			if s.dests[i].Addr != d.Addr {
+				return &ConfigError{Where: "services: " + s.svc.Key().String(), Reason: fmt.Sprintf(
+					"announced by cluster: real server %v is now listed before %v: real servers may only be added at the end "+
+						"(a director started afresh would order its mh table otherwise; remove and add at the end instead)", s.dests[i].Addr, d.Addr)}
+			}
+		}
+	}
+	return nil
+}

@@ -97,3 +97,33 @@ func TestWantAnnounced(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendedOnly: a reload may remove an announced service's real
+// servers and add some at the end, not insert one before those it keeps
+// nor reorder them; a service outside the cluster may do as it likes.
+func TestAppendedOnly(t *testing.T) {
+	const rs = "realServers: [{address: 10.0.0.110:80, forward: dr}, {address: 10.0.0.120:80, forward: dr}]"
+	prev := mustCompile(t, mustParse(t, clusterBase))
+	for _, tc := range []struct {
+		name, to string
+		ok       bool
+	}{
+		{"the same", rs, true},
+		{"one added at the end", "realServers: [{address: 10.0.0.110:80, forward: dr}, {address: 10.0.0.120:80, forward: dr}, {address: 10.0.0.130:80, forward: dr}]", true},
+		{"one removed", "realServers: [{address: 10.0.0.120:80, forward: dr}]", true},
+		{"one inserted first", "realServers: [{address: 10.0.0.130:80, forward: dr}, {address: 10.0.0.110:80, forward: dr}, {address: 10.0.0.120:80, forward: dr}]", false},
+		{"reordered", "realServers: [{address: 10.0.0.120:80, forward: dr}, {address: 10.0.0.110:80, forward: dr}]", false},
+	} {
+		next := mustCompile(t, mustParse(t, strings.Replace(clusterBase, rs, tc.to, 1)))
+		err := appendedOnly(prev, next)
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrInvalid)) {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+	// The wlc service outside the cluster may be reordered.
+	next := mustCompile(t, mustParse(t, strings.Replace(clusterBase, "realServers: [{address: 10.0.0.110:80, forward: dr, upperThreshold: 100}]",
+		"realServers: [{address: 10.0.0.120:80, forward: dr}, {address: 10.0.0.110:80, forward: dr, upperThreshold: 100}]", 1)))
+	if err := appendedOnly(prev, next); err != nil {
+		t.Errorf("a service outside the cluster: %v", err)
+	}
+}

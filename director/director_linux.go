@@ -710,8 +710,10 @@ func (d *Director) save() error {
 }
 
 // Collect deletes the draining real servers whose active connections have
-// reached zero or whose drain deadline has passed, and reports how many it
-// deleted. A daemon calls it periodically.
+// reached zero or whose drain deadline has passed (only the deadline for
+// a service a Cluster announces, so that every director deletes at the
+// same time), and reports how many it deleted. A daemon calls it
+// periodically.
 func (d *Director) Collect(ctx context.Context) (int, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -734,7 +736,10 @@ func (d *Director) Collect(ctx context.Context) (int, error) {
 				continue
 			}
 			present[k] = true
-			if dst.ActiveConns > 0 && now.Before(deadline) {
+			// A cluster's directors delete together, at the deadline: each
+			// sees its own connections go idle at its own time, and a
+			// deletion changes the mh table.
+			if now.Before(deadline) && (dst.ActiveConns > 0 || d.inCluster(ts.Key())) {
 				continue
 			}
 			o := Op{Kind: DeleteDestination, Rule: ipvs.Rule{Command: ipvs.DeleteServer, Service: keyOnly(ts.Service), Destination: ipvs.Destination{Addr: dst.Addr}}}
@@ -777,6 +782,16 @@ func (d *Director) Collect(ctx context.Context) (int, error) {
 		errs = append(errs, err)
 	}
 	return n, errors.Join(errs...)
+}
+
+// inCluster reports whether the service keyed k is announced by the last
+// configuration's cluster; d.mu is held.
+func (d *Director) inCluster(k ipvs.Key) bool {
+	if d.model == nil || d.model.cluster == nil {
+		return false
+	}
+	s := d.model.service(k)
+	return s != nil && d.model.cluster.announces(s)
 }
 
 // Teardown removes everything the Director owns: its services, VIPs and

@@ -181,6 +181,9 @@ func (d *Director) Run(ctx context.Context, cfg *Config, reload <-chan *Config, 
 				continue
 			}
 			nm, err := compile(n)
+			if err == nil {
+				err = appendedOnly(m, nm)
+			}
 			if err != nil {
 				report(Report{Time: time.Now(), Err: err})
 				continue
