@@ -1,6 +1,6 @@
 module github.com/lvs-go/lvs/bench
 
-go 1.26.0
+go 1.25.0
 
 replace github.com/lvs-go/lvs => ../
 
@@ -11,7 +11,7 @@ require (
 	github.com/mdlayher/genetlink v1.4.0
 	github.com/mdlayher/netlink v1.11.2
 	github.com/moby/ipvs v1.1.0
-	golang.org/x/sys v0.50.0
+	golang.org/x/sys v0.47.0
 )
 
 require (
@@ -20,6 +20,6 @@ require (
 	github.com/sirupsen/logrus v1.9.0 // indirect
 	github.com/vishvananda/netlink v1.3.1 // indirect
 	github.com/vishvananda/netns v0.0.5 // indirect
-	golang.org/x/net v0.59.0 // indirect
-	golang.org/x/sync v0.23.0 // indirect
+	golang.org/x/net v0.58.0 // indirect
+	golang.org/x/sync v0.22.0 // indirect
 )
