@@ -211,7 +211,7 @@ func add(ctx context.Context, w io.Writer) error {
 	if err := c.kill(2); err != nil {
 		return err
 	}
-	if err := c.lab.Host("d3").Do(setLinkUp("eth0")); err != nil {
+	if err := c.lab.Host("d3").Do(setLink("eth0", true)); err != nil {
 		return err
 	}
 	if _, err := c.waitHops(ctx, 2); err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -236,24 +235,7 @@ func (c *cluster) kill(i int) error {
 	p.Process.Kill()
 	p.Wait()
 	c.procs[i] = nil
-	h := c.lab.Host(hostName(i))
-	return h.Do(func() error {
-		conn, err := rtnetlink.Dial(&netlink.Config{})
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		l, err := conn.Link.List()
-		if err != nil {
-			return err
-		}
-		for _, m := range l {
-			if m.Attributes != nil && m.Attributes.Name == "eth0" {
-				return conn.Link.Set(&rtnetlink.LinkMessage{Family: m.Family, Type: m.Type, Index: m.Index, Flags: 0, Change: unix.IFF_UP})
-			}
-		}
-		return errors.New("no eth0")
-	})
+	return c.lab.Host(hostName(i)).Do(setLink("eth0", false))
 }
 
 // nextHops are the router's next hops to the VIP.
@@ -334,8 +316,8 @@ func (c *cluster) close() {
 	}
 }
 
-// setLinkUp sets the link name up, in the namespace it runs in.
-func setLinkUp(name string) func() error {
+// setLink sets the link name up or down, in the namespace it runs in.
+func setLink(name string, up bool) func() error {
 	return func() error {
 		conn, err := rtnetlink.Dial(&netlink.Config{})
 		if err != nil {
@@ -346,9 +328,13 @@ func setLinkUp(name string) func() error {
 		if err != nil {
 			return err
 		}
+		var flags uint32
+		if up {
+			flags = unix.IFF_UP
+		}
 		for _, m := range l {
 			if m.Attributes != nil && m.Attributes.Name == name {
-				return conn.Link.Set(&rtnetlink.LinkMessage{Family: m.Family, Type: m.Type, Index: m.Index, Flags: unix.IFF_UP, Change: unix.IFF_UP})
+				return conn.Link.Set(&rtnetlink.LinkMessage{Family: m.Family, Type: m.Type, Index: m.Index, Flags: flags, Change: unix.IFF_UP})
 			}
 		}
 		return fmt.Errorf("no %s", name)
