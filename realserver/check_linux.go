@@ -2,7 +2,9 @@ package realserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
 	"slices"
 	"strings"
@@ -81,6 +83,11 @@ func Check(ctx context.Context, cfg *Config) (*Status, error) {
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, cerr
 		}
+		if errors.Is(err, fs.ErrNotExist) && link.Flags&unix.IFF_UP == 0 && isDeviceKey(s.Key, ifc) {
+			// gre0 has no IPv6 configuration before it is first up (the
+			// kernel makes one then): the device is reported down above.
+			continue
+		}
 		if err != nil {
 			problem("%v", err)
 			continue
@@ -107,8 +114,15 @@ func Check(ctx context.Context, cfg *Config) (*Status, error) {
 			problem("effective rp_filter on %s is strict: max(all=%d, %s=%d) = 1 drops decapsulated packets; want 0 (or 2)", ifc, all, ifc, dev)
 		}
 	}
+	if cfg.anyProto() && link != nil {
+		if _, proto, err := ip6tnlData(e.rt, link.Index); err != nil {
+			problem("%s: %v", ifc, err)
+		} else if !acceptsIPv4(proto) {
+			problem("%s decapsulates only IPv6 in IPv6 (tunnel mode %s), not the IPv4 VIPs' packets; want mode any", ifc, tunnelProtoName(proto))
+		}
+	}
 	if cfg.Encap == GUE {
-		if open, err := hasGUEPort(fd, cfg.GUEPort, cfg.ipv6()); err != nil {
+		if open, err := hasGUEPort(fd, cfg.GUEPort, cfg.outer6()); err != nil {
 			problem("GUE receive port %d: %v", cfg.GUEPort, err)
 		} else if !open {
 			problem("GUE receive port %d is not open", cfg.GUEPort)
@@ -127,3 +141,8 @@ func hasGUEPort(netns int, port uint16, ipv6 bool) (bool, error) {
 }
 
 func isRPFilter(k sysctl.Key) bool { return strings.HasSuffix(string(k), ".rp_filter") }
+
+// isDeviceKey reports whether k is one of device ifc's keys.
+func isDeviceKey(k sysctl.Key, ifc string) bool {
+	return strings.Contains(string(k), ".conf."+ifc+".")
+}

@@ -14,13 +14,16 @@
 //	     sysctl net.ipv4.conf.{all,tunl0}.arp_ignore=1 ...arp_announce=2 ...rp_filter=0
 //	TUN, IPv6: ip link set ip6tnl0 up; sysctl net.ipv6.conf.ip6tnl0.disable_ipv6=0
 //	     ip -6 addr add VIP/128 dev ip6tnl0 nodad
+//	TUN, IPv4 VIP in IPv6: ip -6 tunnel change ip6tnl0 mode any; then as TUN with ip6tnl0 for tunl0
+//	TUN, IPv6 VIP in IPv4: as TUN, IPv6 with sit0 for ip6tnl0
 //
 // # What Setup changes, key by key
 //
 // With D the device that holds the VIPs ("lo" by default in DR, Config.Interface
 // otherwise; in TUN the tunnel module's fallback device: tunl0 for IPIP or
 // GUE, gre0 for GRE, and for IPv6 VIPs ip6tnl0 for IPIP (IPv6 in IPv6) or
-// GUE, ip6gre0 for GRE), in this order, each only if it is not so already:
+// GUE, ip6gre0 for GRE; across families, see below), in this order, each
+// only if it is not so already:
 //
 //  1. DR with Dummy: creates the dummy device D (module dummy). TUN: if D does
 //     not exist, asks the kernel for it, which loads ipip (ip_gre, ip6_tunnel,
@@ -36,8 +39,10 @@
 //     in between. They are written as one sysctl.Apply: all or none.
 //     TUN with IPv6 VIPs writes no IPv4 key, only
 //     net.ipv6.conf.D.disable_ipv6 = 0.
-//  4. TUN over GUE: opens the GUE receive port Config.GUEPort (module fou),
-//     an IPv6 one for IPv6 VIPs.
+//  4. TUN with IPv4 VIPs over IPv6 on ip6tnl0: sets its tunnel mode to any
+//     (ip -6 tunnel change ip6tnl0 mode any); Teardown puts back the mode
+//     it read. TUN over GUE: opens the GUE receive port Config.GUEPort
+//     (module fou) of the outer family, an IPv6 one over IPv6.
 //  5. Adds each VIP to D as a host address (/32, or /128 without duplicate
 //     address detection).
 //
@@ -73,10 +78,10 @@
 // announced on other links unless proxy_ndp is on.
 //
 // In TUN mode the VIPs are of one family, that of the packets the director
-// tunnels to the server's address of the same family: IPv4 in IPv4 on
-// tunl0 or gre0, IPv6 in IPv6 on ip6tnl0 or ip6gre0 (a server with VIPs of
-// both families takes one role per family; VIPs of both in one Config are
-// an ErrInvalid). IPv6 has no rp_filter; what the IPv6 tunnel device needs
+// tunnels, by default to the server's address of the same family: IPv4 in
+// IPv4 on tunl0 or gre0, IPv6 in IPv6 on ip6tnl0 or ip6gre0 (a server with
+// VIPs of both families takes one role per family; VIPs of both in one
+// Config are an ErrInvalid). IPv6 has no rp_filter; what the IPv6 tunnel device needs
 // is IPv6 itself: a device with disable_ipv6 = 1 refuses the VIPs and
 // drops the decapsulated packets arriving on it. The VIPs are added
 // without duplicate address detection (the tunnel devices are NOARP, so
@@ -86,6 +91,25 @@
 // destination is a local address that is not tentative and whose outer
 // source is not a local address of the server (ip6_tnl_rcv_ctl): the
 // director must not send them from the VIP.
+//
+// Across families (Config.OuterFamily): the director also tunnels an
+// IPv4 service to IPv6 real servers and an IPv6 service to IPv4 ones. The
+// device is the outer family's: IPv4 VIPs in IPv6 arrive on ip6tnl0 (ipip,
+// GUE) or ip6gre0 (GRE), IPv6 VIPs in IPv4 on sit0 (module sit; ipip, GUE)
+// or gre0 (GRE); the VIPs go on that device and the settings are the
+// VIPs' family's (for IPv4 VIPs the ARP and rp_filter keys above, on the
+// IPv6 tunnel device; for IPv6 VIPs disable_ipv6 = 0). ip6tnl0 is created
+// in mode ip6ip6 and drops IPv4 in IPv6 (ipxip6_rcv): Setup puts it in
+// mode any (it then takes both, so an IPv6-in-IPv6 role on the same
+// device keeps working), over rtnetlink where the kernel allows it for
+// the fallback device (Linux 6.17 and later), else with the
+// SIOCCHGTUNNEL ioctl that ip -6 tunnel uses. Bringing sit0 up makes the
+// kernel add an IPv4-compatible address (::a.b.c.d/96) to it for each
+// IPv4 address of the namespace; like other addresses the kernel adds,
+// Teardown removes them. sit0 checks packets whose inner addresses are in
+// its 6rd prefix (2002::/16 by default, 6to4) against the outer IPv4
+// addresses and drops them as spoofed: VIPs and clients there do not work
+// over sit0.
 //
 // TUN takes three encapsulations, matching the director's tunnel types: IPIP
 // (tunl0), GUE (IPIP inside UDP: Setup also opens the GUE receive port

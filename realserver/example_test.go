@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 
+	"github.com/lvs-go/lvs/ipvs"
 	"github.com/lvs-go/lvs/realserver"
 )
 
@@ -43,6 +44,23 @@ func ExampleSetup_tunnel() {
 	})
 	if err != nil {
 		log.Fatal(err) // errors.Is(err, errors.ErrUnsupported): no ipip module
+	}
+	defer role.Teardown(ctx)
+}
+
+// A TUN real server with an IPv6 address for an IPv4 service (the
+// director's destination is the server's IPv6 address, Forward
+// ipvs.Tunnel): IPv4 in IPv6 arrives on ip6tnl0, which Setup puts in
+// tunnel mode any; the VIP goes on ip6tnl0 with the IPv4 TUN settings.
+func ExampleSetup_ipv4InIPv6() {
+	ctx := context.Background()
+	role, err := realserver.Setup(ctx, &realserver.Config{
+		Mode:        realserver.TUN,
+		VIPs:        []netip.Addr{netip.MustParseAddr("10.0.0.100")},
+		OuterFamily: ipvs.IPv6,
+	})
+	if err != nil {
+		log.Fatal(err)
 	}
 	defer role.Teardown(ctx)
 }

@@ -16,7 +16,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	vmtest.Main(m, vmtest.Config{Modules: []string{"ip_vs", "ip_vs_wrr", "ip_vs_rr", "ipip", "fou", "ip_gre", "ip6_tunnel", "ip6_gre", "dummy", "veth", "bridge"}})
+	vmtest.Main(m, vmtest.Config{Modules: []string{"ip_vs", "ip_vs_wrr", "ip_vs_rr", "ipip", "fou", "ip_gre", "ip6_tunnel", "ip6_gre", "sit", "dummy", "veth", "bridge"}})
 }
 
 // TestDummyInterface: DR VIPs on a dummy device the role creates and

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 
 	"github.com/lvs-go/lvs/internal/ifname"
+	"github.com/lvs-go/lvs/ipvs"
 	"github.com/lvs-go/lvs/sysctl"
 )
 
@@ -44,13 +45,21 @@ type Config struct {
 	Mode Mode
 	// VIPs are the virtual addresses the server accepts (IPv4 or IPv6).
 	// In TUN mode they are all of one family, the family of the tunnelled
-	// packets and of the director's destination addresses (ip6ip6 for
-	// IPv6): a server with IPv4 and IPv6 VIPs takes two roles.
+	// (inner) packets: a server with IPv4 and IPv6 VIPs takes two roles.
 	VIPs []netip.Addr
+	// OuterFamily is the family of the tunnel's outer header, that of the
+	// server's address the director tunnels to, when it differs from the
+	// VIPs' family: ipvs.IPv6 for IPv4 VIPs whose service has IPv6 real
+	// servers (IPv4 in IPv6, received on ip6tnl0, or ip6gre0 for GRE),
+	// ipvs.IPv4 for IPv6 VIPs whose service has IPv4 real servers (IPv6 in
+	// IPv4, received on sit0, or gre0 for GRE). Zero, or the VIPs' own
+	// family, means the outer family is the VIPs'. TUN only.
+	OuterFamily ipvs.Family
 	// Interface holds the VIPs in DR mode: "lo" if empty. With Dummy set it
 	// names a dummy device that Setup creates and Teardown deletes. In TUN
 	// mode the VIPs are on the tunnel device (tunl0, gre0; ip6tnl0, ip6gre0
-	// for IPv6) and Interface must be empty.
+	// for IPv6; across families see OuterFamily) and Interface must be
+	// empty.
 	Interface string
 	Dummy     bool
 	// Encap is the TUN encapsulation; IPIP if zero.
@@ -71,32 +80,52 @@ type tunnel struct {
 	device, kind, module string
 }
 
-// The fallback devices of ipip, ip_gre, ip6_tunnel and ip6_gre.
+// The fallback devices of ipip, ip_gre, ip6_tunnel, ip6_gre and sit.
 var (
 	tunl0   = tunnel{"tunl0", "ipip", "ipip"}
 	gre0    = tunnel{"gre0", "gre", "ip_gre"}
 	ip6tnl0 = tunnel{"ip6tnl0", "ip6tnl", "ip6_tunnel"}
 	ip6gre0 = tunnel{"ip6gre0", "ip6gre", "ip6_gre"}
+	sit0    = tunnel{"sit0", "sit", "sit"}
 )
 
 // ipv6 reports whether the role is for IPv6 VIPs (in TUN mode all VIPs
 // are of one family).
 func (c *Config) ipv6() bool { return len(c.VIPs) > 0 && c.VIPs[0].Is6() }
 
-// tunnel is the TUN role's device: IPIP and GUE packets (GUE is IP-in-IP
-// in UDP) are decapsulated on tunl0, or ip6tnl0 for IPv6 in IPv6; GRE on
-// gre0, or ip6gre0.
+// outer6 reports whether the tunnel's outer header is IPv6.
+func (c *Config) outer6() bool {
+	if c.OuterFamily == 0 {
+		return c.ipv6()
+	}
+	return c.OuterFamily == ipvs.IPv6
+}
+
+// cross reports whether a TUN role's outer family differs from its VIPs'.
+func (c *Config) cross() bool { return c.Mode == TUN && c.outer6() != c.ipv6() }
+
+// tunnel is the TUN role's device, chosen by the outer header: IPIP and
+// GUE packets (GUE is IP-in-IP in UDP) are decapsulated on tunl0 (IPv4 in
+// IPv4), sit0 (IPv6 in IPv4) or ip6tnl0 (IPv6 or IPv4 in IPv6); GRE on
+// gre0, or ip6gre0 over IPv6, whatever it carries.
 func (c *Config) tunnel() tunnel {
 	switch {
-	case c.Encap == GRE && c.ipv6():
+	case c.Encap == GRE && c.outer6():
 		return ip6gre0
 	case c.Encap == GRE:
 		return gre0
-	case c.ipv6():
+	case c.outer6():
 		return ip6tnl0
+	case c.ipv6():
+		return sit0
 	}
 	return tunl0
 }
+
+// anyProto reports whether the role needs ip6tnl0 to take IPv4 inner
+// packets: the fallback device decapsulates only IPv6 in IPv6 unless its
+// tunnel protocol is "any" (or ipip).
+func (c *Config) anyProto() bool { return c.cross() && c.tunnel() == ip6tnl0 }
 
 // iface is the interface that holds the VIPs.
 func (c *Config) iface() string {
@@ -146,6 +175,12 @@ func (c *Config) validate() error {
 			return bad("VIPs %v and %v: TUN takes the VIPs of one family, each on its own tunnel device: set up one role per family", c.VIPs[0], v)
 		}
 	}
+	switch {
+	case c.OuterFamily != 0 && c.OuterFamily != ipvs.IPv4 && c.OuterFamily != ipvs.IPv6:
+		return bad("outer family %v is not IPv4 or IPv6", c.OuterFamily)
+	case c.OuterFamily != 0 && c.Mode != TUN:
+		return bad("OuterFamily is for TUN")
+	}
 	if c.Mode == TUN && (c.Interface != "" || c.Dummy) {
 		return bad("TUN puts the VIPs on the tunnel device; Interface and Dummy are for DR")
 	}
@@ -175,7 +210,9 @@ func (c *Config) settings() []sysctl.Setting {
 		// IPv6 has neither ARP nor rp_filter. The tunnel device must have
 		// IPv6 on: the decapsulated packets arrive on it (ipv6_rcv drops
 		// what arrives on a device with disable_ipv6=1), and it must
-		// accept the VIPs.
+		// accept the VIPs. Over IPv4 (sit0, gre0) nothing IPv4 is needed
+		// either: the outer packets are addressed to the server's own
+		// address.
 		return []sysctl.Setting{{Key: sysctl.ConfIPv6(ifc, "disable_ipv6"), Value: "0"}}
 	}
 	s := []sysctl.Setting{
@@ -185,6 +222,8 @@ func (c *Config) settings() []sysctl.Setting {
 		{Key: sysctl.ArpAnnounce(ifc), Value: "2"},
 	}
 	if c.Mode == TUN {
+		// Also over IPv6 (ip6tnl0, ip6gre0): the inner IPv4 packets arrive
+		// on the tunnel device and are filtered and answered as IPv4.
 		s = append(s,
 			sysctl.Setting{Key: sysctl.RPFilter("all"), Value: "0"},
 			sysctl.Setting{Key: sysctl.RPFilter(ifc), Value: "0"},

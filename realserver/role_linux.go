@@ -141,6 +141,11 @@ func (r *Role) setup(ctx context.Context, e *env) error {
 		}
 		r.done("set "+strings.Join(names, ", "), func(ctx context.Context, e *env) error { return e.sc.Restore(ctx, undo) })
 	}
+	if r.cfg.anyProto() {
+		if err := r.setupAnyProto(e, ifc, link.Index); err != nil {
+			return err
+		}
+	}
 	if r.cfg.Encap == GUE {
 		if err := r.setupGUE(); err != nil {
 			return err
@@ -212,9 +217,36 @@ func (r *Role) setUp(e *env, ifc string, index uint32) error {
 	return err // listing the addresses after: the step is recorded either way
 }
 
-// setupGUE opens the GUE receive port unless it is open already.
+// setupAnyProto lets ip6tnl0 decapsulate IPv4 in IPv6 (ip -6 tunnel
+// change ip6tnl0 mode any) unless it does already; the undo puts back the
+// protocol it had.
+func (r *Role) setupAnyProto(e *env, ifc string, index uint32) error {
+	_, proto, err := ip6tnlData(e.rt, index)
+	if err != nil {
+		return fmt.Errorf("realserver: %s: %w", ifc, err)
+	}
+	if acceptsIPv4(proto) {
+		return nil
+	}
+	old, err := setTunnelProto(e.rt, r.netns, ifc, index, protoAny)
+	if err != nil {
+		return fmt.Errorf("realserver: set %s tunnel mode any: %w", ifc, err)
+	}
+	r.done(fmt.Sprintf("set %s tunnel mode %s (was %s)", ifc, tunnelProtoName(protoAny), tunnelProtoName(old)), func(_ context.Context, e *env) error {
+		l, err := e.rt.FindLink(ifc)
+		if err != nil || l == nil {
+			return err
+		}
+		_, err = setTunnelProto(e.rt, r.netns, ifc, l.Index, old)
+		return err
+	})
+	return nil
+}
+
+// setupGUE opens the GUE receive port unless it is open already. The port
+// belongs to the outer family: GUE is the outer header's UDP.
 func (r *Role) setupGUE() error {
-	f, err := dialFOU(r.netns, r.cfg.ipv6())
+	f, err := dialFOU(r.netns, r.cfg.outer6())
 	if err != nil {
 		return fmt.Errorf("realserver: GUE: %w", err)
 	}
@@ -231,11 +263,11 @@ func (r *Role) setupGUE() error {
 		return fmt.Errorf("realserver: open GUE port %d: %w", port, err)
 	}
 	what := fmt.Sprintf("opened GUE receive port %d", port)
-	if r.cfg.ipv6() {
+	if r.cfg.outer6() {
 		what += " (IPv6)"
 	}
 	r.done(what, func(context.Context, *env) error {
-		f, err := dialFOU(r.netns, r.cfg.ipv6())
+		f, err := dialFOU(r.netns, r.cfg.outer6())
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lvs-go/lvs/internal/nstest"
 	"github.com/lvs-go/lvs/internal/rtnl"
+	"github.com/lvs-go/lvs/ipvs"
 	"github.com/lvs-go/lvs/sysctl"
 )
 
@@ -218,6 +219,9 @@ func TestValidation(t *testing.T) {
 		{Mode: DR, VIPs: []netip.Addr{vip}, Interface: "vip\r\n0", Dummy: true},
 		{Mode: DR, VIPs: []netip.Addr{vip}, Interface: "averylongname0123", Dummy: true},
 		{Mode: 9, VIPs: []netip.Addr{vip}},
+		{Mode: DR, VIPs: []netip.Addr{vip}, OuterFamily: ipvs.IPv6},
+		{Mode: TUN, VIPs: []netip.Addr{vip}, OuterFamily: 7},
+		{Mode: TUN, VIPs: []netip.Addr{vip, vip6}, OuterFamily: ipvs.IPv6},
 	} {
 		if cfg != nil {
 			cfg.NetNS = ns
