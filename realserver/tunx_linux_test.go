@@ -368,38 +368,8 @@ func TestTUNCrossEndToEnd(t *testing.T) {
 			}
 			roles := setupRS(t, l, Config{Mode: TUN, VIPs: vips, OuterFamily: tc.outer, Encap: tc.encap, GUEPort: tc.port})
 			t.Logf("%s Setup changed: %q", tc.name(), roles[0].Changes())
-			if err := c.ZeroAll(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			var answers []string
-			for i := 0; i < 4; i++ {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				body, err := client.Get(ctx, url)
-				cancel()
-				if err != nil {
-					t.Fatalf("request %d: %v", i, err)
-				}
-				answers = append(answers, body)
-			}
-			t.Logf("answers %v", answers)
-			if answers[0] == answers[1] || answers[0] != answers[2] || answers[1] != answers[3] {
-				t.Errorf("rr answers %v, want alternating", answers)
-			}
-			st := waitStats(t, c, svc, 4)
-			t.Logf("director stats: %+v", st)
-			if st.PacketsIn == 0 || st.PacketsOut != 0 {
-				t.Errorf("director stats %+v: with tunnels replies bypass the director (want packets in, none out)", st)
-			}
-			for _, r := range roles {
-				if err := r.Teardown(context.Background()); err != nil {
-					t.Fatal(err)
-				}
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			defer cancel()
-			if _, err := client.Get(ctx, url); err == nil {
-				t.Error("a request succeeded after the real servers left the role")
-			}
+			tunnelTraffic(t, client, url, c, svc)
+			teardownRoles(t, roles, client, url)
 			for i, rs := range rss {
 				got := capture6(t, int(rs.NS()), tc.dev)
 				if !got.equal(before[i]) {
