@@ -2,7 +2,6 @@ package ipvstest
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"io/fs"
 	"net/netip"
@@ -647,24 +646,4 @@ func mustApply(t *testing.T, api ipvs.API, b *ipvs.Batch) {
 			t.Fatalf("change %d: %v", i, r)
 		}
 	}
-}
-
-// bucket is the kernel's hash bucket of s for salt (see Config.HashSalt),
-// computed here again so that the suite holds a Fake to the kernel.
-func bucket(s ipvs.Service, salt uint32) uint32 {
-	if s.FirewallMark != 0 {
-		return (s.FirewallMark ^ salt) & 0xff
-	}
-	var fold uint32
-	if a := s.Addr.Addr(); a.Is4() {
-		b := a.As4()
-		fold = binary.BigEndian.Uint32(b[:])
-	} else {
-		b := a.As16()
-		for i := 0; i < 16; i += 4 {
-			fold ^= binary.BigEndian.Uint32(b[i:])
-		}
-	}
-	p := uint32(s.Addr.Port())
-	return (uint32(s.Protocol) ^ fold ^ salt ^ p>>8 ^ p) & 0xff
 }
