@@ -370,6 +370,7 @@ func (d *Director) applyOps(ctx context.Context, p *Plan) []OpError {
 			b.AddRules([]ipvs.Rule{o.Rule})
 		}
 		results, err := d.ipvs.Apply(ctx, &b)
+		applied := batch[:0:0]
 		for i, o := range batch {
 			r := err
 			if results != nil {
@@ -380,9 +381,10 @@ func (d *Director) applyOps(ctx context.Context, p *Plan) []OpError {
 				d.known = nil // read the kernel again before planning against it
 				continue
 			}
-			d.record(o)
+			applied = append(applied, o)
 			d.learn(o)
 		}
+		d.record(applied)
 		batch = batch[:0]
 	}
 	for _, o := range p.Ops {
@@ -558,20 +560,31 @@ func (d *Director) planFlip(m *model, v verdicts, services map[ipvs.Key]bool) (*
 	return &Plan{Ops: o.ops(), drains: o.drains}, true
 }
 
-// record notes in the state what an applied IPVS operation changed.
-func (d *Director) record(o Op) {
-	k := o.Rule.Service.Key()
-	switch o.Kind {
-	case DeleteService:
-		d.st.Services = slices.DeleteFunc(d.st.Services, func(x ipvs.Key) bool { return x == k })
-		prefix := fmt.Sprintf("%v|", k)
-		for dk := range d.st.Draining {
-			if strings.HasPrefix(dk, prefix) {
-				delete(d.st.Draining, dk)
+// record notes in the state what the applied IPVS operations changed: the
+// deleted services leave the owned list in one pass, however many there
+// are, with their drains.
+func (d *Director) record(ops []Op) {
+	var deleted map[ipvs.Key]bool
+	for _, o := range ops {
+		k := o.Rule.Service.Key()
+		switch o.Kind {
+		case DeleteService:
+			if deleted == nil {
+				deleted = map[ipvs.Key]bool{}
 			}
+			deleted[k] = true
+		case DeleteDestination, CreateDestination, UpdateDestination:
+			delete(d.st.Draining, drainKey(k, o.Rule.Destination.Addr))
 		}
-	case DeleteDestination, CreateDestination, UpdateDestination:
-		delete(d.st.Draining, drainKey(k, o.Rule.Destination.Addr))
+	}
+	if len(deleted) == 0 {
+		return
+	}
+	d.st.Services = slices.DeleteFunc(d.st.Services, func(x ipvs.Key) bool { return deleted[x] })
+	for dk := range d.st.Draining {
+		if svc, _, ok := parseDrainKey(dk); ok && deleted[svc] {
+			delete(d.st.Draining, dk)
+		}
 	}
 }
 
@@ -766,7 +779,7 @@ func (d *Director) Collect(ctx context.Context) (int, error) {
 			r = results[i]
 		}
 		if r == nil || errors.Is(r, fs.ErrNotExist) {
-			d.record(o)
+			d.record([]Op{o})
 			d.learn(o)
 			n++
 			continue
