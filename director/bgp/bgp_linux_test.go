@@ -169,13 +169,13 @@ protocol bgp d1 from dirs { neighbor 192.168.100.2 as 65001; }
 protocol bgp d2 from dirs { neighbor 192.168.100.3 as 65001; }
 `
 
-// startBird runs bird with birdConf in the namespace ns until the test
-// ends.
-func startBird(t *testing.T, ns int) {
+// startBird runs bird with the configuration text in the namespace ns
+// until the test ends.
+func startBird(t *testing.T, ns int, text string) {
 	t.Helper()
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "bird.conf")
-	if err := os.WriteFile(conf, []byte(birdConf), 0o600); err != nil {
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(birdPath, "-f", "-c", conf, "-s", filepath.Join(dir, "bird.ctl"), "-P", filepath.Join(dir, "bird.pid"))
@@ -269,7 +269,7 @@ func TestBirdRouter(t *testing.T) {
 		}}},
 	})
 	router := int(labtest.Host(t, l, "router").NS())
-	startBird(t, router)
+	startBird(t, router, birdConf)
 	vip := netip.MustParsePrefix("10.0.0.100/32")
 	cfg := func(self string, med uint32) director.BGP {
 		a := netip.MustParseAddr(self)
@@ -333,5 +333,46 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	}
 	if _, err := New(context.Background(), nil, nil); err == nil {
 		t.Error("nil configuration accepted")
+	}
+}
+
+// TestBirdPassword: sessions signed with TCP MD5 (RFC 2385): a speaker
+// with the router's password gets its route in, one with another password
+// gets no session at all.
+func TestBirdPassword(t *testing.T) {
+	vmtest.Require(t, "veth", "bridge")
+	if _, err := os.Stat(birdPath); err != nil {
+		t.Skipf("no bird2 (scripts/install-deps.sh installs it): %v", err)
+	}
+	l := labtest.Build(t, lab.Spec{
+		Hosts: []lab.HostSpec{{Name: "router"}, {Name: "d1"}, {Name: "d2"}},
+		Bridges: []lab.BridgeSpec{{Name: "lan", Ports: []lab.PortSpec{
+			{Host: "router", If: "eth0", CIDR: "192.168.100.1/24"},
+			{Host: "d1", If: "eth0", CIDR: "192.168.100.2/24"},
+			{Host: "d2", If: "eth0", CIDR: "192.168.100.3/24"},
+		}}},
+	})
+	router := int(labtest.Host(t, l, "router").NS())
+	startBird(t, router, strings.ReplaceAll(birdConf, "as 65001; }", "as 65001; password \"s3cret\"; }"))
+	vip := netip.MustParsePrefix("10.0.0.100/32")
+	cfg := func(self, password string) director.BGP {
+		a := netip.MustParseAddr(self)
+		return director.BGP{LocalASN: 65001, RouterID: a, NextHop: a, Peers: []director.BGPPeer{
+			{Address: netip.MustParseAddr("192.168.100.1"), ASN: 65000, HoldTime: 3 * time.Second, ConnectRetry: time.Second, Password: password}}}
+	}
+	good := startSpeaker(t, int(labtest.Host(t, l, "d1").NS()), cfg("192.168.100.2", "s3cret"))
+	bad := startSpeaker(t, int(labtest.Host(t, l, "d2").NS()), cfg("192.168.100.3", "wrong"))
+	good.do("announce " + vip.String())
+	bad.do("announce " + vip.String())
+	t.Logf("the signed session's route after %v", waitHops(t, router, vip, 30*time.Second, "192.168.100.2"))
+	time.Sleep(4 * time.Second) // several connect retries of the wrongly signed one
+	if got := nextHops(t, router, vip); len(got) != 1 {
+		t.Errorf("next hops %v: the wrongly signed speaker got a route in", got)
+	}
+	if ps := bad.peers(); len(ps) != 1 || ps[0].Established {
+		t.Errorf("the wrong password's session: %+v", ps)
+	}
+	if ps := good.peers(); len(ps) != 1 || !ps[0].Established {
+		t.Errorf("the right password's session: %+v", ps)
 	}
 }
