@@ -248,14 +248,11 @@ func strs(as []netip.Addr) []string {
 	return out
 }
 
-// TestBirdRouter: two directors' speakers against a real bird2 router in
-// its own namespace, whose kernel table shows what BGP did: an announced
-// VIP gets a route through the director, two directors announcing it one
-// route with both as next hops (ECMP), a withdraw or a Close takes a
-// director out at once, a director whose speaker freezes is taken out by
-// bird's hold timer (3 s), one killed at once (its kernel closes the
-// session), and a director announcing a worse MED is only a backup.
-func TestBirdRouter(t *testing.T) {
+// birdLab builds a router and two directors, d1 (192.168.100.2) and d2
+// (.3), on one LAN with the router (.1), which runs bird with conf; it
+// returns the lab and the router's namespace.
+func birdLab(t *testing.T, conf string) (*lab.Lab, int) {
+	t.Helper()
 	vmtest.Require(t, "veth", "bridge")
 	if _, err := os.Stat(birdPath); err != nil {
 		t.Skipf("no bird2 (scripts/install-deps.sh installs it): %v", err)
@@ -269,7 +266,19 @@ func TestBirdRouter(t *testing.T) {
 		}}},
 	})
 	router := int(labtest.Host(t, l, "router").NS())
-	startBird(t, router, birdConf)
+	startBird(t, router, conf)
+	return l, router
+}
+
+// TestBirdRouter: two directors' speakers against a real bird2 router in
+// its own namespace, whose kernel table shows what BGP did: an announced
+// VIP gets a route through the director, two directors announcing it one
+// route with both as next hops (ECMP), a withdraw or a Close takes a
+// director out at once, a director whose speaker freezes is taken out by
+// bird's hold timer (3 s), one killed at once (its kernel closes the
+// session), and a director announcing a worse MED is only a backup.
+func TestBirdRouter(t *testing.T) {
+	l, router := birdLab(t, birdConf)
 	vip := netip.MustParsePrefix("10.0.0.100/32")
 	cfg := func(self string, med uint32) director.BGP {
 		a := netip.MustParseAddr(self)
@@ -340,20 +349,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 // with the router's password gets its route in, one with another password
 // gets no session at all.
 func TestBirdPassword(t *testing.T) {
-	vmtest.Require(t, "veth", "bridge")
-	if _, err := os.Stat(birdPath); err != nil {
-		t.Skipf("no bird2 (scripts/install-deps.sh installs it): %v", err)
-	}
-	l := labtest.Build(t, lab.Spec{
-		Hosts: []lab.HostSpec{{Name: "router"}, {Name: "d1"}, {Name: "d2"}},
-		Bridges: []lab.BridgeSpec{{Name: "lan", Ports: []lab.PortSpec{
-			{Host: "router", If: "eth0", CIDR: "192.168.100.1/24"},
-			{Host: "d1", If: "eth0", CIDR: "192.168.100.2/24"},
-			{Host: "d2", If: "eth0", CIDR: "192.168.100.3/24"},
-		}}},
-	})
-	router := int(labtest.Host(t, l, "router").NS())
-	startBird(t, router, strings.ReplaceAll(birdConf, "as 65001; }", "as 65001; password \"s3cret\"; }"))
+	l, router := birdLab(t, strings.ReplaceAll(birdConf, "as 65001; }", "as 65001; password \"s3cret\"; }"))
 	vip := netip.MustParsePrefix("10.0.0.100/32")
 	cfg := func(self, password string) director.BGP {
 		a := netip.MustParseAddr(self)
