@@ -75,6 +75,11 @@ services:
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx, cfg, nil, nil) }()
 	fa.next(t, "announce 10.0.0.8/32")
+	// The Status follows once the Announcer has answered: a Ping is
+	// answered after the step that announced.
+	if err := d.Ping(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
 	if st := d.Status(); len(st.Announced) != 1 || st.Announced[0] != netip.MustParsePrefix("10.0.0.8/32") {
 		t.Errorf("Status().Announced = %v", st.Announced)
 	}
@@ -97,6 +102,9 @@ services:
 	fa.next(t, "announce 10.0.0.8/32")
 	stop()
 	fa.next(t, "withdraw 10.0.0.8/32")
+	if err := d.Ping(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
 	if st := d.Status(); len(st.Announced) != 0 || len(st.BelowQuorum) != 1 {
 		t.Errorf("below quorum: Status().Announced = %v, BelowQuorum = %v", st.Announced, st.BelowQuorum)
 	}
