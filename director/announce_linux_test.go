@@ -57,7 +57,7 @@ func TestRunAnnounces(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	cfg := mustParse(t, `
+	cfg := mustConfig(t, `
 cluster:
   announce: [10.0.0.8/32]
 services:
@@ -73,7 +73,7 @@ services:
 `)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx, cfg, nil, nil) }()
+	go func() { done <- d.Run(ctx, compiled(t, cfg), nil, nil) }()
 	fa.next(t, "announce 10.0.0.8/32")
 	// The Status follows once the Announcer has answered: a Ping is
 	// answered after the step that announced.
@@ -84,7 +84,7 @@ services:
 		t.Errorf("Status().Announced = %v", st.Announced)
 	}
 	// Drain withdraws, and keeps the prefix withdrawn, until Undrain.
-	if err := d.Drain(ctxT(t)); err != nil {
+	if err := d.Withdraw(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
 	fa.next(t, "withdraw 10.0.0.8/32")
@@ -96,7 +96,7 @@ services:
 		t.Fatalf("a drained director's Run told the announcer %q", e)
 	default:
 	}
-	if err := d.Undrain(ctxT(t)); err != nil {
+	if err := d.Rejoin(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
 	fa.next(t, "announce 10.0.0.8/32")

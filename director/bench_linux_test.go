@@ -41,7 +41,7 @@ func benchDirector(b *testing.B, services int) (*Director, *model) {
 	for i := 0; i < services; i++ {
 		fmt.Fprintf(&text, "  - {protocol: tcp, address: 10.1.%d.%d:80, check: {type: tcp}, realServers: [{address: 10.0.0.110:80, forward: dr}, {address: 10.0.0.120:80, forward: dr}]}\n", i>>8, i&255)
 	}
-	cfg, err := Parse([]byte(text.String()))
+	cfg, err := parseConfig([]byte(text.String()))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -224,11 +224,11 @@ func BenchmarkFailures(b *testing.B) {
 					if !ok || p.Len() != down {
 						b.Fatalf("flip plan of %d failures: %v, %d operations", down, ok, p.Len())
 					}
-					before := d.IPVS().Counters()
+					before := d.IPVS().(*ipvs.Client).Counters()
 					if err := d.Apply(ctx, p); err != nil {
 						b.Fatal(err)
 					}
-					after := d.IPVS().Counters()
+					after := d.IPVS().(*ipvs.Client).Counters()
 					// 128 changes per sendmsg at most: ceil(1000/128) = 8.
 					s := int(after.Writes - before.Writes)
 					if s > (down+127)/128 || after.Requests-before.Requests != down {

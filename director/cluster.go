@@ -133,6 +133,45 @@ func clusterSysctls(c *Cluster) map[sysctl.Key]string {
 
 // compileCluster validates c, and the services announced by it: each
 // needs what lets every director send a flow to the same real server.
+// Validate checks the speaker's settings as a Config's compilation does:
+// its errors are *ConfigError, naming the field under cluster.bgp.
+func (b *BGP) Validate() error {
+	fail := func(where, format string, args ...any) error {
+		return &ConfigError{Where: "cluster.bgp" + where, Reason: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case b.LocalASN == 0:
+		return fail("", "no localASN")
+	case !b.RouterID.Is4():
+		return fail("", "routerID %v is not an IPv4 address", b.RouterID)
+	case !b.NextHop.IsValid() || b.NextHop.IsUnspecified():
+		return fail("", "no nextHop")
+	case len(b.Peers) == 0:
+		return fail("", "no peers")
+	}
+	seen := make(map[netip.Addr]int, len(b.Peers))
+	for i, p := range b.Peers {
+		where := fmt.Sprintf(".peers[%d]", i)
+		switch {
+		case !p.Address.IsValid() || p.Address.IsUnspecified() || p.Address.IsMulticast():
+			return fail(where, "address %v", p.Address)
+		case p.ASN == 0:
+			return fail(where, "no asn")
+		case p.HoldTime != 0 && (p.HoldTime < 3*time.Second || p.HoldTime > 65535*time.Second || p.HoldTime%time.Second != 0):
+			return fail(where, "holdTime %v: whole seconds from 3s to 65535s", p.HoldTime)
+		case p.ConnectRetry < 0 || p.ConnectRetry%time.Second != 0:
+			return fail(where, "connectRetry %v: whole seconds", p.ConnectRetry)
+		case len(p.Password) > 80:
+			return fail(where, "password longer than TCP MD5's 80 bytes")
+		}
+		if j, ok := seen[p.Address.Unmap()]; ok {
+			return fail(where, "peer %v is peers[%d] already", p.Address, j)
+		}
+		seen[p.Address.Unmap()] = i
+	}
+	return nil
+}
+
 func compileCluster(c *Cluster, services []*service) error {
 	fail := func(where, format string, args ...any) error {
 		return &ConfigError{Where: "cluster" + where, Reason: fmt.Sprintf(format, args...)}
@@ -146,30 +185,8 @@ func compileCluster(c *Cluster, services []*service) error {
 		}
 	}
 	if b := c.BGP; b != nil {
-		switch {
-		case b.LocalASN == 0:
-			return fail(".bgp", "no localASN")
-		case !b.RouterID.Is4():
-			return fail(".bgp", "routerID %v is not an IPv4 address", b.RouterID)
-		case !b.NextHop.IsValid() || b.NextHop.IsUnspecified():
-			return fail(".bgp", "no nextHop")
-		case len(b.Peers) == 0:
-			return fail(".bgp", "no peers")
-		}
-		for i, p := range b.Peers {
-			where := fmt.Sprintf(".bgp.peers[%d]", i)
-			switch {
-			case !p.Address.IsValid() || p.Address.IsUnspecified() || p.Address.IsMulticast():
-				return fail(where, "address %v", p.Address)
-			case p.ASN == 0:
-				return fail(where, "no asn")
-			case p.HoldTime != 0 && (p.HoldTime < 3*time.Second || p.HoldTime > 65535*time.Second || p.HoldTime%time.Second != 0):
-				return fail(where, "holdTime %v: whole seconds from 3s to 65535s", p.HoldTime)
-			case p.ConnectRetry < 0 || p.ConnectRetry%time.Second != 0:
-				return fail(where, "connectRetry %v: whole seconds", p.ConnectRetry)
-			case len(p.Password) > 80:
-				return fail(where, "password longer than TCP MD5's 80 bytes")
-			}
+		if err := b.Validate(); err != nil {
+			return err
 		}
 	}
 	if c.Sync != nil {

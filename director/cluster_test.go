@@ -37,7 +37,7 @@ services:
 // servers and have no upper thresholds, while a service outside the
 // announced prefixes may do as it likes; the BGP settings are checked.
 func TestClusterConfig(t *testing.T) {
-	cfg := mustParse(t, clusterBase)
+	cfg := mustConfig(t, clusterBase)
 	b := cfg.Cluster.BGP
 	if b.LocalASN != 65001 || b.MED != 10 || b.Peers[0].HoldTime != 3*time.Second || b.Peers[0].ConnectRetry != time.Second || b.Peers[0].Password != "secret" {
 		t.Errorf("bgp %+v", b)
@@ -65,7 +65,7 @@ func TestClusterConfig(t *testing.T) {
 // TestWantAnnounced: a prefix is announced while none of the services it
 // holds is below quorum; an announced service without a quorum gets 1.
 func TestWantAnnounced(t *testing.T) {
-	cfg := mustParse(t, strings.Replace(clusterBase, "announce: [10.0.0.100/32]", "announce: [10.0.0.100/32, 10.0.1.0/24]", 1)+`
+	cfg := mustConfig(t, strings.Replace(clusterBase, "announce: [10.0.0.100/32]", "announce: [10.0.0.100/32, 10.0.1.0/24]", 1)+`
   - {protocol: udp, address: 10.0.1.5:53, scheduler: mh, flags: [mh-fallback], realServers: [{address: 10.0.0.110:53, forward: dr}]}
 `)
 	m := mustCompile(t, cfg)
@@ -103,7 +103,7 @@ func TestWantAnnounced(t *testing.T) {
 // nor reorder them; a service outside the cluster may do as it likes.
 func TestAppendedOnly(t *testing.T) {
 	const rs = "realServers: [{address: 10.0.0.110:80, forward: dr}, {address: 10.0.0.120:80, forward: dr}]"
-	prev := mustCompile(t, mustParse(t, clusterBase))
+	prev := mustCompile(t, mustConfig(t, clusterBase))
 	for _, tc := range []struct {
 		name, to string
 		ok       bool
@@ -114,14 +114,14 @@ func TestAppendedOnly(t *testing.T) {
 		{"one inserted first", "realServers: [{address: 10.0.0.130:80, forward: dr}, {address: 10.0.0.110:80, forward: dr}, {address: 10.0.0.120:80, forward: dr}]", false},
 		{"reordered", "realServers: [{address: 10.0.0.120:80, forward: dr}, {address: 10.0.0.110:80, forward: dr}]", false},
 	} {
-		next := mustCompile(t, mustParse(t, strings.Replace(clusterBase, rs, tc.to, 1)))
+		next := mustCompile(t, mustConfig(t, strings.Replace(clusterBase, rs, tc.to, 1)))
 		err := appendedOnly(prev, next)
 		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrInvalid)) {
 			t.Errorf("%s: %v", tc.name, err)
 		}
 	}
 	// The wlc service outside the cluster may be reordered.
-	next := mustCompile(t, mustParse(t, strings.Replace(clusterBase, "realServers: [{address: 10.0.0.110:80, forward: dr, upperThreshold: 100}]",
+	next := mustCompile(t, mustConfig(t, strings.Replace(clusterBase, "realServers: [{address: 10.0.0.110:80, forward: dr, upperThreshold: 100}]",
 		"realServers: [{address: 10.0.0.120:80, forward: dr}, {address: 10.0.0.110:80, forward: dr, upperThreshold: 100}]", 1)))
 	if err := appendedOnly(prev, next); err != nil {
 		t.Errorf("a service outside the cluster: %v", err)

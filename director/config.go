@@ -316,9 +316,10 @@ func (vs *VirtualService) UnmarshalJSON(b []byte) error {
 // device) cannot exhaust memory.
 const MaxConfigSize = 64 << 20
 
-// Load reads a configuration file, YAML or JSON (JSON is YAML); unknown
-// fields are errors, and so is a file larger than MaxConfigSize.
-func Load(path string) (*Config, error) {
+// Load reads a configuration file, YAML or JSON (JSON is YAML), and
+// compiles it; unknown fields are errors, and so is a file larger than
+// MaxConfigSize.
+func Load(path string) (*Compiled, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -334,19 +335,47 @@ func Load(path string) (*Config, error) {
 	return Parse(b)
 }
 
-// Parse reads a configuration in YAML or JSON and validates it. Its
-// errors are *ConfigError, with the line of b they are about where it can
-// be told.
-func Parse(b []byte) (*Config, error) {
+// Parse reads a configuration in YAML or JSON and compiles it. Its errors
+// are *ConfigError, with the line of b they are about where it can be
+// told.
+func Parse(b []byte) (*Compiled, error) {
 	var c Config
 	if err := yaml.UnmarshalStrict(b, &c); err != nil {
 		return nil, withLine(b, &ConfigError{Reason: err.Error()})
 	}
-	if err := c.Validate(); err != nil {
+	cc, err := Compile(&c)
+	if err != nil {
 		return nil, withLine(b, err)
 	}
-	return &c, nil
+	return cc, nil
 }
+
+// Compiled is a Config checked and compiled into what Plan and Run act on
+// (defaults filled in, addresses normalised, the values the kernel
+// takes). Compile, Parse and Load make one; Plan, Run and its reloads use
+// it as it is, compiling nothing again. It never changes, and may be
+// shared.
+type Compiled struct {
+	cfg *Config
+	m   *model
+}
+
+// Compile checks cfg, including every service and destination as the ipvs
+// package would before sending it, and compiles it. Errors are
+// *ConfigError, naming where in cfg they are. cfg must not be changed
+// afterwards (as a tls.Config after its first use): to change the
+// configuration, compile a new one.
+func Compile(cfg *Config) (*Compiled, error) {
+	m, err := compile(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Compiled{cfg: cfg, m: m}, nil
+}
+
+// Config returns the configuration c was compiled from, which must not be
+// changed.
+func (c *Compiled) Config() *Config { return c.cfg }
 
 // ErrInvalid is matched by every configuration error.
 var ErrInvalid = errors.New("director: invalid configuration")
@@ -375,8 +404,8 @@ func (e *ConfigError) Error() string {
 // Is matches ErrInvalid and fs.ErrInvalid.
 func (e *ConfigError) Is(target error) bool { return target == ErrInvalid || target == fs.ErrInvalid }
 
-// Validate checks the whole configuration, including every service and
-// destination as the ipvs package would before sending it.
+// Validate checks the whole configuration as Compile does, for a caller
+// that only wants to know.
 func (c *Config) Validate() error {
 	_, err := compile(c)
 	return err
@@ -385,16 +414,11 @@ func (c *Config) Validate() error {
 // NeededSysctls are the sysctls the configuration sets: those its services
 // need (ip_forward, and IPv6 forwarding, when a real server is
 // masqueraded; net.ipv4.vs.conntrack when a firewall mark or source NAT
-// meets a masqueraded service) and Sysctls. An invalid configuration gives
-// its error.
-func (c *Config) NeededSysctls() (map[sysctl.Key]string, error) {
-	m, err := compile(c)
-	if err != nil {
-		return nil, err
-	}
+// meets a masqueraded service) and Sysctls.
+func (c *Compiled) NeededSysctls() map[sysctl.Key]string {
 	out := map[sysctl.Key]string{}
-	for _, s := range m.sysctls {
+	for _, s := range c.m.sysctls {
 		out[s.Key] = s.Value
 	}
-	return out, nil
+	return out
 }

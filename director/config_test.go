@@ -22,7 +22,7 @@ import (
 // server without a weight gets 1, one without forward is refused; flags
 // read as a list or a string.
 func TestConfigTyped(t *testing.T) {
-	cfg := mustParse(t, `
+	cfg := mustConfig(t, `
 services:
   - protocol: UDP
     address: 10.0.0.8:53
@@ -96,7 +96,7 @@ func TestConfigRoundTrip(t *testing.T) {
 			t.Errorf("YAML lacks %q:\n%s", want, b)
 		}
 	}
-	out := mustParse(t, string(b))
+	out := mustConfig(t, string(b))
 	if got, want := mustJSON(t, out), mustJSON(t, in); got != want {
 		t.Errorf("round trip:\n got %s\nwant %s", got, want)
 	}
@@ -105,7 +105,7 @@ func TestConfigRoundTrip(t *testing.T) {
 // TestCompileNormalises: IPv4-mapped addresses are compiled to their IPv4
 // form, so that the plan after an apply is empty.
 func TestCompileNormalises(t *testing.T) {
-	cfg := mustParse(t, `
+	cfg := mustConfig(t, `
 services:
   - protocol: tcp
     address: "[::ffff:10.0.0.8]:80"
@@ -212,7 +212,7 @@ func TestFullNetmaskConverges(t *testing.T) {
 		if strings.HasPrefix(addr, "[") {
 			bits = 128
 		}
-		cfg := mustParse(t, fmt.Sprintf(`
+		cfg := mustConfig(t, fmt.Sprintf(`
 services:
   - protocol: tcp
     address: "%s"

@@ -2,20 +2,47 @@ package director
 
 import (
 	"fmt"
+	"io"
+	"net/netip"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/lvs-go/lvs/internal/netnsx"
 	"github.com/lvs-go/lvs/iptables"
+	"github.com/lvs-go/lvs/ipvs"
 )
 
 // Options configure a Director; a nil *Options means the zero Options.
+//
+// The Director reaches the kernel through four sides: IPVS, Sysctls,
+// Firewall and Links. Each left nil is the real one in the namespace
+// NetNS (on Linux; elsewhere New fails for a side left nil), so that a
+// program embedding a Director tests it on in-memory stand-ins (package
+// director/directortest, with ipvs/ipvstest for IPVS) without root or a
+// kernel with ip_vs. A side given here is the caller's: Close leaves it
+// open.
 type Options struct {
 	// NetNS is an open file descriptor of the network namespace to manage;
-	// zero means the caller's. The Director keeps its own duplicate.
+	// zero means the caller's. The Director keeps its own duplicate. The
+	// default sides, the health checks and the notify commands act in it.
 	NetNS int
-	// Firewall selects the backend of the firewall-mark and source-NAT
-	// rules (nftables by default).
-	Firewall iptables.Kind
+	// IPVS is the IPVS the Director manages; nil is an *ipvs.Client in
+	// NetNS.
+	IPVS ipvs.API
+	// Sysctls reads and writes the sysctls; nil is a *sysctl.Sysctl in
+	// NetNS.
+	Sysctls Sysctls
+	// Firewall holds the firewall-mark and source-NAT rules; nil is the
+	// FirewallKind backend in NetNS, opened on first use.
+	Firewall iptables.Backend
+	// FirewallKind selects the default Firewall's backend (nftables by
+	// default).
+	FirewallKind iptables.Kind
+	// Links manages the VIPs' addresses and the dummy devices; nil is
+	// rtnetlink in NetNS.
+	Links Links
 	// Drain, when nonzero, drains removed real servers instead of deleting
 	// them: weight 0 at once, deleted by Collect when idle or after Drain.
 	Drain time.Duration
@@ -40,8 +67,13 @@ type Options struct {
 	// The caller owns it (and Closes it after Run).
 	Announcer Announcer
 	// SkipFeatureChecks is ipvs.Config's, for a distribution kernel with
-	// IPVS features backported past its release number.
+	// IPVS features backported past its release number (default IPVS
+	// only).
 	SkipFeatureChecks bool
+	// KernelRelease is the kernel release the Director sets its kernel
+	// defaults for (see the package documentation); empty: the running
+	// kernel's.
+	KernelRelease string
 }
 
 func (o Options) resync() time.Duration {
@@ -90,4 +122,148 @@ func (e *ApplyError) Unwrap() []error {
 		out = append(out, f.Err)
 	}
 	return out
+}
+
+// Director makes one network namespace's director role match a Config.
+// Its methods are safe for concurrent use; they run one at a time.
+type Director struct {
+	mu    sync.Mutex
+	opts  Options
+	netns int
+	// The kernel sides (see Options); firewall is opened on first use
+	// when it is the default. closers are the sides New opened, which
+	// Close closes.
+	ipvs     ipvs.API
+	sc       Sysctls
+	firewall iptables.Backend
+	links    Links
+	env      probeEnv
+	closers  []io.Closer
+	st       state
+	// known is what the Director knows the kernel's IPVS holds: the last
+	// full read, with the services read one by one and what Apply changed
+	// since. nil when unknown (before the first read, or after a change
+	// whose outcome is not known).
+	known map[ipvs.Key]*ipvs.TableService
+	// fullReads counts reads of the whole table (for tests).
+	fullReads int
+	// status is what Status returns, under a lock of its own.
+	status statusBook
+	// model is the configuration last given to Run or Plan, which Disable
+	// and Enable check against; nil before.
+	model *model
+	// run reaches the running Run; nil when none runs.
+	run *runLoop
+	// announced is what Options.Announcer announces for the Director;
+	// withdrawn keeps it empty (Withdraw).
+	announced []netip.Prefix
+	withdrawn bool
+	// connReuse is the conn_reuse_mode this kernel needs, if any (see
+	// connReuseDefault).
+	connReuse    string
+	setConnReuse bool
+}
+
+// New opens a Director on the options' namespace and sides (nil options
+// are the defaults: the caller's namespace, the real kernel sides, no
+// state file, no drain), loading the state file if there is one.
+func New(opts *Options) (*Director, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	fd, err := netnsx.Dup(opts.NetNS)
+	if err != nil {
+		return nil, err
+	}
+	d := &Director{opts: *opts, netns: fd, env: nsEnv{netns: fd}}
+	release := opts.KernelRelease
+	if release == "" {
+		release = runningRelease()
+	}
+	d.connReuse, d.setConnReuse = connReuseDefault(release)
+	if err := d.openSides(); err != nil {
+		d.Close()
+		return nil, err
+	}
+	if opts.StateFile != "" {
+		st, err := loadState(opts.StateFile)
+		if err != nil {
+			d.Close()
+			return nil, err
+		}
+		d.st = st
+	}
+	d.status.owns(d.st)
+	return d, nil
+}
+
+// openSides takes the sides the options give and opens the defaults of
+// the others (the firewall's on first use, see backend).
+func (d *Director) openSides() error {
+	d.ipvs, d.sc, d.firewall, d.links = d.opts.IPVS, d.opts.Sysctls, d.opts.Firewall, d.opts.Links
+	if d.ipvs == nil {
+		c, err := defaultIPVS(d.netns, &d.opts)
+		if err != nil {
+			return err
+		}
+		d.ipvs = c
+		d.closers = append(d.closers, c)
+	}
+	if d.sc == nil {
+		s, err := defaultSysctls(d.netns)
+		if err != nil {
+			return err
+		}
+		d.sc = s
+		if c, ok := s.(io.Closer); ok {
+			d.closers = append(d.closers, c)
+		}
+	}
+	if d.links == nil {
+		l, err := defaultLinks(d.netns)
+		if err != nil {
+			return err
+		}
+		d.links = l
+		if c, ok := l.(io.Closer); ok {
+			d.closers = append(d.closers, c)
+		}
+	}
+	return nil
+}
+
+// Close releases what New opened (the default sides' sockets, the
+// namespace handle); it changes nothing in the kernel, and leaves the
+// sides given in Options open. Call it after Run has returned.
+func (d *Director) Close() error {
+	for _, c := range slices.Backward(d.closers) {
+		c.Close()
+	}
+	d.closers = nil
+	if d.netns > 0 {
+		netnsx.Close(d.netns)
+		d.netns = 0
+	}
+	return nil
+}
+
+// IPVS is the IPVS the Director manages, for reading the table.
+func (d *Director) IPVS() ipvs.API { return d.ipvs }
+
+// Status returns what the Director has done and the health of the real
+// servers Run checks. It is safe to call at any time, also while Run or
+// Apply runs, and never waits for them or for the kernel.
+func (d *Director) Status() Status { return d.status.snapshot() }
+
+// backend is the firewall of the mark and source-NAT rules, the default
+// one opened on first use.
+func (d *Director) backend() (iptables.Backend, error) {
+	if d.firewall == nil {
+		b, err := defaultFirewall(d.netns, d.opts.FirewallKind)
+		if err != nil {
+			return nil, err
+		}
+		d.firewall = b
+	}
+	return d.firewall, nil
 }

@@ -60,11 +60,12 @@ type running struct {
 	reports chan Report
 }
 
-func runDirector(t *testing.T, d *Director, cfg *Config, reload <-chan *Config) *running {
+func runDirector(t *testing.T, d *Director, cfg *Config, reload <-chan *Compiled) *running {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{t: t, reports: make(chan Report, 64)}
 	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx, cfg, reload, func(rep Report) { r.reports <- rep }) }()
+	c := compiled(t, cfg)
+	go func() { done <- d.Run(ctx, c, reload, func(rep Report) { r.reports <- rep }) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return r
 }
@@ -135,11 +136,11 @@ func TestNATLab(t *testing.T) {
 	}
 	defer d.Close()
 	ctx := ctxT(t)
-	cfg, err := Parse([]byte(natLab))
+	cfg, err := parseConfig([]byte(natLab))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := d.Plan(ctx, cfg)
+	p, err := d.Plan(ctx, compiled(t, cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +155,7 @@ func TestNATLab(t *testing.T) {
 		t.Errorf("ip_forward = %s: NAT needs it and the director sets it", fwd)
 	}
 
-	again, err := d.Plan(ctx, cfg)
+	again, err := d.Plan(ctx, compiled(t, cfg))
 	if err != nil || again.Len() != 0 {
 		t.Fatalf("re-plan of an applied config: %v\n%s", err, again)
 	}
@@ -164,7 +165,7 @@ func TestNATLab(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Services[0].RealServers[0].Weight = 3 // was 1 by default
-	one, err := d.Plan(ctx, cfg)
+	one, err := d.Plan(ctx, compiled(t, cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,11 +239,11 @@ func TestDrain(t *testing.T) {
 	}
 	defer d.Close()
 	ctx := ctxT(t)
-	cfg, err := Parse([]byte(strings.Replace(natLab, "weight: 2", "weight: 1", 1)))
+	cfg, err := parseConfig([]byte(strings.Replace(natLab, "weight: 2", "weight: 1", 1)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := d.Plan(ctx, cfg)
+	p, err := d.Plan(ctx, compiled(t, cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +273,7 @@ func TestDrain(t *testing.T) {
 		t.Fatal("no connection reached rs1")
 	}
 	cfg.Services[0].RealServers = cfg.Services[0].RealServers[1:] // remove rs1
-	p, err = d.Plan(ctx, cfg)
+	p, err = d.Plan(ctx, compiled(t, cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +311,7 @@ func TestDrain(t *testing.T) {
 	if err != nil || len(ds) != 1 || ds[0].Addr.String() != "10.0.0.120:80" {
 		t.Errorf("destinations after Collect: %+v, %v", ds, err)
 	}
-	if again, _ := d.Plan(ctx, cfg); again.Len() != 0 {
+	if again, _ := d.Plan(ctx, compiled(t, cfg)); again.Len() != 0 {
 		t.Errorf("plan after the drain:\n%s", again)
 	}
 }
@@ -368,7 +369,7 @@ func TestHealthChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() }) // after Run has stopped (cleanups run last first)
-	cfg, err := Parse([]byte(`
+	cfg, err := parseConfig([]byte(`
 services:
   - protocol: tcp
     address: 10.0.0.8:80
@@ -444,11 +445,11 @@ func TestSNAT(t *testing.T) {
 	defer d.Close()
 	ctx := ctxT(t)
 	conf := strings.Replace(natLab, "scheduler: wrr", "scheduler: rr", 1)
-	cfg, err := Parse([]byte(conf))
+	cfg, err := parseConfig([]byte(conf))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := d.Plan(ctx, cfg)
+	p, err := d.Plan(ctx, compiled(t, cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -461,11 +462,11 @@ func TestSNAT(t *testing.T) {
 	}
 	cancel()
 
-	cfg, err = Parse([]byte(strings.Replace(conf, "scheduler: rr", "scheduler: rr\n    snat: true", 1)))
+	cfg, err = parseConfig([]byte(strings.Replace(conf, "scheduler: rr", "scheduler: rr\n    snat: true", 1)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err = d.Plan(ctx, cfg)
+	p, err = d.Plan(ctx, compiled(t, cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -479,7 +480,7 @@ func TestSNAT(t *testing.T) {
 	if got := get(t, client, 4); got["rs1"] != 2 || got["rs2"] != 2 {
 		t.Errorf("answers with snat: %v, want both real servers", got)
 	}
-	if again, _ := d.Plan(ctx, cfg); again.Len() != 0 {
+	if again, _ := d.Plan(ctx, compiled(t, cfg)); again.Len() != 0 {
 		t.Errorf("second plan:\n%s", again)
 	}
 	if err := d.Teardown(ctx); err != nil {
@@ -548,15 +549,15 @@ func TestRunReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	cfg, err := Parse([]byte(natLab))
+	cfg, err := parseConfig([]byte(natLab))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(ctxT(t))
 	reports := make(chan Report, 16)
-	reload := make(chan *Config)
+	reload := make(chan *Compiled)
 	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx, cfg, reload, func(r Report) { reports <- r }) }()
+	go func() { done <- d.Run(ctx, compiled(t, cfg), reload, func(r Report) { reports <- r }) }()
 	defer func() { cancel(); <-done }()
 	next := func() Report {
 		select {
@@ -570,17 +571,17 @@ func TestRunReload(t *testing.T) {
 	if r := next(); r.Err != nil || r.Plan == nil || r.Plan.Len() != 4 {
 		t.Fatalf("first apply: %+v", r)
 	}
-	newer, err := Parse([]byte(strings.Replace(natLab, "weight: 2", "weight: 5", 1)))
+	newer, err := parseConfig([]byte(strings.Replace(natLab, "weight: 2", "weight: 5", 1)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	reload <- newer
+	reload <- compiled(t, newer)
 	if r := next(); r.Err != nil || r.Plan == nil || r.Plan.Len() != 1 || r.Plan.Ops[0].Rule.Destination.Weight != 5 {
 		t.Fatalf("after reload: %+v", r)
 	}
-	reload <- &Config{Services: []VirtualService{{Protocol: ipvs.TCP}}} // invalid
-	if r := next(); r.Err == nil || !errors.Is(r.Err, ErrInvalid) {
-		t.Fatalf("bad reload: %+v", r)
+	// An invalid configuration never reaches Run: Compile refuses it.
+	if _, err := Compile(&Config{Services: []VirtualService{{Protocol: ipvs.TCP}}}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("bad reload: %v", err)
 	}
 	ds, err := d.IPVS().Destinations(ctx, ipvs.Service{Protocol: ipvs.TCP, Addr: cfg.Services[0].Address})
 	if err != nil || len(ds) != 2 {
@@ -608,11 +609,11 @@ func TestApplySavesStateWhenIPVSFails(t *testing.T) {
 	}
 	defer d.Close()
 	ctx := ctxT(t)
-	cfg, err := Parse([]byte(natLab + "vips:\n  - {address: 192.0.2.80, interface: lo}\n"))
+	cfg, err := parseConfig([]byte(natLab + "vips:\n  - {address: 192.0.2.80, interface: lo}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := d.Plan(ctx, cfg)
+	p, err := d.Plan(ctx, compiled(t, cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -663,7 +664,7 @@ func TestReloadKeepsHealth(t *testing.T) {
 	}
 	t.Cleanup(func() { d.Close() }) // after Run has stopped (cleanups run last first)
 	conf := func(w2 int) *Config {
-		cfg, err := Parse([]byte(fmt.Sprintf(`
+		cfg, err := parseConfig([]byte(fmt.Sprintf(`
 services:
   - protocol: tcp
     address: 10.0.0.8:80
@@ -679,7 +680,7 @@ services:
 		return cfg
 	}
 	ctx := ctxT(t)
-	reload := make(chan *Config)
+	reload := make(chan *Compiled)
 	waitFor := runDirector(t, d, conf(1), reload).waitFor
 	weight := func() int {
 		ds, err := d.IPVS().Destinations(ctx, ipvs.Service{Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort("10.0.0.8:80")})
@@ -698,7 +699,7 @@ services:
 	stop()
 	waitFor("rs1 to fail", func(r Report) bool { return r.Health != nil && !r.Health.Healthy })
 	waitFor("the quiesce", func(r Report) bool { return r.Plan != nil })
-	reload <- conf(3)
+	reload <- compiled(t, conf(3))
 	waitFor("the reload's plan", func(r Report) bool { return r.Plan != nil })
 	if w := weight(); w != 0 {
 		t.Fatalf("rs1's weight %d after the reload, want 0 (still failed)", w)
@@ -723,11 +724,11 @@ func TestApplyPartialFailureConverges(t *testing.T) {
 	// 10.0.0.255 is the lab subnet's broadcast address: valid as an
 	// address, refused by the kernel as a real server (EINVAL).
 	bad := natLab + "      - {address: 10.0.0.255:80, forward: nat}\n"
-	cfg, err := Parse([]byte(bad))
+	cfg, err := parseConfig([]byte(bad))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := d.Plan(ctx, cfg)
+	p, err := d.Plan(ctx, compiled(t, cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -737,18 +738,18 @@ func TestApplyPartialFailureConverges(t *testing.T) {
 		ae.Failed[0].Op.Rule.Destination.Addr != netip.MustParseAddrPort("10.0.0.255:80") || !errors.Is(ae.Failed[0].Err, syscall.EINVAL) {
 		t.Fatalf("Apply: %v, want one failure: creating 10.0.0.255:80, EINVAL", err)
 	}
-	again, err := d.Plan(ctx, cfg)
+	again, err := d.Plan(ctx, compiled(t, cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if again.Len() != 1 || again.Ops[0].Rule.Destination.Addr != netip.MustParseAddrPort("10.0.0.255:80") {
 		t.Errorf("plan after the partial apply:\n%s\nwant only the refused destination", again)
 	}
-	good, err := Parse([]byte(natLab))
+	good, err := parseConfig([]byte(natLab))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, err := d.Plan(ctx, good); err != nil || p.Len() != 0 {
+	if p, err := d.Plan(ctx, compiled(t, good)); err != nil || p.Len() != 0 {
 		t.Errorf("plan without the refused destination: %v\n%s", err, p)
 	}
 }
@@ -781,7 +782,7 @@ func TestAppliedPlansConverge(t *testing.T) {
 	vmtest.Require(t, "ip_vs", "ip_vs_wlc", "veth", "bridge")
 	d, _ := natDirector(t, Options{})
 	ctx := ctxT(t)
-	cfg, err := Parse([]byte(`
+	cfg, err := parseConfig([]byte(`
 services:
   - protocol: tcp
     address: "[::ffff:10.0.0.8]:80"
@@ -793,7 +794,7 @@ services:
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := d.Plan(ctx, cfg)
+	p, err := d.Plan(ctx, compiled(t, cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -801,7 +802,7 @@ services:
 		t.Fatal(err)
 	}
 	for i := 0; i < 2; i++ {
-		if again, err := d.Plan(ctx, cfg); err != nil || again.Len() != 0 {
+		if again, err := d.Plan(ctx, compiled(t, cfg)); err != nil || again.Len() != 0 {
 			t.Fatalf("plan %d after applying: %v\n%s", i+1, err, again)
 		}
 	}
@@ -835,7 +836,7 @@ func TestHealthFlipReadsNothing(t *testing.T) {
 	for i := 0; i < 1000; i++ {
 		fmt.Fprintf(&text, "  - {protocol: tcp, address: 10.0.0.8:%d, realServers: [{address: 10.0.0.120:80, forward: nat}]}\n", 2000+i)
 	}
-	cfg, err := Parse([]byte(text.String()))
+	cfg, err := parseConfig([]byte(text.String()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -864,7 +865,7 @@ func TestHealthFlipReadsNothing(t *testing.T) {
 		t.Errorf("%d full reads after two health flips, want still 1", n)
 	}
 	// What the Director believes is what the kernel has.
-	if again, err := d.Plan(ctx, cfg); err != nil || again.Len() != 0 {
+	if again, err := d.Plan(ctx, compiled(t, cfg)); err != nil || again.Len() != 0 {
 		t.Errorf("a full plan after the flips: %v\n%s", err, again)
 	}
 }
@@ -895,13 +896,13 @@ func TestReloadPlansFromWhatItKnows(t *testing.T) {
 			fmt.Fprintf(&text, "  - {protocol: tcp, address: 10.0.0.8:%d, realServers: [{address: 10.0.0.120:80, forward: nat}]}\n", 2000+i)
 		}
 		text.WriteString(extra)
-		cfg, err := Parse([]byte(text.String()))
+		cfg, err := parseConfig([]byte(text.String()))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return cfg
 	}
-	reload := make(chan *Config)
+	reload := make(chan *Compiled)
 	r := runDirector(t, d, conf(2, ""), reload)
 	r.waitFor("the first apply", func(rep Report) bool { return rep.Plan != nil })
 	if n := fullReads(d); n != 1 {
@@ -910,7 +911,7 @@ func TestReloadPlansFromWhatItKnows(t *testing.T) {
 	web := ipvs.Service{Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort("10.0.0.8:80")}
 	rs1, rs2 := netip.MustParseAddrPort("10.0.0.110:80"), netip.MustParseAddrPort("10.0.0.120:80")
 
-	reload <- conf(5, "")
+	reload <- compiled(t, conf(5, ""))
 	rep := r.waitFor("the weight's reload", func(rep Report) bool { return rep.Plan != nil })
 	if rep.Plan.Len() != 1 || rep.Plan.Ops[0].Kind != UpdateDestination || rep.Plan.Ops[0].Rule.Destination.Addr != rs2 ||
 		rep.Plan.Ops[0].Rule.Destination.Weight != 5 || rep.Plan.Ops[0].Old.Destination.Weight != 2 {
@@ -929,7 +930,7 @@ func TestReloadPlansFromWhatItKnows(t *testing.T) {
 		t.Fatal(err)
 	}
 	withForeign := "  - {protocol: tcp, address: 10.0.0.8:3000, scheduler: wrr, realServers: [{address: 10.0.0.110:80, forward: nat}]}\n"
-	reload <- conf(5, withForeign)
+	reload <- compiled(t, conf(5, withForeign))
 	rep = r.waitFor("the reload adding the foreign service", func(rep Report) bool { return rep.Plan != nil })
 	if got := kinds(rep.Plan); got != "update service, create destination" ||
 		rep.Plan.Ops[0].Rule.Service.Addr != foreign.Addr || rep.Plan.Ops[0].Old.Service.Scheduler != ipvs.RoundRobin ||
@@ -948,7 +949,7 @@ func TestReloadPlansFromWhatItKnows(t *testing.T) {
 
 	// A change the kernel refuses: 10.0.0.255 is the lab subnet's
 	// broadcast address (EINVAL as a real server).
-	reload <- conf(5, withForeign+"  - {protocol: tcp, address: 10.0.0.8:3001, realServers: [{address: 10.0.0.255:80, forward: nat}]}\n")
+	reload <- compiled(t, conf(5, withForeign+"  - {protocol: tcp, address: 10.0.0.8:3001, realServers: [{address: 10.0.0.255:80, forward: nat}]}\n"))
 	select {
 	case rep := <-r.reports:
 		var ae *ApplyError
@@ -961,7 +962,7 @@ func TestReloadPlansFromWhatItKnows(t *testing.T) {
 	if n := fullReads(d); n != 1 {
 		t.Errorf("%d full reads after the refused reload, want still 1", n)
 	}
-	reload <- conf(6, withForeign)
+	reload <- compiled(t, conf(6, withForeign))
 	rep = r.waitFor("the reload after the failure", func(rep Report) bool { return rep.Plan != nil })
 	if got := kinds(rep.Plan); got != "update destination, delete service" || rep.Plan.Ops[0].Rule.Destination.Weight != 6 {
 		t.Errorf("reload after the failure:\n%s\nwant rs2 to weight 6 and the refused service's removal", rep.Plan)
@@ -970,7 +971,7 @@ func TestReloadPlansFromWhatItKnows(t *testing.T) {
 		t.Errorf("%d full reads after the reload that followed a failure, want 2", n)
 	}
 	// What the Director believes is what the kernel has.
-	if again, err := d.Plan(ctx, conf(6, withForeign)); err != nil || again.Len() != 0 {
+	if again, err := d.Plan(ctx, compiled(t, conf(6, withForeign))); err != nil || again.Len() != 0 {
 		t.Errorf("a full plan after the reloads: %v\n%s", err, again)
 	}
 }
@@ -981,14 +982,14 @@ func TestReloadPlansFromWhatItKnows(t *testing.T) {
 func TestResyncRepairsDrift(t *testing.T) {
 	vmtest.Require(t, "ip_vs", "ip_vs_wrr", "veth", "bridge")
 	d, _ := natDirector(t, Options{Resync: 300 * time.Millisecond})
-	cfg, err := Parse([]byte(natLab))
+	cfg, err := parseConfig([]byte(natLab))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(ctxT(t))
 	reports := make(chan Report, 16)
 	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx, cfg, nil, func(r Report) { reports <- r }) }()
+	go func() { done <- d.Run(ctx, compiled(t, cfg), nil, func(r Report) { reports <- r }) }()
 	defer func() { cancel(); <-done }()
 	first := <-reports
 	if first.Err != nil || first.Plan == nil || first.Resync {

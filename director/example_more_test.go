@@ -39,14 +39,14 @@ func ExampleDirector_Disable() {
 // prefixes are withdrawn from the routers, the flows move to the other
 // directors (which send them to the same real servers), and WaitIdle says
 // when nothing reaches it any more.
-func ExampleDirector_Drain() {
+func ExampleDirector_Withdraw() {
 	ctx := context.Background()
 	d, err := director.New(nil) // with Options.Announcer, and Run running
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer d.Close()
-	if err := d.Drain(ctx); err != nil {
+	if err := d.Withdraw(ctx); err != nil {
 		log.Fatal(err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)

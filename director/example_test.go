@@ -59,7 +59,7 @@ func ExampleDirector_Run() {
 		log.Fatal(err)
 	}
 	defer d.Close()
-	reload := make(chan *director.Config) // send a new Config to re-apply
+	reload := make(chan *director.Compiled) // send a new configuration to re-apply
 	err = d.Run(context.Background(), cfg, reload, func(r director.Report) {
 		switch {
 		case r.Health != nil:
@@ -128,8 +128,8 @@ func ExampleConfig() {
 	// director: config: services[0] (web).realServers[1]: ipvs: invalid Destination.TunnelPort: a GUE tunnel needs a port
 }
 
-// Changing a running director safely: edit the configuration, look at the
-// plan (only what differs: here one weight), then apply it.
+// Changing a running director safely: edit the configuration file, look
+// at the plan (only what differs: here one weight), then apply it.
 func ExampleDirector_Plan() {
 	ctx := context.Background()
 	d, err := director.New(nil) // the caller's namespace
@@ -137,11 +137,10 @@ func ExampleDirector_Plan() {
 		log.Fatal(err)
 	}
 	defer d.Close()
-	cfg, err := director.Load("/etc/lvs/director.yaml")
+	cfg, err := director.Load("/etc/lvs/director.yaml") // rs 10.0.0.110's weight edited to 5
 	if err != nil {
 		log.Fatal(err)
 	}
-	cfg.Services[0].RealServers[0].Weight = 5
 	p, err := d.Plan(ctx, cfg)
 	if err != nil {
 		log.Fatal(err)

@@ -22,15 +22,12 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte(natYAML))
 	f.Add([]byte(`{"services":[{"fwmark":7,"family":"ipv6","flags":"one-packet","realServers":[{"address":"[2001:db8::1]:0","forward":"tunnel","tunnel":{"type":"gre"}}]}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		cfg, err := Parse(b)
+		c, err := Parse(b)
 		if err != nil {
 			return
 		}
-		m, err := compile(cfg)
-		if err != nil {
-			t.Fatalf("Parse accepted what compile refuses: %v", err)
-		}
-		out, err := yaml.Marshal(cfg)
+		m := c.m
+		out, err := yaml.Marshal(c.Config())
 		if err != nil {
 			t.Fatalf("a parsed configuration does not marshal: %v", err)
 		}
@@ -38,10 +35,7 @@ func FuzzParseConfig(f *testing.F) {
 		if err != nil {
 			t.Fatalf("%q -> %q does not parse: %v", b, out, err)
 		}
-		m2, err := compile(again)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m2 := again.m
 		if p1, p2 := plan(m, current{}, false).String(), plan(m2, current{}, false).String(); p1 != p2 {
 			t.Fatalf("%q and its YAML %q plan differently:\n%s\n%s", b, out, p1, p2)
 		}

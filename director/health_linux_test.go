@@ -390,7 +390,7 @@ func TestHangingTargetIsBounded(t *testing.T) {
 	ok.Listener = listenTCP(t, ns)
 	ok.Start()
 	t.Cleanup(ok.Close)
-	cfg := mustParse(t, fmt.Sprintf(`
+	cfg := mustConfig(t, fmt.Sprintf(`
 services:
   - protocol: tcp
     address: 10.0.0.8:80
@@ -402,7 +402,7 @@ services:
 	m := mustCompile(t, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	changes := make(chan change, 16)
+	changes := make(chan healthChange, 16)
 	stop := d.startChecks(ctx, m, map[target]bool{}, changes)
 	start := time.Now()
 	var failedAt time.Duration

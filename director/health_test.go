@@ -48,7 +48,7 @@ func TestTally(t *testing.T) {
 }
 
 func TestEffective(t *testing.T) {
-	cfg := mustParse(t, `
+	cfg := mustConfig(t, `
 services:
   - protocol: tcp
     address: 10.0.0.8:80
@@ -627,7 +627,7 @@ func TestFailureActionString(t *testing.T) {
 // compilation: a bad kind is a configuration error, and so is a port-less
 // check of a firewall-mark service.
 func TestParseCheck(t *testing.T) {
-	cfg := mustParse(t, `
+	cfg := mustConfig(t, `
 services:
   - protocol: udp
     address: 10.0.0.8:53

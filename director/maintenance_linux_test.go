@@ -26,10 +26,10 @@ func TestDisableEnable(t *testing.T) {
 	d, l := natDirector(t, Options{StateFile: stateFile})
 	client := labtest.Host(t, l, lab.Client)
 	ctx := ctxT(t)
-	cfg := mustParse(t, natLab)
+	cfg := mustConfig(t, natLab)
 	svc := ipvs.Key{Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort("10.0.0.8:80"), Family: ipvs.IPv4}
 	rs1, rs2 := netip.MustParseAddrPort("10.0.0.110:80"), netip.MustParseAddrPort("10.0.0.120:80")
-	weight := func(c *ipvs.Client, a netip.AddrPort) int {
+	weight := func(c ipvs.API, a netip.AddrPort) int {
 		t.Helper()
 		ds, err := c.Destinations(ctx, ipvs.Service{Protocol: ipvs.TCP, Addr: svc.Addr})
 		if err != nil {
@@ -50,11 +50,11 @@ func TestDisableEnable(t *testing.T) {
 	if err := d.Ping(ctx); !errors.Is(err, ErrNotRunning) {
 		t.Errorf("Ping without Run: %v", err)
 	}
-	reload := make(chan *Config)
+	reload := make(chan *Compiled)
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	reports := make(chan Report, 64)
-	go func() { done <- d.Run(runCtx, cfg, reload, func(r Report) { reports <- r }) }()
+	go func() { done <- d.Run(runCtx, compiled(t, cfg), reload, func(r Report) { reports <- r }) }()
 	if r := <-reports; r.Err != nil || r.Plan == nil {
 		t.Fatalf("first apply: %+v", r)
 	}
@@ -81,7 +81,7 @@ func TestDisableEnable(t *testing.T) {
 	if len(st.Owned.Services) != 1 || st.Owned.Services[0] != svc {
 		t.Errorf("Status().Owned = %+v", st.Owned)
 	}
-	reload <- mustParse(t, strings.Replace(natLab, "weight: 2", "weight: 5", 1))
+	reload <- compiled(t, mustConfig(t, strings.Replace(natLab, "weight: 2", "weight: 5", 1)))
 	if err := d.Ping(ctx); err != nil { // answered once the reload's step ended
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestDisableEnable(t *testing.T) {
 	if st := d2.Status(); len(st.Disabled) != 1 || st.Disabled[0].Reason != "disk swap" {
 		t.Errorf("the new Director's disabled list: %+v", st.Disabled)
 	}
-	p, err := d2.Plan(ctx, cfg)
+	p, err := d2.Plan(ctx, compiled(t, cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestDisableEnable(t *testing.T) {
 	if err := d2.Enable(ctx, svc, rs2); err != nil {
 		t.Fatal(err)
 	}
-	if p, err = d2.Plan(ctx, cfg); err != nil || p.Len() != 1 || p.Ops[0].Rule.Destination.Weight != 2 {
+	if p, err = d2.Plan(ctx, compiled(t, cfg)); err != nil || p.Len() != 1 || p.Ops[0].Rule.Destination.Weight != 2 {
 		t.Fatalf("plan after Enable: %v, %v; want rs2 back at weight 2", p, err)
 	}
 	if err := d2.Apply(ctx, p); err != nil {

@@ -16,7 +16,7 @@ import (
 // with no check; the sorry server comes in when every real server is
 // failed or disabled, and not before.
 func TestEffectiveDisabled(t *testing.T) {
-	cfg := mustParse(t, `
+	cfg := mustConfig(t, `
 services:
   - protocol: tcp
     address: 10.0.0.8:80
@@ -120,7 +120,7 @@ func TestStateKeepsDisabled(t *testing.T) {
 // mh-fallback; conn_reuse_mode is 0 only on the kernels kube-proxy found
 // slow with 1.
 func TestKernelDefaults(t *testing.T) {
-	m, err := compile(mustParse(t, `
+	m, err := compile(mustConfig(t, `
 services:
   - {protocol: tcp, address: 10.0.0.8:80, persistence: {timeout: 60s}, realServers: [{address: 10.0.0.110:80, forward: dr}]}
   - {protocol: tcp, address: 10.0.0.8:81, check: {type: tcp, onFailure: remove}, realServers: [{address: 10.0.0.110:81, forward: dr}]}
@@ -136,7 +136,7 @@ services:
 	if got["net.ipv4.vs.expire_quiescent_template"] != "1" || got["net.ipv4.vs.expire_nodest_conn"] != "1" || len(got) != 2 {
 		t.Errorf("sysctls %v", got)
 	}
-	m, err = compile(mustParse(t, `
+	m, err = compile(mustConfig(t, `
 sysctls: {net.ipv4.vs.expire_nodest_conn: "0"}
 services:
   - {protocol: tcp, address: 10.0.0.8:81, check: {type: tcp, onFailure: remove}, realServers: [{address: 10.0.0.110:81, forward: dr}]}

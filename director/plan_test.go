@@ -24,7 +24,7 @@ services:
       - {address: 10.0.0.120:80, forward: nat, weight: 2}
 `
 
-func mustParse(t *testing.T, s string) *Config {
+func mustParse(t *testing.T, s string) *Compiled {
 	t.Helper()
 	c, err := Parse([]byte(s))
 	if err != nil {
@@ -70,7 +70,7 @@ func planFor(t *testing.T, cfg *Config, cur current, drain bool) *Plan {
 }
 
 func TestPlanFromEmpty(t *testing.T) {
-	cfg := mustParse(t, natYAML)
+	cfg := mustConfig(t, natYAML)
 	p := planFor(t, cfg, current{sysctls: map[sysctl.Key]string{sysctl.IPv4Forward: "0"}}, false)
 	want := "set sysctl, create service, create destination, create destination, add VIP"
 	if got := kinds(p); got != want {
@@ -92,7 +92,7 @@ func TestPlanFromEmpty(t *testing.T) {
 
 // TestPlanNoChange: a kernel that already matches gives zero operations.
 func TestPlanNoChange(t *testing.T) {
-	cfg := mustParse(t, natYAML)
+	cfg := mustConfig(t, natYAML)
 	cur := current{
 		table:   kernelOf(t, cfg),
 		sysctls: map[sysctl.Key]string{sysctl.IPv4Forward: "1"},
@@ -105,7 +105,7 @@ func TestPlanNoChange(t *testing.T) {
 
 // TestPlanOneWeight: one changed weight is one operation.
 func TestPlanOneWeight(t *testing.T) {
-	cfg := mustParse(t, natYAML)
+	cfg := mustConfig(t, natYAML)
 	cur := current{table: kernelOf(t, cfg), sysctls: map[sysctl.Key]string{sysctl.IPv4Forward: "1"},
 		vips: map[vipOn]bool{{netip.MustParseAddr("192.168.10.200"), "lo"}: true}}
 	cfg.Services[0].RealServers[1].Weight = 5
@@ -121,14 +121,14 @@ func TestPlanOneWeight(t *testing.T) {
 // TestPlanOrder: additions before updates before removals; services the
 // director never owned stay; removed real servers drain when asked to.
 func TestPlanOrder(t *testing.T) {
-	old := mustParse(t, natYAML)
+	old := mustConfig(t, natYAML)
 	cur := current{table: kernelOf(t, old), sysctls: map[sysctl.Key]string{sysctl.IPv4Forward: "1"}}
 	foreign := ipvs.TableService{Service: ipvs.Service{FirewallMark: 99, Family: ipvs.IPv4, Scheduler: "wlc"}}
 	gone := ipvs.TableService{Service: ipvs.Service{Protocol: ipvs.UDP, Addr: netip.MustParseAddrPort("10.0.0.8:53"), Family: ipvs.IPv4, Scheduler: "rr"}}
 	cur.table = append(cur.table, foreign, gone)
 	cur.owned = map[ipvs.Key]bool{gone.Key(): true}
 	cur.ownVIPs = []VIP{{Address: netip.MustParseAddr("192.168.10.201")}}
-	cfg := mustParse(t, `
+	cfg := mustConfig(t, `
 services:
   - protocol: tcp
     address: 10.0.0.8:80
@@ -182,7 +182,7 @@ func TestConfigErrors(t *testing.T) {
 }
 
 func TestConfigForms(t *testing.T) {
-	cfg := mustParse(t, `
+	cfg := mustConfig(t, `
 timeouts: {tcp: 20s, tcpfin: 20, udp: 20s}
 sysctls: {net.ipv4.vs.expire_nodest_conn: "1"}
 services:
@@ -208,7 +208,7 @@ services:
 	if cfg.Timeouts.TCPFin != 20*time.Second {
 		t.Errorf("timeouts %+v", cfg.Timeouts)
 	}
-	if need, err := cfg.NeededSysctls(); err != nil || need["net.ipv4.vs.expire_nodest_conn"] != "1" {
+	if need, err := compiled(t, cfg).NeededSysctls(), error(nil); err != nil || need["net.ipv4.vs.expire_nodest_conn"] != "1" {
 		t.Errorf("sysctls %v, %v", need, err)
 	}
 }
@@ -216,7 +216,7 @@ services:
 // TestPlanVIPMoved: a VIP the director added on one interface and now
 // wants on another is added there and removed from the first.
 func TestPlanVIPMoved(t *testing.T) {
-	cfg := mustParse(t, natYAML)
+	cfg := mustConfig(t, natYAML)
 	cfg.VIPs[0].Interface = "vip0"
 	cfg.VIPs[0].Dummy = true
 	old := VIP{Address: cfg.VIPs[0].Address, Interface: "lo"}
@@ -253,10 +253,35 @@ func TestConfigGuards(t *testing.T) {
 		t.Errorf("kernel.* sysctl asked for: %v", err)
 	}
 	for _, name := range []string{".", "..", "a b", "x\r\n", `q"`, "toolonginterface0"} {
-		cfg := mustParse(t, natYAML)
+		cfg := mustConfig(t, natYAML)
 		cfg.VIPs[0].Interface = name
 		if err := cfg.Validate(); !errors.Is(err, ErrInvalid) {
 			t.Errorf("interface %q: %v, want ErrInvalid", name, err)
 		}
 	}
+}
+
+// mustConfig is the Config s holds, valid, for a test to change.
+func mustConfig(t *testing.T, s string) *Config {
+	t.Helper()
+	return mustParse(t, s).Config()
+}
+
+// compiled compiles cfg, failing the test if it is invalid.
+func compiled(t *testing.T, cfg *Config) *Compiled {
+	t.Helper()
+	c, err := Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// parseConfig is Parse for a test that changes the Config afterwards.
+func parseConfig(b []byte) (*Config, error) {
+	c, err := Parse(b)
+	if err != nil {
+		return nil, err
+	}
+	return c.Config(), nil
 }

@@ -40,7 +40,7 @@ func TestQuorumAndNotify(t *testing.T) {
 	hook := func(name string) string {
 		return fmt.Sprintf("[%q, %q, %q]", self, hookArg, filepath.Join(out, name))
 	}
-	cfg := mustParse(t, fmt.Sprintf(`
+	cfg := mustConfig(t, fmt.Sprintf(`
 services:
   - name: web
     protocol: tcp
@@ -129,7 +129,7 @@ services:
 		if failed == nil && got["rs1"] == 2 && got["rs2"] == 2 {
 			break
 		}
-		conns, _ := d.IPVS().Connections(ctxT(t))
+		conns, _ := d.IPVS().(*ipvs.Client).Connections(ctxT(t))
 		t.Logf("round %d after the quorum came back: answers %v, error %v; connections: %+v", round, got, failed, conns)
 		if round == 2 {
 			t.Fatalf("answers after the quorum came back: %v, %v", got, failed)

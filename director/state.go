@@ -153,3 +153,13 @@ func loadState(path string) (state, error) {
 	}
 	return st, nil
 }
+
+// save writes the state to Options.StateFile, if set, and shows it in the
+// Status.
+func (d *Director) save() error {
+	d.status.owns(d.st)
+	if d.opts.StateFile == "" {
+		return nil
+	}
+	return saveState(d.opts.StateFile, d.st)
+}

@@ -62,7 +62,7 @@ type Owned struct {
 	Sysctls []sysctl.Setting `json:"sysctls,omitempty"`
 	// Draining are the real servers being drained (Options.Drain), each
 	// deleted by Collect when idle or at its deadline.
-	Draining []Drain `json:"draining,omitempty"`
+	Draining []DrainingServer `json:"draining,omitempty"`
 	// Marks and SNAT say whether it has firewall-mark or source-NAT rules,
 	// Sync whether it started the sync daemons.
 	Marks bool `json:"marks,omitempty"`
@@ -70,8 +70,8 @@ type Owned struct {
 	Sync  bool `json:"sync,omitempty"`
 }
 
-// Drain is a real server being drained.
-type Drain struct {
+// DrainingServer is a real server being drained.
+type DrainingServer struct {
 	Service  ipvs.Key       `json:"service"`
 	Addr     netip.AddrPort `json:"realServer"`
 	Deadline time.Time      `json:"deadline"`
@@ -136,10 +136,10 @@ func (b *statusBook) owns(st state) {
 	for k, deadline := range st.Draining {
 		svc, rs, ok := parseDrainKey(k)
 		if ok {
-			o.Draining = append(o.Draining, Drain{svc, rs, deadline})
+			o.Draining = append(o.Draining, DrainingServer{svc, rs, deadline})
 		}
 	}
-	slices.SortFunc(o.Draining, func(x, y Drain) int { return cmp.Or(cmpKey(x.Service, y.Service), x.Addr.Compare(y.Addr)) })
+	slices.SortFunc(o.Draining, func(x, y DrainingServer) int { return cmp.Or(cmpKey(x.Service, y.Service), x.Addr.Compare(y.Addr)) })
 	slices.SortFunc(o.Services, cmpKey)
 	disabled := slices.Clone(st.Disabled)
 	b.mu.Lock()

@@ -32,6 +32,9 @@ type API interface {
 	ZeroService(ctx context.Context, svc Service) error
 	Timeouts(ctx context.Context) (Timeouts, error)
 	SetTimeouts(ctx context.Context, t Timeouts) error
+	SyncDaemons(ctx context.Context) ([]SyncDaemon, error)
+	StartSyncDaemon(ctx context.Context, d SyncDaemon) error
+	StopSyncDaemon(ctx context.Context, state SyncState) error
 	Close() error
 }
 

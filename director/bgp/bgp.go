@@ -54,13 +54,12 @@ type Options struct {
 
 // New starts a speaker with cfg's identity and a session with each of its
 // peers, in the process's network namespace. It announces nothing until
-// Announce. cfg is validated as a director.Config validates it.
+// Announce. cfg is validated first (BGP.Validate).
 func New(ctx context.Context, cfg *director.BGP, opts *Options) (*Speaker, error) {
 	if cfg == nil {
 		return nil, errors.New("bgp: no configuration")
 	}
-	if err := (&director.Config{AllowNoServices: true, Cluster: &director.Cluster{
-		Announce: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}, BGP: cfg}}).Validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if opts == nil {

@@ -20,7 +20,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	sp, err := bgp.New(ctx, cfg.Cluster.BGP, nil)
+	sp, err := bgp.New(ctx, cfg.Config().Cluster.BGP, nil)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -50,7 +50,11 @@ func TestSamplesApply(t *testing.T) {
 			defer d.Close()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			p, err := d.Plan(ctx, cfg)
+			c, err := director.Compile(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := d.Plan(ctx, c)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -98,7 +102,7 @@ func TestSamplesApply(t *testing.T) {
 					}
 				}
 			}
-			if again, err := d.Plan(ctx, cfg); err != nil || again.Len() != 0 {
+			if again, err := d.Plan(ctx, c); err != nil || again.Len() != 0 {
 				t.Errorf("second plan (%v):\n%s", err, again)
 			}
 			if err := d.Teardown(ctx); err != nil {

@@ -26,7 +26,7 @@ func TestSampleConfigs(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.file, err)
 		}
-		a, err := director.Parse(mustYAML(t, got))
+		a, err := director.Parse(mustYAML(t, got.Config()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -34,8 +34,8 @@ func TestSampleConfigs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if string(mustYAML(t, a)) != string(mustYAML(t, b)) {
-			t.Errorf("%s is not what the scenarios run:\n%s\nwant:\n%s", tc.file, mustYAML(t, a), mustYAML(t, b))
+		if string(mustYAML(t, a.Config())) != string(mustYAML(t, b.Config())) {
+			t.Errorf("%s is not what the scenarios run:\n%s\nwant:\n%s", tc.file, mustYAML(t, a.Config()), mustYAML(t, b.Config()))
 		}
 	}
 }

@@ -20,7 +20,7 @@
 //	          with mh alone, and the control without either (sloppy TCP off), counting flows
 //	          moved, kept and reset, and the time the router took
 //	add       a third director joins: new flows reach it, existing flows keep their real server
-//	drain     a director drained (withdrawn) while 60 flows ask every 100 ms: none breaks, and the
+//	withdraw  a director withdrawn from the cluster while 60 flows ask every 100 ms: none breaks, and the
 //	          director goes idle
 //	backup    active/backup by MED: the backup carries nothing until the primary dies, then
 //	          everything, synced connections included

@@ -24,7 +24,7 @@ var scenarios = []scenario{
 	{"spread", spread},
 	{"failover", failover},
 	{"add", add},
-	{"drain", drain},
+	{"withdraw", withdraw},
 	{"backup", backup},
 }
 

@@ -28,7 +28,7 @@ func runDirector(path, statePath string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	sp, err := bgp.New(ctx, cfg.Cluster.BGP, nil)
+	sp, err := bgp.New(ctx, cfg.Config().Cluster.BGP, nil)
 	if err != nil {
 		log.Error("bgp", "error", err)
 		return 1
@@ -40,13 +40,13 @@ func runDirector(path, statePath string) int {
 		return 1
 	}
 	defer d.Close()
-	// SIGUSR1 drains the director (the drain scenario).
+	// SIGUSR1 withdraws the director (the withdraw scenario).
 	usr1 := make(chan os.Signal, 1)
 	signal.Notify(usr1, syscall.SIGUSR1)
 	go func() {
 		for range usr1 {
-			if err := d.Drain(ctx); err != nil {
-				log.Warn("drain", "error", err)
+			if err := d.Withdraw(ctx); err != nil {
+				log.Warn("withdraw", "error", err)
 			}
 		}
 	}()

@@ -314,8 +314,8 @@ func backup(ctx context.Context, w io.Writer) error {
 	return nil
 }
 
-// drain: a director withdrawn while flows send a request every 100 ms.
-func drain(ctx context.Context, w io.Writer) error {
+// withdraw: a director withdrawn while flows send a request every 100 ms.
+func withdraw(ctx context.Context, w io.Writer) error {
 	c, err := build(ctx, options{directors: 3, sync: true, sloppy: true})
 	if err != nil {
 		return err
@@ -386,12 +386,12 @@ func drain(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("d1 never went idle: %w", err)
 	}
-	fmt.Fprintf(w, "d1 drained with %d of 60 flows: the router dropped it after %v; d1 idle (no packet for 4 s) %v after the drain\n",
+	fmt.Fprintf(w, "d1 withdrawn with %d of 60 flows: the router dropped it after %v; d1 idle (no packet for 4 s) %v after the withdrawal\n",
 		onD1, withdrawn.Round(time.Millisecond), idle.Round(time.Second))
 	fmt.Fprintf(w, "60 flows asking every 100 ms meanwhile: %d requests, %d reset or timed out, %d answered by another real server\n",
 		total.requests, total.broken, total.moved)
 	if total.broken+total.moved > 0 {
-		return fmt.Errorf("the drain broke flows")
+		return fmt.Errorf("the withdrawal broke flows")
 	}
 	return nil
 }

@@ -19,19 +19,23 @@ var commands = map[string]func(args []string) int{
 	"disable": func(args []string) int { return maintenanceCommand("disable", args) },
 	"enable":  func(args []string) int { return maintenanceCommand("enable", args) },
 	"reload":  reloadCommand,
-	"drain":   func(args []string) int { return drainCommand("drain", args) },
-	"undrain": func(args []string) int { return drainCommand("undrain", args) },
+	"withdraw": func(args []string) int { return clusterCommand("withdraw", "withdrawn", args) },
+	"rejoin":   func(args []string) int { return clusterCommand("rejoin", "rejoined", args) },
+	// drain and undrain are withdraw's and rejoin's names before 0.3,
+	// kept for one release.
+	"drain":   func(args []string) int { return clusterCommand("withdraw", "withdrawn", args) },
+	"undrain": func(args []string) int { return clusterCommand("rejoin", "rejoined", args) },
 }
 
-// drainCommand drains the director out of its cluster (its prefixes
-// withdrawn from the routers) or ends the drain.
-func drainCommand(name string, args []string) int {
+// clusterCommand takes the director out of its cluster (its prefixes
+// withdrawn from the routers, withdraw) or back (rejoin).
+func clusterCommand(name, done string, args []string) int {
 	fs, control := commandFlags(name, "")
 	fs.Parse(args)
 	if err := newControlClient(*control).call("POST", "/v1/"+name, nil, &struct{}{}); err != nil {
 		return fail(err)
 	}
-	fmt.Println(name + "ed")
+	fmt.Println(done)
 	return 0
 }
 

@@ -25,8 +25,9 @@ import (
 //	POST /v1/disable  {"service": "tcp 10.0.0.8:80", "realServer": "10.0.0.120:80", "reason": "..."}
 //	POST /v1/enable   {"service": ..., "realServer": ...}
 //	POST /v1/reload   re-read the configuration file: {"errors": N} or an error
-//	POST /v1/drain    withdraw this director's prefixes from the routers (cluster), until
-//	POST /v1/undrain
+//	POST /v1/withdraw withdraw this director's prefixes from the routers (cluster), until
+//	POST /v1/rejoin
+//	(POST /v1/drain and /v1/undrain: withdraw's and rejoin's names before 0.3, for one release)
 //
 // An error is a 4xx or 5xx answer with {"error": "..."}.
 
@@ -98,21 +99,25 @@ func (dm *daemon) serveControl() (stop func(), err error) {
 	}
 	mux.HandleFunc("POST /v1/disable", maintain(false))
 	mux.HandleFunc("POST /v1/enable", maintain(true))
-	drain := func(on bool) http.HandlerFunc {
+	cluster := func(out bool) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			var err error
-			if on {
-				err = dm.d.Drain(r.Context())
-				dm.log.Info("draining: prefixes withdrawn", "error", err)
+			if out {
+				err = dm.d.Withdraw(r.Context())
+				dm.log.Info("withdrawn: prefixes withdrawn from the routers", "error", err)
 			} else {
-				err = dm.d.Undrain(r.Context())
-				dm.log.Info("drain ended: prefixes announced again", "error", err)
+				err = dm.d.Rejoin(r.Context())
+				dm.log.Info("rejoined: prefixes announced again", "error", err)
 			}
 			answer(w, struct{}{}, err)
 		}
 	}
-	mux.HandleFunc("POST /v1/drain", drain(true))
-	mux.HandleFunc("POST /v1/undrain", drain(false))
+	for _, path := range []string{"/v1/withdraw", "/v1/drain"} {
+		mux.HandleFunc("POST "+path, cluster(true))
+	}
+	for _, path := range []string{"/v1/rejoin", "/v1/undrain"} {
+		mux.HandleFunc("POST "+path, cluster(false))
+	}
 	mux.HandleFunc("POST /v1/reload", func(w http.ResponseWriter, r *http.Request) {
 		req := reloadRequest{done: make(chan reloadResult, 1)}
 		select {

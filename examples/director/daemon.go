@@ -50,13 +50,13 @@ type reloadResult struct {
 }
 
 func (dm *daemon) run() error {
-	cfg, err := director.Load(dm.path)
+	compiled, err := director.Load(dm.path)
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if c := cfg.Cluster; c != nil && c.BGP != nil && !dm.dryRun {
+	if c := compiled.Config().Cluster; c != nil && c.BGP != nil && !dm.dryRun {
 		// The speaker's sockets are this process's: it runs in the
 		// director's namespace.
 		sp, err := bgp.New(ctx, c.BGP, &bgp.Options{Logger: dm.log.With("component", "bgp")})
@@ -74,7 +74,7 @@ func (dm *daemon) run() error {
 	defer d.Close()
 	dm.d = d
 	if dm.dryRun {
-		p, err := d.Plan(ctx, cfg)
+		p, err := d.Plan(ctx, compiled)
 		if err != nil {
 			return err
 		}
@@ -97,12 +97,12 @@ func (dm *daemon) run() error {
 		defer stop()
 	}
 	dm.sd = newNotifier()
-	configs := make(chan *director.Config)
+	configs := make(chan *director.Compiled)
 	go dm.reloads(ctx, configs)
 	go dm.supervise(ctx)
 
 	dm.log.Info("applying", "config", dm.path)
-	err = d.Run(ctx, cfg, configs, dm.report)
+	err = d.Run(ctx, compiled, configs, dm.report)
 	dm.sd.send("STOPPING=1")
 	if dm.teardown {
 		tctx, cancel := context.WithTimeout(context.Background(), dm.stopTimeout)
@@ -119,7 +119,7 @@ func (dm *daemon) run() error {
 // reloads re-reads the configuration file on SIGHUP and on each request of
 // the control socket, and hands what it reads to Run; a file that does not
 // load is logged (or answered) and the running configuration stays.
-func (dm *daemon) reloads(ctx context.Context, configs chan<- *director.Config) {
+func (dm *daemon) reloads(ctx context.Context, configs chan<- *director.Compiled) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -138,7 +138,7 @@ func (dm *daemon) reloads(ctx context.Context, configs chan<- *director.Config) 
 	}
 }
 
-func (dm *daemon) reloadOnce(ctx context.Context, configs chan<- *director.Config) reloadResult {
+func (dm *daemon) reloadOnce(ctx context.Context, configs chan<- *director.Compiled) reloadResult {
 	c, err := director.Load(dm.path)
 	if err != nil {
 		dm.log.Error("reload refused, keeping the running configuration", "config", dm.path, "error", err)

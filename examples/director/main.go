@@ -13,7 +13,7 @@
 //	director disable -reason TEXT SERVICE REALSERVER
 //	director enable SERVICE REALSERVER  take a real server out of service by hand, and back
 //	director reload                     re-read the configuration file (as SIGHUP does), and say how it went
-//	director drain / undrain            withdraw this director's prefixes from the routers (cluster.bgp), and back
+//	director withdraw / rejoin          withdraw this director's prefixes from the routers (cluster.bgp), and back
 //
 // SERVICE is "tcp 10.0.0.8:80" (one or two words) or "fwmark 10"; the
 // subcommands talk to the running director over its control socket

@@ -21,7 +21,7 @@ func apply(ctx context.Context, c *ipvs.Client, b *ipvs.Batch) error {
 }
 
 // printTable prints the director's table as ipvsadm -Ln does.
-func printTable(ctx context.Context, w io.Writer, c *ipvs.Client) error {
+func printTable(ctx context.Context, w io.Writer, c ipvs.API) error {
 	t, err := c.Table(ctx)
 	if err != nil {
 		return err

@@ -207,7 +207,11 @@ func addVIP(ctx context.Context, netns int, vip netip.Addr) error {
 		return err
 	}
 	defer d.Close()
-	p, err := d.Plan(ctx, &director.Config{VIPs: []director.VIP{{Address: vip}}, AllowNoServices: true})
+	c, err := director.Compile(&director.Config{VIPs: []director.VIP{{Address: vip}}, AllowNoServices: true})
+	if err != nil {
+		return err
+	}
+	p, err := d.Plan(ctx, c)
 	if err != nil {
 		return err
 	}

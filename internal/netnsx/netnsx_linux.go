@@ -138,3 +138,6 @@ func loopbackUp() error {
 	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
 	return unix.IoctlIfreq(s, unix.SIOCSIFFLAGS, ifr)
 }
+
+// Close closes a namespace descriptor Dup or New returned.
+func Close(fd int) error { return unix.Close(fd) }

@@ -24,3 +24,6 @@ func Dup(fd int) (int, error) {
 	}
 	return 0, fmt.Errorf("netns: not supported on %s: %w", runtime.GOOS, errors.ErrUnsupported)
 }
+
+// Close does nothing: Dup returns no descriptor here.
+func Close(int) error { return nil }

@@ -12,7 +12,7 @@ import (
 
 // announce makes what Options.Announcer announces match m's cluster: each
 // prefix whose services are all at or above quorum, once ready (after an
-// apply succeeded); nothing before, or while draining. It returns what changed, and the errors
+// apply succeeded); nothing before, or while withdrawn. It returns what changed, and the errors
 // of the prefixes it could not change (tried again on the next call).
 func (d *Director) announce(ctx context.Context, m *model, below map[ipvs.Key]bool, ready bool) (announced, withdrawn []netip.Prefix, err error) {
 	a := d.opts.Announcer
@@ -20,10 +20,10 @@ func (d *Director) announce(ctx context.Context, m *model, below map[ipvs.Key]bo
 		return nil, nil, nil
 	}
 	d.mu.Lock()
-	have, draining := slices.Clone(d.announced), d.draining
+	have, out := slices.Clone(d.announced), d.withdrawn
 	d.mu.Unlock()
 	var want []netip.Prefix
-	if ready && !draining {
+	if ready && !out {
 		want = m.wantAnnounced(below)
 	}
 	var errs []error

@@ -5,22 +5,22 @@ import (
 	"time"
 )
 
-// Drain takes the Director out of its cluster without dropping a flow: it
-// withdraws every prefix Options.Announcer announces for it, and keeps
-// them withdrawn until Undrain, while the Director goes on forwarding
+// Withdraw takes the Director out of its cluster without dropping a flow:
+// it withdraws every prefix Options.Announcer announces for it, and keeps
+// them withdrawn until Rejoin, while the Director goes on forwarding
 // whatever still reaches it (the flows the routers move to the other
 // directors keep their real servers there: mh, and the sync daemon).
 // WaitIdle tells when the routers have stopped sending. While Run runs,
-// Drain returns once Run has withdrawn; otherwise it withdraws itself.
-func (d *Director) Drain(ctx context.Context) error { return d.setDraining(ctx, true) }
+// Withdraw returns once Run has withdrawn; otherwise it withdraws itself.
+func (d *Director) Withdraw(ctx context.Context) error { return d.setWithdrawn(ctx, true) }
 
-// Undrain ends a Drain: the prefixes are announced again (by Run, at once
-// if it runs, or when it starts).
-func (d *Director) Undrain(ctx context.Context) error { return d.setDraining(ctx, false) }
+// Rejoin ends a Withdraw: the prefixes are announced again (by Run, at
+// once if it runs, or when it starts).
+func (d *Director) Rejoin(ctx context.Context) error { return d.setWithdrawn(ctx, false) }
 
-func (d *Director) setDraining(ctx context.Context, on bool) error {
+func (d *Director) setWithdrawn(ctx context.Context, on bool) error {
 	d.mu.Lock()
-	d.draining = on
+	d.withdrawn = on
 	run := d.run
 	d.mu.Unlock()
 	if run != nil {

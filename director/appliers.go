@@ -3,15 +3,12 @@ package director
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"net/netip"
 	"slices"
 
-	"github.com/lvs-go/lvs/internal/rtnl"
 	"github.com/lvs-go/lvs/ipvs"
 	"github.com/lvs-go/lvs/sysctl"
-	"golang.org/x/sys/unix"
 )
 
 // The appliers of the operations that are not IPVS changes (see appliers).
@@ -76,36 +73,26 @@ func (d *Director) syncSNAT(ctx context.Context, o Op) error {
 	return nil
 }
 
-func (d *Director) addVIP(v VIP) error {
-	rt, err := rtnl.Dial(d.netns)
-	if err != nil {
-		return err
-	}
-	defer rt.Close()
-	l, err := rt.FindLink(v.iface())
-	if err != nil {
-		return err
-	}
-	if l == nil && v.Dummy {
-		if err := rt.CreateLink(v.iface(), "dummy"); err != nil {
-			return rtnl.Unsupported(err, "the dummy module")
+func (d *Director) addVIP(ctx context.Context, v VIP) error {
+	l, err := d.links.Link(ctx, v.iface())
+	if errors.Is(err, fs.ErrNotExist) && v.Dummy {
+		if err := d.links.AddDummy(ctx, v.iface()); err != nil {
+			return err
 		}
 		if !slices.Contains(d.st.Dummies, v.iface()) {
 			d.st.Dummies = append(d.st.Dummies, v.iface())
 		}
-		if l, err = rt.FindLink(v.iface()); err != nil {
+		l, err = d.links.Link(ctx, v.iface())
+	}
+	if err != nil {
+		return err
+	}
+	if !l.Up {
+		if err := d.links.SetUp(ctx, l.Name); err != nil {
 			return err
 		}
 	}
-	if l == nil {
-		return fmt.Errorf("interface %s: %w", v.iface(), unix.ENODEV)
-	}
-	if l.Flags&unix.IFF_UP == 0 {
-		if err := rt.SetUp(l.Index, true); err != nil {
-			return err
-		}
-	}
-	if err := rt.AddAddr(l.Index, netip.PrefixFrom(v.Address, v.Address.BitLen())); err != nil {
+	if err := d.links.AddAddr(ctx, l.Name, netip.PrefixFrom(v.Address, v.Address.BitLen())); err != nil {
 		return err
 	}
 	if !slices.ContainsFunc(d.st.VIPs, func(x VIP) bool { return x.on() == v.on() }) {
@@ -114,25 +101,22 @@ func (d *Director) addVIP(v VIP) error {
 	return nil
 }
 
-func (d *Director) removeVIP(v VIP) error {
-	rt, err := rtnl.Dial(d.netns)
-	if err != nil {
+func (d *Director) removeVIP(ctx context.Context, v VIP) error {
+	if err := d.links.DelAddr(ctx, v.iface(), netip.PrefixFrom(v.Address, v.Address.BitLen())); err != nil {
 		return err
-	}
-	defer rt.Close()
-	l, err := rt.FindLink(v.iface())
-	if err != nil {
-		return err
-	}
-	if l != nil {
-		if err := rt.DelAddr(l.Index, netip.PrefixFrom(v.Address, v.Address.BitLen())); err != nil {
-			return err
-		}
 	}
 	d.st.VIPs = slices.DeleteFunc(d.st.VIPs, func(x VIP) bool { return x.on() == v.on() })
 	// A dummy device the Director made goes when no VIP of its uses it.
+	// It must still be a dummy: the state file's word alone deletes no
+	// other link.
 	if slices.Contains(d.st.Dummies, v.iface()) && !slices.ContainsFunc(d.st.VIPs, func(x VIP) bool { return x.iface() == v.iface() }) {
-		if err := rt.DeleteLink(v.iface()); err != nil {
+		l, err := d.links.Link(ctx, v.iface())
+		switch {
+		case err == nil && l.Kind == "dummy":
+			if err := d.links.DeleteLink(ctx, v.iface()); err != nil {
+				return err
+			}
+		case err != nil && !errors.Is(err, fs.ErrNotExist):
 			return err
 		}
 		d.st.Dummies = slices.DeleteFunc(d.st.Dummies, func(x string) bool { return x == v.iface() })
