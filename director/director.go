@@ -137,7 +137,6 @@ type Director struct {
 	sc       Sysctls
 	firewall iptables.Backend
 	links    Links
-	env      probeEnv
 	closers  []io.Closer
 	st       state
 	// known is what the Director knows the kernel's IPVS holds: the last
@@ -175,7 +174,7 @@ func New(opts *Options) (*Director, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Director{opts: *opts, netns: fd, env: nsEnv{netns: fd}}
+	d := &Director{opts: *opts, netns: fd}
 	release := opts.KernelRelease
 	if release == "" {
 		release = runningRelease()

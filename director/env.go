@@ -42,11 +42,11 @@ func (e nsEnv) start(cmd *exec.Cmd) error { return netnsx.Do(e.netns, cmd.Start)
 var _ probeEnv = (*Director)(nil)
 
 func (d *Director) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	return d.env.dial(ctx, network, addr)
+	return nsEnv{d.netns}.dial(ctx, network, addr)
 }
 
 func (d *Director) listenPacket(ctx context.Context, network, addr string) (net.PacketConn, error) {
-	return d.env.listenPacket(ctx, network, addr)
+	return nsEnv{d.netns}.listenPacket(ctx, network, addr)
 }
 
-func (d *Director) start(cmd *exec.Cmd) error { return d.env.start(cmd) }
+func (d *Director) start(cmd *exec.Cmd) error { return nsEnv{d.netns}.start(cmd) }

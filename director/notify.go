@@ -33,7 +33,7 @@ func (h *hooks) run(argv []string, env ...string) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = commandWaitDelay
-	if err := h.d.env.start(cmd); err != nil {
+	if err := h.d.start(cmd); err != nil {
 		cancel()
 		h.fail(argv, err)
 		return

@@ -138,3 +138,8 @@ func runningRelease() string {
 	}
 	return unix.ByteSliceToString(uts.Release[:])
 }
+
+// OpenLinks returns the Links a Director uses by default: rtnetlink in
+// the namespace open as netns (0: the caller's). Close it (it is an
+// io.Closer) when done.
+func OpenLinks(netns int) (Links, error) { return defaultLinks(netns) }

@@ -24,3 +24,6 @@ func defaultFirewall(int, iptables.Kind) (iptables.Backend, error) { return nil,
 func defaultLinks(int) (Links, error)                              { return nil, noDefault("Links") }
 
 func runningRelease() string { return "" }
+
+// OpenLinks is not supported on this system.
+func OpenLinks(int) (Links, error) { return nil, noDefault("Links") }
