@@ -25,19 +25,19 @@ type Sysctls struct {
 // DefaultSysctls are the keys NewSysctls has, with a fresh namespace's
 // values (Linux 6.1 with ip_vs loaded).
 var DefaultSysctls = map[sysctl.Key]string{
-	sysctl.IPv4Forward:                   "0",
-	"net.ipv6.conf.all.forwarding":       "0",
-	"net.ipv4.vs.conntrack":              "0",
-	"net.ipv4.vs.expire_nodest_conn":     "0",
+	sysctl.IPv4Forward:                      "0",
+	"net.ipv6.conf.all.forwarding":          "0",
+	"net.ipv4.vs.conntrack":                 "0",
+	"net.ipv4.vs.expire_nodest_conn":        "0",
 	"net.ipv4.vs.expire_quiescent_template": "0",
-	"net.ipv4.vs.conn_reuse_mode":        "1",
-	"net.ipv4.vs.sloppy_tcp":             "0",
-	"net.ipv4.vs.sloppy_sctp":            "0",
-	"net.ipv4.vs.sync_refresh_period":    "0",
-	"net.ipv4.vs.sync_threshold":         "3\t50",
-	"net.ipv4.conf.all.arp_ignore":       "0",
-	"net.ipv4.conf.all.arp_announce":     "0",
-	"net.ipv4.conf.all.rp_filter":        "0",
+	"net.ipv4.vs.conn_reuse_mode":           "1",
+	"net.ipv4.vs.sloppy_tcp":                "0",
+	"net.ipv4.vs.sloppy_sctp":               "0",
+	"net.ipv4.vs.sync_refresh_period":       "0",
+	"net.ipv4.vs.sync_threshold":            "3\t50",
+	"net.ipv4.conf.all.arp_ignore":          "0",
+	"net.ipv4.conf.all.arp_announce":        "0",
+	"net.ipv4.conf.all.rp_filter":           "0",
 }
 
 // NewSysctls returns Sysctls with DefaultSysctls.
