@@ -192,7 +192,7 @@ func compileCluster(c *Cluster, services []*service) error {
 	if c.Sync != nil {
 		for _, d := range c.Sync.daemons() {
 			if err := ipvs.ValidateSyncDaemon(d); err != nil {
-				return fail(".sync", "%v", err)
+				return fieldError("cluster.sync", err)
 			}
 		}
 	}

@@ -382,12 +382,16 @@ var ErrInvalid = errors.New("director: invalid configuration")
 
 // ConfigError is a configuration rejected before anything was changed.
 type ConfigError struct {
-	Where  string // e.g. "services[1].realServers[0]"
+	Where  string // e.g. "services[1].realServers[0].weight"
 	Reason string
 	// Line is the line of the file the error is about, as Parse and Load
 	// found it (the YAML parser's, a field no Config has, or the line
 	// Where names); 0 if unknown.
 	Line int
+	// Err is the error of another package the refusal comes from (an
+	// *ipvs.ValidationError, an *iptables.ValidationError...), for
+	// errors.As; nil if none.
+	Err error
 }
 
 func (e *ConfigError) Error() string {
@@ -398,11 +402,49 @@ func (e *ConfigError) Error() string {
 	if e.Where != "" {
 		s += e.Where + ": "
 	}
+	if e.Reason == "" && e.Err != nil {
+		return s + e.Err.Error()
+	}
 	return s + e.Reason
 }
 
 // Is matches ErrInvalid and fs.ErrInvalid.
 func (e *ConfigError) Is(target error) bool { return target == ErrInvalid || target == fs.ErrInvalid }
+
+// Unwrap returns Err.
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// ipvsFields are the YAML names, under a service or a real server, of the
+// ipvs fields a *ipvs.ValidationError names.
+var ipvsFields = map[string]string{
+	"Service.Addr": "address", "Service.Protocol": "protocol", "Service.Family": "family",
+	"Service.Scheduler": "scheduler", "Service.Flags": "flags", "Service.Timeout": "persistence.timeout",
+	"Service.Netmask": "persistence.netmask", "Service.PersistenceEngine": "persistence.engine",
+	"Destination.Addr": "address", "Destination.Forward": "forward", "Destination.Weight": "weight",
+	"Destination.UpperThreshold": "upperThreshold", "Destination.LowerThreshold": "lowerThreshold",
+	"Destination.TunnelType": "tunnel.type", "Destination.TunnelPort": "tunnel.port",
+	"Destination.TunnelFlags": "tunnel.checksum",
+	"SyncDaemon.Interface": "interface", "SyncDaemon.SyncID": "syncID", "SyncDaemon.Group": "group",
+	"SyncDaemon.Port": "port", "SyncDaemon.TTL": "ttl", "SyncDaemon.MaxLength": "maxLength",
+}
+
+// fieldError is err, another package's refusal of the value at where,
+// as a *ConfigError that keeps it (errors.As finds it) and names the YAML
+// field an *ipvs.ValidationError is about.
+func fieldError(where string, err error) *ConfigError {
+	ce := &ConfigError{Where: where, Err: err}
+	var ve *ipvs.ValidationError
+	if errors.As(err, &ve) {
+		if f, ok := ipvsFields[ve.Field]; ok {
+			if where != "" {
+				f = "." + f
+			}
+			ce.Where += f
+			ce.Reason = ve.Reason
+		}
+	}
+	return ce
+}
 
 // Validate checks the whole configuration as Compile does, for a caller
 // that only wants to know.

@@ -102,23 +102,22 @@ func TestConfigRoundTrip(t *testing.T) {
 	}
 }
 
-// TestCompileNormalises: IPv4-mapped addresses are compiled to their IPv4
-// form, so that the plan after an apply is empty.
-func TestCompileNormalises(t *testing.T) {
-	cfg := mustConfig(t, `
-services:
-  - protocol: tcp
-    address: "[::ffff:10.0.0.8]:80"
-    realServers:
-      - {address: "[::ffff:10.0.0.110]:80", forward: nat}
-`)
-	m := mustCompile(t, cfg)
-	if s := m.services[0]; s.svc.Addr.Addr() != netip.MustParseAddr("10.0.0.8") || s.dests[0].Addr.Addr() != netip.MustParseAddr("10.0.0.110") {
-		t.Errorf("compiled %+v", s)
-	}
-	cur := current{table: kernelOf(t, cfg), sysctls: map[sysctl.Key]string{"net.ipv4.ip_forward": "1"}}
-	if p := planFor(t, cfg, cur, false); p.Len() != 0 {
-		t.Errorf("plan against its own kernel table:\n%s", p)
+// TestMappedAddressesRefused: an IPv4-mapped IPv6 address anywhere an
+// address is configured is refused, with its line and the IPv4 form to
+// write (the kernel would hold the IPv4 address, and a plan comparing the
+// two would never converge).
+func TestMappedAddressesRefused(t *testing.T) {
+	for _, tc := range []struct{ name, file string }{
+		{"service", "services:\n  - protocol: tcp\n    address: \"[::ffff:10.0.0.8]:80\"\n    realServers: [{address: 10.0.0.110:80, forward: nat}]\n"},
+		{"real server", "services:\n  - protocol: tcp\n    address: 10.0.0.8:80\n    realServers: [{address: \"[::ffff:10.0.0.110]:80\", forward: nat}]\n"},
+		{"sorry server", "services:\n  - protocol: tcp\n    address: 10.0.0.8:80\n    sorryServer: {address: \"[::ffff:10.0.0.9]:80\", forward: nat}\n    realServers: [{address: 10.0.0.110:80, forward: nat}]\n"},
+		{"vip", "allowNoServices: true\nvips:\n  - address: \"::ffff:10.0.0.8\"\n"},
+	} {
+		_, err := Parse([]byte(tc.file))
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Line < 2 || !strings.Contains(ce.Reason, "IPv4-mapped") || !strings.Contains(ce.Reason, "write 10.0.0.") {
+			t.Errorf("%s: %v; want a refusal with its line and the IPv4 form", tc.name, err)
+		}
 	}
 }
 
@@ -229,6 +228,44 @@ services:
 		cur := current{table: kernel, sysctls: map[sysctl.Key]string{sysctl.VSExpireQuiescentTemplate: "1"}}
 		if p := planFor(t, cfg, cur, false); p.Len() != 0 {
 			t.Errorf("%s: plan against its own table:\n%s", addr, p)
+		}
+	}
+}
+
+// TestConfigErrorsKeepTheirChain: a value another package refuses is a
+// *ConfigError naming the YAML field and its line, and errors.As still
+// finds the package's own error.
+func TestConfigErrorsKeepTheirChain(t *testing.T) {
+	_, err := Parse([]byte(`services:
+  - protocol: tcp
+    address: 10.0.0.8:80
+    realServers:
+      - address: 10.0.0.110:80
+        forward: tunnel
+        tunnel: {type: gue}
+`))
+	var ce *ConfigError
+	var ve *ipvs.ValidationError
+	if !errors.As(err, &ce) || !errors.As(err, &ve) || !errors.Is(err, ErrInvalid) || !errors.Is(err, ipvs.ErrInvalid) {
+		t.Fatalf("%v: want a *ConfigError wrapping an *ipvs.ValidationError", err)
+	}
+	if ce.Where != "services[0].realServers[0].tunnel.port" || ce.Line != 7 || strings.Contains(err.Error(), "Destination.") {
+		t.Errorf("%v (where %q, line %d): want the YAML field tunnel.port on line 7, in YAML names", err, ce.Where, ce.Line)
+	}
+}
+
+// TestRefusedConfigurations: values that would misbehave in the kernel or
+// the run loop are refused before anything is applied.
+func TestRefusedConfigurations(t *testing.T) {
+	for _, tc := range []struct{ name, file, want string }{
+		{"sorry server is a real server", "services:\n  - {protocol: tcp, address: 10.0.0.8:80, sorryServer: {address: 10.0.0.110:80, forward: nat}, realServers: [{address: 10.0.0.110:80, forward: nat}]}\n", "is one of the real servers"},
+		{"vip with a zone", "allowNoServices: true\nvips: [{address: \"fe80::1%eth0\"}]\n", "has a zone"},
+		{"broadcast vip", "allowNoServices: true\nvips: [{address: 255.255.255.255}]\n", "not a unicast address"},
+		{"a bgp peer twice", strings.Replace(clusterBase, "peers: [{address: 192.168.100.1, asn: 65000, holdTime: 3s, connectRetry: 1, password: secret}]", "peers: [{address: 192.168.100.1, asn: 65000}, {address: 192.168.100.1, asn: 65002}]", 1), "is peers[0] already"},
+	} {
+		_, err := Parse([]byte(tc.file))
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(fmt.Sprint(err), tc.want) {
+			t.Errorf("%s: %v; want %q", tc.name, err, tc.want)
 		}
 	}
 }

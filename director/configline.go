@@ -47,23 +47,26 @@ var yamlLine = regexp.MustCompile(`\byaml: line (\d+):`)
 // service's name in parentheses (skipped).
 var wherePart = regexp.MustCompile(`([A-Za-z]+)|\[(\d+)\]|\s*\([^)]*\)`)
 
-// nodeAt finds the node where, "services[1] (web).realServers[0]", names;
-// nil if there is none.
+// nodeAt finds the node where, "services[1] (web).realServers[0]", names,
+// or the deepest one on its way that the file has (a field the file
+// leaves out is about its parent's line).
 func nodeAt(n *yaml.Node, where string) *yaml.Node {
 	for _, m := range wherePart.FindAllStringSubmatch(where, -1) {
+		next := n
 		switch {
 		case m[1] != "":
-			n = mapValue(n, m[1])
+			next = mapValue(n, m[1])
 		case m[2] != "":
 			i, _ := strconv.Atoi(m[2])
 			if n.Kind != yaml.SequenceNode || i >= len(n.Content) {
-				return nil
+				return n
 			}
-			n = n.Content[i]
+			next = n.Content[i]
 		}
-		if n == nil {
-			return nil
+		if next == nil {
+			return n
 		}
+		n = next
 	}
 	return n
 }

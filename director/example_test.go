@@ -2,6 +2,7 @@ package director_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"net/netip"
@@ -101,10 +102,14 @@ func ExampleConfig() {
 	}
 	fmt.Print(string(b))
 
-	// Every error says where, and matches director.ErrInvalid.
+	// Every error says where, in the file's names, matches
+	// director.ErrInvalid, and keeps the error it comes from.
 	cfg.Services[0].RealServers[1].Forward = ipvs.Tunnel
 	cfg.Services[0].RealServers[1].Tunnel = &director.Tunnel{Type: ipvs.TunnelGUE}
-	fmt.Println(cfg.Validate())
+	err = cfg.Validate()
+	var ve *ipvs.ValidationError
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, director.ErrInvalid), errors.As(err, &ve) && ve.Field == "Destination.TunnelPort")
 	// Output:
 	// services:
 	// - address: 10.0.0.100:80
@@ -125,7 +130,8 @@ func ExampleConfig() {
 	//   scheduler: mh
 	// vips:
 	// - address: 10.0.0.100
-	// director: config: services[0] (web).realServers[1]: ipvs: invalid Destination.TunnelPort: a GUE tunnel needs a port
+	// director: config: services[0] (web).realServers[1].tunnel.port: a GUE tunnel needs a port
+	// true true
 }
 
 // Changing a running director safely: edit the configuration file, look

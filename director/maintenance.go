@@ -96,7 +96,6 @@ func (d *Director) Enable(ctx context.Context, svc ipvs.Key, rs netip.AddrPort) 
 // entry, -1 if none), saves the state and has a running Run apply it.
 // disabling refuses what cannot be quiesced.
 func (d *Director) maintain(ctx context.Context, svc ipvs.Key, rs netip.AddrPort, disabling bool, edit func([]Maintenance, int) []Maintenance) error {
-	rs = netip.AddrPortFrom(rs.Addr().Unmap(), rs.Port())
 	d.mu.Lock()
 	var s *service
 	if d.model != nil {

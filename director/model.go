@@ -125,9 +125,12 @@ func compile(cfg *Config) (*model, error) {
 	vips := map[netip.Addr]bool{}
 	for i, v := range cfg.VIPs {
 		where := fmt.Sprintf("vips[%d]", i)
-		v.Address = v.Address.Unmap()
 		switch {
-		case !v.Address.IsValid() || v.Address.IsUnspecified() || v.Address.IsMulticast():
+		case v.Address.Is4In6():
+			return nil, mapped(where+".address", v.Address)
+		case v.Address.Zone() != "":
+			return nil, &ConfigError{Where: where + ".address", Reason: fmt.Sprintf("%v has a zone: say the interface with interface", v.Address)}
+		case !v.Address.IsValid() || v.Address.IsUnspecified() || v.Address.IsMulticast() || v.Address == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
 			return nil, &ConfigError{Where: where, Reason: fmt.Sprintf("%v is not a unicast address", v.Address)}
 		case vips[v.Address]:
 			return nil, &ConfigError{Where: where, Reason: fmt.Sprintf("%v listed twice", v.Address)}
@@ -145,13 +148,13 @@ func compile(cfg *Config) (*model, error) {
 	if t := cfg.Timeouts; t != nil {
 		it := ipvs.Timeouts{TCP: t.TCP, TCPFin: t.TCPFin, UDP: t.UDP}
 		if err := ipvs.ValidateTimeouts(it); err != nil {
-			return nil, &ConfigError{Where: "timeouts", Reason: err.Error()}
+			return nil, &ConfigError{Where: "timeouts", Err: err}
 		}
 		m.timeouts = &it
 	}
 	for k, v := range cfg.Sysctls {
 		if _, err := k.Path(); err != nil {
-			return nil, &ConfigError{Where: "sysctls", Reason: err.Error()}
+			return nil, &ConfigError{Where: "sysctls", Err: err}
 		}
 		if !strings.HasPrefix(string(k), "net.") && !cfg.HostSysctls {
 			return nil, &ConfigError{Where: "sysctls", Reason: fmt.Sprintf("%s is host-wide, not per network namespace; set hostSysctls to mean it", k)}
@@ -163,6 +166,13 @@ func compile(cfg *Config) (*model, error) {
 	}
 	slices.SortFunc(m.sysctls, func(a, b sysctl.Setting) int { return strings.Compare(string(a.Key), string(b.Key)) })
 	return m, nil
+}
+
+// mapped refuses an IPv4-mapped IPv6 address, as the ipvs package does:
+// the kernel would hold the IPv4 address, and a configuration naming the
+// mapped one would never match what it reads back.
+func mapped(where string, a netip.Addr) error {
+	return &ConfigError{Where: where, Reason: fmt.Sprintf("%v is an IPv4-mapped IPv6 address: write %v", a, a.Unmap())}
 }
 
 // compileService converts and validates one virtual service.
@@ -184,7 +194,7 @@ func compileService(vs VirtualService, where string) (*service, error) {
 		if vs.Mark != nil {
 			r, err := vs.Mark.rule(vs.FirewallMark)
 			if err != nil {
-				return nil, fail(".mark", "%v", err)
+				return nil, fieldError(where+".mark", err)
 			}
 			s.mark = &r
 		}
@@ -192,7 +202,10 @@ func compileService(vs VirtualService, where string) (*service, error) {
 		if vs.Mark != nil {
 			return nil, fail("", "a mark rule needs a firewall-mark service")
 		}
-		a := netip.AddrPortFrom(vs.Address.Addr().Unmap(), vs.Address.Port())
+		a := vs.Address
+		if a.Addr().Is4In6() {
+			return nil, mapped(where+".address", a.Addr())
+		}
 		k.Protocol, k.Addr = vs.Protocol, a
 		if a.IsValid() {
 			k.Family = ipvs.FamilyOf(a.Addr())
@@ -216,14 +229,17 @@ func compileService(vs VirtualService, where string) (*service, error) {
 		k.Flags |= ipvs.FlagPersistent
 	}
 	if err := ipvs.ValidateService(*k); err != nil {
-		return nil, fail("", "%v", err)
+		return nil, fieldError(where, err)
 	}
 	seen := map[netip.AddrPort]bool{}
 	for i, rs := range vs.RealServers {
 		sub := fmt.Sprintf(".realServers[%d]", i)
 		d, err := compileRealServer(*k, rs)
 		if err != nil {
-			return nil, fail(sub, "%v", err)
+			return nil, fieldError(where+sub, err)
+		}
+		if rs.Address.Addr().Is4In6() {
+			return nil, mapped(where+sub+".address", rs.Address.Addr())
 		}
 		if seen[d.Addr] {
 			return nil, fail(sub, "%v listed twice", d.Addr)
@@ -243,7 +259,15 @@ func compileService(vs VirtualService, where string) (*service, error) {
 	if vs.SorryServer != nil {
 		d, err := compileRealServer(*k, *vs.SorryServer)
 		if err != nil {
-			return nil, fail(".sorryServer", "%v", err)
+			return nil, fieldError(where+".sorryServer", err)
+		}
+		if vs.SorryServer.Address.Addr().Is4In6() {
+			return nil, mapped(where+".sorryServer.address", vs.SorryServer.Address.Addr())
+		}
+		if seen[d.Addr] {
+			// It would never leave service (remove) or flip its weight on
+			// every plan (quiesce).
+			return nil, fail(".sorryServer", "%v is one of the real servers", d.Addr)
 		}
 		if vs.SNAT && d.Forward != ipvs.Masquerade {
 			return nil, fail(".sorryServer", "snat needs forward: nat")
@@ -276,7 +300,7 @@ func compileService(vs VirtualService, where string) (*service, error) {
 	if vs.Check != nil {
 		c, err := compileCheck(*vs.Check, k.IsFirewallMark())
 		if err != nil {
-			return nil, fail(".check", "%v", err)
+			return nil, fieldError(where+".check", err)
 		}
 		s.check = c
 		if k.Scheduler == ipvs.MaglevHashing && c.check.OnFailure == Quiesce && k.Flags&ipvs.FlagMHFallback == 0 {
@@ -349,7 +373,7 @@ func (m *model) withSysctl(k sysctl.Key, v string) *model {
 
 // compileRealServer converts and validates a real server of svc.
 func compileRealServer(svc ipvs.Service, rs RealServer) (ipvs.Destination, error) {
-	d := ipvs.Destination{Addr: netip.AddrPortFrom(rs.Address.Addr().Unmap(), rs.Address.Port()),
+	d := ipvs.Destination{Addr: rs.Address,
 		Forward: rs.Forward, Weight: rs.Weight, UpperThreshold: rs.UpperThreshold, LowerThreshold: rs.LowerThreshold}
 	if t := rs.Tunnel; t != nil {
 		if rs.Forward != ipvs.Tunnel {
