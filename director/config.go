@@ -424,7 +424,7 @@ var ipvsFields = map[string]string{
 	"Destination.UpperThreshold": "upperThreshold", "Destination.LowerThreshold": "lowerThreshold",
 	"Destination.TunnelType": "tunnel.type", "Destination.TunnelPort": "tunnel.port",
 	"Destination.TunnelFlags": "tunnel.checksum",
-	"SyncDaemon.Interface": "interface", "SyncDaemon.SyncID": "syncID", "SyncDaemon.Group": "group",
+	"SyncDaemon.Interface":    "interface", "SyncDaemon.SyncID": "syncID", "SyncDaemon.Group": "group",
 	"SyncDaemon.Port": "port", "SyncDaemon.TTL": "ttl", "SyncDaemon.MaxLength": "maxLength",
 }
 
