@@ -39,10 +39,10 @@ func (d *Director) Apply(ctx context.Context, p *Plan) error {
 	// still knows on restart what is its own (recorded but never made is
 	// harmless: removing it finds nothing).
 	if err := d.intend(ctx, p); err != nil {
-		return &ApplyError{Failed: []OpError{{Err: err}}}
+		return &ApplyError{Failed: []FailedOp{{Err: err}}}
 	}
 	if err := d.save(); err != nil {
-		return &ApplyError{Failed: []OpError{{Err: err}}} // nothing was changed
+		return &ApplyError{Failed: []FailedOp{{Err: err}}} // nothing was changed
 	}
 	failed := d.applyOps(ctx, p)
 	d.status.counted(p.Ops, failed)
@@ -54,8 +54,8 @@ func (d *Director) Apply(ctx context.Context, p *Plan) error {
 
 // applyOps applies p's operations, then saves the state, and returns what
 // failed.
-func (d *Director) applyOps(ctx context.Context, p *Plan) []OpError {
-	var failed []OpError
+func (d *Director) applyOps(ctx context.Context, p *Plan) []FailedOp {
+	var failed []FailedOp
 	var batch []Op
 	flush := func() {
 		if len(batch) == 0 {
@@ -73,7 +73,7 @@ func (d *Director) applyOps(ctx context.Context, p *Plan) []OpError {
 				r = results[i]
 			}
 			if r != nil {
-				failed = append(failed, OpError{Op: o, Err: r})
+				failed = append(failed, FailedOp{Op: o, Err: r})
 				d.known = nil // read the kernel again before planning against it
 				continue
 			}
@@ -91,23 +91,23 @@ func (d *Director) applyOps(ctx context.Context, p *Plan) []OpError {
 		flush()
 		apply, ok := appliers[o.Kind]
 		if !ok {
-			failed = append(failed, OpError{Op: o, Err: fmt.Errorf("director: unknown operation %v", o.Kind)})
+			failed = append(failed, FailedOp{Op: o, Err: fmt.Errorf("director: unknown operation %v", o.Kind)})
 			continue
 		}
 		if err := apply(d, ctx, o); err != nil {
-			failed = append(failed, OpError{Op: o, Err: err})
+			failed = append(failed, FailedOp{Op: o, Err: err})
 		}
 	}
 	flush()
 	if err := d.save(); err != nil {
-		failed = append(failed, OpError{Err: err})
+		failed = append(failed, FailedOp{Err: err})
 	}
 	return failed
 }
 
 // counted counts tried, the operations tried, each applied unless failed
 // lists it.
-func (b *statusBook) counted(tried []Op, failed []OpError) {
+func (b *statusBook) counted(tried []Op, failed []FailedOp) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.s.Ops == nil {

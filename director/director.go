@@ -92,12 +92,12 @@ func (o Options) callTimeout() time.Duration {
 
 // ApplyError reports the operations that failed; the others were applied.
 type ApplyError struct {
-	Failed []OpError
+	Failed []FailedOp
 }
 
-// OpError is one failed operation. An error that belongs to no operation
+// FailedOp is one failed operation. An error that belongs to no operation
 // (saving the state) has the zero Op.
-type OpError struct {
+type FailedOp struct {
 	Op  Op
 	Err error
 }

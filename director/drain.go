@@ -56,7 +56,7 @@ func (d *Director) Collect(ctx context.Context) (int, error) {
 	results, err := d.ipvs.Apply(ctx, &b)
 	n := 0
 	var errs []error
-	var failed []OpError
+	var failed []FailedOp
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -72,7 +72,7 @@ func (d *Director) Collect(ctx context.Context) (int, error) {
 			continue
 		}
 		d.known = nil // perhaps applied, perhaps not: read the kernel again
-		failed = append(failed, OpError{Op: o, Err: r})
+		failed = append(failed, FailedOp{Op: o, Err: r})
 		if results != nil {
 			errs = append(errs, r)
 		}

@@ -11,7 +11,7 @@ func TestStatusOps(t *testing.T) {
 	var book statusBook
 	fail := Op{Kind: CreateDestination}
 	book.counted([]Op{{Kind: CreateService}, {Kind: CreateDestination}, fail, {Kind: SetSysctl}},
-		[]OpError{{Op: fail, Err: errors.New("no")}, {Err: errors.New("state")}})
+		[]FailedOp{{Op: fail, Err: errors.New("no")}, {Err: errors.New("state")}})
 	book.counted([]Op{{Kind: DeleteDestination}}, nil)
 	s := book.snapshot()
 	for k, want := range map[OpKind][2]uint64{
