@@ -30,12 +30,31 @@
 // state is saved there after each Apply (whatever failed) so that a
 // restarted director still knows what is its own.
 //
+// # Kernel sides, and testing a program that embeds a Director
+//
+// A Director reaches the kernel through four sides, each an interface in
+// Options: IPVS (ipvs.API), Sysctls, Firewall (iptables.Backend) and
+// Links (the VIPs' addresses and dummy devices). Left nil, each is the
+// real one in Options.NetNS (Linux). Everything else (planning, applying,
+// the run loop, health, quorum, maintenance, the state) is the same code
+// on every system, so a program that embeds a Director tests its own
+// logic on in-memory sides: package director/directortest has them (and
+// builds a Director on them), with ipvs/ipvstest's IPVS, and holds them to
+// the real sides with one suite run on both. Health checks and notify
+// commands run in the namespace (dialling, listening, starting commands);
+// on the stand-ins, use a check kind the test controls (a command).
+//
 // # From configuration to kernel
 //
-// A Config is compiled once into a model: validated (each error a
-// *ConfigError saying where), defaults filled in, IPv4-mapped addresses
-// normalised, health checks bound to their probers. Plan compares the
-// model with the kernel; each operation (an Op) carries its IPVS change as
+// A Config is compiled once (Compile, or Parse and Load, which return a
+// *Compiled): validated (each error a *ConfigError saying where, in the
+// file's own names, with its line, and wrapping the error of the package
+// that refused the value), defaults filled in, health checks bound to
+// their probers. An IPv4-mapped IPv6 address is refused, as package ipvs
+// refuses it: the kernel would hold the IPv4 address, and a configuration
+// naming the mapped one would never match what is read back. Plan, Run
+// and each reload take a *Compiled and compile nothing again. Plan
+// compares the model with the kernel; each operation (an Op) carries its IPVS change as
 // an ipvs.Rule, which is what the plan prints and what Apply sends in one
 // ipvs.Batch. Health verdicts change the model (quiesced or removed real
 // servers, the sorry server), never the Config, so a health flip plans
@@ -118,7 +137,10 @@
 // director sends a flow to the same real server, announced services must
 // use mh with mh-fallback, quiesce failed real servers rather than remove
 // them, and have no upper thresholds (each is refused with its reason);
-// Fingerprint digests what the kernel holds, for comparing directors. A
+// Fingerprint digests what the kernel holds, for comparing directors;
+// Withdraw takes the director out of the cluster (its prefixes withdrawn,
+// forwarding on) until Rejoin, and WaitIdle tells when nothing reaches it.
+// A
 // cluster sets sloppy TCP and SCTP (a director that never saw a flow's
 // first packet still forwards it) and, with Sync, runs the IPVS sync
 // daemon as master and backup, refreshing synced connections every 10
