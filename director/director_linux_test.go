@@ -775,9 +775,10 @@ func TestNewWithoutIPVS(t *testing.T) {
 	}
 }
 
-// TestAppliedPlansConverge: configurations that used never to converge
-// (a persistence netmask of the whole address, IPv4-mapped real server and
-// service addresses) plan nothing after they are applied.
+// TestAppliedPlansConverge: a configuration that used never to converge
+// (a persistence netmask of the whole address) plans nothing after it is
+// applied. (IPv4-mapped addresses, the other one, are refused now:
+// TestMappedAddressesRefused.)
 func TestAppliedPlansConverge(t *testing.T) {
 	vmtest.Require(t, "ip_vs", "ip_vs_wlc", "veth", "bridge")
 	d, _ := natDirector(t, Options{})
@@ -785,10 +786,10 @@ func TestAppliedPlansConverge(t *testing.T) {
 	cfg, err := parseConfig([]byte(`
 services:
   - protocol: tcp
-    address: "[::ffff:10.0.0.8]:80"
+    address: 10.0.0.8:80
     persistence: {timeout: 60s, netmask: 32}
     realServers:
-      - {address: "[::ffff:10.0.0.110]:80", forward: nat}
+      - {address: 10.0.0.110:80, forward: nat}
       - {address: 10.0.0.120:80, forward: nat}
 `))
 	if err != nil {
