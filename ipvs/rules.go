@@ -65,13 +65,29 @@ func serviceArgs(s Service) string {
 // String prints the rule as ipvsadm -S does: options in ipvsadm's order,
 // -p and -M only on persistent services, --pe on any, connection
 // thresholds left out of destinations (ipvsadm -S does not save them; see
-// RuleString for a form that keeps them).
+// FullString for a form that keeps them).
 func (r Rule) String() string { return r.format(false) }
 
-// RuleString prints the rule with every setting, connection thresholds
-// (-x, -y) and the netmask of a service that is not persistent included:
-// ipvsadm -R (and ParseRules) reads it back whole.
-func (r Rule) RuleString() string { return r.format(true) }
+// FullString prints the rule with every setting: String's form plus the
+// connection thresholds (-x, -y) and the netmask of a service that is not
+// persistent, which ipvsadm -S leaves out. ipvsadm -R (and package
+// ipvsadm's ParseRules) reads it back whole.
+func (r Rule) FullString() string { return r.format(true) }
+
+// schedFlags are the service flags whose meaning is the scheduler's.
+const schedFlags = SchedFlag1 | SchedFlag2 | SchedFlag3
+
+// ipvsadmFlag is the method's ipvsadm option: -m, -g or -i (Local
+// destinations are written with -g; the kernel makes them local).
+func ipvsadmFlag(m ForwardMethod) string {
+	switch m {
+	case Masquerade:
+		return "-m"
+	case Tunnel:
+		return "-i"
+	}
+	return "-g"
+}
 
 func (r Rule) format(all bool) string {
 	var b strings.Builder
@@ -103,8 +119,8 @@ func (r Rule) format(all bool) string {
 		if s.Flags&FlagOnePacket != 0 {
 			b.WriteString(" -o")
 		}
-		if sf := s.schedFlagNames(); sf != "" {
-			b.WriteString(" -b " + sf)
+		if sf := (s.Flags & schedFlags).Names(s.Scheduler); len(sf) > 0 {
+			b.WriteString(" -b " + strings.Join(sf, ","))
 		}
 	case AddServer, EditServer, DeleteServer:
 		d := r.Destination
@@ -112,7 +128,7 @@ func (r Rule) format(all bool) string {
 		if r.Command == DeleteServer {
 			break
 		}
-		fmt.Fprintf(&b, " %s -w %d", d.Forward.ipvsadmFlag(), d.Weight)
+		fmt.Fprintf(&b, " %s -w %d", ipvsadmFlag(d.Forward), d.Weight)
 		if all {
 			if d.UpperThreshold != 0 {
 				fmt.Fprintf(&b, " -x %d", d.UpperThreshold)

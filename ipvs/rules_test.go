@@ -48,9 +48,9 @@ func TestParseRulesDefaultsAndAliases(t *testing.T) {
 	// Each rule prints back in ipvsadm -S's canonical form and parses to
 	// the same rule.
 	for i, r := range rules {
-		again, err := ParseRules(strings.NewReader(r.RuleString()))
+		again, err := ParseRules(strings.NewReader(r.FullString()))
 		if err != nil || len(again) != 1 || again[0] != r {
-			t.Errorf("rule %d %q round trip: %+v, %v", i, r.RuleString(), again, err)
+			t.Errorf("rule %d %q round trip: %+v, %v", i, r.FullString(), again, err)
 		}
 	}
 	if got := rules[0].String(); got != "-A -t 10.0.0.100:80 -s wrr -p 360" {
@@ -147,9 +147,9 @@ func FuzzParseRules(f *testing.F) {
 			return
 		}
 		for _, r := range rules {
-			again, err := ParseRules(strings.NewReader(r.RuleString()))
+			again, err := ParseRules(strings.NewReader(r.FullString()))
 			if err != nil || len(again) != 1 || again[0] != r {
-				t.Fatalf("%q -> %q -> %+v, %v", line, r.RuleString(), again, err)
+				t.Fatalf("%q -> %q -> %+v, %v", line, r.FullString(), again, err)
 			}
 		}
 	})
@@ -271,9 +271,9 @@ func TestParseRulesLikeIpvsadm(t *testing.T) {
 				t.Errorf("AddRules sends %+v, %v\n want %+v", sent, err, want)
 			}
 			// The full form reads back to the same rule.
-			again, err := ParseRules(strings.NewReader(rules[0].RuleString()))
+			again, err := ParseRules(strings.NewReader(rules[0].FullString()))
 			if err != nil || len(again) != 1 || again[0] != rules[0] {
-				t.Errorf("%q reads back as %+v, %v", rules[0].RuleString(), again, err)
+				t.Errorf("%q reads back as %+v, %v", rules[0].FullString(), again, err)
 			}
 		})
 	}

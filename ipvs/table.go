@@ -207,8 +207,8 @@ func (s Service) listLine() string {
 		sched = WeightedLeastConnection
 	}
 	b.WriteString(" " + string(sched))
-	if sf := s.schedFlagNames(); sf != "" {
-		b.WriteString(" (" + sf + ")")
+	if sf := (s.Flags & schedFlags).Names(s.Scheduler); len(sf) > 0 {
+		b.WriteString(" (" + strings.Join(sf, ",") + ")")
 	}
 	if s.Flags&FlagPersistent != 0 || s.Timeout > 0 {
 		fmt.Fprintf(&b, " persistent %d", int64(s.Timeout.Seconds()))
@@ -227,31 +227,6 @@ func (s Service) listLine() string {
 		b.WriteString(" ops")
 	}
 	return b.String()
-}
-
-// schedFlagNames names the scheduler flags as ipvsadm does for sh and mh.
-func (s Service) schedFlagNames() string {
-	var names []string
-	add := func(f ServiceFlags, name string) {
-		if s.Flags&f != 0 {
-			names = append(names, name)
-		}
-	}
-	switch s.Scheduler {
-	case SourceHashing:
-		add(SchedFlag1, "sh-fallback")
-		add(SchedFlag2, "sh-port")
-		add(SchedFlag3, "flag-3")
-	case MaglevHashing:
-		add(SchedFlag1, "mh-fallback")
-		add(SchedFlag2, "mh-port")
-		add(SchedFlag3, "flag-3")
-	default:
-		add(SchedFlag1, "flag-1")
-		add(SchedFlag2, "flag-2")
-		add(SchedFlag3, "flag-3")
-	}
-	return strings.Join(names, ",")
 }
 
 func netmask4(bits int) string {
