@@ -7,7 +7,9 @@
 //
 //   - ipvs: the kernel's IPVS generic-netlink family: services, destinations,
 //     schedulers, persistence, timeouts, stats, sync daemons, connections;
-//     batches; ipvsadm's rule syntax and listings; text forms of its enums.
+//     batches; text forms of its enums.
+//   - ipvs/ipvsadm: ipvsadm as a user of ipvs: its rule syntax, read as
+//     ipvsadm 1.31 reads it, and its listings and save format, byte for byte.
 //   - sysctl: typed, network-namespace-aware /proc/sys access with
 //     snapshot and restore.
 //   - realserver: brings a host or namespace into the DR or TUN real-server
@@ -26,7 +28,8 @@
 //   - internal: namespaces, rtnetlink helpers, the VM test runner.
 //
 // Imports point down only: director uses ipvs, sysctl and iptables; realserver
-// uses sysctl; ipvs, sysctl and iptables import no sibling.
+// uses sysctl; ipvs/ipvsadm uses ipvs; ipvs, sysctl and iptables import no
+// sibling.
 //
 // # How data flows
 //

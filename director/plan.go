@@ -58,12 +58,12 @@ var opKinds = map[OpKind]opKind{
 	UpdateService: {"update service", func(o Op) string {
 		return fmt.Sprintf("~ %s (was: %s)", o.Rule, o.Old)
 	}},
-	CreateDestination: {"create destination", func(o Op) string { return "+ " + o.Rule.RuleString() }},
+	CreateDestination: {"create destination", func(o Op) string { return "+ " + o.Rule.FullString() }},
 	UpdateDestination: {"update destination", func(o Op) string {
-		return fmt.Sprintf("~ %s (was: %s)", o.Rule.RuleString(), destSettings(o.Old.Destination))
+		return fmt.Sprintf("~ %s (was: %s)", o.Rule.FullString(), destSettings(o.Old.Destination))
 	}},
 	DrainDestination: {"drain destination", func(o Op) string {
-		return fmt.Sprintf("~ %s (draining: weight %d -> 0, deleted when idle)", o.Rule.RuleString(), o.Old.Destination.Weight)
+		return fmt.Sprintf("~ %s (draining: weight %d -> 0, deleted when idle)", o.Rule.FullString(), o.Old.Destination.Weight)
 	}},
 	SyncMarks: {"sync marks", func(o Op) string {
 		var rs []string
@@ -124,7 +124,7 @@ func (o Op) String() string {
 }
 
 func destSettings(d ipvs.Destination) string {
-	r := ipvs.Rule{Command: ipvs.EditServer, Destination: d}.RuleString()
+	r := ipvs.Rule{Command: ipvs.EditServer, Destination: d}.FullString()
 	_, after, _ := strings.Cut(r, " -r ")
 	return "-r " + after
 }

@@ -30,8 +30,9 @@
 // Protocol, Family, Scheduler, ForwardMethod, TunnelType, TunnelFlags and
 // ServiceFlags implement encoding.TextMarshaler and TextUnmarshaler from one
 // spelling table each ("tcp", "wrr", "dr", "gue", "csum", "mh-fallback"),
-// which the ipvsadm rule syntax (ParseRules) uses too: a configuration file,
-// a command-line flag and an ipvsadm-save file spell them alike.
+// which also gives their String ("TCP", "Route", as ipvsadm lists them) and
+// ServiceFlags.Names: a configuration file, a command-line flag, a Rule's
+// String and ipvsadm's listings spell them alike.
 //
 // Errors: invalid input is rejected before anything is sent, with an error
 // for which errors.Is(err, ErrInvalid) and errors.Is(err, fs.ErrInvalid)
@@ -40,6 +41,15 @@
 // fs.ErrNotExist), a duplicate errors.Is(err, fs.ErrExist), and a kernel
 // without IPVS errors.Is(err, ErrNotAvailable) (which also matches
 // fs.ErrNotExist).
+//
+// # ipvsadm
+//
+// A Rule is a change in ipvsadm's command syntax ("-a -t 10.0.0.8:80 -r
+// 10.0.0.110:80 -g -w 1"): Batch.AddRules queues rules, Batch.Rules reads a
+// batch back as rules, ValidateRule checks one as Apply would, and
+// Rule.String prints one as ipvsadm -S would. Reading ipvsadm's syntax as
+// ipvsadm itself does (ParseRules), and its listings (-Ln, --stats, --rate)
+// and save format (-Sn), are package ipvs/ipvsadm's, a user of this one.
 //
 // # Kernel features
 //

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lvs-go/lvs/ipvs"
+	"github.com/lvs-go/lvs/ipvs/ipvsadm"
 )
 
 // UpdateDestination writes the whole Destination it is given (ipvsadm -e):
@@ -51,7 +52,7 @@ func ExampleClient_Destinations() {
 }
 
 // The whole table at once, every service with its real servers, in one
-// read of the kernel; Rules gives it back as ipvsadm-save's rules.
+// read of the kernel; package ipvsadm writes it as ipvsadm-save's rules.
 func ExampleClient_Table() {
 	ctx := context.Background()
 	c, err := ipvs.New(nil)
@@ -66,7 +67,7 @@ func ExampleClient_Table() {
 	for _, s := range t.Services {
 		fmt.Printf("%v %v: %d real servers, %d connections so far\n", s.Key(), s.Scheduler, len(s.Destinations), s.Stats.Connections)
 	}
-	t.WriteRules(os.Stdout) // as ipvsadm -Sn writes them
+	ipvsadm.WriteRules(os.Stdout, t) // as ipvsadm -Sn writes them (package ipvs/ipvsadm)
 }
 
 // The connection table (ipvsadm -Lnc), one entry at a time: entries a

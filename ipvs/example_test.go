@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lvs-go/lvs/ipvs"
+	"github.com/lvs-go/lvs/ipvs/ipvsadm"
 )
 
 // The study note's DR service: ipvsadm -A -t 10.0.0.100:80 -s wrr, then two
@@ -39,7 +40,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	t.WriteTo(os.Stdout)
+	ipvsadm.WriteList(os.Stdout, t, ipvsadm.ListFormat{}) // package ipvs/ipvsadm
 }
 
 // A client for another network namespace: its socket is opened there once;

@@ -1,6 +1,8 @@
 package ipvs
 
 import (
+	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -68,4 +70,12 @@ func ParseKey(s string) (Key, error) {
 	}
 	k.Addr, k.Family = a, FamilyOf(a.Addr())
 	return k, nil
+}
+
+func parseHostPort(s string) (netip.AddrPort, error) {
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("address %q: need host:port (numeric, [ipv6]:port)", s)
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
 }

@@ -1,21 +1,51 @@
 package ipvs
 
 import (
+	"fmt"
 	"strings"
 )
 
-// The text forms of the package's enums: one spelling table per type,
-// shared by MarshalText/UnmarshalText (YAML and JSON files, flags), by the
-// rules Rule.String writes and by the listings. Parsing is case-insensitive
-// and accepts the aliases ipvsadm and keepalived use; marshalling writes the
-// first spelling. (ParseRules reads only what ipvsadm itself takes: its
-// exact names for -s, -b and --tun-type.)
+// The spellings of the package's enums: one table per type, which String,
+// MarshalText/UnmarshalText (YAML and JSON files, flags), ServiceFlags.Names,
+// the rules Rule.String writes and package ipvsadm's listings all read.
+// Parsing is case-insensitive and accepts the aliases ipvsadm and keepalived
+// use; marshalling writes the first spelling. A new value is its constant
+// and a line in its table.
 
+// spelling is one value's entry in its type's table.
 type spelling[T comparable] struct {
-	v     T
-	names []string // the first is the canonical text form
+	v T
+	// str is what String prints, where it is not names[0]: the word
+	// ipvsadm's listings use ("TCP", "Masq", "Route").
+	str string
+	// names are the text forms: MarshalText writes the first,
+	// UnmarshalText reads any of them in any case.
+	names []string
+	// by names a scheduler flag as the schedulers that give it a meaning
+	// call it (ipvsadm's -b: sh-fallback, mh-port); these are text forms
+	// too. Only ServiceFlags has them.
+	by map[Scheduler]string
 }
 
+// word is what String prints for the entry's value.
+func (s spelling[T]) word() string {
+	if s.str != "" {
+		return s.str
+	}
+	return s.names[0]
+}
+
+// stringOf is v's String form, if v is in the table.
+func stringOf[T comparable](table []spelling[T], v T) (string, bool) {
+	for _, s := range table {
+		if s.v == v {
+			return s.word(), true
+		}
+	}
+	return "", false
+}
+
+// textOf is v's canonical text form, if v is in the table.
 func textOf[T comparable](table []spelling[T], v T) (string, bool) {
 	for _, s := range table {
 		if s.v == v {
@@ -34,6 +64,11 @@ func parseText[T comparable](table []spelling[T], field string, text []byte) (T,
 				return s.v, nil
 			}
 		}
+		for _, n := range s.by {
+			if n == t {
+				return s.v, nil
+			}
+		}
 		known = append(known, s.names[0])
 	}
 	var zero T
@@ -41,7 +76,17 @@ func parseText[T comparable](table []spelling[T], field string, text []byte) (T,
 }
 
 var protocolText = []spelling[Protocol]{
-	{TCP, []string{"tcp"}}, {UDP, []string{"udp"}}, {SCTP, []string{"sctp"}},
+	{v: TCP, str: "TCP", names: []string{"tcp"}},
+	{v: UDP, str: "UDP", names: []string{"udp"}},
+	{v: SCTP, str: "SCTP", names: []string{"sctp"}},
+}
+
+// String is "TCP", "UDP", "SCTP" (as ipvsadm lists them) or "unknown(N)".
+func (p Protocol) String() string {
+	if s, ok := stringOf(protocolText, p); ok {
+		return s
+	}
+	return fmt.Sprintf("unknown(%d)", uint16(p))
 }
 
 // MarshalText writes "tcp", "udp" or "sctp"; the zero Protocol (of a
@@ -71,7 +116,16 @@ func (p *Protocol) UnmarshalText(b []byte) error {
 }
 
 var familyText = []spelling[Family]{
-	{IPv4, []string{"ipv4", "inet", "4"}}, {IPv6, []string{"ipv6", "inet6", "6"}},
+	{v: IPv4, str: "IPv4", names: []string{"ipv4", "inet", "4"}},
+	{v: IPv6, str: "IPv6", names: []string{"ipv6", "inet6", "6"}},
+}
+
+// String is "IPv4", "IPv6" or "unknown(N)".
+func (f Family) String() string {
+	if s, ok := stringOf(familyText, f); ok {
+		return s
+	}
+	return fmt.Sprintf("unknown(%d)", uint16(f))
 }
 
 // MarshalText writes "ipv4" or "ipv6"; the zero Family is "".
@@ -121,10 +175,19 @@ func (s *Scheduler) UnmarshalText(b []byte) error {
 }
 
 var forwardText = []spelling[ForwardMethod]{
-	{Masquerade, []string{"nat", "masq", "masquerade", "masquerading", "m"}},
-	{DirectRoute, []string{"dr", "route", "direct", "gatewaying", "g"}},
-	{Tunnel, []string{"tunnel", "tun", "ipip", "i"}},
-	{Local, []string{"local"}},
+	{v: Masquerade, str: "Masq", names: []string{"nat", "masq", "masquerade", "masquerading", "m"}},
+	{v: DirectRoute, str: "Route", names: []string{"dr", "route", "direct", "gatewaying", "g"}},
+	{v: Tunnel, str: "Tunnel", names: []string{"tunnel", "tun", "ipip", "i"}},
+	{v: Local, str: "Local", names: []string{"local"}},
+}
+
+// String is the method as ipvsadm lists it: "Masq", "Route", "Tunnel",
+// "Local", or "unknown(N)".
+func (m ForwardMethod) String() string {
+	if s, ok := stringOf(forwardText, m); ok {
+		return s
+	}
+	return fmt.Sprintf("unknown(%d)", uint32(m))
 }
 
 // MarshalText writes "nat", "dr", "tunnel" or "local".
@@ -146,20 +209,18 @@ func (m *ForwardMethod) UnmarshalText(b []byte) error {
 	return err
 }
 
-// ipvsadmFlag is the method's ipvsadm option: -m, -g or -i (Local
-// destinations are written with -g; the kernel makes them local).
-func (m ForwardMethod) ipvsadmFlag() string {
-	switch m {
-	case Masquerade:
-		return "-m"
-	case Tunnel:
-		return "-i"
-	}
-	return "-g"
+var tunnelTypeText = []spelling[TunnelType]{
+	{v: TunnelIPIP, names: []string{"ipip"}},
+	{v: TunnelGUE, names: []string{"gue"}},
+	{v: TunnelGRE, names: []string{"gre"}},
 }
 
-var tunnelTypeText = []spelling[TunnelType]{
-	{TunnelIPIP, []string{"ipip"}}, {TunnelGUE, []string{"gue"}}, {TunnelGRE, []string{"gre"}},
+// String is "ipip", "gue", "gre" (ipvsadm's --tun-type) or "unknown(N)".
+func (t TunnelType) String() string {
+	if s, ok := stringOf(tunnelTypeText, t); ok {
+		return s
+	}
+	return fmt.Sprintf("unknown(%d)", uint8(t))
 }
 
 // MarshalText writes "ipip", "gue" or "gre" (ipvsadm's --tun-type).
@@ -180,7 +241,18 @@ func (t *TunnelType) UnmarshalText(b []byte) error {
 }
 
 var tunnelFlagsText = []spelling[TunnelFlags]{
-	{0, []string{"nocsum", ""}}, {TunnelChecksum, []string{"csum"}}, {TunnelRemoteChecksum, []string{"remcsum"}},
+	{v: 0, names: []string{"nocsum", ""}},
+	{v: TunnelChecksum, names: []string{"csum"}},
+	{v: TunnelRemoteChecksum, names: []string{"remcsum"}},
+}
+
+// String is "nocsum", "csum", "remcsum" (ipvsadm's --tun-*csum), or the
+// flags in hexadecimal.
+func (f TunnelFlags) String() string {
+	if s, ok := stringOf(tunnelFlagsText, f); ok {
+		return s
+	}
+	return fmt.Sprintf("0x%x", uint16(f))
 }
 
 // MarshalText writes "nocsum", "csum" or "remcsum" (ipvsadm's --tun-*csum).
@@ -201,14 +273,35 @@ func (f *TunnelFlags) UnmarshalText(b []byte) error {
 }
 
 // serviceFlagText spells each flag. The scheduler flags mean what the
-// scheduler makes of them, so each has ipvsadm's three names (-b):
-// sh-fallback, mh-fallback and flag-1 are one bit.
+// scheduler makes of them: each is flag-N (what ipvsadm's -b takes for any
+// scheduler), sh-* and mh-* under sh and mh, and schedN to String.
 var serviceFlagText = []spelling[ServiceFlags]{
-	{FlagPersistent, []string{"persistent"}},
-	{FlagOnePacket, []string{"one-packet", "ops"}},
-	{SchedFlag1, []string{"flag-1", "sh-fallback", "mh-fallback", "sched1"}},
-	{SchedFlag2, []string{"flag-2", "sh-port", "mh-port", "sched2"}},
-	{SchedFlag3, []string{"flag-3", "sched3"}},
+	{v: FlagPersistent, names: []string{"persistent"}},
+	{v: FlagOnePacket, names: []string{"one-packet", "ops"}},
+	{v: SchedFlag1, str: "sched1", names: []string{"flag-1", "sched1"},
+		by: map[Scheduler]string{SourceHashing: "sh-fallback", MaglevHashing: "mh-fallback"}},
+	{v: SchedFlag2, str: "sched2", names: []string{"flag-2", "sched2"},
+		by: map[Scheduler]string{SourceHashing: "sh-port", MaglevHashing: "mh-port"}},
+	{v: SchedFlag3, str: "sched3", names: []string{"flag-3", "sched3"}},
+}
+
+// String prints the flags joined by "|" ("persistent|one-packet|sched1"),
+// unknown bits in hexadecimal; no flags is "none".
+func (f ServiceFlags) String() string {
+	var parts []string
+	for _, s := range serviceFlagText {
+		if f&s.v != 0 {
+			parts = append(parts, s.word())
+			f &^= s.v
+		}
+	}
+	if f != 0 {
+		parts = append(parts, fmt.Sprintf("0x%x", uint32(f)))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, "|")
 }
 
 // MarshalText writes the flags as a comma-separated list, as ipvsadm's -b
@@ -246,20 +339,17 @@ func (f *ServiceFlags) UnmarshalText(b []byte) error {
 
 // Names lists the flags by name as they read for scheduler s: the scheduler
 // flags as sh-fallback and sh-port for sh, mh-fallback and mh-port for mh,
-// flag-N otherwise (what ipvsadm's -b takes); unknown bits are left out.
-// Each name reads back with UnmarshalText.
+// flag-N otherwise (what ipvsadm's -b takes and its listings show); unknown
+// bits are left out. Each name reads back with UnmarshalText.
 func (f ServiceFlags) Names(s Scheduler) []string {
 	var out []string
 	for _, sp := range serviceFlagText {
 		if f&sp.v == 0 {
 			continue
 		}
-		name := sp.names[0]
-		switch {
-		case s == SourceHashing && (sp.v == SchedFlag1 || sp.v == SchedFlag2):
-			name = sp.names[1]
-		case s == MaglevHashing && (sp.v == SchedFlag1 || sp.v == SchedFlag2):
-			name = sp.names[2]
+		name, ok := sp.by[s]
+		if !ok {
+			name = sp.names[0]
 		}
 		out = append(out, name)
 	}

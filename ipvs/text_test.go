@@ -132,3 +132,57 @@ func TestTextFormsInJSON(t *testing.T) {
 		t.Errorf("bad forward: %v, want ErrInvalid", err)
 	}
 }
+
+// TestStringsReadBack: each enum has one spelling table, so what String
+// prints (ipvsadm's listing words: "TCP", "Masq", "sched1") and what Names
+// gives under every scheduler read back through UnmarshalText.
+func TestStringsReadBack(t *testing.T) {
+	type value interface {
+		String() string
+	}
+	back := map[value]func(string) (any, error){}
+	for _, p := range []Protocol{TCP, UDP, SCTP} {
+		back[p] = func(s string) (any, error) { var v Protocol; err := v.UnmarshalText([]byte(s)); return v, err }
+	}
+	for _, f := range []Family{IPv4, IPv6} {
+		back[f] = func(s string) (any, error) { var v Family; err := v.UnmarshalText([]byte(s)); return v, err }
+	}
+	for _, m := range []ForwardMethod{Masquerade, Local, Tunnel, DirectRoute} {
+		back[m] = func(s string) (any, error) { var v ForwardMethod; err := v.UnmarshalText([]byte(s)); return v, err }
+	}
+	for _, tt := range []TunnelType{TunnelIPIP, TunnelGUE, TunnelGRE} {
+		back[tt] = func(s string) (any, error) { var v TunnelType; err := v.UnmarshalText([]byte(s)); return v, err }
+	}
+	for _, tf := range []TunnelFlags{0, TunnelChecksum, TunnelRemoteChecksum} {
+		back[tf] = func(s string) (any, error) { var v TunnelFlags; err := v.UnmarshalText([]byte(s)); return v, err }
+	}
+	all := FlagPersistent | FlagOnePacket | SchedFlag1 | SchedFlag2 | SchedFlag3
+	for f := ServiceFlags(1); f <= all; f++ {
+		if f&^all == 0 {
+			back[f] = func(s string) (any, error) { var v ServiceFlags; err := v.UnmarshalText([]byte(s)); return v, err }
+		}
+	}
+	for v, parse := range back {
+		if got, err := parse(v.String()); err != nil || got != any(v) {
+			t.Errorf("%T %v: String %q reads back as %v, %v", v, v, v.String(), got, err)
+		}
+	}
+	for _, s := range append(Schedulers(), "") {
+		for _, f := range []ServiceFlags{FlagPersistent, FlagOnePacket, SchedFlag1, SchedFlag2, SchedFlag3} {
+			names := f.Names(s)
+			var got ServiceFlags
+			if len(names) != 1 || got.UnmarshalText([]byte(names[0])) != nil || got != f {
+				t.Errorf("%v under %q: Names %q reads back as %v", f, s, names, got)
+			}
+		}
+	}
+	if got := (SchedFlag1 | SchedFlag2 | SchedFlag3).Names(SourceHashing); strings.Join(got, ",") != "sh-fallback,sh-port,flag-3" {
+		t.Errorf("sh's names: %q", got)
+	}
+	if got := (SchedFlag1 | SchedFlag2).Names(MaglevHashing); strings.Join(got, ",") != "mh-fallback,mh-port" {
+		t.Errorf("mh's names: %q", got)
+	}
+	if got := (FlagPersistent | SchedFlag1 | 0x400).Names(RoundRobin); strings.Join(got, ",") != "persistent,flag-1" {
+		t.Errorf("rr's names: %q", got)
+	}
+}

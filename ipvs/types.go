@@ -3,7 +3,6 @@ package ipvs
 import (
 	"fmt"
 	"net/netip"
-	"strings"
 	"time"
 )
 
@@ -17,18 +16,6 @@ const (
 	SCTP Protocol = 132
 )
 
-func (p Protocol) String() string {
-	switch p {
-	case TCP:
-		return "TCP"
-	case UDP:
-		return "UDP"
-	case SCTP:
-		return "SCTP"
-	}
-	return fmt.Sprintf("unknown(%d)", uint16(p))
-}
-
 // Family is an address family.
 type Family uint16
 
@@ -37,16 +24,6 @@ const (
 	IPv4 Family = 2
 	IPv6 Family = 10
 )
-
-func (f Family) String() string {
-	switch f {
-	case IPv4:
-		return "IPv4"
-	case IPv6:
-		return "IPv6"
-	}
-	return fmt.Sprintf("unknown(%d)", uint16(f))
-}
 
 // FamilyOf returns the family of addr (IPv4 for IPv4-mapped IPv6 addresses).
 func FamilyOf(addr netip.Addr) Family {
@@ -127,31 +104,6 @@ const (
 	FlagMHPort     = SchedFlag2 // mh: hash the source port too
 )
 
-var serviceFlagNames = []struct {
-	f    ServiceFlags
-	name string
-}{
-	{FlagPersistent, "persistent"}, {FlagOnePacket, "one-packet"},
-	{SchedFlag1, "sched1"}, {SchedFlag2, "sched2"}, {SchedFlag3, "sched3"},
-}
-
-func (f ServiceFlags) String() string {
-	var parts []string
-	for _, n := range serviceFlagNames {
-		if f&n.f != 0 {
-			parts = append(parts, n.name)
-			f &^= n.f
-		}
-	}
-	if f != 0 {
-		parts = append(parts, fmt.Sprintf("0x%x", uint32(f)))
-	}
-	if len(parts) == 0 {
-		return "none"
-	}
-	return strings.Join(parts, "|")
-}
-
 // ForwardMethod is how packets reach a destination.
 type ForwardMethod uint32
 
@@ -162,20 +114,6 @@ const (
 	Tunnel      ForwardMethod = 2 // IP-in-IP (or GUE, GRE): -i, "Tunnel"
 	DirectRoute ForwardMethod = 3 // DR, rewrite the MAC address: -g, "Route"
 )
-
-func (m ForwardMethod) String() string {
-	switch m {
-	case Masquerade:
-		return "Masq"
-	case Local:
-		return "Local"
-	case Tunnel:
-		return "Tunnel"
-	case DirectRoute:
-		return "Route"
-	}
-	return fmt.Sprintf("unknown(%d)", uint32(m))
-}
 
 // TunnelType is the encapsulation of a Tunnel destination (Linux 5.2+ for
 // GUE, 5.3+ for GRE; older kernels only do IPIP).
@@ -188,18 +126,6 @@ const (
 	TunnelGRE  TunnelType = 2
 )
 
-func (t TunnelType) String() string {
-	switch t {
-	case TunnelIPIP:
-		return "ipip"
-	case TunnelGUE:
-		return "gue"
-	case TunnelGRE:
-		return "gre"
-	}
-	return fmt.Sprintf("unknown(%d)", uint8(t))
-}
-
 // TunnelFlags are checksum options of GUE and GRE tunnels.
 type TunnelFlags uint16
 
@@ -208,18 +134,6 @@ const (
 	TunnelChecksum       TunnelFlags = 0x1
 	TunnelRemoteChecksum TunnelFlags = 0x2
 )
-
-func (f TunnelFlags) String() string {
-	switch f {
-	case 0:
-		return "nocsum"
-	case TunnelChecksum:
-		return "csum"
-	case TunnelRemoteChecksum:
-		return "remcsum"
-	}
-	return fmt.Sprintf("0x%x", uint16(f))
-}
 
 // Service is a virtual service. It is identified either by Protocol and Addr
 // or, for a firewall-mark service, by FirewallMark and Family.

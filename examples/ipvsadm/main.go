@@ -14,11 +14,12 @@
 // Names are never resolved: listings are always numeric, as with -n.
 //
 // The rule commands (-A, -E, -D, -a, -e, -d, and each line of -R) are read
-// as ipvsadm 1.31 reads them (ipvs.ParseRules): the same option syntax,
-// defaults (wlc, -g, weight 1, -p alone 360 seconds), rewrites (a -g or -i
-// real server gets its service's port) and refusals, so the kernel gets
-// what the real ipvsadm would send. -R applies the lines before the first
-// one ipvsadm would refuse and stops there, as ipvsadm -R does.
+// as ipvsadm 1.31 reads them (ipvsadm.ParseRules, package ipvs/ipvsadm):
+// the same option syntax, defaults (wlc, -g, weight 1, -p alone 360
+// seconds), rewrites (a -g or -i real server gets its service's port) and
+// refusals, so the kernel gets what the real ipvsadm would send. -R applies
+// the lines before the first one ipvsadm would refuse and stops there, as
+// ipvsadm -R does. The listings and -S are package ipvs/ipvsadm's too.
 package main
 
 import (
@@ -33,6 +34,7 @@ import (
 	"time"
 
 	"github.com/lvs-go/lvs/ipvs"
+	"github.com/lvs-go/lvs/ipvs/ipvsadm"
 )
 
 func main() {
@@ -89,7 +91,7 @@ func execute(ctx context.Context, c *ipvs.Client, args []string, stdin io.Reader
 	switch {
 	case has(args, "-A", "--add-service", "-E", "--edit-service", "-D", "--delete-service",
 		"-a", "--add-server", "-e", "--edit-server", "-d", "--delete-server"):
-		rules, err := ipvs.ParseRules(strings.NewReader(strings.Join(args, " ")))
+		rules, err := ipvsadm.ParseRules(strings.NewReader(strings.Join(args, " ")))
 		if err != nil {
 			return err
 		}
@@ -103,7 +105,7 @@ func execute(ctx context.Context, c *ipvs.Client, args []string, stdin io.Reader
 		if err != nil {
 			return err
 		}
-		return t.WriteRules(stdout)
+		return ipvsadm.WriteRules(stdout, t)
 	case has(args, "-Z", "--zero"):
 		svc, ok, err := serviceArg(args)
 		if err != nil {
@@ -140,16 +142,16 @@ func restore(ctx context.Context, c *ipvs.Client, stdin io.Reader) error {
 	if err != nil {
 		return err
 	}
-	rules, perr := ipvs.ParseRules(bytes.NewReader(data))
+	rules, perr := ipvsadm.ParseRules(bytes.NewReader(data))
 	if perr == nil {
 		return applyRules(ctx, c, rules)
 	}
-	var re *ipvs.RuleError
+	var re *ipvsadm.RuleError
 	if !errors.As(perr, &re) {
 		return perr
 	}
 	before := strings.Join(strings.SplitAfter(string(data), "\n")[:re.Line-1], "")
-	if rules, err = ipvs.ParseRules(strings.NewReader(before)); err != nil || len(rules) == 0 {
+	if rules, err = ipvsadm.ParseRules(strings.NewReader(before)); err != nil || len(rules) == 0 {
 		return errors.Join(err, perr)
 	}
 	return errors.Join(applyRules(ctx, c, rules), perr)
@@ -167,7 +169,7 @@ func serviceArg(args []string) (ipvs.Service, bool, error) {
 			if has(args, "-6") {
 				line += " -6"
 			}
-			rules, err := ipvs.ParseRules(strings.NewReader(line))
+			rules, err := ipvsadm.ParseRules(strings.NewReader(line))
 			if err != nil {
 				return ipvs.Service{}, false, err
 			}
@@ -244,6 +246,6 @@ func list(ctx context.Context, c *ipvs.Client, args []string, w io.Writer) error
 		}
 		t.Services = only
 	}
-	return t.WriteList(w, ipvs.ListFormat{Stats: has(args, "--stats"), Rate: has(args, "--rate"),
+	return ipvsadm.WriteList(w, t, ipvsadm.ListFormat{Stats: has(args, "--stats"), Rate: has(args, "--rate"),
 		Exact: has(args, "--exact", "-X"), NoVersion: one})
 }

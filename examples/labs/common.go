@@ -9,6 +9,7 @@ import (
 
 	"github.com/lvs-go/lvs/internal/lab"
 	"github.com/lvs-go/lvs/ipvs"
+	"github.com/lvs-go/lvs/ipvs/ipvsadm"
 )
 
 // apply sends the batch and fails on the first change the kernel refused.
@@ -26,8 +27,7 @@ func printTable(ctx context.Context, w io.Writer, c ipvs.API) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.WriteTo(w)
-	return err
+	return ipvsadm.WriteList(w, t, ipvsadm.ListFormat{})
 }
 
 // requests sends n requests from the client, one connection each, and

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lvs-go/lvs/ipvs"
+	"github.com/lvs-go/lvs/ipvs/ipvsadm"
 )
 
 // RunConformance runs the suite that an ipvs.API must pass to behave as the
@@ -616,7 +617,7 @@ func (s *suite) table(t *testing.T) {
 		}
 	}
 	var out strings.Builder
-	if _, err := tb.WriteTo(&out); err != nil {
+	if err := ipvsadm.WriteList(&out, tb, ipvsadm.ListFormat{}); err != nil {
 		t.Fatal(err)
 	}
 	_, listing, _ := strings.Cut(out.String(), "\n") // the version line names the table size

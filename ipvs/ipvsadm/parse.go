@@ -1,4 +1,4 @@
-package ipvs
+package ipvsadm
 
 import (
 	"errors"
@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/lvs-go/lvs/ipvs"
 )
 
 // This file reads one rule line the way ipvsadm 1.31 reads its command line
@@ -19,12 +21,12 @@ import (
 // carry ipvsadm's own message.
 
 // An ipvsadm option as popt knows it (ipvsadm.c, parse_options' table).
-type ipvsadmOption struct {
+type option struct {
 	long  string
 	short byte
 	arg   uint8 // optNone, optRequired or optOptional
-	optc  int   // its column in ipvsadmOptNames, or -1 (commands, -6, --sort)
-	cmd   Command
+	optc  int   // its column in optNames, or -1 (commands, -6, --sort)
+	cmd   ipvs.Command
 }
 
 const (
@@ -33,8 +35,8 @@ const (
 	optOptional
 )
 
-// ipvsadmOptNames are ipvsadm's option names by OPTC_ number (optnames[]).
-var ipvsadmOptNames = []string{
+// optNames are ipvsadm's option names by OPTC_ number (optnames[]).
+var optNames = []string{
 	"numeric", "connection", "service-address", "scheduler", "persistent", "netmask",
 	"real-server", "forwarding-method", "weight", "u-threshold", "l-threshold",
 	"mcast-interface", "timeout", "daemon", "stats", "rate", "thresholds",
@@ -44,41 +46,41 @@ var ipvsadmOptNames = []string{
 }
 
 const (
-	optcService     = 2
-	optcScheduler   = 3
-	optcPersistent  = 4
-	optcNetmask     = 5
-	optcServer      = 6
-	optcForward     = 7
-	optcWeight      = 8
-	optcUThreshold  = 9
-	optcLThreshold  = 10
-	optcOps         = 21
-	optcPE          = 22
-	optcSchedFlags  = 23
-	optcTunType     = 29
-	optcTunPort     = 30
-	optcTunNoCsum   = 31
-	optcTunCsum     = 32
-	optcTunRemCsum  = 33
-	notAnIpvsadmOpt = -1
+	optcService    = 2
+	optcScheduler  = 3
+	optcPersistent = 4
+	optcNetmask    = 5
+	optcServer     = 6
+	optcForward    = 7
+	optcWeight     = 8
+	optcUThreshold = 9
+	optcLThreshold = 10
+	optcOps        = 21
+	optcPE         = 22
+	optcSchedFlags = 23
+	optcTunType    = 29
+	optcTunPort    = 30
+	optcTunNoCsum  = 31
+	optcTunCsum    = 32
+	optcTunRemCsum = 33
+	noOptc         = -1
 )
 
 // notARule marks ipvsadm's commands that are not rule commands (-C, -L,
 // -Z, -R, -S, --set, the daemons, -h, -v).
-const notARule Command = -1
+const notARule ipvs.Command = -1
 
-var ipvsadmOptions = []ipvsadmOption{
-	{"add-service", 'A', optNone, -1, AddService},
-	{"edit-service", 'E', optNone, -1, EditService},
-	{"delete-service", 'D', optNone, -1, DeleteService},
+var optionTable = []option{
+	{"add-service", 'A', optNone, -1, ipvs.AddService},
+	{"edit-service", 'E', optNone, -1, ipvs.EditService},
+	{"delete-service", 'D', optNone, -1, ipvs.DeleteService},
 	{"clear", 'C', optNone, -1, notARule},
 	{"list", 'L', optNone, -1, notARule},
 	{"list", 'l', optNone, -1, notARule},
 	{"zero", 'Z', optNone, -1, notARule},
-	{"add-server", 'a', optNone, -1, AddServer},
-	{"edit-server", 'e', optNone, -1, EditServer},
-	{"delete-server", 'd', optNone, -1, DeleteServer},
+	{"add-server", 'a', optNone, -1, ipvs.AddServer},
+	{"edit-server", 'e', optNone, -1, ipvs.EditServer},
+	{"delete-server", 'd', optNone, -1, ipvs.DeleteServer},
 	{"set", 0, optNone, -1, notARule},
 	{"help", 'h', optNone, -1, notARule},
 	{"version", 'v', optNone, -1, notARule},
@@ -111,9 +113,9 @@ var ipvsadmOptions = []ipvsadmOption{
 	{"thresholds", 0, optNone, 16, 0},
 	{"persistent-conn", 0, optNone, 17, 0},
 	{"nosort", 0, optNone, 18, 0},
-	{"sort", 0, optNone, notAnIpvsadmOpt, 0},
+	{"sort", 0, optNone, noOptc, 0},
 	{"exact", 'X', optNone, 20, 0},
-	{"ipv6", '6', optNone, notAnIpvsadmOpt, 0},
+	{"ipv6", '6', optNone, noOptc, 0},
 	{"ops", 'o', optNone, optcOps, 0},
 	{"pe", 0, optRequired, optcPE, 0},
 	{"sched-flags", 'b', optRequired, optcSchedFlags, 0},
@@ -129,81 +131,81 @@ var ipvsadmOptions = []ipvsadmOption{
 	{"tun-remcsum", 0, optNone, optcTunRemCsum, 0},
 }
 
-// ipvsadmCommands are ipvsadm's commands_v_options rows for the rule
-// commands, one character per option in ipvsadmOptNames' order: '+'
+// commands are ipvsadm's commands_v_options rows for the rule
+// commands, one character per option in optNames' order: '+'
 // compulsory, 'x' illegal, ' ' optional; and cmdnames[].
-var ipvsadmCommands = map[Command]struct{ name, row string }{
-	AddService:    {"add-service", "xx+   xxxxxxxxxxxxxxx   xxxxxxxxxx"},
-	EditService:   {"edit-service", "xx+   xxxxxxxxxxxxxxx   xxxxxxxxxx"},
-	DeleteService: {"delete-service", "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
-	AddServer:     {"add-server", "xx+xxx+    xxxxxxxxxxxxxxxxxx     "},
-	DeleteServer:  {"delete-server", "xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxx"},
-	EditServer:    {"edit-server", "xx+xxx+    xxxxxxxxxxxxxxxxxx     "},
+var commands = map[ipvs.Command]struct{ name, row string }{
+	ipvs.AddService:    {"add-service", "xx+   xxxxxxxxxxxxxxx   xxxxxxxxxx"},
+	ipvs.EditService:   {"edit-service", "xx+   xxxxxxxxxxxxxxx   xxxxxxxxxx"},
+	ipvs.DeleteService: {"delete-service", "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
+	ipvs.AddServer:     {"add-server", "xx+xxx+    xxxxxxxxxxxxxxxxxx     "},
+	ipvs.DeleteServer:  {"delete-server", "xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxx"},
+	ipvs.EditServer:    {"edit-server", "xx+xxx+    xxxxxxxxxxxxxxxxxx     "},
 }
 
-// ipvsadmTunnels are tunnel_types_v_options: per tunnel type, the options
+// tunnelOpts are tunnel_types_v_options: per tunnel type, the options
 // --tun-port, --tun-nocsum, --tun-csum, --tun-remcsum ('1': at most one of
 // them).
-var ipvsadmTunnels = [...]struct{ name, row string }{
-	TunnelIPIP: {"ipip", "xxxx"},
-	TunnelGUE:  {"gue", "+111"},
-	TunnelGRE:  {"gre", "x11x"},
+var tunnelOpts = [...]string{
+	ipvs.TunnelIPIP: "xxxx",
+	ipvs.TunnelGUE:  "+111",
+	ipvs.TunnelGRE:  "x11x",
 }
 
 const (
-	ipvsadmMaxTimeout     = 86400 * 31 // MAX_TIMEOUT
-	ipvsadmDefaultTimeout = 6 * 60     // libipvs.h's IPVS_SVC_PERSISTENT_TIMEOUT (the manual says 300)
-	ipvsadmDefaultSched   = "wlc"      // DEF_SCHED
-	intMax                = 1<<31 - 1
+	maxTimeout     = 86400 * 31 // MAX_TIMEOUT
+	defaultTimeout = 6 * 60     // libipvs.h's IPVS_SVC_PERSISTENT_TIMEOUT (the manual says 300)
+	defaultSched   = "wlc"      // DEF_SCHED
+	intMax         = 1<<31 - 1
 )
 
-// ipvsadmEntry is ipvsadm's struct ipvs_command_entry for one rule line, in
+// entry is ipvsadm's struct ipvs_command_entry for one rule line, in
 // ipvsadm's own representation.
-type ipvsadmEntry struct {
-	cmd Command
+type entry struct {
+	cmd ipvs.Command
 	// ipvs_service_t
-	af       Family
-	protocol Protocol
+	af       ipvs.Family
+	protocol ipvs.Protocol
 	addr     netip.Addr
 	port     uint16
 	fwmark   uint32
 	sched    string
-	flags    ServiceFlags
+	flags    ipvs.ServiceFlags
 	timeout  int64
 	netmask  uint32 // IPv4: the mask (0xffffffff is /32); IPv6: a prefix length
 	pe       string
 	// ipvs_dest_t
-	daf      Family
+	daf      ipvs.Family
 	daddr    netip.Addr
 	dport    uint16
-	fwd      ForwardMethod
+	fwd      ipvs.ForwardMethod
 	weight   int64
 	uthresh  int64
 	lthresh  int64
-	tunType  TunnelType
+	tunType  ipvs.TunnelType
 	tunPort  uint16
-	tunFlags TunnelFlags
+	tunFlags ipvs.TunnelFlags
 
 	options    uint64 // 1 << optc of each option given
 	schedFlags string // -b's argument, read after the other options
 }
 
-func (e *ipvsadmEntry) has(optc int) bool { return e.options&(1<<optc) != 0 }
+func (e *entry) has(optc int) bool { return e.options&(1<<optc) != 0 }
 
 // setOption is ipvsadm's set_option.
-func (e *ipvsadmEntry) setOption(optc int) error {
+func (e *entry) setOption(optc int) error {
 	if e.has(optc) {
-		return fmt.Errorf("multiple '%s' options specified", ipvsadmOptNames[optc])
+		return fmt.Errorf("multiple '%s' options specified", optNames[optc])
 	}
 	e.options |= 1 << optc
 	return nil
 }
 
-// ipvsadmRule reads one line's words as ipvsadm 1.31 reads its arguments
+// parseLine reads one line's words as ipvsadm 1.31 reads its arguments
 // and returns the Rule of the request it would send.
-func ipvsadmRule(args []string) (Rule, error) {
+func parseLine(args []string) (ipvs.Rule, error) {
 	// process_options' defaults.
-	e := ipvsadmEntry{weight: 1, fwd: DirectRoute, netmask: 0xffffffff}
+	e := entry{weight: 1, fwd: ipvs.DirectRoute, netmask: 0xffffffff}
 	var leftovers []string
 	first := true
 	for i := 0; i < len(args); i++ {
@@ -220,26 +222,26 @@ func ipvsadmRule(args []string) (Rule, error) {
 		// short ones where an option taking a value takes the rest of the
 		// word (-w2, -p10) or else the next word.
 		type occurrence struct {
-			o      *ipvsadmOption
+			o      *option
 			val    string
 			hasVal bool
 		}
 		var occs []occurrence
 		if strings.HasPrefix(a, "--") {
 			name, val, hasVal := strings.Cut(a[2:], "=")
-			o := lookupIpvsadmOption(name, 0)
+			o := lookupOption(name, 0)
 			if o == nil {
-				return Rule{}, fmt.Errorf("%s: unknown option", a)
+				return ipvs.Rule{}, fmt.Errorf("%s: unknown option", a)
 			}
 			if hasVal && o.arg == optNone {
-				return Rule{}, fmt.Errorf("%s: option does not take an argument", a)
+				return ipvs.Rule{}, fmt.Errorf("%s: option does not take an argument", a)
 			}
 			occs = append(occs, occurrence{o, val, hasVal})
 		} else {
 			for j := 1; j < len(a); j++ {
-				o := lookupIpvsadmOption("", a[j])
+				o := lookupOption("", a[j])
 				if o == nil {
-					return Rule{}, fmt.Errorf("%s: unknown option", a)
+					return ipvs.Rule{}, fmt.Errorf("%s: unknown option", a)
 				}
 				if o.arg != optNone && j+1 < len(a) {
 					occs = append(occs, occurrence{o, strings.TrimPrefix(a[j+1:], "="), true})
@@ -252,7 +254,7 @@ func ipvsadmRule(args []string) (Rule, error) {
 			switch {
 			case oc.o.arg == optRequired && !oc.hasVal:
 				if i+1 >= len(args) {
-					return Rule{}, fmt.Errorf("%s: missing argument", a)
+					return ipvs.Rule{}, fmt.Errorf("%s: missing argument", a)
 				}
 				i++
 				oc.val, oc.hasVal = args[i], true
@@ -268,49 +270,49 @@ func ipvsadmRule(args []string) (Rule, error) {
 				first = false
 				switch oc.o.cmd {
 				case 0:
-					return Rule{}, fmt.Errorf("the first option must be a command (-A, -E, -D, -a, -e, -d), not %s (ipvsadm: \"Try `ipvsadm -h'\")", a)
+					return ipvs.Rule{}, fmt.Errorf("the first option must be a command (-A, -E, -D, -a, -e, -d), not %s (ipvsadm: \"Try `ipvsadm -h'\")", a)
 				case notARule:
-					return Rule{}, fmt.Errorf("%s is not a rule command (-A, -E, -D, -a, -e, -d)", a)
+					return ipvs.Rule{}, fmt.Errorf("%s is not a rule command (-A, -E, -D, -a, -e, -d)", a)
 				}
 				e.cmd = oc.o.cmd
 				continue
 			}
-			if err := e.option(oc.o, a, oc.val, oc.hasVal); err != nil {
-				return Rule{}, err
+			if err := e.parseOption(oc.o, a, oc.val, oc.hasVal); err != nil {
+				return ipvs.Rule{}, err
 			}
 		}
 	}
 	if first {
-		return Rule{}, fmt.Errorf("no command (-A, -E, -D, -a, -e, -d)")
+		return ipvs.Rule{}, fmt.Errorf("no command (-A, -E, -D, -a, -e, -d)")
 	}
 	if len(leftovers) > 0 {
-		return Rule{}, fmt.Errorf("unexpected argument %s", leftovers[0])
+		return ipvs.Rule{}, fmt.Errorf("unexpected argument %s", leftovers[0])
 	}
 	if e.schedFlags != "" {
-		e.flags &^= SchedFlag1 | SchedFlag2 | SchedFlag3
-		f, err := ipvsadmSchedFlags(e.sched, e.schedFlags)
+		e.flags &^= ipvs.SchedFlag1 | ipvs.SchedFlag2 | ipvs.SchedFlag3
+		f, err := parseSchedFlags(e.sched, e.schedFlags)
 		if err != nil {
-			return Rule{}, err
+			return ipvs.Rule{}, err
 		}
 		e.flags |= f
 	}
 	if err := e.check(); err != nil {
-		return Rule{}, err
+		return ipvs.Rule{}, err
 	}
 	return e.rule()
 }
 
-func lookupIpvsadmOption(long string, short byte) *ipvsadmOption {
-	for i, o := range ipvsadmOptions {
+func lookupOption(long string, short byte) *option {
+	for i, o := range optionTable {
 		if (long != "" && o.long == long) || (short != 0 && o.short == short) {
-			return &ipvsadmOptions[i]
+			return &optionTable[i]
 		}
 	}
 	return nil
 }
 
-// option is one turn of parse_options' loop.
-func (e *ipvsadmEntry) option(o *ipvsadmOption, word, val string, hasVal bool) error {
+// parseOption is one turn of parse_options' loop.
+func (e *entry) parseOption(o *option, word, val string, hasVal bool) error {
 	if o.cmd != 0 {
 		return fmt.Errorf("invalid option `%s'", word)
 	}
@@ -321,8 +323,8 @@ func (e *ipvsadmEntry) option(o *ipvsadmOption, word, val string, hasVal bool) e
 	}
 	switch o.long {
 	case "tcp-service", "udp-service", "sctp-service":
-		e.protocol = map[string]Protocol{"tcp-service": TCP, "udp-service": UDP, "sctp-service": SCTP}[o.long]
-		p, res, err := ipvsadmParseService(val)
+		e.protocol = map[string]ipvs.Protocol{"tcp-service": ipvs.TCP, "udp-service": ipvs.UDP, "sctp-service": ipvs.SCTP}[o.long]
+		p, res, err := parseService(val)
 		if err != nil {
 			return err
 		}
@@ -330,7 +332,7 @@ func (e *ipvsadmEntry) option(o *ipvsadmOption, word, val string, hasVal bool) e
 			return errors.New("illegal virtual server address[:port] specified")
 		}
 		e.af, e.addr = p.af, p.addr
-		if p.af == IPv6 {
+		if p.af == ipvs.IPv6 {
 			e.netmask = 128
 		}
 		if res&servicePort != 0 {
@@ -338,7 +340,7 @@ func (e *ipvsadmEntry) option(o *ipvsadmOption, word, val string, hasVal bool) e
 		}
 	case "fwmark-service":
 		// "Set protocol to a sane values, even though it is not used."
-		e.af, e.protocol = IPv4, TCP
+		e.af, e.protocol = ipvs.IPv4, ipvs.TCP
 		n, ok := strtol(val)
 		if !ok || n <= 0 || n > 1<<32-1 {
 			return fmt.Errorf("invalid fwmark value `%s' specified", val)
@@ -347,17 +349,17 @@ func (e *ipvsadmEntry) option(o *ipvsadmOption, word, val string, hasVal bool) e
 	case "scheduler":
 		e.sched = truncate(val, 15) // IP_VS_SCHEDNAME_MAXLEN - 1
 	case "persistent":
-		e.flags |= FlagPersistent
-		e.timeout = ipvsadmDefaultTimeout
+		e.flags |= ipvs.FlagPersistent
+		e.timeout = defaultTimeout
 		if hasVal {
-			n, ok := stringToNumber(val, 1, ipvsadmMaxTimeout)
+			n, ok := stringToNumber(val, 1, maxTimeout)
 			if !ok {
 				return fmt.Errorf("invalid timeout value `%s' specified", val)
 			}
 			e.timeout = n
 		}
 	case "netmask":
-		if e.af != IPv6 {
+		if e.af != ipvs.IPv6 {
 			m, ok := inetAton(val)
 			if !ok {
 				return errors.New("illegal virtual server persistent mask specified (ParseRules does not look names up)")
@@ -371,7 +373,7 @@ func (e *ipvsadmEntry) option(o *ipvsadmOption, word, val string, hasVal bool) e
 			e.netmask = uint32(n)
 		}
 	case "real-server":
-		p, res, err := ipvsadmParseService(val)
+		p, res, err := parseService(val)
 		if err != nil {
 			return err
 		}
@@ -385,11 +387,11 @@ func (e *ipvsadmEntry) option(o *ipvsadmOption, word, val string, hasVal bool) e
 		// Without a port: the service's as parsed so far ("copy vport to
 		// dport if not specified").
 	case "ipip":
-		e.fwd = Tunnel
+		e.fwd = ipvs.Tunnel
 	case "gatewaying":
-		e.fwd = DirectRoute
+		e.fwd = ipvs.DirectRoute
 	case "masquerading":
-		e.fwd = Masquerade
+		e.fwd = ipvs.Masquerade
 	case "weight":
 		n, ok := stringToNumber(val, 0, intMax)
 		if !ok {
@@ -412,16 +414,17 @@ func (e *ipvsadmEntry) option(o *ipvsadmOption, word, val string, hasVal bool) e
 		if e.fwmark == 0 {
 			return errors.New("-6 used before -f")
 		}
-		e.af, e.netmask = IPv6, 128
+		e.af, e.netmask = ipvs.IPv6, 128
 	case "ops":
-		e.flags |= FlagOnePacket
+		e.flags |= ipvs.FlagOnePacket
 	case "pe":
 		e.pe = truncate(val, 15)
 	case "sched-flags":
 		e.schedFlags = truncate(val, 127)
 	case "tun-type":
-		t, ok := map[string]TunnelType{"ipip": TunnelIPIP, "gue": TunnelGUE, "gre": TunnelGRE}[val]
-		if !ok {
+		// ipvsadm takes the names as written: the text form, exactly.
+		var t ipvs.TunnelType
+		if t.UnmarshalText([]byte(val)) != nil || t.String() != val {
 			return errors.New("illegal tunnel type specified")
 		}
 		e.tunType = t
@@ -433,9 +436,9 @@ func (e *ipvsadmEntry) option(o *ipvsadmOption, word, val string, hasVal bool) e
 		e.tunPort = uint16(n)
 	case "tun-nocsum":
 	case "tun-csum":
-		e.tunFlags |= TunnelChecksum
+		e.tunFlags |= ipvs.TunnelChecksum
 	case "tun-remcsum":
-		e.tunFlags |= TunnelRemoteChecksum
+		e.tunFlags |= ipvs.TunnelRemoteChecksum
 	}
 	// The listing and daemon options only count: they are illegal with
 	// every rule command.
@@ -444,9 +447,9 @@ func (e *ipvsadmEntry) option(o *ipvsadmOption, word, val string, hasVal bool) e
 
 // check is what process_options does after parsing: generic_opt_check,
 // then the rules of -A/-E and of -a/-e, which fill in and rewrite fields.
-func (e *ipvsadmEntry) check() error {
-	c := ipvsadmCommands[e.cmd]
-	for j, name := range ipvsadmOptNames {
+func (e *entry) check() error {
+	c := commands[e.cmd]
+	for j, name := range optNames {
 		switch given := e.has(j); {
 		case !given && c.row[j] == '+':
 			return fmt.Errorf("You need to supply the '%s' option for the '%s' command", name, c.name)
@@ -455,43 +458,43 @@ func (e *ipvsadmEntry) check() error {
 		}
 	}
 	switch e.cmd {
-	case AddService, EditService:
-		if e.fwmark == 0 && e.port == 0 && e.flags&FlagPersistent == 0 {
+	case ipvs.AddService, ipvs.EditService:
+		if e.fwmark == 0 && e.port == 0 && e.flags&ipvs.FlagPersistent == 0 {
 			return errors.New("Zero port specified for non-persistent service")
 		}
-		if e.flags&FlagOnePacket != 0 && e.fwmark == 0 && e.protocol != UDP {
+		if e.flags&ipvs.FlagOnePacket != 0 && e.fwmark == 0 && e.protocol != ipvs.UDP {
 			return errors.New("One-Packet Scheduling is only for UDP virtual services")
 		}
 		if e.sched == "" {
-			e.sched = ipvsadmDefaultSched
+			e.sched = defaultSched
 		}
-	case AddServer, EditServer:
+	case ipvs.AddServer, ipvs.EditServer:
 		// "The destination port must be equal to the service port if
 		// the IP_VS_CONN_F_TUNNEL or IP_VS_CONN_F_DROUTE is set. Don't
 		// worry about this if fwmark is used."
-		if e.fwmark == 0 && (e.fwd == Tunnel || e.fwd == DirectRoute) {
+		if e.fwmark == 0 && (e.fwd == ipvs.Tunnel || e.fwd == ipvs.DirectRoute) {
 			e.dport = e.port
 		}
-		if e.daf != e.af && e.fwd != Tunnel {
+		if e.daf != e.af && e.fwd != ipvs.Tunnel {
 			return errors.New("Different address family is allowed only for tunneling servers")
 		}
 		tun := uint64(1)<<optcTunType | 1<<optcTunPort | 1<<optcTunNoCsum | 1<<optcTunCsum | 1<<optcTunRemCsum
-		if e.options&tun != 0 && e.fwd != Tunnel {
+		if e.options&tun != 0 && e.fwd != ipvs.Tunnel {
 			return errors.New("Tunnel options conflict with forward method")
 		}
 		// tunnel_opt_check
-		t := ipvsadmTunnels[e.tunType]
+		row, name := tunnelOpts[e.tunType], e.tunType.String()
 		last := -1
 		for j, optc := range []int{optcTunPort, optcTunNoCsum, optcTunCsum, optcTunRemCsum} {
-			name := ipvsadmOptNames[optc]
+			opt := optNames[optc]
 			switch given := e.has(optc); {
-			case !given && t.row[j] == '+':
-				return fmt.Errorf("You need to supply the '%s' option for the '%s' tunnel type", name, t.name)
-			case given && t.row[j] == 'x':
-				return fmt.Errorf("Illegal '%s' option with the '%s' tunnel type", name, t.name)
-			case given && t.row[j] == '1':
+			case !given && row[j] == '+':
+				return fmt.Errorf("You need to supply the '%s' option for the '%s' tunnel type", opt, name)
+			case given && row[j] == 'x':
+				return fmt.Errorf("Illegal '%s' option with the '%s' tunnel type", opt, name)
+			case given && row[j] == '1':
 				if last >= 0 {
-					return fmt.Errorf("The option '%s' conflicts with the '%s' option in the '%s' tunnel type", name, ipvsadmOptNames[last], t.name)
+					return fmt.Errorf("The option '%s' conflicts with the '%s' option in the '%s' tunnel type", opt, optNames[last], name)
 				}
 				last = optc
 			}
@@ -501,37 +504,37 @@ func (e *ipvsadmEntry) check() error {
 }
 
 // rule turns what ipvsadm would send into a Rule, refusing what a Rule
-// cannot say, and validates it as the client will.
-func (e *ipvsadmEntry) rule() (Rule, error) {
-	r := Rule{Command: e.cmd}
+// cannot say, and validates it as the client will (ipvs.ValidateRule).
+func (e *entry) rule() (ipvs.Rule, error) {
+	r := ipvs.Rule{Command: e.cmd}
 	if e.fwmark != 0 {
 		r.Service.FirewallMark = e.fwmark
-		if e.af == IPv6 {
-			r.Service.Family = IPv6
+		if e.af == ipvs.IPv6 {
+			r.Service.Family = ipvs.IPv6
 		}
 	} else {
 		if e.addr.Is4In6() {
 			return r, fmt.Errorf("%v is an IPv4-mapped IPv6 address: ipvsadm sends it as an IPv6 address, which a Service cannot hold (write %v)", e.addr, e.addr.Unmap())
 		}
 		r.Service.Protocol, r.Service.Addr = e.protocol, netip.AddrPortFrom(e.addr, e.port)
-		if e.port == 0 && e.cmd != AddService && e.cmd != EditService {
+		if e.port == 0 && e.cmd != ipvs.AddService && e.cmd != ipvs.EditService {
 			// Only a persistent service has port 0 (-A and -E refuse
-			// one without -p): the Rule names it so, as validateKey
-			// wants. Only the key is sent.
-			r.Service.Flags = FlagPersistent
+			// one without -p): the Rule names it so, as the client's
+			// validation wants. Only the key is sent.
+			r.Service.Flags = ipvs.FlagPersistent
 		}
 	}
 	switch e.cmd {
-	case DeleteService:
-		return r, r.Service.validateKey()
-	case AddService, EditService:
+	case ipvs.DeleteService:
+		return r, ipvs.ValidateRule(r)
+	case ipvs.AddService, ipvs.EditService:
 		s := &r.Service
-		s.Scheduler = Scheduler(e.sched)
+		s.Scheduler = ipvs.Scheduler(e.sched)
 		if !s.Scheduler.Known() {
 			return r, fmt.Errorf("scheduler %q: the kernel has no such scheduler (ipvsadm sends the name as it is, in any case, and the kernel refuses it: \"Scheduler or persistence engine not found\")", e.sched)
 		}
 		s.Flags, s.Timeout, s.PersistenceEngine = e.flags, time.Duration(e.timeout)*time.Second, e.pe
-		if e.af == IPv6 {
+		if e.af == ipvs.IPv6 {
 			if e.netmask != 128 {
 				s.Netmask = int(e.netmask)
 			}
@@ -543,61 +546,61 @@ func (e *ipvsadmEntry) rule() (Rule, error) {
 			}
 			s.Netmask = n
 		}
-		return r, s.validate()
+		return r, ipvs.ValidateRule(r)
 	}
 	// -a, -e, -d
 	if e.daddr.Is4In6() {
 		return r, fmt.Errorf("%v is an IPv4-mapped IPv6 address: ipvsadm sends it as an IPv6 address, which the kernel refuses as a real server (write %v)", e.daddr, e.daddr.Unmap())
 	}
-	d := Destination{Addr: netip.AddrPortFrom(e.daddr, e.dport)}
-	if err := r.Service.validateKey(); err != nil {
-		return r, err
+	r.Destination = ipvs.Destination{Addr: netip.AddrPortFrom(e.daddr, e.dport)}
+	if e.cmd != ipvs.DeleteServer {
+		d := &r.Destination
+		d.Forward, d.Weight = e.fwd, int(e.weight)
+		d.UpperThreshold, d.LowerThreshold = uint32(e.uthresh), uint32(e.lthresh)
+		d.TunnelType, d.TunnelPort, d.TunnelFlags = e.tunType, e.tunPort, e.tunFlags
 	}
-	if e.cmd == DeleteServer {
-		r.Destination = d
-		return r, nil
-	}
-	d.Forward, d.Weight = e.fwd, int(e.weight)
-	d.UpperThreshold, d.LowerThreshold = uint32(e.uthresh), uint32(e.lthresh)
-	d.TunnelType, d.TunnelPort, d.TunnelFlags = e.tunType, e.tunPort, e.tunFlags
-	r.Destination = d
-	return r, d.validate(r.Service)
+	return r, ipvs.ValidateRule(r)
 }
 
-// ipvsadmSchedFlags is parse_sched_flags: -b's comma-separated names, the
-// sh- and mh- ones only with their scheduler (wlc if -s is not given).
-func ipvsadmSchedFlags(sched, arg string) (ServiceFlags, error) {
+// parseSchedFlags is parse_sched_flags: -b's comma-separated names, each a
+// scheduler flag's name for every scheduler (flag-1) or its name under one
+// scheduler (sh-port, mh-fallback: ipvs.ServiceFlags.Names), which only that
+// scheduler takes (wlc if -s is not given). ipvsadm 1.31 knows the names
+// the spelling table has: flag-1..3 and sh's and mh's.
+func parseSchedFlags(sched, arg string) (ipvs.ServiceFlags, error) {
 	if sched == "" {
-		sched = ipvsadmDefaultSched
+		sched = defaultSched
 	}
-	var f ServiceFlags
+	var f ipvs.ServiceFlags
 	names := strings.FieldsFunc(arg, func(r rune) bool { return r == ',' })
 	if len(names) == 0 {
 		return 0, fmt.Errorf("invalid scheduler flag `%s'", arg)
 	}
 	for _, n := range names {
-		var need string
-		switch n {
-		case "flag-1":
-			f |= SchedFlag1
-		case "flag-2":
-			f |= SchedFlag2
-		case "flag-3":
-			f |= SchedFlag3
-		case "sh-fallback":
-			f, need = f|FlagSHFallback, "sh"
-		case "sh-port":
-			f, need = f|FlagSHPort, "sh"
-		case "mh-fallback":
-			f, need = f|FlagMHFallback, "mh"
-		case "mh-port":
-			f, need = f|FlagMHPort, "mh"
-		default:
+		one, ok := schedFlag(n)
+		if !ok {
 			return 0, fmt.Errorf("invalid scheduler flag `%s'", n)
 		}
-		if need != "" && sched != need {
+		f |= one
+		if n != one.Names("")[0] && n != one.Names(ipvs.Scheduler(sched))[0] {
 			return 0, fmt.Errorf("incompatible scheduler flag `%s'", n)
 		}
 	}
 	return f, nil
+}
+
+// schedFlag is the scheduler flag -b's name n stands for: its name for
+// every scheduler (flag-1) or under one of them (sh-fallback), as written.
+func schedFlag(n string) (ipvs.ServiceFlags, bool) {
+	for _, f := range []ipvs.ServiceFlags{ipvs.SchedFlag1, ipvs.SchedFlag2, ipvs.SchedFlag3} {
+		if f.Names("")[0] == n {
+			return f, true
+		}
+		for _, s := range ipvs.Schedulers() {
+			if f.Names(s)[0] == n {
+				return f, true
+			}
+		}
+	}
+	return 0, false
 }

@@ -1,14 +1,16 @@
-package ipvs
+package ipvsadm
 
 import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/lvs-go/lvs/ipvs"
 )
 
 // ipvsadm's value parsers (ipvsadm.c's parse_service, string_to_number,
 // str_is_digit) and the C library's it relies on (strtol, atoi,
-// inet_aton), to the letter, for ipvsadmRule.
+// inet_aton), to the letter, for parseLine.
 
 // What parse_service found.
 const (
@@ -16,18 +18,19 @@ const (
 	servicePort = 2
 )
 
-type ipvsadmAddr struct {
-	af   Family
+// address is a service or real-server address as parse_service fills it in.
+type address struct {
+	af   ipvs.Family
 	addr netip.Addr
 	port uint16
 }
 
-// ipvsadmParseService is parse_service: "[v6]:port", a bare IPv6 address
+// parseService is parse_service: "[v6]:port", a bare IPv6 address
 // (no port), or an IPv4 address as inet_aton reads it, with an optional
 // ":port". A bracketed address that is not IPv6 loses its port, as in
 // ipvsadm. Names (hosts, services) are not looked up: ipvsadm would.
-func ipvsadmParseService(buf string) (ipvsadmAddr, int, error) {
-	var p ipvsadmAddr
+func parseService(buf string) (address, int, error) {
+	var p address
 	if strIsDigit(buf) {
 		return p, 0, nil
 	}
@@ -41,7 +44,7 @@ func ipvsadmParseService(buf string) (ipvsadmAddr, int, error) {
 		buf, port, hasPort = buf[1:end], buf[end+2:], true
 	}
 	if a, err := netip.ParseAddr(buf); err == nil && a.Is6() && a.Zone() == "" {
-		p.af, p.addr = IPv6, a
+		p.af, p.addr = ipvs.IPv6, a
 	} else {
 		hasPort = false
 		if k := strings.LastIndexByte(buf, ':'); k >= 0 {
@@ -51,7 +54,7 @@ func ipvsadmParseService(buf string) (ipvsadmAddr, int, error) {
 		if !ok {
 			return p, 0, fmt.Errorf("%q is not a numeric address (ParseRules does not look names up; ipvsadm would)", buf)
 		}
-		p.af, p.addr = IPv4, netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+		p.af, p.addr = ipvs.IPv4, netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 	}
 	if !hasPort {
 		return p, serviceAddr, nil
