@@ -291,18 +291,23 @@ func (r *running) waitFor(what string, ok func(director.Report) bool) director.R
 }
 
 // healthConf has one service whose real servers are checked by a command
-// that passes while a file named after the real server exists in dir.
+// (the test binary, see director.ExistsArg) that passes while a file named
+// after the real server exists in dir.
 func healthConf(dir string, quorum int) string {
+	exe, err := os.Executable()
+	if err != nil {
+		panic(err)
+	}
 	return fmt.Sprintf(`
 services:
   - protocol: tcp
     address: 10.0.0.8:80
     quorum: %d
-    check: {type: command, command: ["sh", "-c", "test -e %s/$LVS_RS_ADDR"], interval: 50ms, timeout: 2s, rise: 1, fall: 1, onFailure: quiesce}
+    check: {type: command, command: [%q, %q, %q], interval: 50ms, timeout: 5s, rise: 1, fall: 1, onFailure: quiesce}
     realServers:
       - {address: 10.0.0.110:80, forward: nat}
       - {address: 10.0.0.120:80, forward: nat, weight: 2}
-`, quorum, dir)
+`, quorum, exe, director.ExistsArg, dir)
 }
 
 func touch(t *testing.T, dir, name string, up bool) {

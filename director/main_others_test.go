@@ -1,0 +1,10 @@
+//go:build !linux
+
+package director
+
+import (
+	"os"
+	"testing"
+)
+
+func testMain(m *testing.M) { os.Exit(m.Run()) }
