@@ -19,7 +19,12 @@
 //     service, and source NAT (FULLNAT's effect), through nftables or
 //     iptables.
 //   - director: the director role, declared and applied with the fewest
-//     kernel changes, with health checks and drains.
+//     kernel changes, with health checks and drains. Portable: it reaches
+//     the kernel through four interfaces (ipvs.API, Sysctls, Firewall,
+//     Links), the real ones by default.
+//   - director/directortest: in-memory sysctls, links and firewall (with
+//     ipvs/ipvstest's IPVS), for testing a program that embeds a Director
+//     without root or ip_vs; held to the real sides by one suite.
 //   - director/metrics: a Prometheus collector of the IPVS table and a
 //     director's status, read on each scrape; the only package that
 //     imports client_golang.
@@ -33,8 +38,9 @@
 //
 // # How data flows
 //
-// A director configuration, in Go or YAML, is compiled once into a model:
-// validated, defaults filled in, addresses normalised, converted to the
+// A director configuration, in Go or YAML, is compiled once into a model
+// (director.Compiled, which Plan, Run and reloads take as it is):
+// validated, defaults filled in, converted to the
 // values the kernel takes (ipvs.Service, ipvs.Destination, iptables.Rule,
 // iptables.SNATRule, sysctl.Setting) with each health check bound to its
 // prober. Planning compares the model with what the kernel holds and yields
@@ -45,8 +51,8 @@
 // the running kernel's features and encoded in one place (ipvs/change.go),
 // then sent, many per system call, and acknowledged one by one.
 //
-//	Config --compile--> model --plan(model, kernel)--> []Op --Rule--> ipvs.Batch --> kernel
-//	                      |                              \--> sysctl, iptables, addresses
+//	Config --Compile--> Compiled --plan(model, kernel)--> []Op --Rule--> ipvs.API (Batch) --> kernel | ipvstest
+//	                      |                              \--> Sysctls, Firewall, Links --> kernel | directortest
 //	health verdicts --effective(model)--> plan again (only the affected real servers differ)
 //
 // Every package takes its network namespace as a file descriptor in its
