@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lvs-go/lvs/internal/kernel"
 	"github.com/lvs-go/lvs/internal/netnsx"
 	"github.com/lvs-go/lvs/internal/rtnl"
 	"github.com/lvs-go/lvs/iptables"
@@ -66,9 +67,8 @@ func New(opts *Options) (*Director, error) {
 		return nil, err
 	}
 	d := &Director{opts: *opts, netns: fd}
-	var uts unix.Utsname
-	if unix.Uname(&uts) == nil {
-		d.connReuse, d.setConnReuse = connReuseDefault(unix.ByteSliceToString(uts.Release[:]))
+	if release, err := kernel.Release(); err == nil {
+		d.connReuse, d.setConnReuse = connReuseDefault(release)
 	}
 	if d.ipvs, err = ipvs.New(&ipvs.Config{NetNS: fd, SkipFeatureChecks: opts.SkipFeatureChecks}); err != nil {
 		d.Close()

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/lvs-go/lvs/internal/kernel"
 	"github.com/lvs-go/lvs/internal/netnsx"
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
@@ -34,7 +35,7 @@ type client struct {
 	// kernel is the running kernel's release, for refusing features it
 	// predates where its policy says nothing of them; zero (unknown)
 	// accepts them.
-	kernel kernelVersion
+	kernel kernel.Version
 	// facts is what the kernel has of the feature table (under mu): nil
 	// until the first change that uses a feature asks (probeLocked).
 	facts *kernelFacts
@@ -81,9 +82,8 @@ func newClient(cfg *Config) (*client, error) {
 		c.Close()
 		return nil, err
 	}
-	var uts unix.Utsname
-	if err := unix.Uname(&uts); err == nil && !cfg.SkipFeatureChecks {
-		cl.kernel = parseRelease(unix.ByteSliceToString(uts.Release[:]))
+	if !cfg.SkipFeatureChecks {
+		cl.kernel, _ = kernel.Running() // unknown: the release rule accepts every feature
 	}
 	if cl.netns, err = netnsx.Dup(cfg.NetNS); err != nil {
 		c.Close()

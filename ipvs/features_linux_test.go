@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/lvs-go/lvs/internal/kernel"
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
 	"github.com/mdlayher/netlink/nltest"
@@ -17,7 +18,7 @@ import (
 // policyKernel is a fake kernel whose controller answers CTRL_CMD_GETPOLICY
 // with policy (or refuses it with refuse) and which acknowledges every IPVS
 // request; it records the commands it was sent, "ctrl" for the probe.
-func policyKernel(t *testing.T, release kernelVersion, policy policyTest, refuse syscall.Errno, seen *[]string) *Client {
+func policyKernel(t *testing.T, release kernel.Version, policy policyTest, refuse syscall.Errno, seen *[]string) *Client {
 	c := fakeKernel(t, func(req netlink.Message) ([]netlink.Message, error) {
 		var gm genetlink.Message
 		if err := gm.UnmarshalBinary(req.Data); err != nil {
@@ -60,7 +61,7 @@ var gueSvc = Service{Protocol: UDP, Addr: netip.MustParseAddrPort("10.0.0.100:53
 // upstream's (a backport): the probe, then the change.
 func TestProbePolicyAcceptsGUE(t *testing.T) {
 	var seen []string
-	c := policyKernel(t, kernelVersion{4, 18}, policyTest{ops: true, linked: true, dest: destAttrs5_3, daemon: daemonAttrs4_3}, 0, &seen)
+	c := policyKernel(t, kernel.V(4, 18, 0), policyTest{ops: true, linked: true, dest: destAttrs5_3, daemon: daemonAttrs4_3}, 0, &seen)
 	if err := c.CreateDestination(context.Background(), gueSvc, gueTest); err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +75,7 @@ func TestProbePolicyAcceptsGUE(t *testing.T) {
 // release.
 func TestProbePolicyLacksTunType(t *testing.T) {
 	var seen []string
-	c := policyKernel(t, kernelVersion{6, 1}, policyTest{linked: true, dest: destAttrs5_1, daemon: daemonAttrs4_3}, 0, &seen)
+	c := policyKernel(t, kernel.V(6, 1, 0), policyTest{linked: true, dest: destAttrs5_1, daemon: daemonAttrs4_3}, 0, &seen)
 	err := c.CreateDestination(context.Background(), gueSvc, gueTest)
 	if !errors.Is(err, errors.ErrUnsupported) || !strings.Contains(err.Error(), "IPVS_DEST_ATTR_TUN_TYPE") {
 		t.Errorf("err = %v, want ErrUnsupported naming IPVS_DEST_ATTR_TUN_TYPE", err)
@@ -98,12 +99,12 @@ func TestProbePolicyLacksTunType(t *testing.T) {
 func TestProbeFallbackToRelease(t *testing.T) {
 	for _, errno := range []syscall.Errno{syscall.EOPNOTSUPP, syscall.EINVAL, syscall.ENODATA} {
 		var seen []string
-		old := policyKernel(t, kernelVersion{4, 19}, policyTest{}, errno, &seen)
+		old := policyKernel(t, kernel.V(4, 19, 0), policyTest{}, errno, &seen)
 		err := old.CreateDestination(context.Background(), gueSvc, gueTest)
 		if !errors.Is(err, errors.ErrUnsupported) || !strings.Contains(err.Error(), "need Linux 5.2, this kernel is 4.19 (the kernel answers no IPVS policy: ") {
 			t.Errorf("%v: GUE on 4.19: %v, want ErrUnsupported by release", errno, err)
 		}
-		newer := policyKernel(t, kernelVersion{5, 4}, policyTest{}, errno, &seen)
+		newer := policyKernel(t, kernel.V(5, 4, 0), policyTest{}, errno, &seen)
 		if err := newer.CreateDestination(context.Background(), gueSvc, gueTest); err != nil {
 			t.Errorf("%v: GUE on 5.4: %v", errno, err)
 		}
@@ -113,7 +114,7 @@ func TestProbeFallbackToRelease(t *testing.T) {
 	}
 	// Any other error is the change's and asks again next time.
 	var seen []string
-	c := policyKernel(t, kernelVersion{6, 1}, policyTest{}, syscall.EPERM, &seen)
+	c := policyKernel(t, kernel.V(6, 1, 0), policyTest{}, syscall.EPERM, &seen)
 	for range 2 {
 		err := c.CreateDestination(context.Background(), gueSvc, gueTest)
 		var e *Error
@@ -130,7 +131,7 @@ func TestProbeFallbackToRelease(t *testing.T) {
 // uses a feature, once; changes that use none never ask.
 func TestProbeOncePerClient(t *testing.T) {
 	var seen []string
-	c := policyKernel(t, kernelVersion{6, 1}, policyTest{ops: true, linked: true, dest: destAttrs5_3, daemon: daemonAttrs4_3}, 0, &seen)
+	c := policyKernel(t, kernel.V(6, 1, 0), policyTest{ops: true, linked: true, dest: destAttrs5_3, daemon: daemonAttrs4_3}, 0, &seen)
 	ctx := context.Background()
 	if err := c.CreateService(ctx, gueSvc); err != nil {
 		t.Fatal(err)
@@ -228,7 +229,7 @@ func TestKernelPolicyProbe(t *testing.T) {
 	answered := facts.noPolicy == ""
 	t.Logf("kernel %v, CTRL_CMD_GETPOLICY answered: %v, nests whose policy it describes: %v; features:\n%s",
 		facts.release, answered, facts.nests, facts)
-	if !answered && facts.release.major >= 6 {
+	if !answered && facts.release.Major >= 6 {
 		t.Errorf("a %v kernel refused CTRL_CMD_GETPOLICY: %s", facts.release, facts.noPolicy)
 	}
 	for _, f := range features {
@@ -289,7 +290,7 @@ func TestSkipFeatureChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if c.c.kernel != (kernelVersion{}) {
+	if !c.c.kernel.IsZero() {
 		t.Fatalf("the client still judges by release %v", c.c.kernel)
 	}
 	ctx := ctxT(t)
@@ -305,7 +306,7 @@ func TestSkipFeatureChecks(t *testing.T) {
 	if err != nil || len(ds) != 1 || ds[0].TunnelType != TunnelGUE || ds[0].TunnelPort != 6080 {
 		t.Errorf("read back: %+v, %v", ds, err)
 	}
-	old := policyKernel(t, kernelVersion{4, 19}, policyTest{}, syscall.EOPNOTSUPP, new([]string))
+	old := policyKernel(t, kernel.V(4, 19, 0), policyTest{}, syscall.EOPNOTSUPP, new([]string))
 	if err := old.CreateDestination(ctx, gueSvc, gueTest); !errors.Is(err, errors.ErrUnsupported) {
 		t.Errorf("without SkipFeatureChecks a 4.19 kernel: %v, want ErrUnsupported", err)
 	}
