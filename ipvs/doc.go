@@ -46,8 +46,9 @@
 // The package speaks the IPVS generic-netlink API as of Linux 6.1 and is
 // tested on Debian's 6.1 kernel. Parts of it are newer than the API itself.
 // Because the kernel ignores attributes it does not know, a change that
-// uses a newer attribute is checked first and refused, with an error
-// wrapping errors.ErrUnsupported that names the feature and why, where the
+// uses a newer attribute is checked first and refused, with an
+// *UnsupportedFeatureError (matching errors.ErrUnsupported) that names the
+// feature, the release that introduced it and why, where the
 // kernel would otherwise silently do something else:
 //
 //   - Linux 4.3: sync daemon max length, multicast group, port and TTL.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"syscall"
 )
 
@@ -68,6 +69,48 @@ func (e *Error) Is(target error) bool {
 	}
 	return false
 }
+
+// UnsupportedFeatureError is a change refused before anything was sent
+// because it uses a kernel feature the running kernel lacks (see "Kernel
+// features" in the package documentation): its own IPVS policy lacks the
+// feature's attribute, or, where the kernel describes no policy, its
+// release predates the feature. It matches errors.ErrUnsupported. Apply
+// returns it in a *BatchError.
+type UnsupportedFeatureError struct {
+	Feature string // e.g. "GUE tunnel destinations"
+	// MinRelease is the mainline Linux release that introduced the
+	// feature, e.g. "5.2".
+	MinRelease string
+	// Release is the running kernel's release as the client read it
+	// ("4.19"), where the release decided; empty where the kernel's policy
+	// did.
+	Release string
+	// Attribute is the attribute the kernel's IPVS policy lacks (e.g.
+	// "IPVS_DEST_ATTR_TUN_TYPE"), where the policy decided; empty where the
+	// release did.
+	Attribute string
+	// Reason says more: where the policy decided, the command and nest it
+	// lacks the attribute in; where the release did, why the policy did
+	// not.
+	Reason string
+}
+
+func (e *UnsupportedFeatureError) Error() string {
+	var b strings.Builder
+	if e.Attribute != "" {
+		fmt.Fprintf(&b, "ipvs: %s need %s, which this kernel's IPVS policy lacks", e.Feature, e.Attribute)
+	} else {
+		fmt.Fprintf(&b, "ipvs: %s need Linux %s, this kernel is %s", e.Feature, e.MinRelease, e.Release)
+	}
+	if e.Reason != "" {
+		fmt.Fprintf(&b, " (%s)", e.Reason)
+	}
+	b.WriteString(": " + errors.ErrUnsupported.Error())
+	return b.String()
+}
+
+// Is matches errors.ErrUnsupported.
+func (e *UnsupportedFeatureError) Is(target error) bool { return target == errors.ErrUnsupported }
 
 // moduleError is the kernel's ENOENT for a service whose scheduler (or
 // persistence engine) it has no module for: it tried to load

@@ -1,7 +1,6 @@
 package ipvs
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -79,8 +78,8 @@ type kernelFacts struct {
 	noPolicy string
 }
 
-// supports returns nil if the kernel has f, else an error wrapping
-// errors.ErrUnsupported that names f and why: the attribute its policy
+// supports returns nil if the kernel has f, else an
+// *UnsupportedFeatureError that names f and why: the attribute its policy
 // lacks, or the release it predates.
 func (k *kernelFacts) supports(f *feature) error {
 	for _, a := range f.attrs {
@@ -93,12 +92,11 @@ func (k *kernelFacts) supports(f *feature) error {
 			if why == "" {
 				why = "its IPVS policy does not describe " + nestNames[a.nest]
 			}
-			return fmt.Errorf("ipvs: %s need Linux %v, this kernel is %v (%s): %w",
-				f.name, f.since, k.release, why, errors.ErrUnsupported)
+			return &UnsupportedFeatureError{Feature: f.name, MinRelease: f.since.String(), Release: k.release.String(), Reason: why}
 		}
 		if !attrs[a.typ] {
-			return fmt.Errorf("ipvs: %s need %s, which this kernel's IPVS policy lacks (%s in %s): %w",
-				f.name, a.name, nestCommandName[a.cmd], nestNames[a.nest], errors.ErrUnsupported)
+			return &UnsupportedFeatureError{Feature: f.name, MinRelease: f.since.String(), Attribute: a.name,
+				Reason: nestCommandName[a.cmd] + " in " + nestNames[a.nest]}
 		}
 	}
 	return nil
