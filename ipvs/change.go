@@ -164,14 +164,6 @@ func (c *Client) apply(ctx context.Context, b *Batch) ([]error, error) { return 
 // batch of one that the client keeps.
 func (c *Client) do(ctx context.Context, ch change) error { return c.c.do(ctx, ch) }
 
-// batchOfOne makes b the batch of ch alone, validated; the error is the
-// change's own.
-func batchOfOne(b *Batch, ch change) error {
-	b.Reset()
-	b.add(ch)
-	return changeError(b.check(nil))
-}
-
 // changeError is the error of a batch of one: a *BatchError's own error.
 func changeError(err error) error {
 	if be, ok := err.(*BatchError); ok {

@@ -10,7 +10,10 @@
 // A Client is bound to one network namespace (the caller's, or the one given
 // in Config) for its whole life: its netlink socket is opened there, and it may
 // then be used from any goroutine. Methods take a context; they stop waiting
-// when it is done.
+// when it is done. Only the socket is Linux's: on other systems New fails
+// with an error matching errors.ErrUnsupported, and everything else
+// (validation, Batch and its Rules, the text forms, package ipvstest)
+// works alike.
 //
 // # Changes
 //
