@@ -135,7 +135,7 @@ func (c *Client) Destination(ctx context.Context, svc Service, addr netip.AddrPo
 			return d, nil
 		}
 	}
-	return Destination{}, &Error{Op: "get destination", Err: syscall.ENOENT}
+	return Destination{}, &Error{Op: "get destination", Service: svc.Key(), Destination: addr, Err: syscall.ENOENT}
 }
 
 // sameAddr compares real-server addresses as the kernel does, an

@@ -36,13 +36,19 @@
 // which the ipvsadm rule syntax (ParseRules) uses too: a configuration file,
 // a command-line flag and an ipvsadm-save file spell them alike.
 //
-// Errors: invalid input is rejected before anything is sent, with an error
-// for which errors.Is(err, ErrInvalid) and errors.Is(err, fs.ErrInvalid)
-// hold (a *ValidationError names the field). Kernel errors come back as *Error values carrying the operation and
-// errno: a missing service or destination satisfies errors.Is(err,
-// fs.ErrNotExist), a duplicate errors.Is(err, fs.ErrExist), and a kernel
-// without IPVS errors.Is(err, ErrNotAvailable) (which also matches
-// fs.ErrNotExist).
+// # Errors
+//
+// Invalid input is rejected before anything is sent, with a
+// *ValidationError naming the field, for which errors.Is(err, ErrInvalid)
+// and errors.Is(err, fs.ErrInvalid) hold. Kernel errors come back as *Error
+// values carrying the operation, what it names (the service's key, the
+// destination's address, the sync daemon's role) and the errno, and say it:
+// "ipvs: create destination 10.0.0.2:80 in tcp 10.0.0.1:80: no such
+// service". A missing service or destination satisfies errors.Is(err,
+// fs.ErrNotExist), a duplicate errors.Is(err, fs.ErrExist), the kernel's
+// EINVAL errors.Is(err, ErrInvalid), and a kernel without IPVS
+// errors.Is(err, ErrNotAvailable) (which also matches fs.ErrNotExist).
+// The errno matches too (errors.Is(err, syscall.ESRCH)).
 //
 // # Kernel features
 //

@@ -107,7 +107,7 @@ func openClient(t transport) (*client, error) {
 	c := &client{t: t}
 	var id uint16
 	c.mu.Lock()
-	err := c.queryLocked(context.Background(), "dial", genlIDCtrl, ctrlCmdGetFamily, 0,
+	err := c.queryLocked(context.Background(), "dial", subject{}, genlIDCtrl, ctrlCmdGetFamily, 0,
 		func(ae *attrWriter) { ae.String(ctrlAttrFamilyName, familyName) },
 		func() { id = 0 },
 		func(b []byte) error {
@@ -165,16 +165,17 @@ func (c *client) frame(family uint16, cmd uint8, flags netlink.HeaderFlags, enco
 // reply (valid only during the call). A dump (flags with netlink.Dump) is
 // read to its end, and started over (calling begin first, each time) if the
 // kernel flags it as interrupted or the socket lost messages, so that a
-// partial table is never passed off as complete.
-func (c *client) query(ctx context.Context, op string, cmd uint8, flags netlink.HeaderFlags,
+// partial table is never passed off as complete. The kernel's refusal is
+// an *Error of op about subj.
+func (c *client) query(ctx context.Context, op string, subj subject, cmd uint8, flags netlink.HeaderFlags,
 	encode func(*attrWriter), begin func(), each func([]byte) error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.queryLocked(ctx, op, c.family, cmd, flags, encode, begin, each)
+	return c.queryLocked(ctx, op, subj, c.family, cmd, flags, encode, begin, each)
 }
 
 // queryLocked is query to any generic-netlink family (with mu held).
-func (c *client) queryLocked(ctx context.Context, op string, family uint16, cmd uint8, flags netlink.HeaderFlags,
+func (c *client) queryLocked(ctx context.Context, op string, subj subject, family uint16, cmd uint8, flags netlink.HeaderFlags,
 	encode func(*attrWriter), begin func(), each func([]byte) error) error {
 	dump := flags&netlink.Dump != 0
 	req := c.frame(family, cmd, flags, encode)
@@ -206,7 +207,7 @@ func (c *client) queryLocked(ctx context.Context, op string, family uint16, cmd 
 			return &Error{Op: op, Err: err}
 		}
 		if status != nil {
-			return &Error{Op: op, Err: status}
+			return subj.err(op, status)
 		}
 		if eachErr != nil {
 			return &Error{Op: op, Err: eachErr}

@@ -181,11 +181,11 @@ func TestSchedulerNotAvailable(t *testing.T) {
 		msg         string
 		unsupported bool
 	}{
-		"create":      {c.CreateService(ctx, twos), `ipvs: create service: scheduler "twos" is not available in this kernel (no module ip_vs_twos): no such file or directory`, true},
-		"update":      {c.UpdateService(ctx, twos), `ipvs: update service: scheduler "twos" is not available in this kernel (no module ip_vs_twos): no such file or directory`, true},
-		"batch, sip":  {results[0], `ipvs: create service: scheduler "rr" or persistence engine "sip" is not available in this kernel (no module ip_vs_rr or ip_vs_pe_sip): no such file or directory`, true},
-		"delete":      {results[1], `ipvs: delete service: no such file or directory`, false},
-		"update, wlc": {c.UpdateService(ctx, Service{Protocol: TCP, Addr: vip4test}), `ipvs: update service: scheduler "wlc" is not available in this kernel (no module ip_vs_wlc): no such file or directory`, true},
+		"create":      {c.CreateService(ctx, twos), `ipvs: create service tcp 10.0.0.100:80: scheduler "twos" is not available in this kernel (no module ip_vs_twos): no such file or directory`, true},
+		"update":      {c.UpdateService(ctx, twos), `ipvs: update service tcp 10.0.0.100:80: scheduler "twos" is not available in this kernel (no module ip_vs_twos): no such file or directory`, true},
+		"batch, sip":  {results[0], `ipvs: create service tcp 10.0.0.100:80: scheduler "rr" or persistence engine "sip" is not available in this kernel (no module ip_vs_rr or ip_vs_pe_sip): no such file or directory`, true},
+		"delete":      {results[1], `ipvs: delete service tcp 10.0.0.100:80: no such file or directory`, false},
+		"update, wlc": {c.UpdateService(ctx, Service{Protocol: TCP, Addr: vip4test}), `ipvs: update service tcp 10.0.0.100:80: scheduler "wlc" is not available in this kernel (no module ip_vs_wlc): no such file or directory`, true},
 	} {
 		if !errors.Is(tc.err, syscall.ENOENT) || !errors.Is(tc.err, fs.ErrNotExist) || errors.Is(tc.err, errors.ErrUnsupported) != tc.unsupported {
 			t.Errorf("%s: %v: want ENOENT, fs.ErrNotExist and ErrUnsupported %v", name, tc.err, tc.unsupported)

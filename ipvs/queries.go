@@ -13,9 +13,9 @@ import (
 
 // execute sends one query and returns the attributes of each reply
 // (copies, safe to keep).
-func (c *client) execute(ctx context.Context, op string, cmd uint8, flags netlink.HeaderFlags, encode func(*attrWriter)) ([][]byte, error) {
+func (c *client) execute(ctx context.Context, op string, subj subject, cmd uint8, flags netlink.HeaderFlags, encode func(*attrWriter)) ([][]byte, error) {
 	var out [][]byte
-	err := c.query(ctx, op, cmd, flags, encode, func() { out = out[:0] }, func(b []byte) error {
+	err := c.query(ctx, op, subj, cmd, flags, encode, func() { out = out[:0] }, func(b []byte) error {
 		out = append(out, append([]byte(nil), b...))
 		return nil
 	})
@@ -23,7 +23,7 @@ func (c *client) execute(ctx context.Context, op string, cmd uint8, flags netlin
 }
 
 func (c *client) info(ctx context.Context) (Info, error) {
-	msgs, err := c.execute(ctx, "info", cmdGetInfo, 0, nil)
+	msgs, err := c.execute(ctx, "info", subject{}, cmdGetInfo, 0, nil)
 	if err != nil {
 		return Info{}, err
 	}
@@ -47,7 +47,7 @@ func (c *client) info(ctx context.Context) (Info, error) {
 
 func (c *client) services(ctx context.Context) ([]Service, error) {
 	var out []Service
-	err := c.query(ctx, "list services", cmdGetService, netlink.Dump, nil,
+	err := c.query(ctx, "list services", subject{}, cmdGetService, netlink.Dump, nil,
 		func() { out = out[:0] },
 		func(m []byte) error {
 			b, err := nested(m, cmdAttrService)
@@ -74,7 +74,7 @@ func (c *client) service(ctx context.Context, svc Service) (Service, error) {
 	if err := svc.validateKey(); err != nil {
 		return Service{}, err
 	}
-	msgs, err := c.execute(ctx, "get service", cmdGetService, 0, func(ae *attrWriter) {
+	msgs, err := c.execute(ctx, "get service", subject{svc: svc.Key()}, cmdGetService, 0, func(ae *attrWriter) {
 		ae.Nested(cmdAttrService, func(nae *attrWriter) error { svc.encodeKey(nae); return nil })
 	})
 	if err != nil {
@@ -108,7 +108,7 @@ func (c *client) appendDestinations(ctx context.Context, svc Service, out []Dest
 		return nil, err
 	}
 	from := len(out)
-	err := c.query(ctx, "list destinations", cmdGetDest, netlink.Dump,
+	err := c.query(ctx, "list destinations", subject{svc: svc.Key()}, cmdGetDest, netlink.Dump,
 		func(ae *attrWriter) {
 			ae.Nested(cmdAttrService, func(nae *attrWriter) error { svc.encodeKey(nae); return nil })
 		},
@@ -142,7 +142,7 @@ func (c *client) appendDestinations(ctx context.Context, svc Service, out []Dest
 }
 
 func (c *client) timeouts(ctx context.Context) (Timeouts, error) {
-	msgs, err := c.execute(ctx, "get timeouts", cmdGetConfig, 0, nil)
+	msgs, err := c.execute(ctx, "get timeouts", subject{}, cmdGetConfig, 0, nil)
 	if err != nil {
 		return Timeouts{}, err
 	}
@@ -168,7 +168,7 @@ func (c *client) timeouts(ctx context.Context) (Timeouts, error) {
 }
 
 func (c *client) daemons(ctx context.Context) ([]SyncDaemon, error) {
-	msgs, err := c.execute(ctx, "list sync daemons", cmdGetDaemon, netlink.Dump, nil)
+	msgs, err := c.execute(ctx, "list sync daemons", subject{}, cmdGetDaemon, netlink.Dump, nil)
 	if err != nil {
 		return nil, err
 	}

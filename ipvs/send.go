@@ -81,7 +81,7 @@ func (c *client) probeLocked(ctx context.Context) (*kernelFacts, error) {
 	var p policyDump
 	// Every policy of the family, not one command's (CTRL_ATTR_OP is
 	// 5.10+, and refused by the 5.7 to 5.9 kernels that have the dump).
-	err := c.queryLocked(ctx, "read kernel policy", genlIDCtrl, ctrlCmdGetPolicy, netlink.Dump,
+	err := c.queryLocked(ctx, "read kernel policy", subject{}, genlIDCtrl, ctrlCmdGetPolicy, netlink.Dump,
 		func(ae *attrWriter) { ae.Uint16(ctrlAttrFamilyID, c.family) },
 		func() { p = policyDump{} },
 		p.add)
@@ -133,7 +133,7 @@ func (c *client) sendLocked(ctx context.Context, batch *Batch, results []error) 
 			}
 			for i := start; i < n; i++ {
 				if i >= end || !acked[i-start] {
-					results[i] = &Error{Op: batch.op(i), Err: ErrUnacknowledged}
+					results[i] = batch.changeErr(i, ErrUnacknowledged)
 				}
 			}
 			return results, &Error{Op: op, Err: err}

@@ -313,7 +313,7 @@ func TestBatchResultsBySequence(t *testing.T) {
 	if len(results) != 3 || results[0] != nil || !errors.Is(results[1], fs.ErrExist) || results[2] != nil {
 		t.Fatalf("results %v, want [nil, exists, nil]", results)
 	}
-	if want := "ipvs: create service: file exists"; results[1].Error() != want {
+	if want := "ipvs: create service tcp 10.0.0.100:81: service already exists"; results[1].Error() != want {
 		t.Errorf("error %q, want %q", results[1], want)
 	}
 	// The single-change path is the same: its error is the change's own.

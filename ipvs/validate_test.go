@@ -113,6 +113,8 @@ func TestErrorMapping(t *testing.T) {
 		{syscall.ENOENT, fs.ErrNotExist},
 		{syscall.EEXIST, fs.ErrExist},
 		{syscall.EPERM, fs.ErrPermission},
+		{syscall.EINVAL, ErrInvalid},
+		{syscall.EINVAL, fs.ErrInvalid},
 	} {
 		err := error(&Error{Op: "op", Err: fmt.Errorf("netlink receive: %w", tc.errno)})
 		if !errors.Is(err, tc.target) || !errors.Is(err, tc.errno) {
@@ -121,6 +123,11 @@ func TestErrorMapping(t *testing.T) {
 	}
 	if errors.Is(&Error{Op: "op", Err: syscall.EINVAL}, fs.ErrNotExist) {
 		t.Error("EINVAL matches fs.ErrNotExist")
+	}
+	for _, errno := range []syscall.Errno{syscall.ESRCH, syscall.ENOENT, syscall.EEXIST, syscall.EPERM, syscall.EIO} {
+		if errors.Is(&Error{Op: "op", Err: errno}, ErrInvalid) {
+			t.Errorf("%v matches ErrInvalid", errno)
+		}
 	}
 	if got := (&Error{Op: "create service", Err: syscall.EEXIST}).Error(); got != "ipvs: create service: file exists" {
 		t.Errorf("Error() = %q", got)
