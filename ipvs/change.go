@@ -93,7 +93,7 @@ func validateDestKey(ch change) error {
 	if !ch.dest.Addr.Addr().IsValid() {
 		return invalid("Destination.Addr", "no address")
 	}
-	return nil
+	return refuseMapped("Destination.Addr", ch.dest.Addr.Addr())
 }
 
 func encodeService(ae *attrWriter, ch change) {

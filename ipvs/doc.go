@@ -50,6 +50,20 @@
 // errors.Is(err, ErrNotAvailable) (which also matches fs.ErrNotExist).
 // The errno matches too (errors.Is(err, syscall.ESRCH)).
 //
+// # IPv4-mapped addresses
+//
+// IPVS keeps an IPv4 service or destination by its IPv4 address: written
+// as the IPv4-mapped IPv6 address ::ffff:10.0.0.1 (what converting a
+// net.IP with netip.AddrFromSlice gives), it would read back as 10.0.0.1,
+// and a program comparing what it wrote with what it reads would see a
+// difference forever (and, trying to fix it, delete the real server). So
+// there is one rule: a change or query that names a service, destination
+// or sync daemon multicast group by an IPv4-mapped address is refused
+// before anything is sent, with a *ValidationError that says to pass the
+// IPv4 address (netip.Addr.Unmap). Only Destination and ModifyDestination,
+// which look a destination up among those the kernel lists, find the IPv4
+// destination by its mapped form.
+//
 // # Kernel features
 //
 // The package speaks the IPVS generic-netlink API as of Linux 6.1 and is

@@ -20,7 +20,7 @@ import (
 // errors of missing and duplicate objects (and what they name), weight 0,
 // thresholds, updates that replace every setting, batches with per-change
 // results, the order of listings, Flush, timeouts, cancelled contexts,
-// Close, and the refusal of invalid input. This package
+// Close, and the refusal of invalid input and IPv4-mapped addresses. This package
 // runs it on a Fake and, in a fresh network namespace, on *ipvs.Client.
 //
 // newAPI is called once per subtest and must return an API on a fresh
@@ -59,6 +59,7 @@ func RunConformance(t *testing.T, newAPI func(t *testing.T) ipvs.API) {
 		{"CancelledContext", s.cancelled},
 		{"Close", s.close},
 		{"InvalidInput", s.invalidInput},
+		{"IPv4MappedAddresses", s.mappedAddresses},
 	} {
 		t.Run(c.name, c.run)
 	}
@@ -284,7 +285,6 @@ func (s *suite) services(t *testing.T) {
 		{Protocol: ipvs.TCP, Addr: ap("[2001:db8::101]:443"), Timeout: 300 * time.Second, Netmask: 64},
 		{Protocol: ipvs.TCP, Addr: ap("10.0.0.102:443"), Timeout: 60 * time.Second, Netmask: 32},
 		{Protocol: ipvs.UDP, Addr: ap("10.0.0.102:5060"), Scheduler: ipvs.RoundRobin, Timeout: 60 * time.Second, PersistenceEngine: "sip"},
-		{Protocol: ipvs.TCP, Addr: ap("[::ffff:10.0.0.103]:80")},
 	} {
 		t.Run(svc.String(), func(t *testing.T) {
 			api := s.open(t)
