@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lvs-go/lvs/internal/kernel"
 	"github.com/lvs-go/lvs/internal/netnsx"
 	"github.com/lvs-go/lvs/iptables"
 	"github.com/lvs-go/lvs/ipvs"
@@ -177,7 +178,7 @@ func New(opts *Options) (*Director, error) {
 	d := &Director{opts: *opts, netns: fd}
 	release := opts.KernelRelease
 	if release == "" {
-		release = runningRelease()
+		release, _ = kernel.Release() // none: no release-dependent default
 	}
 	d.connReuse, d.setConnReuse = connReuseDefault(release)
 	if err := d.openSides(); err != nil {

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/lvs-go/lvs/internal/ifname"
+	"github.com/lvs-go/lvs/internal/kernel"
 	"github.com/lvs-go/lvs/iptables"
 	"github.com/lvs-go/lvs/ipvs"
 	"github.com/lvs-go/lvs/sysctl"
@@ -234,12 +234,12 @@ func compileService(vs VirtualService, where string) (*service, error) {
 	seen := map[netip.AddrPort]bool{}
 	for i, rs := range vs.RealServers {
 		sub := fmt.Sprintf(".realServers[%d]", i)
+		if rs.Address.Addr().Is4In6() {
+			return nil, mapped(where+sub+".address", rs.Address.Addr())
+		}
 		d, err := compileRealServer(*k, rs)
 		if err != nil {
 			return nil, fieldError(where+sub, err)
-		}
-		if rs.Address.Addr().Is4In6() {
-			return nil, mapped(where+sub+".address", rs.Address.Addr())
 		}
 		if seen[d.Addr] {
 			return nil, fail(sub, "%v listed twice", d.Addr)
@@ -257,12 +257,12 @@ func compileService(vs VirtualService, where string) (*service, error) {
 		s.snat = true
 	}
 	if vs.SorryServer != nil {
+		if vs.SorryServer.Address.Addr().Is4In6() {
+			return nil, mapped(where+".sorryServer.address", vs.SorryServer.Address.Addr())
+		}
 		d, err := compileRealServer(*k, *vs.SorryServer)
 		if err != nil {
 			return nil, fieldError(where+".sorryServer", err)
-		}
-		if vs.SorryServer.Address.Addr().Is4In6() {
-			return nil, mapped(where+".sorryServer.address", vs.SorryServer.Address.Addr())
 		}
 		if seen[d.Addr] {
 			// It would never leave service (remove) or flip its weight on
@@ -340,23 +340,11 @@ func (s *service) kernelDefaults() map[sysctl.Key]string {
 // entry goes, kubernetes/kubernetes#81775), so 0 there; 5.9 fixed it
 // (kubernetes/kubernetes#93297), and its default stays. False: leave it.
 func connReuseDefault(release string) (string, bool) {
-	major, minor, ok := parseRelease(release)
-	if !ok || major < 4 || major == 4 && minor < 1 || major > 5 || major == 5 && minor >= 9 {
+	v, err := kernel.ParseRelease(release)
+	if err != nil || v.Less(kernel.V(4, 1, 0)) || v.AtLeast(kernel.V(5, 9, 0)) {
 		return "", false
 	}
 	return "0", true
-}
-
-// parseRelease reads "5.4.0-150-generic" as 5, 4.
-func parseRelease(s string) (major, minor int, ok bool) {
-	maj, rest, ok1 := strings.Cut(s, ".")
-	mi := rest
-	if i := strings.IndexFunc(rest, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
-		mi = rest[:i]
-	}
-	a, err1 := strconv.Atoi(maj)
-	b, err2 := strconv.Atoi(mi)
-	return a, b, ok1 && err1 == nil && err2 == nil
 }
 
 // withSysctl is m with the sysctl k set to v, unless m sets k already (the

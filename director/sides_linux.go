@@ -130,15 +130,6 @@ func (l *rtLinks) DelAddr(_ context.Context, name string, p netip.Prefix) error 
 	return l.c.DelAddr(m.Index, p)
 }
 
-// runningRelease is the running kernel's release.
-func runningRelease() string {
-	var uts unix.Utsname
-	if unix.Uname(&uts) != nil {
-		return ""
-	}
-	return unix.ByteSliceToString(uts.Release[:])
-}
-
 // OpenLinks returns the Links a Director uses by default: rtnetlink in
 // the namespace open as netns (0: the caller's). Close it (it is an
 // io.Closer) when done.

@@ -23,7 +23,5 @@ func defaultSysctls(int) (Sysctls, error)                          { return nil,
 func defaultFirewall(int, iptables.Kind) (iptables.Backend, error) { return nil, noDefault("Firewall") }
 func defaultLinks(int) (Links, error)                              { return nil, noDefault("Links") }
 
-func runningRelease() string { return "" }
-
 // OpenLinks is not supported on this system.
 func OpenLinks(int) (Links, error) { return nil, noDefault("Links") }

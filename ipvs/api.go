@@ -44,9 +44,10 @@ var _ API = (*Client)(nil)
 // it (AddRules of the result queues the same requests again). Service and
 // Destination are read back from the request Apply would send, so they are
 // what the kernel receives: an empty Scheduler is wlc, a nonzero Timeout
-// sets FlagPersistent, Family is filled in, IPv4-mapped addresses are
-// unmapped, a destination's tunnel settings are zero unless it is a
-// Tunnel, and a delete carries only the key it names.
+// sets FlagPersistent, Family is filled in, a destination's tunnel
+// settings are zero unless it is a Tunnel, and a delete carries only the
+// key it names. (An IPv4-mapped address is not unmapped: the change is
+// invalid.)
 //
 // If a change is invalid, the error is the *BatchError Apply returns for it
 // (matching ErrInvalid) and there are no rules; kernel features are not

@@ -61,20 +61,6 @@ func TestBatchInvalidSendsNothing(t *testing.T) {
 	}
 }
 
-// bigTable is n services with four destinations each, all distinct.
-func bigTable(n int) []TableService {
-	out := make([]TableService, n)
-	for i := range out {
-		svc := Service{Protocol: TCP, Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), 80), Scheduler: WeightedRoundRobin}
-		ds := make([]Destination, 4)
-		for j := range ds {
-			ds[j] = Destination{Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 2 + byte(j), byte(i >> 8), byte(i)}), 8080), Forward: Masquerade, Weight: j + 1}
-		}
-		out[i] = TableService{Service: svc, Destinations: ds}
-	}
-	return out
-}
-
 // mustApply applies b, failing the test unless every change was applied.
 func mustApply(t *testing.T, ctx context.Context, c *Client, b *Batch) {
 	t.Helper()

@@ -93,7 +93,7 @@ func validateDestKey(ch change) error {
 	if !ch.dest.Addr.Addr().IsValid() {
 		return invalid("Destination.Addr", "no address")
 	}
-	return nil
+	return refuseMapped("Destination.Addr", ch.dest.Addr.Addr())
 }
 
 func encodeService(ae *attrWriter, ch change) {
@@ -164,14 +164,6 @@ func (c *Client) apply(ctx context.Context, b *Batch) ([]error, error) { return 
 // batch of one that the client keeps.
 func (c *Client) do(ctx context.Context, ch change) error { return c.c.do(ctx, ch) }
 
-// batchOfOne makes b the batch of ch alone, validated; the error is the
-// change's own.
-func batchOfOne(b *Batch, ch change) error {
-	b.Reset()
-	b.add(ch)
-	return changeError(b.check(nil))
-}
-
 // changeError is the error of a batch of one: a *BatchError's own error.
 func changeError(err error) error {
 	if be, ok := err.(*BatchError); ok {
@@ -180,18 +172,47 @@ func changeError(err error) error {
 	return err
 }
 
+// attrs returns the attributes of change i's request.
+func (b *Batch) attrs(i int) []byte {
+	from := 0
+	if i > 0 {
+		from = int(b.entries[i-1].end)
+	}
+	return b.requests.b[from+nlmsgHeaderLen+genlHeaderLen : b.entries[i].end]
+}
+
 // kernelError is the error of change i, which the kernel refused with
 // errno.
 func (b *Batch) kernelError(i int, errno error) error {
 	err := errno
 	if refused := changeKinds[b.entries[i].cmd].refused; refused != nil {
-		from := 0
-		if i > 0 {
-			from = int(b.entries[i-1].end)
-		}
-		err = refused(b.requests.b[from+nlmsgHeaderLen+4:b.entries[i].end], errno)
+		err = refused(b.attrs(i), errno)
 	}
-	return &Error{Op: b.op(i), Err: err}
+	return b.changeErr(i, err)
+}
+
+// changeErr is the *Error of change i, naming what the change names: read
+// back from its request, so that queuing a change keeps nothing but its
+// bytes (errors are rare; a batch is tens of thousands of changes).
+func (b *Batch) changeErr(i int, err error) *Error {
+	var subj subject
+	attrs := b.attrs(i)
+	if sb, e := nested(attrs, cmdAttrService); e == nil {
+		if svc, e := parseService(sb); e == nil {
+			subj.svc = svc.Key()
+		}
+	}
+	if db, e := nested(attrs, cmdAttrDest); e == nil {
+		if d, e := parseDest(db, subj.svc.Family); e == nil {
+			subj.dest = d.Addr
+		}
+	}
+	if db, e := nested(attrs, cmdAttrDaemon); e == nil {
+		if d, e := parseDaemon(db); e == nil {
+			subj.daemon = d.State
+		}
+	}
+	return subj.err(b.op(i), err)
 }
 
 // schedulerRefused explains the kernel's ENOENT for a new or updated

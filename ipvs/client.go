@@ -135,11 +135,13 @@ func (c *Client) Destination(ctx context.Context, svc Service, addr netip.AddrPo
 			return d, nil
 		}
 	}
-	return Destination{}, &Error{Op: "get destination", Err: syscall.ENOENT}
+	return Destination{}, &Error{Op: "get destination", Service: svc.Key(), Destination: addr, Err: syscall.ENOENT}
 }
 
-// sameAddr compares real-server addresses as the kernel does, an
-// IPv4-mapped IPv6 address equal to its IPv4 form.
+// sameAddr compares real-server addresses with an IPv4-mapped IPv6 address
+// equal to its IPv4 form: a lookup by the mapped form finds the IPv4
+// destination (a change naming it is refused: see "IPv4-mapped addresses"
+// in the package documentation).
 func sameAddr(a, b netip.AddrPort) bool {
 	return a.Port() == b.Port() && a.Addr().Unmap() == b.Addr().Unmap()
 }

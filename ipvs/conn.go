@@ -9,10 +9,14 @@ import (
 	"io/fs"
 	"iter"
 	"net/netip"
+	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lvs-go/lvs/internal/netnsx"
 )
 
 // Connection is an entry of IPVS's connection table (ipvsadm -L -c): a
@@ -128,6 +132,28 @@ func (c *Client) syncedConnections() (map[connKey]struct{}, error) {
 		return true
 	})
 	return out, err
+}
+
+// openProcNet opens /proc/net/<name> of the client's namespace: a thread
+// inside it opens /proc/thread-self/net, which the kernel resolves to that
+// thread's namespace; the open file stays that namespace's, read from any
+// thread.
+func (c *client) openProcNet(name string) (*os.File, error) {
+	var f *os.File
+	open := func() error {
+		var err error
+		f, err = os.Open("/proc/thread-self/net/" + name)
+		return err
+	}
+	var err error
+	if c.netns != 0 {
+		err = netnsx.Do(c.netns, open)
+	} else {
+		runtime.LockOSThread()
+		err = open()
+		runtime.UnlockOSThread()
+	}
+	return f, err
 }
 
 // parseConnections reads a whole /proc/net/ip_vs_conn text.

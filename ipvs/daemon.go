@@ -55,6 +55,9 @@ func (d SyncDaemon) validate() error {
 	if d.SyncID > 255 {
 		return invalid("SyncDaemon.SyncID", "%d is out of range 0..255", d.SyncID)
 	}
+	if err := refuseMapped("SyncDaemon.Group", d.Group); err != nil {
+		return err
+	}
 	if d.Group.IsValid() && !d.Group.IsMulticast() {
 		return invalid("SyncDaemon.Group", "%v is not a multicast address", d.Group)
 	}

@@ -10,7 +10,10 @@
 // A Client is bound to one network namespace (the caller's, or the one given
 // in Config) for its whole life: its netlink socket is opened there, and it may
 // then be used from any goroutine. Methods take a context; they stop waiting
-// when it is done.
+// when it is done. Only the socket is Linux's: on other systems New fails
+// with an error matching errors.ErrUnsupported, and everything else
+// (validation, Batch and its Rules, the text forms, package ipvstest)
+// works alike.
 //
 // # Changes
 //
@@ -34,13 +37,33 @@
 // ServiceFlags.Names: a configuration file, a command-line flag, a Rule's
 // String and ipvsadm's listings spell them alike.
 //
-// Errors: invalid input is rejected before anything is sent, with an error
-// for which errors.Is(err, ErrInvalid) and errors.Is(err, fs.ErrInvalid)
-// hold (a *ValidationError names the field). Kernel errors come back as *Error values carrying the operation and
-// errno: a missing service or destination satisfies errors.Is(err,
-// fs.ErrNotExist), a duplicate errors.Is(err, fs.ErrExist), and a kernel
-// without IPVS errors.Is(err, ErrNotAvailable) (which also matches
-// fs.ErrNotExist).
+// # Errors
+//
+// Invalid input is rejected before anything is sent, with a
+// *ValidationError naming the field, for which errors.Is(err, ErrInvalid)
+// and errors.Is(err, fs.ErrInvalid) hold. Kernel errors come back as *Error
+// values carrying the operation, what it names (the service's key, the
+// destination's address, the sync daemon's role) and the errno, and say it:
+// "ipvs: create destination 10.0.0.2:80 in tcp 10.0.0.1:80: no such
+// service". A missing service or destination satisfies errors.Is(err,
+// fs.ErrNotExist), a duplicate errors.Is(err, fs.ErrExist), the kernel's
+// EINVAL errors.Is(err, ErrInvalid), and a kernel without IPVS
+// errors.Is(err, ErrNotAvailable) (which also matches fs.ErrNotExist).
+// The errno matches too (errors.Is(err, syscall.ESRCH)).
+//
+// # IPv4-mapped addresses
+//
+// IPVS keeps an IPv4 service or destination by its IPv4 address: written
+// as the IPv4-mapped IPv6 address ::ffff:10.0.0.1 (what converting a
+// net.IP with netip.AddrFromSlice gives), it would read back as 10.0.0.1,
+// and a program comparing what it wrote with what it reads would see a
+// difference forever (and, trying to fix it, delete the real server). So
+// there is one rule: a change or query that names a service, destination
+// or sync daemon multicast group by an IPv4-mapped address is refused
+// before anything is sent, with a *ValidationError that says to pass the
+// IPv4 address (netip.Addr.Unmap). Only Destination and ModifyDestination,
+// which look a destination up among those the kernel lists, find the IPv4
+// destination by its mapped form.
 //
 // # ipvsadm
 //
@@ -56,8 +79,9 @@
 // The package speaks the IPVS generic-netlink API as of Linux 6.1 and is
 // tested on Debian's 6.1 kernel. Parts of it are newer than the API itself.
 // Because the kernel ignores attributes it does not know, a change that
-// uses a newer attribute is checked first and refused, with an error
-// wrapping errors.ErrUnsupported that names the feature and why, where the
+// uses a newer attribute is checked first and refused, with an
+// *UnsupportedFeatureError (matching errors.ErrUnsupported) that names the
+// feature, the release that introduced it and why, where the
 // kernel would otherwise silently do something else:
 //
 //   - Linux 4.3: sync daemon max length, multicast group, port and TTL.

@@ -1,39 +1,11 @@
 package ipvs
 
 import (
-	"errors"
 	"fmt"
-	"strconv"
 	"strings"
+
+	"github.com/lvs-go/lvs/internal/kernel"
 )
-
-// kernelVersion is a Linux release as major, minor; zero means unknown (the
-// release rule then accepts every feature).
-type kernelVersion struct{ major, minor int }
-
-func (v kernelVersion) atLeast(major, minor int) bool {
-	return v == (kernelVersion{}) || v.major > major || (v.major == major && v.minor >= minor)
-}
-
-func (v kernelVersion) String() string { return fmt.Sprintf("%d.%d", v.major, v.minor) }
-
-// parseRelease reads "6.1.0-56-amd64" as 6.1.
-func parseRelease(s string) kernelVersion {
-	parts := strings.SplitN(s, ".", 3)
-	if len(parts) < 2 {
-		return kernelVersion{}
-	}
-	major, err1 := strconv.Atoi(parts[0])
-	minorStr := parts[1]
-	if i := strings.IndexFunc(minorStr, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
-		minorStr = minorStr[:i]
-	}
-	minor, err2 := strconv.Atoi(minorStr)
-	if err1 != nil || err2 != nil {
-		return kernelVersion{}
-	}
-	return kernelVersion{major, minor}
-}
 
 // kernelAttr is an IPVS attribute nested in a top-level one: a destination
 // attribute (in IPVS_CMD_ATTR_DEST, as IPVS_CMD_NEW_DEST takes it) or a sync
@@ -71,19 +43,19 @@ var (
 // This is the package's one table of kernel features: a new one is a line
 // here and a line in the features method of what uses it.
 type feature struct {
-	name         string
-	major, minor int
-	attrs        []kernelAttr
+	name  string
+	since kernel.Version // the mainline release that introduced it
+	attrs []kernelAttr
 }
 
 var (
-	featGUE = feature{"GUE tunnel destinations", 5, 2, []kernelAttr{attrTunType, attrTunPort}}
+	featGUE = feature{"GUE tunnel destinations", kernel.V(5, 2, 0), []kernelAttr{attrTunType, attrTunPort}}
 	// GRE is a value of IPVS_DEST_ATTR_TUN_TYPE, not an attribute of its
 	// own: IPVS_DEST_ATTR_TUN_FLAGS, added by the same release (5.3), stands
 	// for it.
-	featGRE          = feature{"GRE tunnel destinations", 5, 3, []kernelAttr{attrTunType, attrTunFlags}}
-	featTunnelCsum   = feature{"tunnel checksum flags", 5, 3, []kernelAttr{attrTunFlags}}
-	featDaemonParams = feature{"sync daemon max length, group, port and TTL", 4, 3,
+	featGRE          = feature{"GRE tunnel destinations", kernel.V(5, 3, 0), []kernelAttr{attrTunType, attrTunFlags}}
+	featTunnelCsum   = feature{"tunnel checksum flags", kernel.V(5, 3, 0), []kernelAttr{attrTunFlags}}
+	featDaemonParams = feature{"sync daemon max length, group, port and TTL", kernel.V(4, 3, 0),
 		[]kernelAttr{attrSyncMaxLen, attrMcastGroup, attrMcastPort, attrMcastTTL}}
 )
 
@@ -94,7 +66,9 @@ var features = []*feature{&featGUE, &featGRE, &featTunnelCsum, &featDaemonParams
 // the attributes the kernel's IPVS policy has, per nest, where the kernel
 // describes them (CTRL_CMD_GETPOLICY), and else its release.
 type kernelFacts struct {
-	release kernelVersion
+	// release is the running kernel's; zero (unknown, or
+	// Config.SkipFeatureChecks) accepts every feature by the release rule.
+	release kernel.Version
 	// nests maps a top-level attribute whose nested policy the kernel
 	// described to the attribute types that policy has.
 	nests map[uint16]map[uint16]bool
@@ -104,26 +78,25 @@ type kernelFacts struct {
 	noPolicy string
 }
 
-// supports returns nil if the kernel has f, else an error wrapping
-// errors.ErrUnsupported that names f and why: the attribute its policy
+// supports returns nil if the kernel has f, else an
+// *UnsupportedFeatureError that names f and why: the attribute its policy
 // lacks, or the release it predates.
 func (k *kernelFacts) supports(f *feature) error {
 	for _, a := range f.attrs {
 		attrs, described := k.nests[a.nest]
 		if !described {
-			if k.release.atLeast(f.major, f.minor) {
+			if k.release.IsZero() || k.release.AtLeast(f.since) {
 				continue
 			}
 			why := k.noPolicy
 			if why == "" {
 				why = "its IPVS policy does not describe " + nestNames[a.nest]
 			}
-			return fmt.Errorf("ipvs: %s need Linux %d.%d, this kernel is %v (%s): %w",
-				f.name, f.major, f.minor, k.release, why, errors.ErrUnsupported)
+			return &UnsupportedFeatureError{Feature: f.name, MinRelease: f.since.String(), Release: k.release.String(), Reason: why}
 		}
 		if !attrs[a.typ] {
-			return fmt.Errorf("ipvs: %s need %s, which this kernel's IPVS policy lacks (%s in %s): %w",
-				f.name, a.name, nestCommandName[a.cmd], nestNames[a.nest], errors.ErrUnsupported)
+			return &UnsupportedFeatureError{Feature: f.name, MinRelease: f.since.String(), Attribute: a.name,
+				Reason: nestCommandName[a.cmd] + " in " + nestNames[a.nest]}
 		}
 	}
 	return nil

@@ -5,22 +5,9 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
-)
 
-func TestParseRelease(t *testing.T) {
-	for in, want := range map[string]kernelVersion{
-		"6.1.0-56-amd64":  {6, 1},
-		"5.10.0":          {5, 10},
-		"6.18.44-fc-v782": {6, 18},
-		"4.19rc1":         {4, 19},
-		"garbage":         {},
-		"3.x":             {},
-	} {
-		if got := parseRelease(in); got != want {
-			t.Errorf("parseRelease(%q) = %v, want %v", in, got, want)
-		}
-	}
-}
+	"github.com/lvs-go/lvs/internal/kernel"
+)
 
 var (
 	gueTest = Destination{Addr: netip.MustParseAddrPort("10.0.0.1:80"), Forward: Tunnel, TunnelType: TunnelGUE, TunnelPort: 6080}
@@ -41,7 +28,7 @@ func supportsAll(k *kernelFacts, fs []*feature) error {
 // the release that introduced it; an unknown release accepts it.
 func TestReleaseRule(t *testing.T) {
 	release := func(major, minor int) *kernelFacts {
-		return &kernelFacts{release: kernelVersion{major, minor}, noPolicy: "the kernel answers no IPVS policy: operation not supported"}
+		return &kernelFacts{release: kernel.V(major, minor, 0), noPolicy: "the kernel answers no IPVS policy: operation not supported"}
 	}
 	err := supportsAll(release(4, 19), gueTest.features())
 	if !errors.Is(err, errors.ErrUnsupported) {
@@ -139,7 +126,7 @@ func (p policyTest) messages(family uint16) [][]byte {
 	return out
 }
 
-func (p policyTest) facts(t *testing.T, release kernelVersion) *kernelFacts {
+func (p policyTest) facts(t *testing.T, release kernel.Version) *kernelFacts {
 	t.Helper()
 	var d policyDump
 	for _, m := range p.messages(30) {
@@ -164,14 +151,14 @@ var (
 // the attribute.
 func TestPolicyDecides(t *testing.T) {
 	for _, ops := range []bool{false, true} {
-		backport := policyTest{ops: ops, linked: true, dest: destAttrs5_3, daemon: daemonAttrs4_3}.facts(t, kernelVersion{4, 18})
+		backport := policyTest{ops: ops, linked: true, dest: destAttrs5_3, daemon: daemonAttrs4_3}.facts(t, kernel.V(4, 18, 0))
 		for _, fs := range [][]*feature{gueTest.features(), greTest.features(), SyncDaemon{TTL: 1}.features(),
 			Destination{TunnelFlags: TunnelChecksum}.features()} {
 			if err := supportsAll(backport, fs); err != nil {
 				t.Errorf("ops %v: backported 4.18: %v", ops, err)
 			}
 		}
-		old := policyTest{ops: ops, linked: true, dest: destAttrs5_1, daemon: daemonAttrs4_3}.facts(t, kernelVersion{6, 1})
+		old := policyTest{ops: ops, linked: true, dest: destAttrs5_1, daemon: daemonAttrs4_3}.facts(t, kernel.V(6, 1, 0))
 		err := supportsAll(old, gueTest.features())
 		if !errors.Is(err, errors.ErrUnsupported) {
 			t.Fatalf("ops %v: policy without TUN_TYPE: %v, want ErrUnsupported", ops, err)
@@ -189,7 +176,7 @@ func TestPolicyDecides(t *testing.T) {
 // it (IPVS_CMD_ATTR_DEST and _DAEMON described as nested, without their
 // policies) leaves every feature to the release rule, and says so.
 func TestPolicyWithoutNestedPolicies(t *testing.T) {
-	k := policyTest{ops: true}.facts(t, kernelVersion{5, 1})
+	k := policyTest{ops: true}.facts(t, kernel.V(5, 1, 0))
 	if len(k.nests) != 0 {
 		t.Fatalf("nests %v, want none", k.nests)
 	}
@@ -197,7 +184,7 @@ func TestPolicyWithoutNestedPolicies(t *testing.T) {
 	if !errors.Is(err, errors.ErrUnsupported) || !strings.Contains(err.Error(), "need Linux 5.2, this kernel is 5.1 (its IPVS policy does not describe IPVS_CMD_ATTR_DEST)") {
 		t.Errorf("GUE on 5.1: %v", err)
 	}
-	if err := supportsAll(policyTest{}.facts(t, kernelVersion{6, 1}), gueTest.features()); err != nil {
+	if err := supportsAll(policyTest{}.facts(t, kernel.V(6, 1, 0)), gueTest.features()); err != nil {
 		t.Errorf("GUE on 6.1: %v", err)
 	}
 }

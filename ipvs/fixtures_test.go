@@ -1,12 +1,14 @@
 package ipvs
 
 import (
+	"context"
 	"net/netip"
 	"time"
 )
 
-// ipvsCommand is an ipvsadm command line and the SDK request that must carry
-// the same attributes (testdata/kernel.txt holds what ipvsadm sent).
+// ipvsCommand is an ipvsadm command line and the Client call that must send
+// a request with the same attributes (testdata/kernel.txt holds what
+// ipvsadm sent).
 type ipvsCommand struct {
 	args  string // ipvsadm arguments
 	setup string // ipvsadm -R input run first, if any
@@ -16,27 +18,7 @@ type ipvsCommand struct {
 	// service where only its key matters, and zero tunnel settings on
 	// destinations that are not tunnels.
 	extra []string
-	enc   func(ae *attrWriter)
-}
-
-func svcAttr(s Service, full bool) func(*attrWriter) {
-	return func(ae *attrWriter) {
-		ae.Nested(cmdAttrService, func(nae *attrWriter) error {
-			if full {
-				s.encode(nae)
-			} else {
-				s.encodeKey(nae)
-			}
-			return nil
-		})
-	}
-}
-
-func svcDestAttr(s Service, d Destination, full bool) func(*attrWriter) {
-	return func(ae *attrWriter) {
-		svcAttr(s, false)(ae)
-		ae.Nested(cmdAttrDest, func(nae *attrWriter) error { d.encode(nae, full); return nil })
-	}
+	call  func(context.Context, *Client) error
 }
 
 // destExtra is what ipvsadm adds to destination commands.
@@ -50,44 +32,58 @@ var (
 )
 
 var ipvsCommands = []ipvsCommand{
-	{args: "-A -t 10.0.0.100:80 -s wrr", cmd: cmdNewService, exact: true, enc: svcAttr(fixSvc, true)},
+	{args: "-A -t 10.0.0.100:80 -s wrr", cmd: cmdNewService, exact: true, call: createService(fixSvc)},
 	{args: "-A -u [2001:db8::100]:53 -s sh -b sh-fallback,sh-port -o", cmd: cmdNewService, exact: true,
-		enc: svcAttr(Service{Protocol: UDP, Addr: netip.MustParseAddrPort("[2001:db8::100]:53"), Scheduler: SourceHashing,
-			Flags: FlagSHFallback | FlagSHPort | FlagOnePacket}, true)},
+		call: createService(Service{Protocol: UDP, Addr: netip.MustParseAddrPort("[2001:db8::100]:53"), Scheduler: SourceHashing,
+			Flags: FlagSHFallback | FlagSHPort | FlagOnePacket})},
 	{args: "-A -t [2001:db8::100]:443 -s mh -b mh-port -p 300 -M 64", cmd: cmdNewService, exact: true,
-		enc: svcAttr(Service{Protocol: TCP, Addr: netip.MustParseAddrPort("[2001:db8::100]:443"), Scheduler: MaglevHashing,
-			Flags: FlagMHPort, Timeout: 300 * time.Second, Netmask: 64}, true)},
-	{args: "-A -f 10 -s rr -p 10 -M 255.255.255.0", cmd: cmdNewService, exact: true, enc: svcAttr(fixFWM, true)},
+		call: createService(Service{Protocol: TCP, Addr: netip.MustParseAddrPort("[2001:db8::100]:443"), Scheduler: MaglevHashing,
+			Flags: FlagMHPort, Timeout: 300 * time.Second, Netmask: 64})},
+	{args: "-A -f 10 -s rr -p 10 -M 255.255.255.0", cmd: cmdNewService, exact: true, call: createService(fixFWM)},
 	{args: "-A -f 11 -6 -s lc", cmd: cmdNewService, exact: true,
-		enc: svcAttr(Service{FirewallMark: 11, Family: IPv6, Scheduler: LeastConnection}, true)},
+		call: createService(Service{FirewallMark: 11, Family: IPv6, Scheduler: LeastConnection})},
 	{args: "-A --sctp-service 10.0.0.100:3868 -s nq", cmd: cmdNewService, exact: true,
-		enc: svcAttr(Service{Protocol: SCTP, Addr: netip.MustParseAddrPort("10.0.0.100:3868"), Scheduler: NeverQueue}, true)},
+		call: createService(Service{Protocol: SCTP, Addr: netip.MustParseAddrPort("10.0.0.100:3868"), Scheduler: NeverQueue})},
 	{args: "-A -u 10.0.0.102:5060 -s rr -p 60 --pe sip", cmd: cmdNewService, exact: true,
-		enc: svcAttr(Service{Protocol: UDP, Addr: netip.MustParseAddrPort("10.0.0.102:5060"), Scheduler: RoundRobin,
-			Timeout: 60 * time.Second, PersistenceEngine: "sip"}, true)},
+		call: createService(Service{Protocol: UDP, Addr: netip.MustParseAddrPort("10.0.0.102:5060"), Scheduler: RoundRobin,
+			Timeout: 60 * time.Second, PersistenceEngine: "sip"})},
 	{args: "-E -t 10.0.0.100:80 -s rr -p 30", setup: fixRule, cmd: cmdSetService, exact: true,
-		enc: svcAttr(Service{Protocol: TCP, Addr: fixSvc.Addr, Scheduler: RoundRobin, Timeout: 30 * time.Second}, true)},
-	{args: "-D -t 10.0.0.100:80", setup: fixRule, cmd: cmdDelService, enc: svcAttr(fixSvc, false)},
+		call: func(ctx context.Context, c *Client) error {
+			return c.UpdateService(ctx, Service{Protocol: TCP, Addr: fixSvc.Addr, Scheduler: RoundRobin, Timeout: 30 * time.Second})
+		}},
+	{args: "-D -t 10.0.0.100:80", setup: fixRule, cmd: cmdDelService,
+		call: func(ctx context.Context, c *Client) error { return c.DeleteService(ctx, fixSvc) }},
 	{args: "-a -t 10.0.0.100:80 -r 10.0.0.110:80 -g -w 2", setup: fixRule, cmd: cmdNewDest, exact: true, extra: destExtra,
-		enc: svcDestAttr(fixSvc, Destination{Addr: fixRS, Forward: DirectRoute, Weight: 2}, true)},
+		call: createDest(Destination{Addr: fixRS, Forward: DirectRoute, Weight: 2})},
 	{args: "-a -t 10.0.0.100:80 -r 10.0.0.110:8080 -m -w 3 -x 100 -y 20", setup: fixRule, cmd: cmdNewDest, exact: true, extra: destExtra,
-		enc: svcDestAttr(fixSvc, Destination{Addr: netip.MustParseAddrPort("10.0.0.110:8080"), Forward: Masquerade, Weight: 3,
-			UpperThreshold: 100, LowerThreshold: 20}, true)},
+		call: createDest(Destination{Addr: netip.MustParseAddrPort("10.0.0.110:8080"), Forward: Masquerade, Weight: 3,
+			UpperThreshold: 100, LowerThreshold: 20})},
 	{args: "-a -t 10.0.0.100:80 -r 10.0.0.110:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-csum", setup: fixRule, cmd: cmdNewDest, exact: true, extra: destExtra,
-		enc: svcDestAttr(fixSvc, Destination{Addr: fixRS, Forward: Tunnel, Weight: 1, TunnelType: TunnelGUE, TunnelPort: 6080,
-			TunnelFlags: TunnelChecksum}, true)},
+		call: createDest(Destination{Addr: fixRS, Forward: Tunnel, Weight: 1, TunnelType: TunnelGUE, TunnelPort: 6080,
+			TunnelFlags: TunnelChecksum})},
 	{args: "-e -t 10.0.0.100:80 -r 10.0.0.110:80 -g -w 5", setup: fixRule + "\n-a -t 10.0.0.100:80 -r 10.0.0.110:80 -g -w 1",
-		cmd: cmdSetDest, exact: true, extra: destExtra, enc: svcDestAttr(fixSvc, Destination{Addr: fixRS, Forward: DirectRoute, Weight: 5}, true)},
+		cmd: cmdSetDest, exact: true, extra: destExtra, call: func(ctx context.Context, c *Client) error {
+			return c.UpdateDestination(ctx, fixSvc, Destination{Addr: fixRS, Forward: DirectRoute, Weight: 5})
+		}},
 	{args: "-d -t 10.0.0.100:80 -r 10.0.0.110:80", setup: fixRule + "\n-a -t 10.0.0.100:80 -r 10.0.0.110:80 -g -w 1",
-		cmd: cmdDelDest, enc: svcDestAttr(fixSvc, Destination{Addr: fixRS}, false)},
-	{args: "--set 20 25 30", cmd: cmdSetConfig, exact: true, enc: func(ae *attrWriter) {
-		ae.Uint32(cmdAttrTimeoutTCP, 20)
-		ae.Uint32(cmdAttrTimeoutFin, 25)
-		ae.Uint32(cmdAttrTimeoutUDP, 30)
+		cmd: cmdDelDest, call: func(ctx context.Context, c *Client) error {
+			return c.DeleteDestination(ctx, fixSvc, Destination{Addr: fixRS})
+		}},
+	{args: "--set 20 25 30", cmd: cmdSetConfig, exact: true, call: func(ctx context.Context, c *Client) error {
+		return c.SetTimeouts(ctx, Timeouts{TCP: 20 * time.Second, TCPFin: 25 * time.Second, UDP: 30 * time.Second})
 	}},
-	{args: "-Z -t 10.0.0.100:80", setup: fixRule, cmd: cmdZero, enc: svcAttr(fixSvc, false)},
-	{args: "-Z", cmd: cmdZero, exact: true},
-	{args: "-C", cmd: cmdFlush, exact: true},
+	{args: "-Z -t 10.0.0.100:80", setup: fixRule, cmd: cmdZero,
+		call: func(ctx context.Context, c *Client) error { return c.ZeroService(ctx, fixSvc) }},
+	{args: "-Z", cmd: cmdZero, exact: true, call: func(ctx context.Context, c *Client) error { return c.ZeroAll(ctx) }},
+	{args: "-C", cmd: cmdFlush, exact: true, call: func(ctx context.Context, c *Client) error { return c.Flush(ctx) }},
+}
+
+func createService(svc Service) func(context.Context, *Client) error {
+	return func(ctx context.Context, c *Client) error { return c.CreateService(ctx, svc) }
+}
+
+func createDest(d Destination) func(context.Context, *Client) error {
+	return func(ctx context.Context, c *Client) error { return c.CreateDestination(ctx, fixSvc, d) }
 }
 
 var (
@@ -141,4 +137,18 @@ func expectService(s Service) Service {
 	}
 	s.Family = s.AddressFamily()
 	return s
+}
+
+// bigTable is n services with four destinations each, all distinct.
+func bigTable(n int) []TableService {
+	out := make([]TableService, n)
+	for i := range out {
+		svc := Service{Protocol: TCP, Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), 80), Scheduler: WeightedRoundRobin}
+		ds := make([]Destination, 4)
+		for j := range ds {
+			ds[j] = Destination{Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 2 + byte(j), byte(i >> 8), byte(i)}), 8080), Forward: Masquerade, Weight: j + 1}
+		}
+		out[i] = TableService{Service: svc, Destinations: ds}
+	}
+	return out
 }

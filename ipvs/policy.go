@@ -1,6 +1,10 @@
 package ipvs
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/lvs-go/lvs/internal/kernel"
+)
 
 // The generic-netlink controller's policy dump (linux/genetlink.h,
 // linux/netlink.h; CTRL_CMD_GETPOLICY is Linux 5.7, CTRL_ATTR_OP_POLICY
@@ -90,7 +94,7 @@ func (p *policyDump) add(b []byte) error {
 // facts is what the dump tells of the nests the feature table uses: for
 // each nest whose policy the kernel describes, the attributes it has.
 // Nests it does not describe are left to the release rule.
-func (p *policyDump) facts(release kernelVersion) *kernelFacts {
+func (p *policyDump) facts(release kernel.Version) *kernelFacts {
 	k := &kernelFacts{release: release, nests: map[uint16]map[uint16]bool{}}
 	for _, f := range features {
 		for _, a := range f.attrs {

@@ -1,6 +1,7 @@
 package ipvs
 
 import (
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -31,7 +32,10 @@ func (s Service) validateKey() error {
 		}
 		return invalid("Service.Addr", "no address")
 	}
-	if !s.Addr.Addr().IsValid() || s.Addr.Addr().Unmap().IsUnspecified() {
+	if err := refuseMapped("Service.Addr", s.Addr.Addr()); err != nil {
+		return err
+	}
+	if s.Addr.Addr().IsUnspecified() {
 		return invalid("Service.Addr", "%v is not a usable virtual address", s.Addr)
 	}
 	if s.Addr.Addr().Zone() != "" {
@@ -53,6 +57,19 @@ func (s Service) validateKey() error {
 		return invalid("Service.Family", "%v does not match the %v address %v", s.Family, FamilyOf(s.Addr.Addr()), s.Addr.Addr())
 	}
 	return nil
+}
+
+// refuseMapped is the package's one rule for IPv4-mapped IPv6 addresses
+// (::ffff:10.0.0.1, what netip.AddrFromSlice makes of a 16-byte net.IP):
+// the kernel keeps the IPv4 address, so one written mapped would never read
+// back as written. Services, destinations and sync daemon groups are
+// refused them alike, before anything is sent.
+func refuseMapped(field string, a netip.Addr) error {
+	if !a.Is4In6() {
+		return nil
+	}
+	return invalid(field, "%v is an IPv4-mapped IPv6 address, which IPVS keeps and lists as %v: pass %v (netip.Addr.Unmap)",
+		a, a.Unmap(), a.Unmap())
 }
 
 // validate checks a whole service for create and update.
@@ -88,7 +105,10 @@ func (d Destination) validate(svc Service) error {
 		return invalid("Destination.Addr", "no address")
 	}
 	a := d.Addr.Addr()
-	if a.Unmap().IsUnspecified() || a.IsMulticast() {
+	if err := refuseMapped("Destination.Addr", a); err != nil {
+		return err
+	}
+	if a.IsUnspecified() || a.IsMulticast() {
 		return invalid("Destination.Addr", "%v is not a unicast address", a)
 	}
 	if a.Zone() != "" {

@@ -1,13 +1,17 @@
 package ipvs
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net/netip"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mdlayher/netlink"
 )
 
 func TestServiceValidation(t *testing.T) {
@@ -113,6 +117,8 @@ func TestErrorMapping(t *testing.T) {
 		{syscall.ENOENT, fs.ErrNotExist},
 		{syscall.EEXIST, fs.ErrExist},
 		{syscall.EPERM, fs.ErrPermission},
+		{syscall.EINVAL, ErrInvalid},
+		{syscall.EINVAL, fs.ErrInvalid},
 	} {
 		err := error(&Error{Op: "op", Err: fmt.Errorf("netlink receive: %w", tc.errno)})
 		if !errors.Is(err, tc.target) || !errors.Is(err, tc.errno) {
@@ -121,6 +127,11 @@ func TestErrorMapping(t *testing.T) {
 	}
 	if errors.Is(&Error{Op: "op", Err: syscall.EINVAL}, fs.ErrNotExist) {
 		t.Error("EINVAL matches fs.ErrNotExist")
+	}
+	for _, errno := range []syscall.Errno{syscall.ESRCH, syscall.ENOENT, syscall.EEXIST, syscall.EPERM, syscall.EIO} {
+		if errors.Is(&Error{Op: "op", Err: errno}, ErrInvalid) {
+			t.Errorf("%v matches ErrInvalid", errno)
+		}
 	}
 	if got := (&Error{Op: "create service", Err: syscall.EEXIST}).Error(); got != "ipvs: create service: file exists" {
 		t.Errorf("Error() = %q", got)
@@ -194,5 +205,74 @@ func TestMoreValidation(t *testing.T) {
 	}
 	if err := ValidateTimeouts(Timeouts{TCP: 900 * time.Second, TCPFin: 120 * time.Second, UDP: 300 * time.Second}); err != nil {
 		t.Errorf("ipvsadm's defaults: %v", err)
+	}
+}
+
+// TestMappedAddressesRefused: an IPv4-mapped IPv6 address is refused
+// wherever it names a service, a destination or a sync daemon's group,
+// with a *ValidationError that says to unmap it, and nothing is sent.
+func TestMappedAddressesRefused(t *testing.T) {
+	mapped := netip.MustParseAddrPort("[::ffff:10.0.0.100]:80")
+	svc := Service{Protocol: TCP, Addr: vip4test}
+	msvc := Service{Protocol: TCP, Addr: mapped}
+	md := Destination{Addr: netip.MustParseAddrPort("[::ffff:10.0.0.110]:80"), Forward: DirectRoute, Weight: 1}
+	sent := 0
+	c := &Client{c: fakeKernel(t, func(req netlink.Message) ([]netlink.Message, error) {
+		sent++
+		return []netlink.Message{ack(req, 0)}, nil
+	})}
+	ctx := context.Background()
+	var b Batch
+	b.CreateService(svc)
+	b.CreateDestination(svc, md)
+	_, errBatch := c.Apply(ctx, &b)
+	_, errRules := b.Rules()
+	_, errGet := c.Service(ctx, msvc)
+	_, errList := c.Destinations(ctx, msvc)
+	for _, tc := range []struct {
+		what, field string
+		err         error
+	}{
+		{"ValidateService", "Service.Addr", ValidateService(msvc)},
+		{"ValidateDestination", "Destination.Addr", ValidateDestination(svc, md)},
+		{"ValidateSyncDaemon", "SyncDaemon.Group", ValidateSyncDaemon(SyncDaemon{State: SyncMaster, Interface: "eth0",
+			Group: netip.MustParseAddr("::ffff:224.0.0.81")})},
+		{"create service", "Service.Addr", c.CreateService(ctx, msvc)},
+		{"update service", "Service.Addr", c.UpdateService(ctx, msvc)},
+		{"delete service", "Service.Addr", c.DeleteService(ctx, msvc)},
+		{"zero service", "Service.Addr", c.ZeroService(ctx, msvc)},
+		{"get service", "Service.Addr", errGet},
+		{"list destinations", "Service.Addr", errList},
+		{"create destination", "Destination.Addr", c.CreateDestination(ctx, svc, md)},
+		{"update destination", "Destination.Addr", c.UpdateDestination(ctx, svc, md)},
+		{"delete destination", "Destination.Addr", c.DeleteDestination(ctx, svc, md)},
+		{"destination of a mapped service", "Service.Addr", c.CreateDestination(ctx, msvc, Destination{Addr: netip.MustParseAddrPort("10.0.0.110:80")})},
+		{"start sync daemon", "SyncDaemon.Group", c.StartSyncDaemon(ctx, SyncDaemon{State: SyncBackup, Interface: "eth0",
+			Group: netip.MustParseAddr("::ffff:239.1.1.1")})},
+		{"batch", "Destination.Addr", errBatch},
+		{"Rules", "Destination.Addr", errRules},
+	} {
+		var ve *ValidationError
+		if !errors.As(tc.err, &ve) || ve.Field != tc.field || !errors.Is(tc.err, ErrInvalid) {
+			t.Errorf("%s: %v, want a *ValidationError on %s", tc.what, tc.err, tc.field)
+			continue
+		}
+		if !strings.Contains(ve.Reason, "IPv4-mapped") || !strings.Contains(ve.Reason, "netip.Addr.Unmap") {
+			t.Errorf("%s: %q does not say to unmap the address", tc.what, ve.Reason)
+		}
+	}
+	var be *BatchError
+	if !errors.As(errBatch, &be) || be.Index != 1 {
+		t.Errorf("batch: %v, want a *BatchError for change 1", errBatch)
+	}
+	if sent != 0 {
+		t.Errorf("%d requests sent", sent)
+	}
+	// Their IPv4 forms are taken.
+	if err := ValidateDestination(svc, Destination{Addr: netip.AddrPortFrom(md.Addr.Addr().Unmap(), 80)}); err != nil {
+		t.Errorf("the unmapped destination: %v", err)
+	}
+	if err := ValidateSyncDaemon(SyncDaemon{State: SyncMaster, Interface: "eth0", Group: netip.MustParseAddr("224.0.0.81")}); err != nil {
+		t.Errorf("the unmapped group: %v", err)
 	}
 }

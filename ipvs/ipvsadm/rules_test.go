@@ -359,7 +359,7 @@ var sdkRefusals = []struct{ line, sdk string }{
 	{"-A -t 10.0.0.4:80 -p 10 -M 0.0.0.0", "0.0.0.0"},               // Netmask 0 means /32
 	{"-a -t 10.0.0.1:80 -r 10.0.0.6:0 -m", "Destination.Addr"},      // NAT to port 0
 	{"-a -r 10.0.0.7 -t 10.0.0.1:80 -m", "Destination.Addr"},        // the same: -r took port 0 before -t
-	{"-A -t [::ffff:10.0.0.2]:80", "IPv4-mapped"},                   // a Service unmaps it
+	{"-A -t [::ffff:10.0.0.2]:80", "IPv4-mapped"},                   // a Service refuses it
 	{"-A -t localhost:80", "does not look names up"},                // /etc/hosts
 	{"-A -t 10.0.0.2:http", "does not look service names up"},       // /etc/services
 	{"-A -t 10.0.0.2:80 -p -M localhost", "does not look names up"}, // gethostbyname

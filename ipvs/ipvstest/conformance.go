@@ -18,9 +18,10 @@ import (
 // RunConformance runs the suite that an ipvs.API must pass to behave as the
 // kernel's IPVS does, each part as a subtest: create, read, update and
 // delete of services (IPv4, IPv6, firewall marks) and destinations, the
-// errors of missing and duplicate objects, weight 0, thresholds, updates
-// that replace every setting, batches with per-change results, the order
-// of listings, Flush, timeouts, cancelled contexts and Close. This package
+// errors of missing and duplicate objects (and what they name), weight 0,
+// thresholds, updates that replace every setting, batches with per-change
+// results, the order of listings, Flush, timeouts, cancelled contexts,
+// Close, and the refusal of invalid input and IPv4-mapped addresses. This package
 // runs it on a Fake and, in a fresh network namespace, on *ipvs.Client.
 //
 // newAPI is called once per subtest and must return an API on a fresh
@@ -59,6 +60,7 @@ func RunConformance(t *testing.T, newAPI func(t *testing.T) ipvs.API) {
 		{"CancelledContext", s.cancelled},
 		{"Close", s.close},
 		{"InvalidInput", s.invalidInput},
+		{"IPv4MappedAddresses", s.mappedAddresses},
 	} {
 		t.Run(c.name, c.run)
 	}
@@ -118,7 +120,10 @@ func expect(s ipvs.Service) ipvs.Service {
 }
 
 // wantErrno checks that err is the kernel's errno for the operation op, as
-// the client reports it, and matches the fs error the errno stands for.
+// the client reports it, and matches the error the errno stands for:
+// fs.ErrNotExist, fs.ErrExist, or ipvs.ErrInvalid for EINVAL (which no
+// other errno matches, and which is no *ipvs.ValidationError: the kernel
+// refused it).
 func wantErrno(t *testing.T, what string, err error, op string, errno syscall.Errno) {
 	t.Helper()
 	var e *ipvs.Error
@@ -132,12 +137,36 @@ func wantErrno(t *testing.T, what string, err error, op string, errno syscall.Er
 		match = fs.ErrNotExist
 	case syscall.EEXIST:
 		match = fs.ErrExist
+	case syscall.EINVAL:
+		match = ipvs.ErrInvalid
 	}
 	if match != nil && !errors.Is(err, match) {
 		t.Errorf("%s: %v does not match %v", what, err, match)
 	}
-	if errors.Is(err, ipvs.ErrInvalid) {
-		t.Errorf("%s: the kernel's %v matches ErrInvalid, which is for input refused before sending", what, err)
+	if errno != syscall.EINVAL && errors.Is(err, ipvs.ErrInvalid) {
+		t.Errorf("%s: the kernel's %v matches ErrInvalid", what, err)
+	}
+	var ve *ipvs.ValidationError
+	if errors.As(err, &ve) {
+		t.Errorf("%s: the kernel's %v is a *ValidationError, which is for input refused before sending", what, err)
+	}
+}
+
+// wantNames checks that err, a kernel error, names the service svc and
+// the destination dest (none if invalid) in its fields and its message.
+func wantNames(t *testing.T, what string, err error, svc ipvs.Service, dest netip.AddrPort) {
+	t.Helper()
+	var e *ipvs.Error
+	if !errors.As(err, &e) {
+		t.Errorf("%s: %v is no *ipvs.Error", what, err)
+		return
+	}
+	if e.Service != svc.Key() || e.Destination != dest {
+		t.Errorf("%s: %v names service %v, destination %v; want %v, %v", what, err, e.Service, e.Destination, svc.Key(), dest)
+	}
+	key, _ := svc.Key().MarshalText()
+	if !strings.Contains(err.Error(), " "+string(key)+": ") || dest.IsValid() && !strings.Contains(err.Error(), " "+dest.String()+" in ") {
+		t.Errorf("%s: message %q does not name %s and %v", what, err, key, dest)
 	}
 }
 
@@ -257,7 +286,6 @@ func (s *suite) services(t *testing.T) {
 		{Protocol: ipvs.TCP, Addr: ap("[2001:db8::101]:443"), Timeout: 300 * time.Second, Netmask: 64},
 		{Protocol: ipvs.TCP, Addr: ap("10.0.0.102:443"), Timeout: 60 * time.Second, Netmask: 32},
 		{Protocol: ipvs.UDP, Addr: ap("10.0.0.102:5060"), Scheduler: ipvs.RoundRobin, Timeout: 60 * time.Second, PersistenceEngine: "sip"},
-		{Protocol: ipvs.TCP, Addr: ap("[::ffff:10.0.0.103]:80")},
 	} {
 		t.Run(svc.String(), func(t *testing.T) {
 			api := s.open(t)
@@ -380,25 +408,40 @@ func (s *suite) firewallMarkFamilies(t *testing.T) {
 	}
 }
 
-// missingService: every request naming a missing service fails with ESRCH.
+// missingService: every request naming a missing service fails with ESRCH,
+// and the error names the service (and the destination, if the request
+// names one).
 func (s *suite) missingService(t *testing.T) {
 	api := s.open(t)
 	ctx := ctxT(t)
 	svc := ipvs.Service{Protocol: ipvs.TCP, Addr: vip4}
 	d := ipvs.Destination{Addr: rip(ipvs.IPv4, 110, 80), Forward: ipvs.DirectRoute, Weight: 1}
 	mustService(t, api, ipvs.Service{Protocol: ipvs.UDP, Addr: vip4}) // another protocol is another service
-	_, err := api.Service(ctx, svc)
-	wantErrno(t, "get", err, "get service", syscall.ESRCH)
-	wantErrno(t, "update", api.UpdateService(ctx, svc), "update service", syscall.ESRCH)
-	wantErrno(t, "delete", api.DeleteService(ctx, svc), "delete service", syscall.ESRCH)
-	wantErrno(t, "zero", api.ZeroService(ctx, svc), "zero", syscall.ESRCH)
-	wantErrno(t, "create destination", api.CreateDestination(ctx, svc, d), "create destination", syscall.ESRCH)
-	wantErrno(t, "update destination", api.UpdateDestination(ctx, svc, d), "update destination", syscall.ESRCH)
-	wantErrno(t, "delete destination", api.DeleteDestination(ctx, svc, d), "delete destination", syscall.ESRCH)
-	_, err = api.Destinations(ctx, svc)
-	wantErrno(t, "list destinations", err, "list destinations", syscall.ESRCH)
-	_, err = api.Destination(ctx, svc, d.Addr)
-	wantErrno(t, "get destination", err, "list destinations", syscall.ESRCH)
+	_, errGet := api.Service(ctx, svc)
+	errCreateDest := api.CreateDestination(ctx, svc, d)
+	_, errList := api.Destinations(ctx, svc)
+	_, errGetDest := api.Destination(ctx, svc, d.Addr)
+	for _, c := range []struct {
+		what, op string
+		err      error
+		dest     netip.AddrPort // the destination the error names
+	}{
+		{"get", "get service", errGet, netip.AddrPort{}},
+		{"update", "update service", api.UpdateService(ctx, svc), netip.AddrPort{}},
+		{"delete", "delete service", api.DeleteService(ctx, svc), netip.AddrPort{}},
+		{"zero", "zero", api.ZeroService(ctx, svc), netip.AddrPort{}},
+		{"create destination", "create destination", errCreateDest, d.Addr},
+		{"update destination", "update destination", api.UpdateDestination(ctx, svc, d), d.Addr},
+		{"delete destination", "delete destination", api.DeleteDestination(ctx, svc, d), d.Addr},
+		{"list destinations", "list destinations", errList, netip.AddrPort{}},
+		{"get destination", "list destinations", errGetDest, netip.AddrPort{}},
+	} {
+		wantErrno(t, c.what, c.err, c.op, syscall.ESRCH)
+		wantNames(t, c.what, c.err, svc, c.dest)
+	}
+	if want := "ipvs: create destination 10.0.0.110:80 in tcp 10.0.0.100:80: no such service"; errCreateDest == nil || errCreateDest.Error() != want {
+		t.Errorf("create destination: message %q, want %q", errCreateDest, want)
+	}
 	if n := len(listServices(t, api)); n != 1 {
 		t.Errorf("%d services, want 1", n)
 	}

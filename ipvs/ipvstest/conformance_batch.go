@@ -19,7 +19,8 @@ func (s *suite) batch(t *testing.T) {
 }
 
 // batchResults: each change of a batch is applied on its own, in order, and
-// reports its own result; a failure stops nothing.
+// reports its own result, which names the change's service and
+// destination; a failure stops nothing.
 func (s *suite) batchResults(t *testing.T) {
 	api := s.open(t)
 	a := ipvs.Service{Protocol: ipvs.TCP, Addr: vip4, Scheduler: ipvs.RoundRobin}
@@ -31,24 +32,25 @@ func (s *suite) batchResults(t *testing.T) {
 	type want struct {
 		op    string
 		errno syscall.Errno // 0: applied
+		svc   ipvs.Service  // what the error names
+		dest  netip.AddrPort
 	}
 	var wants []want
 	queue := func(w want, add func()) { add(); wants = append(wants, w) }
 	queue(want{}, func() { b.CreateService(a) })
 	queue(want{}, func() { b.CreateDestination(a, rs) })
-	queue(want{"create service", syscall.EEXIST}, func() { b.CreateService(a) })
-	queue(want{"create destination", syscall.ESRCH}, func() { b.CreateDestination(missing, rs) })
+	queue(want{"create service", syscall.EEXIST, a, netip.AddrPort{}}, func() { b.CreateService(a) })
+	queue(want{"create destination", syscall.ESRCH, missing, rs.Addr}, func() { b.CreateDestination(missing, rs) })
 	queue(want{}, func() { b.UpdateDestination(a, ipvs.Destination{Addr: rs.Addr, Forward: ipvs.DirectRoute, Weight: 9}) })
-	queue(want{"delete service", syscall.ESRCH}, func() { b.DeleteService(missing) })
+	queue(want{"delete service", syscall.ESRCH, missing, netip.AddrPort{}}, func() { b.DeleteService(missing) })
 	queue(want{}, func() { b.CreateService(fwm) })
-	queue(want{"delete destination", syscall.ENOENT}, func() { b.DeleteDestination(a, other) })
-	queue(want{"update service", syscall.ESRCH}, func() { b.UpdateService(missing) })
-	queue(want{"create destination", syscall.EEXIST}, func() { b.CreateDestination(a, rs) })
-	queue(want{"update destination", syscall.ENOENT}, func() { b.UpdateDestination(a, other) })
+	queue(want{"delete destination", syscall.ENOENT, a, other.Addr}, func() { b.DeleteDestination(a, other) })
+	queue(want{"update service", syscall.ESRCH, missing, netip.AddrPort{}}, func() { b.UpdateService(missing) })
+	queue(want{"create destination", syscall.EEXIST, a, rs.Addr}, func() { b.CreateDestination(a, rs) })
+	queue(want{"update destination", syscall.ENOENT, a, other.Addr}, func() { b.UpdateDestination(a, other) })
 	queue(want{}, func() { b.DeleteService(fwm) }) // sees the create before it
-	queue(want{"create destination", syscall.EINVAL}, func() {
-		b.CreateDestination(a, ipvs.Destination{Addr: netip.MustParseAddrPort("255.255.255.255:80"), Forward: ipvs.DirectRoute, Weight: 1})
-	})
+	bcast := ipvs.Destination{Addr: netip.MustParseAddrPort("255.255.255.255:80"), Forward: ipvs.DirectRoute, Weight: 1}
+	queue(want{"create destination", syscall.EINVAL, a, bcast.Addr}, func() { b.CreateDestination(a, bcast) })
 	queue(want{}, func() { b.CreateDestination(a, other) })
 	results, err := api.Apply(ctxT(t), &b)
 	if err != nil {
@@ -66,6 +68,7 @@ func (s *suite) batchResults(t *testing.T) {
 			continue
 		}
 		wantErrno(t, what, results[i], w.op, w.errno)
+		wantNames(t, what, results[i], w.svc, w.dest)
 	}
 	rs.Weight = 9
 	sameDests(t, listDests(t, api, a), []ipvs.Destination{rs, other})

@@ -3,6 +3,8 @@ package ipvstest
 import (
 	"errors"
 	"net/netip"
+	"slices"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -245,4 +247,64 @@ func (s *suite) deleteServiceDeletesDestinations(t *testing.T) {
 	if ds := listDests(t, api, svc); len(ds) != 0 {
 		t.Errorf("the service created again has destinations %+v", ds)
 	}
+}
+
+// mappedAddresses: an IPv4-mapped IPv6 address (::ffff:10.0.0.110, what
+// netip.AddrFromSlice makes of a 16-byte net.IP) is refused wherever a
+// change or query names a service or a destination by it, with a
+// validation error that says to unmap it, and nothing changes: the kernel
+// would keep the IPv4 address, so a program comparing what it wrote with
+// what it reads back would never agree.
+func (s *suite) mappedAddresses(t *testing.T) {
+	api := s.open(t)
+	ctx := ctxT(t)
+	mapped := func(a netip.AddrPort) netip.AddrPort {
+		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr().As16()), a.Port())
+	}
+	svc := ipvs.Service{Protocol: ipvs.TCP, Addr: vip4, Scheduler: ipvs.RoundRobin}
+	v6 := ipvs.Service{Protocol: ipvs.TCP, Addr: vip6, Scheduler: ipvs.RoundRobin}
+	d := ipvs.Destination{Addr: rip(ipvs.IPv4, 110, 80), Forward: ipvs.DirectRoute, Weight: 1}
+	mustService(t, api, svc)
+	mustService(t, api, v6)
+	mustDest(t, api, svc, d)
+	msvc := svc
+	msvc.Addr = mapped(svc.Addr)
+	md := d // the destination as a sync loop that went through net.IP has it
+	md.Addr, md.Weight = mapped(d.Addr), 5
+	other := ipvs.Destination{Addr: rip(ipvs.IPv4, 120, 80), Forward: ipvs.DirectRoute, Weight: 1}
+	_, errGet := api.Service(ctx, msvc)
+	_, errList := api.Destinations(ctx, msvc)
+	var b ipvs.Batch
+	b.CreateDestination(svc, other)
+	b.UpdateDestination(svc, md)
+	results, errBatch := api.Apply(ctx, &b)
+	var be *ipvs.BatchError
+	if !errors.As(errBatch, &be) || be.Index != 1 || results != nil {
+		t.Errorf("a batch with a mapped destination: %v, %v; want an *ipvs.BatchError for change 1 and no results", results, errBatch)
+	}
+	for what, err := range map[string]error{
+		"create service":                  api.CreateService(ctx, ipvs.Service{Protocol: ipvs.UDP, Addr: mapped(vip4)}),
+		"update service":                  api.UpdateService(ctx, msvc),
+		"delete service":                  api.DeleteService(ctx, msvc),
+		"zero service":                    api.ZeroService(ctx, msvc),
+		"get service":                     errGet,
+		"list destinations":               errList,
+		"create destination":              api.CreateDestination(ctx, svc, ipvs.Destination{Addr: mapped(other.Addr), Forward: ipvs.DirectRoute, Weight: 1}),
+		"destination of a mapped service": api.CreateDestination(ctx, msvc, other),
+		"update destination":              api.UpdateDestination(ctx, svc, md),
+		"delete destination":              api.DeleteDestination(ctx, svc, md),
+		"tunnel to a mapped address":      api.CreateDestination(ctx, v6, ipvs.Destination{Addr: mapped(other.Addr), Forward: ipvs.Tunnel, Weight: 1}),
+		"batch":                           errBatch,
+	} {
+		wantInvalid(t, what, err)
+		if err != nil && (!strings.Contains(err.Error(), "IPv4-mapped") || !strings.Contains(err.Error(), "netip.Addr.Unmap")) {
+			t.Errorf("%s: %q does not say to unmap the address", what, err)
+		}
+	}
+	svcs := listServices(t, api)
+	if len(svcs) != 2 || !slices.Contains(svcs, expect(svc)) || !slices.Contains(svcs, expect(v6)) {
+		t.Errorf("services after refused changes: %+v, want %v and %v as created", svcs, svc, v6)
+	}
+	sameDests(t, listDests(t, api, svc), []ipvs.Destination{d})
+	sameDests(t, listDests(t, api, v6), nil)
 }

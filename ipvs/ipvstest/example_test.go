@@ -84,6 +84,6 @@ func Example() {
 	// TCP  10.0.0.100:80 wrr
 	//   -> 10.0.0.130:80 Route 1
 	//   -> 10.0.0.110:80 Route 0
-	// ipvs: create destination: invalid argument
-	// ipvs: delete service: no such process true
+	// ipvs: create destination 255.255.255.255:80 in tcp 10.0.0.100:80: invalid argument
+	// ipvs: delete service udp 10.0.0.100:80: no such service true
 }

@@ -43,11 +43,13 @@ type Config struct {
 //     and what is stored is what the kernel would receive: an empty
 //     Scheduler is wlc, a nonzero Timeout sets FlagPersistent, a full
 //     Netmask reads back as zero.
-//   - Errors are the client's: *ipvs.Error values with the same Op and the
-//     kernel's errno (ESRCH for a missing service, ENOENT for a missing
-//     destination, EEXIST for a duplicate), so errors.Is with
-//     fs.ErrNotExist and fs.ErrExist works alike; invalid input is a
-//     *ipvs.ValidationError, a batch with one a *ipvs.BatchError.
+//   - Errors are the client's: *ipvs.Error values with the same Op, naming
+//     the same service and destination, and the kernel's errno (ESRCH for a
+//     missing service, ENOENT for a missing destination, EEXIST for a
+//     duplicate, EINVAL for a refused address), so errors.Is with
+//     fs.ErrNotExist, fs.ErrExist and ipvs.ErrInvalid works alike and the
+//     messages read the same; invalid input is a *ipvs.ValidationError, a
+//     batch with one a *ipvs.BatchError.
 //   - UpdateService and UpdateDestination replace every setting; weight 0
 //     and thresholds are kept; deleting a service deletes its
 //     destinations; Flush leaves the timeouts as they are.
@@ -179,8 +181,14 @@ func (f *Fake) change(ctx context.Context, queue func(*ipvs.Batch)) error {
 // apply does what the kernel does with one change (with mu held).
 func (f *Fake) apply(r ipvs.Rule) error {
 	op := ruleOps[r.Command]
-	fail := func(errno syscall.Errno) error { return &ipvs.Error{Op: op, Err: errno} }
 	k := r.Service.Key()
+	fail := func(errno syscall.Errno) error {
+		e := &ipvs.Error{Op: op, Service: k, Err: errno}
+		if r.Command == ipvs.AddServer || r.Command == ipvs.EditServer || r.Command == ipvs.DeleteServer {
+			e.Destination = r.Destination.Addr
+		}
+		return e
+	}
 	s := f.services[k]
 	if r.Command == ipvs.AddService {
 		if s != nil {
@@ -350,7 +358,7 @@ func (f *Fake) Service(ctx context.Context, svc ipvs.Service) (ipvs.Service, err
 	}
 	s := f.services[k]
 	if s == nil {
-		return ipvs.Service{}, &ipvs.Error{Op: "get service", Err: syscall.ESRCH}
+		return ipvs.Service{}, &ipvs.Error{Op: "get service", Service: k, Err: syscall.ESRCH}
 	}
 	return s.svc, nil
 }
@@ -402,7 +410,7 @@ func (f *Fake) Destinations(ctx context.Context, svc ipvs.Service) ([]ipvs.Desti
 	}
 	s := f.services[k]
 	if s == nil {
-		return nil, &ipvs.Error{Op: "list destinations", Err: syscall.ESRCH}
+		return nil, &ipvs.Error{Op: "list destinations", Service: k, Err: syscall.ESRCH}
 	}
 	return s.list(), nil
 }
@@ -418,7 +426,7 @@ func (f *Fake) Destination(ctx context.Context, svc ipvs.Service, addr netip.Add
 			return d, nil
 		}
 	}
-	return ipvs.Destination{}, &ipvs.Error{Op: "get destination", Err: syscall.ENOENT}
+	return ipvs.Destination{}, &ipvs.Error{Op: "get destination", Service: svc.Key(), Destination: addr, Err: syscall.ENOENT}
 }
 
 // sameAddr compares real-server addresses as the kernel does, an
@@ -535,7 +543,7 @@ func (f *Fake) ZeroService(ctx context.Context, svc ipvs.Service) error {
 		return err
 	}
 	if f.services[k] == nil {
-		return &ipvs.Error{Op: "zero", Err: syscall.ESRCH}
+		return &ipvs.Error{Op: "zero", Service: k, Err: syscall.ESRCH}
 	}
 	return nil
 }

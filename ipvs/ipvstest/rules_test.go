@@ -13,11 +13,11 @@ import (
 // TestBatchRules: Batch.Rules reads back each queued change as the kernel
 // receives it, and AddRules of its result queues the same changes.
 func TestBatchRules(t *testing.T) {
-	svc := ipvs.Service{Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort("[::ffff:10.0.0.100]:80"), Timeout: time.Minute, Netmask: 32}
+	svc := ipvs.Service{Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort("10.0.0.100:80"), Timeout: time.Minute, Netmask: 32}
 	fwm := ipvs.Service{FirewallMark: 7, Family: ipvs.IPv6, Scheduler: ipvs.MaglevHashing, Flags: ipvs.FlagMHPort}
 	gue := ipvs.Destination{Addr: netip.MustParseAddrPort("10.0.0.110:80"), Forward: ipvs.Tunnel, Weight: 2,
 		TunnelType: ipvs.TunnelGUE, TunnelPort: 6080, TunnelFlags: ipvs.TunnelChecksum, UpperThreshold: 9, LowerThreshold: 3}
-	dr := ipvs.Destination{Addr: netip.MustParseAddrPort("[::ffff:10.0.0.120]:80"), Forward: ipvs.DirectRoute}
+	dr := ipvs.Destination{Addr: netip.MustParseAddrPort("10.0.0.120:80"), Forward: ipvs.DirectRoute}
 	var b ipvs.Batch
 	b.CreateService(svc)
 	b.UpdateService(fwm)

@@ -15,21 +15,60 @@ import (
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
 	"github.com/mdlayher/netlink/nltest"
-	"golang.org/x/sys/unix"
 )
 
-// TestFamilyMissing: without the IPVS family, New's error says to load
-// ip_vs and matches ErrNotAvailable and fs.ErrNotExist.
+// TestFamilyMissing: without the IPVS family (the controller answers
+// ENOENT), opening a client fails with an error that says to load ip_vs
+// and matches ErrNotAvailable and fs.ErrNotExist.
 func TestFamilyMissing(t *testing.T) {
-	conn := nltest.Dial(func(reqs []netlink.Message) ([]netlink.Message, error) {
-		return nltest.Error(int(syscall.ENOENT), reqs)
-	})
-	_, err := newClientConn(conn)
+	var asked []string
+	tr := &fakeTransport{fn: func(reqs []netlink.Message) ([]netlink.Message, error) {
+		for _, req := range reqs {
+			asked = append(asked, fmt.Sprintf("type %#x cmd %d % x", uint16(req.Header.Type), req.Data[0], req.Data[4:]))
+		}
+		return []netlink.Message{ack(reqs[0], syscall.ENOENT)}, nil
+	}}
+	_, err := openClient(tr)
 	if !errors.Is(err, ErrNotAvailable) || !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("err = %v, want ErrNotAvailable", err)
 	}
 	if want := "ipvs: dial: ipvs: the kernel has no IPVS generic-netlink family (load the ip_vs module: modprobe ip_vs)"; err.Error() != want {
 		t.Errorf("message %q, want %q", err, want)
+	}
+	// CTRL_CMD_GETFAMILY to the controller, CTRL_ATTR_FAMILY_NAME "IPVS\0".
+	if want := []string{"type 0x10 cmd 3 09 00 02 00 49 50 56 53 00 00 00 00"}; !slices.Equal(asked, want) {
+		t.Errorf("requests %q, want %q", asked, want)
+	}
+}
+
+// TestFamilyFound: the controller's answer names the family's id, which
+// every later request carries; the lookup is not counted.
+func TestFamilyFound(t *testing.T) {
+	var types []uint16
+	tr := &fakeTransport{fn: func(reqs []netlink.Message) ([]netlink.Message, error) {
+		req := reqs[0]
+		types = append(types, uint16(req.Header.Type))
+		if req.Header.Type == genlIDCtrl {
+			w := newAttrWriter()
+			w.String(ctrlAttrFamilyName, familyName)
+			w.Uint16(ctrlAttrFamilyID, 0x2a)
+			g, _ := (&genetlink.Message{Header: genetlink.Header{Command: 1, Version: 2}, Data: w.b}).MarshalBinary()
+			return []netlink.Message{{Header: netlink.Header{Type: genlIDCtrl, Sequence: req.Header.Sequence}, Data: g}}, nil
+		}
+		return []netlink.Message{ack(req, 0)}, nil
+	}}
+	c, err := openClient(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.family != 0x2a || c.counters() != (Counters{}) {
+		t.Fatalf("family %#x, counters %+v; want 0x2a and none counted", c.family, c.counters())
+	}
+	if err := (&Client{c: c}).Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if want := []uint16{genlIDCtrl, 0x2a}; !slices.Equal(types, want) {
+		t.Errorf("request types %#x, want %#x", types, want)
 	}
 }
 
@@ -113,7 +152,7 @@ func (f *fakeTransport) send(b []byte) error {
 		}
 	}
 	for _, r := range replies {
-		r.Header.Length = uint32(unix.NLMSG_HDRLEN + len(r.Data))
+		r.Header.Length = uint32(nlmsgHeaderLen + len(r.Data))
 		b, merr := r.MarshalBinary()
 		if merr != nil {
 			return merr
@@ -138,11 +177,11 @@ func (f *fakeTransport) send(b []byte) error {
 func splitMessages(b []byte) ([]netlink.Message, error) {
 	var out []netlink.Message
 	for len(b) > 0 {
-		if len(b) < unix.NLMSG_HDRLEN {
+		if len(b) < nlmsgHeaderLen {
 			return nil, fmt.Errorf("fake kernel: %d bytes left, less than a header", len(b))
 		}
 		l := int(binary.NativeEndian.Uint32(b))
-		if l < unix.NLMSG_HDRLEN || l > len(b) {
+		if l < nlmsgHeaderLen || l > len(b) {
 			return nil, fmt.Errorf("fake kernel: message length %d in %d bytes", l, len(b))
 		}
 		var m netlink.Message
@@ -274,7 +313,7 @@ func TestBatchResultsBySequence(t *testing.T) {
 	if len(results) != 3 || results[0] != nil || !errors.Is(results[1], fs.ErrExist) || results[2] != nil {
 		t.Fatalf("results %v, want [nil, exists, nil]", results)
 	}
-	if want := "ipvs: create service: file exists"; results[1].Error() != want {
+	if want := "ipvs: create service tcp 10.0.0.100:81: service already exists"; results[1].Error() != want {
 		t.Errorf("error %q, want %q", results[1], want)
 	}
 	// The single-change path is the same: its error is the change's own.

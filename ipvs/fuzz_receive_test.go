@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/mdlayher/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // rawTransport hands out fixed datagrams whatever is sent (a new client's
@@ -34,8 +33,8 @@ func (r *rawTransport) close() error                { return nil }
 
 // frame is a netlink message of type typ and sequence seq around payload.
 func frame(typ uint16, flags netlink.HeaderFlags, seq uint32, payload []byte) []byte {
-	b := make([]byte, unix.NLMSG_HDRLEN, unix.NLMSG_HDRLEN+len(payload)+3)
-	binary.NativeEndian.PutUint32(b[0:], uint32(unix.NLMSG_HDRLEN+len(payload)))
+	b := make([]byte, nlmsgHeaderLen, nlmsgHeaderLen+len(payload)+3)
+	binary.NativeEndian.PutUint32(b[0:], uint32(nlmsgHeaderLen+len(payload)))
 	binary.NativeEndian.PutUint16(b[4:], typ)
 	binary.NativeEndian.PutUint16(b[6:], uint16(flags))
 	binary.NativeEndian.PutUint32(b[8:], seq)
@@ -57,16 +56,16 @@ func FuzzReceive(f *testing.F) {
 			dump = append(dump, frame(30, netlink.Multi, 1, m)...)
 		}
 	}
-	done := frame(unix.NLMSG_DONE, netlink.Multi, 1, make([]byte, 4))
-	f.Add(append(dump, done...), frame(unix.NLMSG_ERROR, 0, 2, make([]byte, 4)))
-	f.Add(done, frame(unix.NLMSG_ERROR, 0, 2, []byte{0xef, 0xff, 0xff, 0xff}))
+	done := frame(nlmsgDone, netlink.Multi, 1, make([]byte, 4))
+	f.Add(append(dump, done...), frame(nlmsgError, 0, 2, make([]byte, 4)))
+	f.Add(done, frame(nlmsgError, 0, 2, []byte{0xef, 0xff, 0xff, 0xff}))
 	f.Add([]byte{1, 2, 3}, []byte{0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, dumpReply, ackReply []byte) {
 		tr := &rawTransport{datagrams: [][]byte{dumpReply, ackReply}}
 		c := &Client{c: &client{t: tr, family: 30}}
 		ctx := context.Background()
 		svcs, err := c.Services(ctx)
-		if err == nil && len(svcs) > len(dumpReply)/unix.NLMSG_HDRLEN {
+		if err == nil && len(svcs) > len(dumpReply)/nlmsgHeaderLen {
 			t.Fatalf("%d services from %d bytes", len(svcs), len(dumpReply))
 		}
 		var b Batch
