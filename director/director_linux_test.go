@@ -29,17 +29,6 @@ func testMain(m *testing.M) {
 	vmtest.Main(m, vmtest.Config{Modules: []string{"ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_wlc", "ip_vs_mh", "nf_tables", "nft_masq", "nft_chain_nat", "dummy", "veth", "bridge"}})
 }
 
-const natLab = `
-services:
-  - name: web
-    protocol: tcp
-    address: 10.0.0.8:80
-    scheduler: wrr
-    realServers:
-      - {address: 10.0.0.110:80, forward: nat}
-      - {address: 10.0.0.120:80, forward: nat, weight: 2}
-`
-
 // pageServer returns a func that starts host's page server (answering
 // name) on port 80 and returns what stops it.
 func pageServer(t *testing.T, host *lab.Host, name string) func() context.CancelFunc {

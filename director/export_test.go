@@ -17,3 +17,7 @@ func LoadStateFile(path string) (sysctls []string, vips []VIP, err error) {
 	}
 	return sysctls, st.VIPs, err
 }
+
+// NatYAML and NatLab are the internal tests' configurations, for the
+// external ones.
+var NatYAML, NatLab = natYAML, natLab

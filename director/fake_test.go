@@ -24,18 +24,7 @@ import (
 	"github.com/lvs-go/lvs/sysctl"
 )
 
-const natConf = `
-vips:
-  - address: 192.168.10.200
-services:
-  - name: web
-    protocol: tcp
-    address: 10.0.0.8:80
-    scheduler: rr
-    realServers:
-      - {address: 10.0.0.110:80, forward: nat}
-      - {address: 10.0.0.120:80, forward: nat, weight: 2}
-`
+var natConf = director.NatYAML
 
 var web = ipvs.Service{Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort("10.0.0.8:80")}
 
@@ -461,48 +450,6 @@ func (a *announcer) next(t *testing.T, want string) {
 	case <-time.After(20 * time.Second):
 		t.Fatalf("announcer not asked %q", want)
 	}
-}
-
-// TestFakeWithdrawRejoin: a cluster's prefix is announced after the first
-// apply, withdrawn by Withdraw and announced again by Rejoin, and
-// withdrawn before Teardown removes anything.
-func TestFakeWithdrawRejoin(t *testing.T) {
-	a := &announcer{calls: make(chan string, 16)}
-	d, k := directortest.New(t, &director.Options{Announcer: a})
-	conf := `
-cluster:
-  announce: [10.0.0.8/32]
-services:
-  - protocol: tcp
-    address: 10.0.0.8:80
-    scheduler: mh
-    flags: [mh-fallback]
-    realServers: [{address: 10.0.0.110:80, forward: dr}, {address: 10.0.0.120:80, forward: dr}]
-`
-	ctx := stepCtx(t)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- d.Run(runCtx, parse(t, conf), nil, nil) }()
-	a.next(t, "announce 10.0.0.8/32")
-	if err := d.Withdraw(ctx); err != nil {
-		t.Fatal(err)
-	}
-	a.next(t, "withdraw 10.0.0.8/32")
-	if w := weights(t, k.IPVS, web); len(w) != 2 {
-		t.Errorf("withdrawn, the Director still forwards: %v", w)
-	}
-	if err := d.Rejoin(ctx); err != nil {
-		t.Fatal(err)
-	}
-	a.next(t, "announce 10.0.0.8/32")
-	stop()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Teardown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	a.next(t, "withdraw 10.0.0.8/32")
 }
 
 // TestNoDefaultSidesNeeded: a Director built on given sides opens none of

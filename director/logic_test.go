@@ -6,6 +6,7 @@ package director_test
 // assertions hold on both.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -19,16 +20,7 @@ import (
 	"github.com/lvs-go/lvs/ipvs"
 )
 
-const natLab = `
-services:
-  - name: web
-    protocol: tcp
-    address: 10.0.0.8:80
-    scheduler: wrr
-    realServers:
-      - {address: 10.0.0.110:80, forward: nat}
-      - {address: 10.0.0.120:80, forward: nat, weight: 2}
-`
+var natLab = director.NatLab
 
 // newDirector returns a Director with opts on the kernel of the test
 // (closed when the test ends).
@@ -353,6 +345,81 @@ func TestHealthFlipReadsNothing(t *testing.T) {
 		}
 		if again, err := d.Plan(stepCtx(t), c); err != nil || again.Len() != 0 {
 			t.Errorf("a full plan after the flips: %v\n%s", err, again)
+		}
+	})
+}
+
+// TestRunAnnounces: Run announces the cluster's prefix once its first
+// apply has succeeded; Withdraw withdraws it until Rejoin; Run withdraws
+// it when a service under it goes below its quorum, announces it again
+// when the quorum is back, and Teardown withdraws it before removing
+// anything.
+func TestRunAnnounces(t *testing.T) {
+	dir := t.TempDir()
+	onBoth(t, func(t *testing.T, mk newDirector) {
+		touch(t, dir, "10.0.0.110", true)
+		touch(t, dir, "10.0.0.120", true)
+		a := &announcer{calls: make(chan string, 16)}
+		d := mk(t, director.Options{Announcer: a})
+		conf := strings.Replace(healthConf(dir, 2), "address: 10.0.0.8:80\n", "address: 10.0.0.8:80\n    scheduler: mh\n    flags: [mh-fallback]\n", 1)
+		c := parse(t, "cluster:\n  announce: [10.0.0.8/32]\n"+conf)
+		ctx := stepCtx(t)
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- d.Run(runCtx, c, nil, nil) }()
+		a.next(t, "announce 10.0.0.8/32")
+		// The Status follows once the Announcer has answered: a Ping is
+		// answered after the step that announced.
+		if err := d.Ping(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if st := d.Status(); len(st.Announced) != 1 || st.Announced[0] != netip.MustParsePrefix("10.0.0.8/32") {
+			t.Errorf("Status().Announced = %v", st.Announced)
+		}
+		if err := d.Withdraw(ctx); err != nil {
+			t.Fatal(err)
+		}
+		a.next(t, "withdraw 10.0.0.8/32")
+		if err := d.Ping(ctx); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case e := <-a.calls:
+			t.Fatalf("a withdrawn director's Run told the announcer %q", e)
+		default:
+		}
+		if w := weights(t, d.IPVS(), web); len(w) != 2 {
+			t.Errorf("withdrawn, the Director still forwards: %v", w)
+		}
+		if err := d.Rejoin(ctx); err != nil {
+			t.Fatal(err)
+		}
+		a.next(t, "announce 10.0.0.8/32")
+		touch(t, dir, "10.0.0.110", false)
+		a.next(t, "withdraw 10.0.0.8/32")
+		if err := d.Ping(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if st := d.Status(); len(st.Announced) != 0 || len(st.BelowQuorum) != 1 {
+			t.Errorf("below quorum: Status().Announced = %v, BelowQuorum = %v", st.Announced, st.BelowQuorum)
+		}
+		touch(t, dir, "10.0.0.110", true)
+		a.next(t, "announce 10.0.0.8/32")
+		stop()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Teardown(ctx); err != nil {
+			t.Fatal(err)
+		}
+		a.next(t, "withdraw 10.0.0.8/32")
+		if tab, err := d.IPVS().Table(ctx); err != nil || len(tab.Services) != 0 {
+			t.Errorf("after Teardown: %d services, %v", len(tab.Services), err)
+		}
+		select {
+		case e := <-a.calls:
+			t.Errorf("announcer told %q after Teardown", e)
+		default:
 		}
 	})
 }

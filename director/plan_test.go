@@ -11,6 +11,18 @@ import (
 	"github.com/lvs-go/lvs/sysctl"
 )
 
+// natLab is the study note's NAT lab as a configuration.
+const natLab = `
+services:
+  - name: web
+    protocol: tcp
+    address: 10.0.0.8:80
+    scheduler: wrr
+    realServers:
+      - {address: 10.0.0.110:80, forward: nat}
+      - {address: 10.0.0.120:80, forward: nat, weight: 2}
+`
+
 var natYAML = `
 vips:
   - address: 192.168.10.200
