@@ -359,6 +359,9 @@ type ConfigError struct {
 	// found it (the YAML parser's, a field no Config has, or the line
 	// Where names); 0 if unknown.
 	Line int
+	// Err, if not nil, is the error Reason says, for errors.Is and As (a
+	// check's *check.FieldError, say).
+	Err error
 }
 
 func (e *ConfigError) Error() string {
@@ -374,6 +377,9 @@ func (e *ConfigError) Error() string {
 
 // Is matches ErrInvalid and fs.ErrInvalid.
 func (e *ConfigError) Is(target error) bool { return target == ErrInvalid || target == fs.ErrInvalid }
+
+// Unwrap returns Err.
+func (e *ConfigError) Unwrap() error { return e.Err }
 
 // Validate checks the whole configuration, including every service and
 // destination as the ipvs package would before sending it.
