@@ -18,7 +18,8 @@ import (
 // Nothing is read after the handshake: a TLS 1.3 server that refuses the
 // client's certificate says so only then, which an https check sees. It
 // reads what the handshake needs, which crypto/tls bounds (64 KiB a
-// handshake message), within the check's timeout.
+// handshake message, 256 KiB the certificates), within the check's
+// timeout.
 //
 // The same fields make the TLS side of an https check.
 type TLS struct {
