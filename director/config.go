@@ -389,8 +389,8 @@ type ConfigError struct {
 	// Where names); 0 if unknown.
 	Line int
 	// Err is the error of another package the refusal comes from (an
-	// *ipvs.ValidationError, an *iptables.ValidationError...), for
-	// errors.As; nil if none.
+	// *ipvs.ValidationError, a check's *check.FieldError...), for
+	// errors.Is and As; nil if none.
 	Err error
 }
 

@@ -2,12 +2,15 @@ package director
 
 import (
 	"encoding"
+	"errors"
 	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/lvs-go/lvs/director/check"
 	yaml "go.yaml.in/yaml/v3"
+	sigsyaml "sigs.k8s.io/yaml"
 )
 
 // withLine gives err, a configuration error from parsing b, the line of b
@@ -29,8 +32,12 @@ func withLine(b []byte, err error) error {
 	}
 	root := doc.Content[0]
 	if ce.Where == "" {
-		if n, where := unknownField(root, reflect.TypeFor[Config](), ""); n != nil {
+		if n, where, err := unknownField(root, reflect.TypeFor[Config](), ""); n != nil {
 			ce.Line, ce.Where = n.Line, where
+			if err != nil {
+				// The check's error, without the field Where names.
+				ce.Reason, ce.Err = strings.TrimPrefix(err.Error(), where[strings.LastIndex(where, ".")+1:]+": "), err
+			}
 		}
 		return ce
 	}
@@ -87,19 +94,22 @@ func mapValue(n *yaml.Node, key string) *yaml.Node {
 var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
 
 // unknownField finds the first mapping key under n that the type t (a
-// Config or part of one) has no JSON field for, and where it is.
-func unknownField(n *yaml.Node, t reflect.Type, where string) (*yaml.Node, string) {
+// Config or part of one) has no JSON field for, or the first field a
+// check refuses (with the check's error), and where it is.
+func unknownField(n *yaml.Node, t reflect.Type, where string) (*yaml.Node, string, error) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	if reflect.PointerTo(t).Implements(textUnmarshaler) {
-		return nil, ""
+		return nil, "", nil
 	}
 	switch {
+	case t == reflect.TypeFor[Check]():
+		return checkFieldError(n, where)
 	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
 		for i, c := range n.Content {
-			if f, w := unknownField(c, t.Elem(), where+"["+strconv.Itoa(i)+"]"); f != nil {
-				return f, w
+			if f, w, err := unknownField(c, t.Elem(), where+"["+strconv.Itoa(i)+"]"); f != nil {
+				return f, w, err
 			}
 		}
 	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
@@ -119,12 +129,48 @@ func unknownField(n *yaml.Node, t reflect.Type, where string) (*yaml.Node, strin
 			}
 			ft, ok := fields[k.Value]
 			if !ok {
-				return k, sub
+				return k, sub, nil
 			}
-			if f, w := unknownField(n.Content[i+1], ft, sub); f != nil {
-				return f, w
+			if f, w, err := unknownField(n.Content[i+1], ft, sub); f != nil {
+				return f, w, err
 			}
 		}
 	}
-	return nil, ""
+	return nil, "", nil
+}
+
+// checkFieldError decodes the check block n as Parse does and, if that
+// fails, returns the key of the field it refused (or n, for a check
+// without a type), where it is, and the check's error.
+func checkFieldError(n *yaml.Node, where string) (*yaml.Node, string, error) {
+	y, err := yaml.Marshal(n)
+	if err != nil {
+		return nil, "", nil
+	}
+	j, err := sigsyaml.YAMLToJSON(y)
+	if err != nil {
+		return nil, "", nil
+	}
+	var c Check
+	err = c.UnmarshalJSON(j)
+	if err == nil {
+		return nil, "", nil
+	}
+	field := ""
+	var fe *check.FieldError
+	var te *check.UnknownTypeError
+	switch {
+	case errors.As(err, &fe):
+		field = fe.Field
+	case errors.As(err, &te):
+		field = "type"
+	}
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; k.Value == field {
+				return k, where + "." + field, err
+			}
+		}
+	}
+	return n, where, err
 }

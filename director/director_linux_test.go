@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lvs-go/lvs/director/check"
 	"github.com/lvs-go/lvs/internal/lab"
 	"github.com/lvs-go/lvs/internal/lab/labtest"
 	"github.com/lvs-go/lvs/internal/nstest"
@@ -504,15 +505,15 @@ func TestProbes(t *testing.T) {
 		chk  Check
 		ok   bool
 	}{
-		{"tcp open", Check{Type: "tcp"}, true},
-		{"tcp closed port", Check{Type: "tcp", Port: 81}, false},
-		{"http 200", Check{Type: "http", Path: "/"}, true},
-		{"http wrong status", Check{Type: "http", Path: "/", Status: []int{204}}, false},
-		{"https on a plain port", Check{Type: "https", Path: "/"}, false},
+		{"tcp open", Check{Spec: &check.TCP{}}, true},
+		{"tcp closed port", Check{Spec: &check.TCP{}, Port: 81}, false},
+		{"http 200", Check{Spec: &check.HTTP{Path: "/"}}, true},
+		{"http wrong status", Check{Spec: &check.HTTP{Path: "/", Status: []int{204}}}, false},
+		{"https on a plain port", Check{Spec: &check.HTTPS{HTTP: check.HTTP{Path: "/"}}}, false},
 		// The test binary itself as the command: no tests to run exits 0,
 		// a bad flag exits 2.
-		{"command ok", Check{Type: "command", Command: []string{self, "-test.run=^$"}}, true},
-		{"command fails", Check{Type: "command", Command: []string{self, "-test.nosuchflag"}}, false},
+		{"command ok", Check{Spec: &check.Command{Argv: []string{self, "-test.run=^$"}}}, true},
+		{"command fails", Check{Spec: &check.Command{Argv: []string{self, "-test.nosuchflag"}}}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cc, err := compileCheck(tc.chk, false)

@@ -50,7 +50,7 @@
 // *Compiled): validated (each error a *ConfigError saying where, in the
 // file's own names, with its line, and wrapping the error of the package
 // that refused the value), defaults filled in, health checks bound to
-// their probers. An IPv4-mapped IPv6 address is refused, as package ipvs
+// their checkers. An IPv4-mapped IPv6 address is refused, as package ipvs
 // refuses it: the kernel would hold the IPv4 address, and a configuration
 // naming the mapped one would never match what is read back. Plan, Run
 // and each reload take a *Compiled and compile nothing again. Plan
@@ -75,16 +75,21 @@
 //
 // # Health checks
 //
-// Each kind of Check is one file, health_<kind>.go, registered by one line
-// in checkKinds with the fields it reads (a field it does not read is an
-// error, never ignored): tcp (connect), http and https (status set, body
-// regular expression, MD5 digest, request headers), tls (a verified
-// handshake: CA file, server name, client certificate; verification is
-// skipped only when Insecure says so), udp (a datagram and its reply), dns
-// (a query judged by rcode and answer), icmp (an echo), smtp (the banner
-// and HELO) and command (exit status). Each has its timeout, interval,
-// rise and fall, and a random start delay (Jitter) that spreads many
-// checks. Checks run in the director's network namespace.
+// A Check is a kind of check from package director/check, its Spec, and
+// how the director runs it: every Interval, within Timeout (at most
+// check.MaxTimeout), Rise successes or Fall failures in a row to change a
+// real server's health, a random start delay (Jitter) that spreads many
+// checks, and OnFailure. The kinds are tcp (connect), http and https
+// (status set, body regular expression, MD5 digest, request headers), tls
+// (a verified handshake: CA file, server name, client certificate;
+// verification is skipped only when insecure says so), udp (a datagram
+// and its reply), dns (a query judged by rcode and answer), icmp (an
+// echo), smtp (the banner and HELO) and command (exit status), each
+// bounding what it reads, in bytes and in time; a program adds its own
+// with check.Register. In a file a check is one block, its type and the
+// kind's fields next to the director's; a field the kind does not read
+// is an error at its line, never ignored. Checks run in the director's
+// network namespace (the Director is their check.Env).
 //
 // A service can have a Quorum: with fewer real servers in service it is
 // down, every real server quiesced and the sorry server in, until

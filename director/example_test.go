@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lvs-go/lvs/director"
+	"github.com/lvs-go/lvs/director/check"
 	"github.com/lvs-go/lvs/ipvs"
 	"sigs.k8s.io/yaml"
 )
@@ -90,7 +91,7 @@ func ExampleConfig() {
 				{Address: netip.MustParseAddrPort("10.0.0.110:80"), Forward: ipvs.DirectRoute, Weight: 1},
 				{Address: netip.MustParseAddrPort("10.0.0.120:80"), Forward: ipvs.DirectRoute, Weight: 2},
 			},
-			Check: &director.Check{Type: "tcp", Interval: 2 * time.Second, OnFailure: director.Quiesce},
+			Check: &director.Check{Spec: &check.TCP{}, Interval: 2 * time.Second, OnFailure: director.Quiesce},
 		}},
 	}
 	if err := cfg.Validate(); err != nil {

@@ -6,160 +6,166 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"net"
 	"net/netip"
 	"os/exec"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/lvs-go/lvs/director/check"
 )
 
-// Check is a keepalived-style health check of a service's real servers.
-// In files, Interval, Timeout and Jitter are written "5s" or as a number
-// of seconds, Status as a number or a list, and OnFailure as "quiesce" or
-// "remove". A field that the check's Type does not read is an error when
-// set, never ignored.
+// Check is a keepalived-style health check of a service's real servers:
+// a kind of check from package check, its Spec, and how the director runs
+// it. In files a check is one block: its type names the kind, and the
+// kind's fields sit next to the ones here,
+//
+//	check: {type: http, path: /healthz, interval: 2s, fall: 3}
+//
+// with Interval, Timeout and Jitter written "5s" or as a number of
+// seconds and OnFailure as "quiesce" or "remove". A field that the kind
+// does not read is an error, never ignored.
 type Check struct {
-	// Type is the kind of check, each reading the fields marked with it:
-	// "tcp" (connect), "http" or "https" (a GET, judged by status, body
-	// and digest), "tls" (a handshake), "udp" (a datagram, then a reply),
-	// "dns" (a query, judged by rcode and answer), "icmp" (an echo
-	// request), "smtp" (the banner, HELO) or "command" (exit status 0
-	// means healthy).
-	Type string `json:"type"`
+	// Spec is the kind of check and its own fields: a *check.TCP,
+	// *check.HTTP, *check.HTTPS, *check.TLS, *check.UDP, *check.DNS,
+	// *check.ICMP, *check.SMTP, *check.Command, or a kind a program
+	// registered with check.Register. In files its Type is the check's
+	// type.
+	Spec check.Spec
 	// Port to check; the real server's port if zero (required for
 	// firewall-mark services, whose real servers have none, except by
-	// command and icmp checks).
-	Port uint16 `json:"port,omitempty"`
+	// the kinds that need no port: command and icmp; icmp reads none).
+	Port uint16
 
-	// Path (http, https): GET Path ("/" if empty). Host sets the Host
-	// header (and is the name TLS verifies, unless ServerName is set);
-	// Headers are added to the request (names and values without control
-	// characters; not Host, which Host sets, nor Content-Length,
-	// Transfer-Encoding or Trailer).
-	Path    string            `json:"path,omitempty"`
-	Host    string            `json:"host,omitempty"`
-	Headers map[string]string `json:"headers,omitempty"`
-	// Status (http, https): the answer's status must be one of these (200
-	// if empty). In files a number or a list: 200, [200, 301].
-	Status []int `json:"status,omitempty"`
-	// BodyRegexp (http, https): the body (its first 64 KiB) must match
-	// this regular expression (Go's RE2 syntax).
-	BodyRegexp string `json:"bodyRegexp,omitempty"`
-	// Digest (http, https): the whole body's MD5 digest, 32 hex digits in
-	// either case, must be this (keepalived's HTTP_GET digest, as its
-	// genhash prints it).
-	Digest string `json:"digest,omitempty"`
-
-	// TLS (https, tls): the real server's certificate is verified against
-	// CAFile (PEM; the system's roots if empty) for ServerName (Host if
-	// empty, else the real server's address). Insecure skips the
-	// verification, and must be set to mean it (it excludes CAFile).
-	// CertFile and KeyFile (PEM, both or neither) are a client
-	// certificate to present. The files are read when the configuration
-	// is, so that a bad one is a configuration error.
-	CAFile     string `json:"caFile,omitempty"`
-	ServerName string `json:"serverName,omitempty"`
-	Insecure   bool   `json:"insecure,omitempty"`
-	CertFile   string `json:"certFile,omitempty"`
-	KeyFile    string `json:"keyFile,omitempty"`
-
-	// DNS (dns): Query, a name, is asked for a record of QueryType ("A"
-	// if empty) over UDP; the answer's rcode must be Rcode ("NOERROR" if
-	// empty) and, if Answer is set, one of its records must hold Answer
-	// (an address for A and AAAA, a name for CNAME, NS, PTR and MX, the
-	// text for TXT).
-	Query     string `json:"query,omitempty"`
-	QueryType string `json:"queryType,omitempty"`
-	Rcode     string `json:"rcode,omitempty"`
-	Answer    string `json:"answer,omitempty"`
-
-	// Helo (smtp): after the 220 banner, HELO Helo must be answered 250;
-	// without it only the banner is judged. The check ends with QUIT.
-	Helo string `json:"helo,omitempty"`
-
-	// Command (command) is run with LVS_RS_ADDR and LVS_RS_PORT in its
-	// environment, inside the director's network namespace.
-	Command []string `json:"command,omitempty"`
-	// Send (udp) is the datagram sent to the port (empty if unset); the
-	// first reply must come within Timeout and contain Expect, if set. An
-	// ICMP port unreachable fails the check at once.
-	Send   string `json:"send,omitempty"`
-	Expect string `json:"expect,omitempty"`
-
-	// Interval between checks (5s) and Timeout of one check (2s).
-	Interval time.Duration `json:"interval,omitempty"`
-	Timeout  time.Duration `json:"timeout,omitempty"`
+	// Interval between checks (5s) and Timeout of one check (2s, at
+	// most check.MaxTimeout).
+	Interval time.Duration
+	Timeout  time.Duration
 	// Jitter delays each real server's first check by a random time up
 	// to Jitter, so that the checks of many real servers do not all run
 	// at once (none if zero).
-	Jitter time.Duration `json:"jitter,omitempty"`
+	Jitter time.Duration
 	// Rise successes in a row make a failed server healthy again (2);
 	// Fall failures in a row make a healthy one failed (3).
-	Rise int `json:"rise,omitempty"`
-	Fall int `json:"fall,omitempty"`
+	Rise int
+	Fall int
 	// OnFailure is what a failed server gets: Quiesce (the default) or
 	// Remove.
-	OnFailure FailureAction `json:"onFailure,omitempty"`
+	OnFailure FailureAction
 }
 
-// checkPlain is Check without its JSON methods; checkFile is how files
-// spell it, with durations as "5s" or seconds and Status as a number or
-// a list.
+// checkFields are the fields of a check block that are the director's,
+// as files spell them, in the order they are written; the others are the
+// kind's.
+var checkFields = []string{"type", "port", "interval", "timeout", "jitter", "rise", "fall", "onFailure"}
+
+// checkHead and checkTail are how files spell Check's own fields, written
+// before and after the kind's.
 type (
-	checkPlain Check
-	checkFile  struct {
-		*checkPlain
-		Status   statusList   `json:"status,omitempty"`
-		Interval jsonDuration `json:"interval,omitempty"`
-		Timeout  jsonDuration `json:"timeout,omitempty"`
-		Jitter   jsonDuration `json:"jitter,omitempty"`
+	checkHead struct {
+		Type string `json:"type,omitempty"`
+		Port uint16 `json:"port,omitempty"`
+	}
+	checkTail struct {
+		Interval  jsonDuration  `json:"interval,omitempty"`
+		Timeout   jsonDuration  `json:"timeout,omitempty"`
+		Jitter    jsonDuration  `json:"jitter,omitempty"`
+		Rise      int           `json:"rise,omitempty"`
+		Fall      int           `json:"fall,omitempty"`
+		OnFailure FailureAction `json:"onFailure,omitempty"`
 	}
 )
 
-// MarshalJSON writes the check with its durations as "5s" and Status as
-// a list.
+// MarshalJSON writes the check as one block: its type, port, the kind's
+// fields, then the durations as "5s" and onFailure spelt out.
 func (c Check) MarshalJSON() ([]byte, error) {
-	p := checkPlain(c)
-	return json.Marshal(checkFile{&p, c.Status, jsonDuration(c.Interval), jsonDuration(c.Timeout), jsonDuration(c.Jitter)})
+	var head checkHead
+	var spec []byte
+	if c.Spec != nil {
+		head.Type = c.Spec.Type()
+		var err error
+		if spec, err = json.Marshal(c.Spec); err != nil {
+			return nil, err
+		}
+		if len(spec) < 2 || spec[0] != '{' {
+			return nil, fmt.Errorf("the %s check's fields are not a JSON object: %s", head.Type, spec)
+		}
+	}
+	head.Port = c.Port
+	h, err := json.Marshal(head)
+	if err != nil {
+		return nil, err
+	}
+	t, err := json.Marshal(checkTail{jsonDuration(c.Interval), jsonDuration(c.Timeout), jsonDuration(c.Jitter), c.Rise, c.Fall, c.OnFailure})
+	if err != nil {
+		return nil, err
+	}
+	out := []byte{'{'}
+	for _, obj := range [][]byte{h, spec, t} {
+		if len(obj) < 2 {
+			continue
+		}
+		if fields := bytes.TrimSpace(obj[1 : len(obj)-1]); len(fields) > 0 {
+			if len(out) > 1 {
+				out = append(out, ',')
+			}
+			out = append(out, fields...)
+		}
+	}
+	return append(out, '}'), nil
 }
 
-// UnmarshalJSON reads a check with its durations as "5s" or seconds and
-// Status as a number or a list; unknown fields are errors, as they are
-// in the rest of a Config.
+// UnmarshalJSON reads a check block: the director's fields here, the
+// kind's by check.Decode, so that a field neither reads is an error (a
+// *check.FieldError naming it), as unknown fields are in the rest of a
+// Config.
 func (c *Check) UnmarshalJSON(b []byte) error {
-	f := checkFile{(*checkPlain)(c), c.Status, jsonDuration(c.Interval), jsonDuration(c.Timeout), jsonDuration(c.Jitter)}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
-		return fmt.Errorf("check: %w", err)
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return fmt.Errorf("a check is a mapping of fields, not %s", b)
 	}
-	c.Status = f.Status
-	c.Interval, c.Timeout, c.Jitter = time.Duration(f.Interval), time.Duration(f.Timeout), time.Duration(f.Jitter)
-	return nil
-}
-
-// statusList is Check.Status as files write it: 200 or [200, 301]. It is
-// written back as a list.
-type statusList []int
-
-// UnmarshalJSON reads a number or a list of numbers.
-func (l *statusList) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		return nil
+	var out Check
+	typ := ""
+	for _, name := range checkFields {
+		var key string
+		for k := range fields {
+			if strings.EqualFold(k, name) && (key == "" || k < key) {
+				key = k
+			}
+		}
+		if key == "" {
+			continue
+		}
+		var v any
+		switch name {
+		case "type":
+			v = &typ
+		case "port":
+			v = &out.Port
+		case "interval":
+			v = (*jsonDuration)(&out.Interval)
+		case "timeout":
+			v = (*jsonDuration)(&out.Timeout)
+		case "jitter":
+			v = (*jsonDuration)(&out.Jitter)
+		case "rise":
+			v = &out.Rise
+		case "fall":
+			v = &out.Fall
+		case "onFailure":
+			v = &out.OnFailure
+		}
+		if err := json.Unmarshal(fields[key], v); err != nil {
+			return &check.FieldError{Type: typ, Field: key, Err: err}
+		}
 	}
-	var n int
-	if err := json.Unmarshal(b, &n); err == nil {
-		*l = statusList{n}
-		return nil
+	spec, err := check.Decode(typ, b)
+	if err != nil {
+		return err
 	}
-	var ns []int
-	if err := json.Unmarshal(b, &ns); err != nil {
-		return fmt.Errorf("status: want a number or a list of numbers, got %s", b)
-	}
-	*l = ns
+	out.Spec = spec
+	*c = out
 	return nil
 }
 
@@ -186,7 +192,7 @@ func (a FailureAction) String() string {
 // MarshalText writes "quiesce" or "remove".
 func (a FailureAction) MarshalText() ([]byte, error) {
 	if int(a) >= len(failureActions) {
-		return nil, fmt.Errorf("check: onFailure %v is not quiesce or remove", a)
+		return nil, fmt.Errorf("onFailure %v is not quiesce or remove", a)
 	}
 	return []byte(failureActions[a]), nil
 }
@@ -197,20 +203,12 @@ func (a *FailureAction) UnmarshalText(b []byte) error {
 		*a = FailureAction(i)
 		return nil
 	}
-	return fmt.Errorf("check: onFailure %q is not quiesce or remove", b)
+	return fmt.Errorf("%q is not quiesce or remove", b)
 }
 
-// prober checks one real server.
-type prober interface {
-	probe(ctx context.Context, env probeEnv, addr netip.AddrPort) error
-}
-
-// portless is implemented by probers that connect to nothing themselves,
-// which then need no port on firewall-mark services.
-type portless interface{ portless() }
-
-// probeEnv is what probes need from the director: connections, packet
-// sockets and processes in its namespace.
+// probeEnv is what checks need from the director: connections, packet
+// sockets and processes in its namespace. The Director is one; checkEnv
+// makes it package check's Env.
 type probeEnv interface {
 	dial(ctx context.Context, network, addr string) (net.Conn, error)
 	// listenPacket opens a packet socket, raw ones ("ip4:icmp") too.
@@ -218,75 +216,33 @@ type probeEnv interface {
 	start(cmd *exec.Cmd) error // starts cmd inside the director's namespace
 }
 
-// checkKind is a Check.Type: the constructor of its prober, which
-// validates the kind's own fields (and may fill in their defaults), and
-// the fields it reads besides the common ones, named as files name them.
-// compileCheck refuses the others when set, so that none is silently
-// ignored.
-type checkKind struct {
-	new    func(*Check) (prober, error)
-	fields string // space-separated
+// checkEnv is a probeEnv as package check's Env.
+type checkEnv struct{ env probeEnv }
+
+func (e checkEnv) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	return e.env.dial(ctx, network, addr)
 }
 
-// commonCheckFields are the fields every kind reads.
-const commonCheckFields = "type interval timeout jitter rise fall onFailure"
-
-// checkKinds maps a Check.Type to its kind. A kind is a file
-// health_<kind>.go and a line here.
-var checkKinds = map[string]checkKind{
-	"tcp":     {newTCPProber, "port"},
-	"http":    {newHTTPProber, "port path host headers status bodyRegexp digest"},
-	"https":   {newHTTPSProber, "port path host headers status bodyRegexp digest caFile serverName insecure certFile keyFile"},
-	"tls":     {newTLSProber, "port caFile serverName insecure certFile keyFile"},
-	"udp":     {newUDPProber, "port send expect"},
-	"dns":     {newDNSProber, "port query queryType rcode answer"},
-	"icmp":    {newICMPProber, ""},
-	"smtp":    {newSMTPProber, "port helo"},
-	"command": {newCommandProber, "port command"},
+func (e checkEnv) ListenPacket(ctx context.Context, network, addr string) (net.PacketConn, error) {
+	return e.env.listenPacket(ctx, network, addr)
 }
 
-// checkFieldName is the name files give to Check's field f.
-func checkFieldName(f reflect.StructField) string {
-	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-	return name
-}
+func (e checkEnv) Start(cmd *exec.Cmd) error { return e.env.start(cmd) }
 
-// unreadFields refuses the fields set in c that its kind k does not read,
-// naming the kinds that do.
-func unreadFields(c *Check, k checkKind) error {
-	reads := strings.Fields(commonCheckFields + " " + k.fields)
-	v := reflect.ValueOf(c).Elem()
-	var bad []string
-	for _, f := range reflect.VisibleFields(v.Type()) {
-		name := checkFieldName(f)
-		if v.FieldByIndex(f.Index).IsZero() || slices.Contains(reads, name) {
-			continue
-		}
-		var by []string
-		for kind, o := range checkKinds {
-			if slices.Contains(strings.Fields(o.fields), name) {
-				by = append(by, kind)
-			}
-		}
-		slices.Sort(by)
-		bad = append(bad, fmt.Sprintf("%s (read by %s)", name, strings.Join(by, ", ")))
-	}
-	if len(bad) > 0 {
-		return fmt.Errorf("%s checks do not read %s", c.Type, strings.Join(bad, "; "))
-	}
-	return nil
-}
+// commandWaitDelay bounds how long a killed notify command's output pipes
+// may keep Wait waiting after the kill (package check bounds its command
+// checks alike).
+const commandWaitDelay = time.Second
 
-// compiledCheck is a check with its defaults filled in, and its prober.
+// compiledCheck is a check with its defaults filled in, and its checker.
 type compiledCheck struct {
-	check  Check
-	prober prober
+	check   Check
+	checker check.Checker
 }
 
-// compileCheck fills in c's defaults and validates it: the common fields
-// here, and so the refusal of fields its kind does not read, the kind's
-// own in its constructor. firewallMark says c checks the
-// real servers of a firewall-mark service, which have no port.
+// compileCheck fills in c's defaults and validates it: the director's
+// fields here, the kind's own by its Compile. firewallMark says c checks
+// the real servers of a firewall-mark service, which have no port.
 func compileCheck(c Check, firewallMark bool) (*compiledCheck, error) {
 	if c.Interval == 0 {
 		c.Interval = 5 * time.Second
@@ -302,29 +258,52 @@ func compileCheck(c Check, firewallMark bool) (*compiledCheck, error) {
 	}
 	switch {
 	case c.Interval < 0 || c.Timeout < 0 || c.Jitter < 0 || c.Rise < 0 || c.Fall < 0:
-		return nil, errors.New("check: negative interval, timeout, jitter, rise or fall")
+		return nil, errors.New("negative interval, timeout, jitter, rise or fall")
+	case c.Timeout > check.MaxTimeout:
+		return nil, fmt.Errorf("timeout %v is longer than %v, the longest a check may run", c.Timeout, check.MaxTimeout)
 	case int(c.OnFailure) >= len(failureActions):
-		return nil, fmt.Errorf("check: onFailure %v is not quiesce or remove", c.OnFailure)
+		return nil, fmt.Errorf("onFailure %v is not quiesce or remove", c.OnFailure)
+	case c.Spec == nil:
+		return nil, &check.UnknownTypeError{Known: check.Types()}
 	}
-	kind, ok := checkKinds[c.Type]
+	typ := c.Spec.Type()
+	kind, ok := check.Lookup(typ)
 	if !ok {
-		known := slices.Sorted(maps.Keys(checkKinds))
-		return nil, fmt.Errorf("check: unknown type %q (known: %s)", c.Type, strings.Join(known, ", "))
+		return nil, &check.UnknownTypeError{Type: typ, Known: check.Types()}
 	}
-	if err := unreadFields(&c, kind); err != nil {
-		return nil, fmt.Errorf("check: %w", err)
+	if kind.Port == check.PortUnused && c.Port != 0 {
+		var readBy []string
+		for _, t := range check.Types() {
+			if k, _ := check.Lookup(t); k.Port != check.PortUnused {
+				readBy = append(readBy, t)
+			}
+		}
+		return nil, &check.FieldError{Type: typ, Field: "port", ReadBy: readBy}
 	}
-	p, err := kind.new(&c)
+	chk, err := c.Spec.Compile()
 	if err != nil {
-		return nil, fmt.Errorf("check: %s: %w", c.Type, err)
+		return nil, fmt.Errorf("%s: %w", typ, err)
 	}
-	if _, ok := p.(portless); !ok && firewallMark && c.Port == 0 {
+	if kind.Port == check.PortNeeded && firewallMark && c.Port == 0 {
 		return nil, errors.New("a check of a firewall-mark service needs a port")
 	}
-	return &compiledCheck{c, p}, nil
+	return &compiledCheck{c, chk}, nil
 }
 
-// run probes the real server rs once from env, at the check's port if it
+// checkConfigError is err, compileCheck's, as the configuration error of
+// the check of the service at where: at the field it names, if it is a
+// *check.FieldError.
+func checkConfigError(where string, err error) *ConfigError {
+	where += ".check"
+	reason := err.Error()
+	if fe := (*check.FieldError)(nil); errors.As(err, &fe) {
+		where += "." + fe.Field
+		reason = strings.TrimPrefix(reason, fe.Field+": ") // Where names it
+	}
+	return &ConfigError{Where: where, Reason: reason, Err: err}
+}
+
+// run checks the real server rs once from env, at the check's port if it
 // has one, within the check's timeout.
 func (cc *compiledCheck) run(ctx context.Context, env probeEnv, rs netip.AddrPort) error {
 	ctx, cancel := context.WithTimeout(ctx, cc.check.Timeout)
@@ -332,7 +311,7 @@ func (cc *compiledCheck) run(ctx context.Context, env probeEnv, rs netip.AddrPor
 	if cc.check.Port != 0 {
 		rs = netip.AddrPortFrom(rs.Addr(), cc.check.Port)
 	}
-	return cc.prober.probe(ctx, env, rs)
+	return cc.checker.Check(ctx, checkEnv{env}, rs)
 }
 
 // tally applies one check result to a server's run of results and reports

@@ -300,7 +300,7 @@ func compileService(vs VirtualService, where string) (*service, error) {
 	if vs.Check != nil {
 		c, err := compileCheck(*vs.Check, k.IsFirewallMark())
 		if err != nil {
-			return nil, fieldError(where+".check", err)
+			return nil, checkConfigError(where, err)
 		}
 		s.check = c
 		if k.Scheduler == ipvs.MaglevHashing && c.check.OnFailure == Quiesce && k.Flags&ipvs.FlagMHFallback == 0 {

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/lvs-go/lvs/director"
+	"github.com/lvs-go/lvs/director/check"
 )
 
 // checkKinds maps keepalived's checkers to the director's check types,
@@ -119,7 +120,16 @@ func (im *importer) checker(vs *virtualServer, rs *realServer, n *node, addr net
 		im.note(n, rs.block, "", "%s: not carried over (the director has no %s)", n.key(), map[string]string{"FILE_CHECK": "file tracking", "BFD_CHECK": "BFD"}[n.key()])
 		return b, false
 	}
-	c := director.Check{Type: kind}
+	var c director.Check
+	// The kind's own fields, made its Spec at the end.
+	var (
+		web  check.HTTP // http, https
+		tlsc check.TLS  // https
+		cmd  check.Command
+		dnsq check.DNS
+		smtp check.SMTP
+		udp  check.UDP
+	)
 	var t timing
 	var urls []*node
 	var hosts []*node
@@ -157,7 +167,7 @@ func (im *importer) checker(vs *virtualServer, rs *realServer, n *node, addr net
 		case (kind == "http" || kind == "https") && k == "url" && s.block:
 			urls = append(urls, s)
 		case (kind == "http" || kind == "https") && k == "sni_name" && kind == "https":
-			c.ServerName = s.arg(0)
+			tlsc.ServerName = s.arg(0)
 		case (kind == "http" || kind == "https") && k == "enable_sni":
 			// The director's https check always sends the server name.
 		case (kind == "http" || kind == "https") && (k == "http_protocol" || k == "fast_recovery" || k == "tls_compliant"):
@@ -167,7 +177,7 @@ func (im *importer) checker(vs *virtualServer, rs *realServer, n *node, addr net
 			if len(args) == 1 {
 				args = shellWords(args[0])
 			}
-			c.Command = args
+			cmd.Argv = args
 		case kind == "command" && k == "misc_timeout":
 			v, ok := number(s.arg(0), 1<<31)
 			if !ok {
@@ -181,11 +191,11 @@ func (im *importer) checker(vs *virtualServer, rs *realServer, n *node, addr net
 		case kind == "command" && k == "user":
 			note(s, "not carried over (the director runs the command as itself)")
 		case kind == "dns" && k == "type":
-			c.QueryType = strings.ToUpper(s.arg(0))
+			dnsq.QueryType = strings.ToUpper(s.arg(0))
 		case kind == "dns" && k == "name":
-			c.Query = s.arg(0)
+			dnsq.Query = s.arg(0)
 		case kind == "smtp" && k == "helo_name":
-			c.Helo = s.arg(0)
+			smtp.Helo = s.arg(0)
 		case kind == "smtp" && k == "host" && s.block:
 			hosts = append(hosts, s)
 		case kind == "udp" && k == "payload":
@@ -194,7 +204,7 @@ func (im *importer) checker(vs *virtualServer, rs *realServer, n *node, addr net
 				note(s, "not carried over (the director sends text, and this is not)")
 				continue
 			}
-			c.Send = string(v)
+			udp.Send = string(v)
 		case kind == "udp" && k == "require_reply":
 			require = true
 			v, wild, ok := hexString(s.args())
@@ -202,7 +212,7 @@ func (im *importer) checker(vs *virtualServer, rs *realServer, n *node, addr net
 				note(s, "its data is not carried over (the director expects text, without wildcards): any reply passes")
 				continue
 			}
-			c.Expect = string(v)
+			udp.Expect = string(v)
 		case kind == "udp" && (k == "min_reply_length" || k == "max_reply_length"):
 			note(s, "not carried over (no counterpart in the director)")
 		default:
@@ -250,47 +260,65 @@ func (im *importer) checker(vs *virtualServer, rs *realServer, n *node, addr net
 		c.Port = 0 // the real server's port
 	}
 	if kind == "http" || kind == "https" {
-		if !im.urls(&c, urls, note, block) {
+		if !im.urls(&web, urls, note, block) {
 			im.note(n, rs.block, "", "%s: not carried over (no url with a path: keepalived ignores it too)", n.key())
 			return b, false
 		}
 		t2 := t.over(rs.timing).over(vs.timing)
-		if c.Host == "" && t2.virtualhost != nil {
-			c.Host = *t2.virtualhost
+		if web.Host == "" && t2.virtualhost != nil {
+			web.Host = *t2.virtualhost
 		}
 	}
 	if kind == "https" {
 		im.ssl.used = true
 		switch {
 		case im.ssl.ca != "":
-			c.CAFile = im.ssl.ca
+			tlsc.CAFile = im.ssl.ca
 			b.notes = append(b.notes, Note{File: n.file, Line: n.line, Block: rs.block, Option: n.key(),
 				Reason: "certificates are verified against the SSL block's ca, for the host name or the real server's address (keepalived loads the ca but does not verify)"})
 		default:
-			c.Insecure = true
+			tlsc.Insecure = true
 			b.notes = append(b.notes, Note{File: n.file, Line: n.line, Block: rs.block, Option: n.key(),
 				Reason: "certificates are not verified (insecure), as keepalived does not verify them; give an SSL block's ca to verify"})
 		}
-		c.CertFile, c.KeyFile = im.ssl.cert, im.ssl.key
+		tlsc.CertFile, tlsc.KeyFile = im.ssl.cert, im.ssl.key
 	}
-	if kind == "command" && len(c.Command) == 0 {
+	if kind == "command" && len(cmd.Argv) == 0 {
 		im.note(n, rs.block, "", "MISC_CHECK: not carried over (no misc_path: keepalived ignores it too)")
 		return b, false
 	}
 	if kind == "dns" {
-		if c.QueryType == "" {
-			c.QueryType = "SOA" // keepalived's defaults
+		if dnsq.QueryType == "" {
+			dnsq.QueryType = "SOA" // keepalived's defaults
 		}
-		if c.Query == "" {
-			c.Query = "."
+		if dnsq.Query == "" {
+			dnsq.Query = "."
 		}
 	}
-	if kind == "smtp" && c.Helo == "" {
-		c.Helo = "smtpchecker.keepalived.org" // keepalived's SMTP_DEFAULT_HELO
+	if kind == "smtp" && smtp.Helo == "" {
+		smtp.Helo = "smtpchecker.keepalived.org" // keepalived's SMTP_DEFAULT_HELO
 	}
 	if kind == "udp" && !require {
 		b.notes = append(b.notes, Note{File: n.file, Line: n.line, Block: rs.block, Option: n.key(),
 			Reason: "the director's udp check needs a reply; without require_reply keepalived's passes unless an ICMP error comes back"})
+	}
+	switch kind {
+	case "tcp":
+		c.Spec = &check.TCP{}
+	case "http":
+		c.Spec = &web
+	case "https":
+		c.Spec = &check.HTTPS{HTTP: web, TLS: tlsc}
+	case "command":
+		c.Spec = &cmd
+	case "dns":
+		c.Spec = &dnsq
+	case "smtp":
+		c.Spec = &smtp
+	case "udp":
+		c.Spec = &udp
+	case "icmp":
+		c.Spec = &check.ICMP{}
 	}
 	im.timing(&c, t.over(rs.timing).over(vs.timing), kind, misc.timeout, &b, block)
 	b.check = c
@@ -298,7 +326,7 @@ func (im *importer) checker(vs *virtualServer, rs *realServer, n *node, addr net
 }
 
 // urls carries the first url with a path; the others are noted.
-func (im *importer) urls(c *director.Check, urls []*node, note func(*node, string, ...any), block string) bool {
+func (im *importer) urls(c *check.HTTP, urls []*node, note func(*node, string, ...any), block string) bool {
 	carried := false
 	for _, u := range urls {
 		path := ""
@@ -382,6 +410,11 @@ func (im *importer) timing(c *director.Check, t timing, kind string, miscTimeout
 		if miscTimeout != nil && *miscTimeout > 0 {
 			c.Timeout = *miscTimeout
 		}
+	}
+	if c.Timeout > check.MaxTimeout {
+		b.notes = append(b.notes, Note{File: b.n.file, Line: b.n.line, Block: block,
+			Reason: fmt.Sprintf("its timeout, %v, carried as %v: the longest a director check runs", c.Timeout, check.MaxTimeout)})
+		c.Timeout = check.MaxTimeout
 	}
 	c.Jitter = c.Interval
 	if t.warmup != nil {

@@ -24,7 +24,7 @@ virtual_server 192.0.2.1 80 {
 		return
 	}
 	s := cfg.Services[0]
-	fmt.Println(s.Name, s.Scheduler, s.RealServers[0].Forward, s.RealServers[0].Weight, s.Check.Type, s.Check.OnFailure)
+	fmt.Println(s.Name, s.Scheduler, s.RealServers[0].Forward, s.RealServers[0].Weight, s.Check.Spec.Type(), s.Check.OnFailure)
 	for _, n := range notes {
 		fmt.Println(n)
 	}

@@ -546,7 +546,7 @@ func (im *importer) service(vs *virtualServer, m member, first bool) {
 			fail(err2.Error())
 			return
 		}
-		im.note(vs.n, name, "", "health check (%s) not carried over: %v; its real servers count as healthy", chk.Type, err)
+		im.note(vs.n, name, "", "health check (%s) not carried over: %v; its real servers count as healthy", chk.Spec.Type(), err)
 	}
 	if prev, dup := im.seen[key(out)]; dup {
 		fail("the same service as " + prev)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/lvs-go/lvs/director"
+	"github.com/lvs-go/lvs/director/check"
 	"github.com/lvs-go/lvs/ipvs"
 )
 
@@ -102,7 +103,7 @@ virtual_server 10.0.0.1 80{   # glued brace
 			{Address: ap("10.0.0.3:80"), Forward: ipvs.DirectRoute, Weight: 3},
 		},
 		SorryServer: &director.RealServer{Address: ap("10.0.0.99:8080"), Forward: ipvs.Masquerade, Weight: 1},
-		Check: &director.Check{Type: "tcp", Interval: 60 * time.Second, Timeout: 2 * time.Second, Jitter: 60 * time.Second,
+		Check: &director.Check{Spec: &check.TCP{}, Interval: 60 * time.Second, Timeout: 2 * time.Second, Jitter: 60 * time.Second,
 			Rise: 1, Fall: 2, OnFailure: director.Quiesce},
 	}
 	if len(cfg.Services) != 1 || !reflect.DeepEqual(cfg.Services[0], want) {
@@ -202,7 +203,7 @@ virtual_server group web {
 	}
 	// Every member has the check; the mark's real server has no port, so
 	// its check cannot run there and is not carried.
-	if cfg.Services[0].Check == nil || cfg.Services[0].Check.Path != "/health" {
+	if cfg.Services[0].Check == nil || cfg.Services[0].Check.Spec.(*check.HTTP).Path != "/health" {
 		t.Errorf("check %+v", cfg.Services[0].Check)
 	}
 	wantNote(t, notes, "expanded into 8 services")
@@ -333,7 +334,7 @@ connect_timeout 1.5
 retry 4
 warmup 0
 bindto 10.0.0.99 }`, with(func(c *director.Check) {
-			c.Type, c.Timeout, c.Fall, c.Jitter = "tcp", 1500*time.Millisecond, 5, 0
+			c.Spec, c.Timeout, c.Fall, c.Jitter = &check.TCP{}, 1500*time.Millisecond, 5, 0
 		}), [][]string{{"bindto: not carried over"}}},
 		{"http", `virtualhost rs.example
 HTTP_GET {
@@ -344,46 +345,51 @@ HTTP_GET {
   connect_port 8080
   nb_get_retry 2
   delay_before_retry 3 }`, with(func(c *director.Check) {
-			c.Type, c.Path, c.Status, c.Digest, c.Host, c.Port, c.Fall = "http", "/a?b=1", []int{200, 201, 202, 301},
-				"abcdef0123456789abcdef0123456789", "rs.example", 8080, 3
+			c.Spec = &check.HTTP{Path: "/a?b=1", Status: []int{200, 201, 202, 301}, Digest: "abcdef0123456789abcdef0123456789", Host: "rs.example"}
+			c.Port, c.Fall = 8080, 3
 		}), [][]string{{"url: path /b not carried over"}, {"delay_before_retry: not carried over", "after 3s"}}},
 		{"https", `SSL_GET { url { path /
 virtualhost url.example }
 sni_name sni.example }`, with(func(c *director.Check) {
-			c.Type, c.Path, c.Host, c.ServerName, c.Insecure = "https", "/", "url.example", "sni.example", true
-			for s := 200; s < 300; s++ {
-				c.Status = append(c.Status, s)
+			s := &check.HTTPS{HTTP: check.HTTP{Path: "/", Host: "url.example"}, TLS: check.TLS{ServerName: "sni.example", Insecure: true}}
+			for v := 200; v < 300; v++ {
+				s.Status = append(s.Status, v)
 			}
+			c.Spec = s
 		}), [][]string{{"SSL_GET: certificates are not verified"}}},
 		{"misc", `MISC_CHECK { misc_path "/usr/bin/check -x 'a b'"
 misc_timeout 3
 misc_dynamic }`, with(func(c *director.Check) {
-			c.Type, c.Command, c.Timeout, c.Fall = "command", []string{"/usr/bin/check", "-x", "a b"}, 3*time.Second, 1
+			c.Spec, c.Timeout, c.Fall = &check.Command{Argv: []string{"/usr/bin/check", "-x", "a b"}}, 3*time.Second, 1
 		}), [][]string{{"misc_dynamic: not carried over"}}},
+		{"misc timeout too long", `MISC_CHECK { misc_path /bin/true
+misc_timeout 7200 }`, with(func(c *director.Check) {
+			c.Spec, c.Timeout, c.Fall = &check.Command{Argv: []string{"/bin/true"}}, check.MaxTimeout, 1
+		}), [][]string{{"MISC_CHECK: its timeout, 2h0m0s, carried as 5m0s: the longest a director check runs"}}},
 		{"dns", `DNS_CHECK { type aaaa
 name example.org }`, with(func(c *director.Check) {
-			c.Type, c.QueryType, c.Query, c.Fall = "dns", "AAAA", "example.org", 4
+			c.Spec, c.Fall = &check.DNS{QueryType: "AAAA", Query: "example.org"}, 4
 		}), nil},
 		{"dns defaults", `DNS_CHECK { }`, with(func(c *director.Check) {
-			c.Type, c.QueryType, c.Query, c.Fall = "dns", "SOA", ".", 4
+			c.Spec, c.Fall = &check.DNS{QueryType: "SOA", Query: "."}, 4
 		}), nil},
 		{"smtp hosts", `SMTP_CHECK {
 helo_name mx.example
 host { connect_ip 10.0.0.2
 connect_port 587 }
 host { connect_ip 10.9.9.9 } }`, with(func(c *director.Check) {
-			c.Type, c.Helo, c.Port = "smtp", "mx.example", 587
+			c.Spec, c.Port = &check.SMTP{Helo: "mx.example"}, 587
 		}), [][]string{{"host: not carried over (another SMTP check"}}},
 		{"smtp default helo", `SMTP_CHECK { connect_ip 10.0.0.7 }`, with(func(c *director.Check) {
-			c.Type, c.Helo = "smtp", "smtpchecker.keepalived.org"
+			c.Spec = &check.SMTP{Helo: "smtpchecker.keepalived.org"}
 		}), [][]string{{"connect_ip: not carried over"}}},
 		{"udp", `UDP_CHECK { payload 68656c6c6f
 require_reply 6f6b }`, with(func(c *director.Check) {
-			c.Type, c.Send, c.Expect = "udp", "hello", "ok"
+			c.Spec = &check.UDP{Send: "hello", Expect: "ok"}
 		}), nil},
-		{"udp without reply", `UDP_CHECK { }`, with(func(c *director.Check) { c.Type = "udp" }),
+		{"udp without reply", `UDP_CHECK { }`, with(func(c *director.Check) { c.Spec = &check.UDP{} }),
 			[][]string{{"needs a reply"}}},
-		{"icmp", `PING_CHECK { retry 0 }`, with(func(c *director.Check) { c.Type, c.Fall = "icmp", 1 }), nil},
+		{"icmp", `PING_CHECK { retry 0 }`, with(func(c *director.Check) { c.Spec, c.Fall = &check.ICMP{}, 1 }), nil},
 		{"file", `FILE_CHECK { track_file f }`, nil, [][]string{{"FILE_CHECK: not carried over"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -404,7 +410,7 @@ func TestChecksDiffer(t *testing.T) {
 		t.Errorf("same checkers: %+v\n%s", same, notesText(notes))
 	}
 	c, notes := svcCheck(t, "TCP_CHECK { connect_port 81 }\nPING_CHECK {}", "TCP_CHECK { connect_port 82 }", "")
-	if c == nil || c.Type != "tcp" || c.Port != 81 {
+	if c == nil || c.Spec.Type() != "tcp" || c.Port != 81 {
 		t.Errorf("carried %+v, want the first real server's first", c)
 	}
 	wantNote(t, notes, "checkers differ", "carried TCP_CHECK of real_server 10.0.0.2 80", "PING_CHECK of real_server 10.0.0.2 80", "TCP_CHECK of real_server 10.0.0.3 80")
@@ -445,7 +451,7 @@ real_server 10.0.0.2 443 { SSL_GET { url { path / } } } }`, nil)
 	if c == nil {
 		t.Fatalf("no check:\n%s", notesText(notes))
 	}
-	if c.CAFile != cert || c.Insecure || c.CertFile != cert || c.KeyFile != key {
+	if s, ok := c.Spec.(*check.HTTPS); !ok || s.CAFile != cert || s.Insecure || s.CertFile != cert || s.KeyFile != key {
 		t.Errorf("check %+v", c)
 	}
 	wantNote(t, notes, "verified against the SSL block's ca")

@@ -6,16 +6,18 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/lvs-go/lvs/director"
 	"sigs.k8s.io/yaml"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of testdata/samples")
 
 // golden is what the importer makes of a configuration: the notes as
-// comments, then the Config as YAML.
+// comments, then the Config as YAML, which reads back as the same Config.
 func golden(t *testing.T, path string) (out []byte, services int) {
 	t.Helper()
 	cfg, notes, err := ImportFile(path, nil)
@@ -38,6 +40,10 @@ func golden(t *testing.T, path string) (out []byte, services int) {
 		}
 		b.Write(y)
 		services = len(cfg.Services)
+		back, err := director.Parse(y)
+		if err != nil || !reflect.DeepEqual(back.Config(), cfg) {
+			t.Errorf("%s: the YAML reads back as\n%+v, %v\nnot\n%+v", path, back.Config(), err, cfg)
+		}
 	}
 	return b.Bytes(), services
 }

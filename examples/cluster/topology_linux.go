@@ -16,6 +16,7 @@ import (
 
 	"github.com/jsimonetti/rtnetlink/v2"
 	"github.com/lvs-go/lvs/director"
+	"github.com/lvs-go/lvs/director/check"
 	"github.com/lvs-go/lvs/internal/lab"
 	"github.com/lvs-go/lvs/internal/netnsx"
 	"github.com/lvs-go/lvs/ipvs"
@@ -157,7 +158,7 @@ func (c *cluster) config(i int) *director.Config {
 		},
 		Services: []director.VirtualService{{Name: "web", Protocol: ipvs.TCP, Address: netip.AddrPortFrom(vip, 80),
 			Scheduler: ipvs.MaglevHashing, Flags: ipvs.FlagMHFallback,
-			Check: &director.Check{Type: "tcp", Interval: time.Second, Timeout: time.Second}}},
+			Check: &director.Check{Spec: &check.TCP{}, Interval: time.Second, Timeout: time.Second}}},
 		Sysctls: map[sysctl.Key]string{},
 	}
 	for _, ip := range realIPs {

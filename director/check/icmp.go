@@ -1,4 +1,4 @@
-package director
+package check
 
 import (
 	"context"
@@ -8,22 +8,27 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"time"
 
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
 )
 
-// icmpProber is the "icmp" check: healthy when the real server's address
-// answers an echo request (a ping), IPv4 or IPv6, from a raw socket in
-// the director's namespace.
-type icmpProber struct{}
+// ICMP is the "icmp" check: healthy when the target's address answers an
+// echo request (a ping), IPv4 or IPv6, sent from a raw socket of the Env.
+// The target's port means nothing to it. It reads one datagram of at most
+// 1500 bytes at a time (a longer one is cut), each ICMP message that
+// reaches the socket until its echo reply comes or the check's timeout
+// passes.
+type ICMP struct{}
 
-func newICMPProber(*Check) (prober, error) { return icmpProber{}, nil }
+// Type is "icmp".
+func (ICMP) Type() string { return "icmp" }
 
-// portless: an echo goes to an address.
-func (icmpProber) portless() {}
+// Compile returns the icmp checker.
+func (ICMP) Compile() (Checker, error) { return icmpChecker{}, nil }
+
+type icmpChecker struct{}
 
 // The IANA protocol numbers icmp.ParseMessage takes.
 const (
@@ -34,15 +39,20 @@ const (
 // icmpPayload is the data of each echo request.
 var icmpPayload = []byte("lvs health check")
 
-func (icmpProber) probe(ctx context.Context, env probeEnv, addr netip.AddrPort) error {
-	ip := addr.Addr().Unmap()
+// icmpReadSize is the most of one ICMP message the check reads.
+const icmpReadSize = 1500
+
+func (icmpChecker) Check(ctx context.Context, env Env, target netip.AddrPort) error {
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	ip := target.Addr().Unmap()
 	network, proto := "ip4:icmp", protocolICMP
 	var request, reply icmp.Type = ipv4.ICMPTypeEcho, ipv4.ICMPTypeEchoReply
 	if ip.Is6() {
 		network, proto = "ip6:ipv6-icmp", protocolIPv6ICMP
 		request, reply = ipv6.ICMPTypeEchoRequest, ipv6.ICMPTypeEchoReply
 	}
-	c, err := env.listenPacket(ctx, network, "")
+	c, err := env.ListenPacket(ctx, network, "")
 	if err != nil {
 		return fmt.Errorf("icmp: %w", err)
 	}
@@ -61,11 +71,7 @@ func (icmpProber) probe(ctx context.Context, env probeEnv, addr netip.AddrPort) 
 		f.Accept(ipv6.ICMPTypeEchoReply)
 		ipv6.NewPacketConn(c).SetICMPFilter(&f)
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		c.SetDeadline(dl)
-	}
-	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	defer follow(ctx, c)()
 
 	// Raw sockets share no identifier: each probe picks its own, and its
 	// reply is the echo reply from ip with it.
@@ -78,7 +84,7 @@ func (icmpProber) probe(ctx context.Context, env probeEnv, addr netip.AddrPort) 
 	if _, err := c.WriteTo(b, &net.IPAddr{IP: ip.AsSlice(), Zone: ip.Zone()}); err != nil {
 		return fmt.Errorf("icmp %v: %w", ip, err)
 	}
-	buf := make([]byte, 1500)
+	buf := make([]byte, icmpReadSize)
 	for {
 		n, from, err := c.ReadFrom(buf)
 		switch {

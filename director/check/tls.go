@@ -1,0 +1,117 @@
+package check
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+	"unicode"
+)
+
+// TLS is the "tls" check: healthy when a TLS handshake with the target
+// succeeds, its certificate verified against CAFile (the system's roots
+// if empty) for ServerName (else the target's address), unless Insecure.
+// Nothing is read after the handshake: a TLS 1.3 server that refuses the
+// client's certificate says so only then, which an https check sees. It
+// reads what the handshake needs, which crypto/tls bounds (64 KiB a
+// handshake message, 256 KiB the certificates), within the check's
+// timeout.
+//
+// The same fields make the TLS side of an https check.
+type TLS struct {
+	// CAFile is the PEM file of the certificates that verify the
+	// target's; the system's roots if empty.
+	CAFile string `json:"caFile,omitempty"`
+	// ServerName is the name the target's certificate must be for: by
+	// default an https check's host, else the target's address.
+	ServerName string `json:"serverName,omitempty"`
+	// Insecure skips the verification, and must be set to mean it (it
+	// excludes CAFile).
+	Insecure bool `json:"insecure,omitempty"`
+	// CertFile and KeyFile (PEM, both or neither) are a client
+	// certificate to present.
+	CertFile string `json:"certFile,omitempty"`
+	KeyFile  string `json:"keyFile,omitempty"`
+}
+
+// Type is "tls".
+func (TLS) Type() string { return "tls" }
+
+// Compile checks the fields and reads the files they name.
+func (t TLS) Compile() (Checker, error) {
+	cfg, err := t.config("")
+	if err != nil {
+		return nil, err
+	}
+	return tlsChecker{cfg}, nil
+}
+
+type tlsChecker struct{ tls *tls.Config }
+
+func (p tlsChecker) Check(ctx context.Context, env Env, target netip.AddrPort) error {
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	c, err := env.Dial(ctx, "tcp", target.String())
+	if err != nil {
+		return err
+	}
+	tc := tls.Client(c, tlsConfigFor(p.tls, target))
+	defer tc.Close()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return fmt.Errorf("tls %v: %w", target, err)
+	}
+	return nil
+}
+
+// config is the client side of t: the certificate is verified against
+// CAFile (the system's roots if empty) for ServerName, else host (else
+// the target's address, filled in by tlsConfigFor), unless Insecure;
+// CertFile and KeyFile are presented. The files are read now, so that a
+// missing or bad one is a configuration error, not a failing server.
+func (t TLS) config(host string) (*tls.Config, error) {
+	switch {
+	case strings.ContainsFunc(t.ServerName, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) || r == '/' || r == '@' }):
+		return nil, fmt.Errorf("serverName %q is not a host name", t.ServerName)
+	case t.Insecure && t.CAFile != "":
+		return nil, errors.New("insecure skips the verification caFile is for: set one of them")
+	case (t.CertFile == "") != (t.KeyFile == ""):
+		return nil, errors.New("certFile and keyFile go together")
+	}
+	cfg := &tls.Config{ServerName: t.ServerName, InsecureSkipVerify: t.Insecure}
+	if cfg.ServerName == "" {
+		cfg.ServerName = host
+	}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("caFile: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("caFile %s: no PEM certificate", t.CAFile)
+		}
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("certFile, keyFile: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
+
+// tlsConfigFor is cfg for the target: when neither ServerName nor an
+// https check's host names it, its certificate must be for its address.
+func tlsConfigFor(cfg *tls.Config, target netip.AddrPort) *tls.Config {
+	if cfg.ServerName != "" {
+		return cfg
+	}
+	cfg = cfg.Clone()
+	cfg.ServerName = target.Addr().Unmap().WithZone("").String()
+	return cfg
+}
