@@ -278,6 +278,9 @@ func TestResyncRepairsDrift(t *testing.T) {
 		if n := director.FullReads(d); n <= reads {
 			t.Errorf("%d full reads after the resync, %d before: want more", n, reads)
 		}
+		if err := d.Ping(ctx); err != nil { // answered once the resync's step has ended
+			t.Fatal(err)
+		}
 		if st := d.Status(); st.Drift < 1 {
 			t.Errorf("status drift %d, want the repaired change counted", st.Drift)
 		}

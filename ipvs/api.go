@@ -6,11 +6,11 @@ import (
 	"net/netip"
 )
 
-// API is what a Client does to a namespace's services, destinations and
-// timeouts, as an interface: code built on the package takes an API so that
-// its tests can run it against an in-memory IPVS (package ipvstest) instead
-// of the kernel. Each method's contract is the Client method's of the same
-// name; connections, sync daemons and Counters are left out.
+// API is what a Client does to a namespace's services, destinations,
+// timeouts and sync daemons, as an interface: code built on the package
+// takes an API so that its tests can run it against an in-memory IPVS
+// (package ipvstest) instead of the kernel. Each method's contract is the
+// Client method's of the same name; connections and Counters are left out.
 type API interface {
 	Info(ctx context.Context) (Info, error)
 	Services(ctx context.Context) ([]Service, error)
@@ -70,6 +70,30 @@ func (b *Batch) Rules() ([]Rule, error) {
 	return rules, nil
 }
 
+// SyncDaemonRequest returns d as StartSyncDaemon sends it to the kernel,
+// read back from the encoded request: zero fields stay zero (the kernel fills in its defaults). If d is
+// invalid, the error is StartSyncDaemon's *ValidationError (matching
+// ErrInvalid); kernel features are not checked. This is how a stand-in for
+// the kernel, such as package ipvstest, reads a sync daemon, as it reads a
+// batch with Batch.Rules.
+func SyncDaemonRequest(d SyncDaemon) (SyncDaemon, error) {
+	var b Batch
+	if err := batchOfOne(&b, change{cmd: cmdNewDaemon, daemon: d}); err != nil {
+		return SyncDaemon{}, err
+	}
+	attrs, err := nested(b.requests.b[nlmsgHeaderLen+4:b.entries[0].end], cmdAttrDaemon)
+	if err != nil {
+		return SyncDaemon{}, err
+	}
+	return parseDaemon(attrs)
+}
+
+// ValidateSyncState checks state as StopSyncDaemon does before sending it;
+// an error matches ErrInvalid.
+func ValidateSyncState(state SyncState) error {
+	return changeKinds[cmdDelDaemon].validate(change{cmd: cmdDelDaemon, daemon: SyncDaemon{State: state}})
+}
+
 // ruleCommands are the commands a Batch queues, as rule commands.
 var ruleCommands = map[uint8]Command{
 	cmdNewService: AddService, cmdSetService: EditService, cmdDelService: DeleteService,
@@ -99,4 +123,12 @@ func decodeRule(cmd uint8, attrs []byte) (Rule, error) {
 		}
 	}
 	return r, nil
+}
+
+// batchOfOne makes b the batch of ch alone, validated; the error is the
+// change's own.
+func batchOfOne(b *Batch, ch change) error {
+	b.Reset()
+	b.add(ch)
+	return changeError(b.check(nil))
 }

@@ -20,15 +20,17 @@ import (
 // delete of services (IPv4, IPv6, firewall marks) and destinations, the
 // errors of missing and duplicate objects (and what they name), weight 0,
 // thresholds, updates that replace every setting, batches with per-change
-// results, the order of listings, Flush, timeouts, cancelled contexts,
-// Close, and the refusal of invalid input and IPv4-mapped addresses. This package
-// runs it on a Fake and, in a fresh network namespace, on *ipvs.Client.
+// results, the order of listings, Flush, timeouts, sync daemons, cancelled
+// contexts, Close, and the refusal of invalid input and IPv4-mapped
+// addresses. This package runs it on a Fake and, in a fresh network
+// namespace, on *ipvs.Client.
 //
 // newAPI is called once per subtest and must return an API on a fresh
-// IPVS: no services, the default timeouts. For the kernel that is a new
-// network namespace with its loopback up, and the modules of every
-// scheduler but twos and the sip persistence engine. The suite closes each
-// API once, when its subtest ends.
+// IPVS: no services, the default timeouts, no sync daemons (which the
+// suite runs on lo). For the kernel that is a new network namespace with
+// its loopback up, and the modules of every scheduler but twos and the sip
+// persistence engine. The suite closes each API once, when its subtest
+// ends.
 func RunConformance(t *testing.T, newAPI func(t *testing.T) ipvs.API) {
 	s := &suite{newAPI: newAPI}
 	for _, c := range []struct {
@@ -57,6 +59,7 @@ func RunConformance(t *testing.T, newAPI func(t *testing.T) ipvs.API) {
 		{"Timeouts", s.timeouts},
 		{"Table", s.table},
 		{"Zero", s.zero},
+		{"SyncDaemons", s.syncDaemons},
 		{"CancelledContext", s.cancelled},
 		{"Close", s.close},
 		{"InvalidInput", s.invalidInput},
@@ -133,7 +136,7 @@ func wantErrno(t *testing.T, what string, err error, op string, errno syscall.Er
 	}
 	var match error
 	switch errno {
-	case syscall.ESRCH, syscall.ENOENT:
+	case syscall.ESRCH, syscall.ENOENT, syscall.ENODEV:
 		match = fs.ErrNotExist
 	case syscall.EEXIST:
 		match = fs.ErrExist

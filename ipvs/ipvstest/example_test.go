@@ -14,7 +14,9 @@ import (
 
 // reconcile is the heart of a small controller: it makes svc exist and its
 // destinations exactly want, in one batch. It takes an ipvs.API, so that
-// *ipvs.Client runs it in production and a Fake in its tests.
+// *ipvs.Client runs it in production and a Fake in its tests. A destination
+// is rewritten only if its configuration differs: what the kernel lists
+// also carries connection counts and stats, which traffic changes.
 func reconcile(ctx context.Context, api ipvs.API, svc ipvs.Service, want []ipvs.Destination) error {
 	if err := api.CreateService(ctx, svc); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
@@ -33,7 +35,7 @@ func reconcile(ctx context.Context, api ipvs.API, svc ipvs.Service, want []ipvs.
 		switch {
 		case !ok:
 			b.CreateDestination(svc, d)
-		case cur != d:
+		case cur.Settings() != d.Settings(): // not !=: the kernel's counters move
 			b.UpdateDestination(svc, d)
 		}
 		delete(current, d.Addr)

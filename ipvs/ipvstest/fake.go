@@ -1,17 +1,9 @@
-// Package ipvstest is an in-memory IPVS for tests: a Fake does with services,
-// destinations and timeouts what the kernel does, behind ipvs.API, which
-// *ipvs.Client implements too. Code that takes an ipvs.API is then tested
-// without root, without a kernel module and on any operating system.
-//
-// RunConformance is the suite that holds a Fake and the kernel to the same
-// behaviour; this package runs it against both.
 package ipvstest
 
 import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 	"slices"
@@ -33,16 +25,24 @@ type Config struct {
 	// order, and a test can run under several salts to show that it does
 	// not.
 	HashSalt uint8
+	// Interfaces are the namespace's network interfaces besides lo (MTU
+	// 65536), by name, with their MTU (zero means 1500): a sync daemon
+	// starts only on one of them, and a backup's default MaxLength
+	// follows the MTU. Naming lo sets its MTU. They are up, as a sync
+	// daemon needs (the kernel refuses a master on an interface that is
+	// down with ENETUNREACH).
+	Interfaces map[string]int
 }
 
 // Fake is an in-memory IPVS with the kernel's semantics (as measured on
 // Linux 6.1 by RunConformance):
 //
 //   - Input is validated exactly as by *ipvs.Client, by the same code (a
-//     change is queued on an ipvs.Batch and read back with Batch.Rules),
-//     and what is stored is what the kernel would receive: an empty
-//     Scheduler is wlc, a nonzero Timeout sets FlagPersistent, a full
-//     Netmask reads back as zero.
+//     change is queued on an ipvs.Batch and read back with Batch.Rules, a
+//     sync daemon read back with ipvs.SyncDaemonRequest), and what is
+//     stored is what the kernel would receive: an empty Scheduler is wlc,
+//     a nonzero Timeout sets FlagPersistent, a full Netmask reads back as
+//     zero.
 //   - Errors are the client's: *ipvs.Error values with the same Op, naming
 //     the same service and destination, and the kernel's errno (ESRCH for a
 //     missing service, ENOENT for a missing destination, EEXIST for a
@@ -52,7 +52,8 @@ type Config struct {
 //     batch with one a *ipvs.BatchError.
 //   - UpdateService and UpdateDestination replace every setting; weight 0
 //     and thresholds are kept; deleting a service deletes its
-//     destinations; Flush leaves the timeouts as they are.
+//     destinations; Flush leaves the timeouts and sync daemons as they
+//     are.
 //   - Services are listed as the kernel lists them: address services,
 //     then firewall-mark services, each in the order of its hash table's
 //     buckets (see Config.HashSalt), newest first within a bucket.
@@ -64,36 +65,58 @@ type Config struct {
 //     taken, routed or not, as the kernel takes it (it refuses the
 //     broadcast addresses of other interfaces too, and every IPv4 address
 //     in a namespace whose loopback was never up; a Fake has no
-//     interfaces).
+//     addresses).
+//   - One sync daemon of each role runs at a time (a second is EEXIST,
+//     stopping one that is not running ESRCH), only on a known interface
+//     (else ENODEV), and it reads back with the kernel's defaults filled
+//     in: group 224.0.0.81, port 8848, TTL 1, and a MaxLength of the
+//     largest payload of a 1500-byte packet for a master, of an
+//     interface's MTU (1500 to 65535) for a backup, a given one brought
+//     into 1..65507 (master) or 1024..65507 (backup); less 20 bytes with
+//     an IPv6 group. A master on lo takes no IPv6 group (ENETUNREACH: lo
+//     has no route to IPv6 multicast). The sync protocol has no room for a
+//     destination of the other family than its service's (a cross-family
+//     tunnel): while one exists a daemon does not start, and while a
+//     daemon runs such a destination is neither created nor updated
+//     (EINVAL).
 //
 // Where it differs: every scheduler and persistence engine the ipvs package
 // knows is present (a kernel may lack a module: Debian's 6.1 has no twos,
 // which it refuses with ENOENT), no kernel feature is too new, no traffic
-// flows (stats and connection counts stay zero), and after Close every call
-// fails with an *ipvs.Error wrapping net.ErrClosed (Apply with no results,
-// as the client's when its socket fails before sending).
+// flows (stats and connection counts stay zero unless a test sets them:
+// SetServiceStats, SetDestinationStats), and after Close every call fails
+// with an *ipvs.Error wrapping net.ErrClosed (Apply with no results, as the
+// client's when its socket fails before sending). A stop of a sync daemon
+// always gets its answer: the kernel sends none when the stop comes before
+// the daemon's thread first ran (within about a millisecond of the start),
+// and the client's call then waits for its context. Inject adds failures
+// the kernel has no reason for; Counts tells what the Fake was asked.
 //
 // A Fake is safe for concurrent use. ModifyService and ModifyDestination
 // read and then write, as the client's do: a concurrent change between the
 // two is overwritten.
 type Fake struct {
-	salt uint8
+	salt   uint8
+	ifaces map[string]int // name: MTU
 
 	mu       sync.Mutex
 	closed   bool
 	clock    uint64 // counts additions, so that newer objects list first
 	services map[ipvs.Key]*service
 	timeouts ipvs.Timeouts
+	daemons  map[ipvs.SyncState]ipvs.SyncDaemon
+	faults   []*fault
+	counts   Counts
 }
 
 type service struct {
-	svc   ipvs.Service
+	svc   ipvs.Service // with its Stats
 	added uint64
 	dests map[netip.AddrPort]*dest
 }
 
 type dest struct {
-	d     ipvs.Destination
+	d     ipvs.Destination // with its connection counts and Stats
 	added uint64
 }
 
@@ -111,7 +134,15 @@ func New(cfg *Config) *Fake {
 	if cfg == nil {
 		cfg = &Config{}
 	}
-	return &Fake{salt: cfg.HashSalt, services: map[ipvs.Key]*service{}, timeouts: fakeTimeouts}
+	ifaces := map[string]int{"lo": 65536}
+	for name, mtu := range cfg.Interfaces {
+		if mtu == 0 {
+			mtu = 1500
+		}
+		ifaces[name] = mtu
+	}
+	return &Fake{salt: cfg.HashSalt, ifaces: ifaces, services: map[ipvs.Key]*service{}, timeouts: fakeTimeouts,
+		daemons: map[ipvs.SyncState]ipvs.SyncDaemon{}, counts: Counts{Calls: map[string]int{}, Changes: map[ipvs.Command]int{}}}
 }
 
 // ruleOps name the changes in errors, as the client does.
@@ -130,6 +161,23 @@ func (f *Fake) ready(ctx context.Context, op string) error {
 		return &ipvs.Error{Op: op, Err: net.ErrClosed}
 	}
 	return nil
+}
+
+// request reports what stops the request c (with mu held): the context,
+// Close, or an injected fault, in the order the client and the kernel would
+// meet them.
+func (f *Fake) request(ctx context.Context, c Call) error {
+	if err := f.ready(ctx, c.Op); err != nil {
+		return err
+	}
+	return f.fault(c)
+}
+
+// called counts a call of the method name.
+func (f *Fake) called(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.counts.Calls[name]++
 }
 
 // changeErr is the error of a change of its own: a single-change method
@@ -154,14 +202,20 @@ func one(queue func(*ipvs.Batch)) (ipvs.Rule, error) {
 	return rules[0], nil
 }
 
-// key validates the fields that identify svc, as the client does for every
-// request naming a service (the check of a delete), and returns its key.
-func key(svc ipvs.Service) (ipvs.Key, error) {
+// keyed validates the fields that identify svc, as the client does for
+// every request naming a service (the check of a delete), and returns the
+// service as such a request names it: its key alone.
+func keyed(svc ipvs.Service) (ipvs.Service, error) {
 	r, err := one(func(b *ipvs.Batch) { b.DeleteService(svc) })
 	if err != nil {
-		return ipvs.Key{}, err
+		return ipvs.Service{}, err
 	}
-	return r.Service.Key(), nil
+	return r.Service, nil
+}
+
+// ruleCall is the request of a change.
+func ruleCall(r ipvs.Rule) Call {
+	return Call{Op: ruleOps[r.Command], Service: r.Service, Destination: r.Destination}
 }
 
 // change applies a single change.
@@ -175,7 +229,22 @@ func (f *Fake) change(ctx context.Context, queue func(*ipvs.Batch)) error {
 	if err := f.ready(ctx, ruleOps[r.Command]); err != nil {
 		return err
 	}
-	return f.apply(r)
+	return f.applyChange(r)
+}
+
+// applyChange applies a change the kernel has received, unless a fault
+// fails it, and counts it (with mu held).
+func (f *Fake) applyChange(r ipvs.Rule) error {
+	err := f.fault(ruleCall(r))
+	if err == nil {
+		err = f.apply(r)
+	}
+	if err != nil {
+		f.counts.Refused++
+		return err
+	}
+	f.counts.Changes[r.Command]++
+	return nil
 }
 
 // apply does what the kernel does with one change (with mu held).
@@ -203,8 +272,12 @@ func (f *Fake) apply(r ipvs.Rule) error {
 	}
 	addr := r.Destination.Addr
 	d := s.dests[addr]
+	if (r.Command == ipvs.AddServer || r.Command == ipvs.EditServer) && len(f.daemons) > 0 && crossFamily(r.Service, r.Destination) {
+		return fail(syscall.EINVAL) // the sync protocol has no room for it
+	}
 	switch r.Command {
 	case ipvs.EditService:
+		r.Service.Stats = s.svc.Stats
 		s.svc = r.Service
 	case ipvs.DeleteService:
 		delete(f.services, k)
@@ -221,7 +294,9 @@ func (f *Fake) apply(r ipvs.Rule) error {
 		if d == nil {
 			return fail(syscall.ENOENT)
 		}
-		d.d = r.Destination
+		next := r.Destination
+		next.ActiveConns, next.InactiveConns, next.PersistentConns, next.Stats = d.d.ActiveConns, d.d.InactiveConns, d.d.PersistentConns, d.d.Stats
+		d.d = next
 	case ipvs.DeleteServer:
 		if d == nil {
 			return fail(syscall.ENOENT)
@@ -230,6 +305,10 @@ func (f *Fake) apply(r ipvs.Rule) error {
 	}
 	return nil
 }
+
+// crossFamily reports whether d is of the other family than svc (a
+// tunnel, the only forwarding that takes one).
+func crossFamily(svc ipvs.Service, d ipvs.Destination) bool { return d.Family() != svc.AddressFamily() }
 
 // refused reports whether the kernel refuses a as a destination in a
 // namespace whose only interface is lo, up with 127.0.0.1/8 and ::1: it
@@ -310,274 +389,4 @@ func cmpNewest(a, b uint64) int {
 		return 1
 	}
 	return 0
-}
-
-// Close ends the Fake's use: every later call fails. Closing again does
-// nothing.
-func (f *Fake) Close() error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.closed = true
-	return nil
-}
-
-// Info reports IPVS 1.2.1 with a connection table of 4096 entries.
-func (f *Fake) Info(ctx context.Context) (ipvs.Info, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.ready(ctx, "info"); err != nil {
-		return ipvs.Info{}, err
-	}
-	return fakeInfo, nil
-}
-
-// Services lists every service, in the kernel's order.
-func (f *Fake) Services(ctx context.Context) ([]ipvs.Service, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.ready(ctx, "list services"); err != nil {
-		return nil, err
-	}
-	out := []ipvs.Service{}
-	for _, s := range f.list() {
-		out = append(out, s.svc)
-	}
-	return out, nil
-}
-
-// Service reads one service, as Client.Service.
-func (f *Fake) Service(ctx context.Context, svc ipvs.Service) (ipvs.Service, error) {
-	k, err := key(svc)
-	if err != nil {
-		return ipvs.Service{}, err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.ready(ctx, "get service"); err != nil {
-		return ipvs.Service{}, err
-	}
-	s := f.services[k]
-	if s == nil {
-		return ipvs.Service{}, &ipvs.Error{Op: "get service", Service: k, Err: syscall.ESRCH}
-	}
-	return s.svc, nil
-}
-
-// CreateService adds svc, as Client.CreateService.
-func (f *Fake) CreateService(ctx context.Context, svc ipvs.Service) error {
-	return f.change(ctx, func(b *ipvs.Batch) { b.CreateService(svc) })
-}
-
-// UpdateService replaces every setting of svc, as Client.UpdateService.
-func (f *Fake) UpdateService(ctx context.Context, svc ipvs.Service) error {
-	return f.change(ctx, func(b *ipvs.Batch) { b.UpdateService(svc) })
-}
-
-// ModifyService reads svc, lets fn change it and writes it back, as
-// Client.ModifyService.
-func (f *Fake) ModifyService(ctx context.Context, svc ipvs.Service, fn func(*ipvs.Service) error) error {
-	cur, err := f.Service(ctx, svc)
-	if err != nil {
-		return err
-	}
-	next := cur
-	if err := fn(&next); err != nil {
-		return err
-	}
-	if next.Key() != cur.Key() {
-		return &ipvs.ValidationError{Field: "Service",
-			Reason: fmt.Sprintf("ModifyService cannot change the key %v into %v", cur.Key(), next.Key())}
-	}
-	return f.UpdateService(ctx, next)
-}
-
-// DeleteService removes svc and its destinations, as Client.DeleteService.
-func (f *Fake) DeleteService(ctx context.Context, svc ipvs.Service) error {
-	return f.change(ctx, func(b *ipvs.Batch) { b.DeleteService(svc) })
-}
-
-// Destinations lists svc's destinations, newest first, as
-// Client.Destinations.
-func (f *Fake) Destinations(ctx context.Context, svc ipvs.Service) ([]ipvs.Destination, error) {
-	k, err := key(svc)
-	if err != nil {
-		return nil, err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.ready(ctx, "list destinations"); err != nil {
-		return nil, err
-	}
-	s := f.services[k]
-	if s == nil {
-		return nil, &ipvs.Error{Op: "list destinations", Service: k, Err: syscall.ESRCH}
-	}
-	return s.list(), nil
-}
-
-// Destination reads the destination addr of svc, as Client.Destination.
-func (f *Fake) Destination(ctx context.Context, svc ipvs.Service, addr netip.AddrPort) (ipvs.Destination, error) {
-	ds, err := f.Destinations(ctx, svc)
-	if err != nil {
-		return ipvs.Destination{}, err
-	}
-	for _, d := range ds {
-		if sameAddr(d.Addr, addr) {
-			return d, nil
-		}
-	}
-	return ipvs.Destination{}, &ipvs.Error{Op: "get destination", Service: svc.Key(), Destination: addr, Err: syscall.ENOENT}
-}
-
-// sameAddr compares real-server addresses as the kernel does, an
-// IPv4-mapped IPv6 address equal to its IPv4 form.
-func sameAddr(a, b netip.AddrPort) bool {
-	return a.Port() == b.Port() && a.Addr().Unmap() == b.Addr().Unmap()
-}
-
-// CreateDestination adds d to svc, as Client.CreateDestination.
-func (f *Fake) CreateDestination(ctx context.Context, svc ipvs.Service, d ipvs.Destination) error {
-	return f.change(ctx, func(b *ipvs.Batch) { b.CreateDestination(svc, d) })
-}
-
-// UpdateDestination replaces every setting of d on svc, as
-// Client.UpdateDestination.
-func (f *Fake) UpdateDestination(ctx context.Context, svc ipvs.Service, d ipvs.Destination) error {
-	return f.change(ctx, func(b *ipvs.Batch) { b.UpdateDestination(svc, d) })
-}
-
-// ModifyDestination reads the destination addr of svc, lets fn change it
-// and writes it back, as Client.ModifyDestination.
-func (f *Fake) ModifyDestination(ctx context.Context, svc ipvs.Service, addr netip.AddrPort, fn func(*ipvs.Destination) error) error {
-	cur, err := f.Destination(ctx, svc, addr)
-	if err != nil {
-		return err
-	}
-	next := cur
-	if err := fn(&next); err != nil {
-		return err
-	}
-	if !sameAddr(next.Addr, cur.Addr) {
-		return &ipvs.ValidationError{Field: "Destination.Addr",
-			Reason: fmt.Sprintf("ModifyDestination cannot change the address %v into %v", cur.Addr, next.Addr)}
-	}
-	return f.UpdateDestination(ctx, svc, next)
-}
-
-// DeleteDestination removes d from svc, as Client.DeleteDestination.
-func (f *Fake) DeleteDestination(ctx context.Context, svc ipvs.Service, d ipvs.Destination) error {
-	return f.change(ctx, func(b *ipvs.Batch) { b.DeleteDestination(svc, d) })
-}
-
-// Apply applies the batch's changes in order and reports one result per
-// change, as Client.Apply: an invalid change stops the batch before any is
-// applied, with the *ipvs.BatchError naming it; each other change succeeds
-// or fails on its own.
-func (f *Fake) Apply(ctx context.Context, b *ipvs.Batch) ([]error, error) {
-	rules, err := b.Rules()
-	if err != nil {
-		return nil, err
-	}
-	op := "apply batch"
-	if len(rules) == 1 {
-		op = ruleOps[rules[0].Command]
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := ctx.Err(); err != nil {
-		return nil, &ipvs.Error{Op: op, Err: err}
-	}
-	if f.closed && len(rules) > 0 {
-		return nil, &ipvs.Error{Op: op, Err: net.ErrClosed}
-	}
-	results := make([]error, len(rules))
-	for i, r := range rules {
-		results[i] = f.apply(r)
-	}
-	return results, nil
-}
-
-// Table reads every service with its destinations, in the kernel's order,
-// at one instant.
-func (f *Fake) Table(ctx context.Context) (ipvs.Table, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.ready(ctx, "info"); err != nil {
-		return ipvs.Table{}, err
-	}
-	t := ipvs.Table{Info: fakeInfo, Services: make([]ipvs.TableService, 0, len(f.services))}
-	for _, s := range f.list() {
-		t.Services = append(t.Services, ipvs.TableService{Service: s.svc, Destinations: s.list()})
-	}
-	return t, nil
-}
-
-// Flush removes every service and its destinations; the timeouts stay.
-func (f *Fake) Flush(ctx context.Context) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.ready(ctx, "flush"); err != nil {
-		return err
-	}
-	clear(f.services)
-	return nil
-}
-
-// ZeroAll resets every counter, which in a Fake are always zero.
-func (f *Fake) ZeroAll(ctx context.Context) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.ready(ctx, "zero")
-}
-
-// ZeroService resets svc's counters, which in a Fake are always zero; a
-// missing service is an error as with Client.ZeroService.
-func (f *Fake) ZeroService(ctx context.Context, svc ipvs.Service) error {
-	k, err := key(svc)
-	if err != nil {
-		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.ready(ctx, "zero"); err != nil {
-		return err
-	}
-	if f.services[k] == nil {
-		return &ipvs.Error{Op: "zero", Service: k, Err: syscall.ESRCH}
-	}
-	return nil
-}
-
-// Timeouts reads the connection timeouts: 900, 120 and 300 seconds until
-// set.
-func (f *Fake) Timeouts(ctx context.Context) (ipvs.Timeouts, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.ready(ctx, "get timeouts"); err != nil {
-		return ipvs.Timeouts{}, err
-	}
-	return f.timeouts, nil
-}
-
-// SetTimeouts sets the connection timeouts; zero fields are left
-// unchanged, as with Client.SetTimeouts.
-func (f *Fake) SetTimeouts(ctx context.Context, t ipvs.Timeouts) error {
-	if err := ipvs.ValidateTimeouts(t); err != nil {
-		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.ready(ctx, "set timeouts"); err != nil {
-		return err
-	}
-	if t.TCP > 0 {
-		f.timeouts.TCP = t.TCP
-	}
-	if t.TCPFin > 0 {
-		f.timeouts.TCPFin = t.TCPFin
-	}
-	if t.UDP > 0 {
-		f.timeouts.UDP = t.UDP
-	}
-	return nil
 }
