@@ -42,7 +42,7 @@ func (d *Director) Collect(ctx context.Context) (int, error) {
 			if now.Before(deadline) && (dst.ActiveConns > 0 || d.inCluster(ts.Key())) {
 				continue
 			}
-			o := Op{Kind: DeleteDestination, Rule: ipvs.Rule{Command: ipvs.DeleteServer, Service: keyOnly(ts.Service), Destination: ipvs.Destination{Addr: dst.Addr}}}
+			o := Op{Kind: DeleteDestination, Rule: ipvs.Rule{Command: ipvs.DeleteDestination, Service: keyOnly(ts.Service), Destination: ipvs.Destination{Addr: dst.Addr}}}
 			b.AddRules([]ipvs.Rule{o.Rule})
 			ops = append(ops, o)
 		}

@@ -124,7 +124,7 @@ func (o Op) String() string {
 }
 
 func destSettings(d ipvs.Destination) string {
-	r := ipvs.Rule{Command: ipvs.EditServer, Destination: d}.FullString()
+	r := ipvs.Rule{Command: ipvs.UpdateDestination, Destination: d}.FullString()
 	_, after, _ := strings.Cut(r, " -r ")
 	return "-r " + after
 }
@@ -282,10 +282,10 @@ func (o *serviceOps) add(s *service, ts ipvs.TableService, exists, drain bool) {
 	k := s.svc.Key()
 	switch {
 	case !exists:
-		o.services = append(o.services, Op{Kind: CreateService, Rule: ipvs.Rule{Command: ipvs.AddService, Service: s.svc}})
+		o.services = append(o.services, Op{Kind: CreateService, Rule: ipvs.Rule{Command: ipvs.CreateService, Service: s.svc}})
 	case !sameService(ts.Service, s.svc):
-		o.services = append(o.services, Op{Kind: UpdateService, Rule: ipvs.Rule{Command: ipvs.EditService, Service: s.svc},
-			Old: ipvs.Rule{Command: ipvs.EditService, Service: ts.Service}})
+		o.services = append(o.services, Op{Kind: UpdateService, Rule: ipvs.Rule{Command: ipvs.UpdateService, Service: s.svc},
+			Old: ipvs.Rule{Command: ipvs.UpdateService, Service: ts.Service}})
 	}
 	cur := make(map[netip.AddrPort]ipvs.Destination, len(ts.Destinations))
 	for _, dst := range ts.Destinations {
@@ -297,10 +297,10 @@ func (o *serviceOps) add(s *service, ts ipvs.TableService, exists, drain bool) {
 		old, ok := cur[dst.Addr]
 		switch {
 		case !ok:
-			o.creates = append(o.creates, Op{Kind: CreateDestination, Rule: ipvs.Rule{Command: ipvs.AddServer, Service: s.svc, Destination: dst}})
+			o.creates = append(o.creates, Op{Kind: CreateDestination, Rule: ipvs.Rule{Command: ipvs.CreateDestination, Service: s.svc, Destination: dst}})
 		case !sameDest(old, dst):
-			o.updates = append(o.updates, Op{Kind: UpdateDestination, Rule: ipvs.Rule{Command: ipvs.EditServer, Service: s.svc, Destination: dst},
-				Old: ipvs.Rule{Command: ipvs.EditServer, Service: s.svc, Destination: old}})
+			o.updates = append(o.updates, Op{Kind: UpdateDestination, Rule: ipvs.Rule{Command: ipvs.UpdateDestination, Service: s.svc, Destination: dst},
+				Old: ipvs.Rule{Command: ipvs.UpdateDestination, Service: s.svc, Destination: old}})
 		}
 	}
 	for _, dst := range ts.Destinations {
@@ -312,12 +312,12 @@ func (o *serviceOps) add(s *service, ts ipvs.TableService, exists, drain bool) {
 			if dst.Weight != 0 {
 				z := settingsOf(dst)
 				z.Weight = 0
-				o.updates = append(o.updates, Op{Kind: DrainDestination, Rule: ipvs.Rule{Command: ipvs.EditServer, Service: s.svc, Destination: z},
-					Old: ipvs.Rule{Command: ipvs.EditServer, Service: s.svc, Destination: dst}})
+				o.updates = append(o.updates, Op{Kind: DrainDestination, Rule: ipvs.Rule{Command: ipvs.UpdateDestination, Service: s.svc, Destination: z},
+					Old: ipvs.Rule{Command: ipvs.UpdateDestination, Service: s.svc, Destination: dst}})
 			}
 			continue
 		}
-		o.deletes = append(o.deletes, Op{Kind: DeleteDestination, Rule: ipvs.Rule{Command: ipvs.DeleteServer, Service: s.svc, Destination: ipvs.Destination{Addr: dst.Addr}}})
+		o.deletes = append(o.deletes, Op{Kind: DeleteDestination, Rule: ipvs.Rule{Command: ipvs.DeleteDestination, Service: s.svc, Destination: ipvs.Destination{Addr: dst.Addr}}})
 	}
 }
 

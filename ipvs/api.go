@@ -96,8 +96,8 @@ func ValidateSyncState(state SyncState) error {
 
 // ruleCommands are the commands a Batch queues, as rule commands.
 var ruleCommands = map[uint8]Command{
-	cmdNewService: AddService, cmdSetService: EditService, cmdDelService: DeleteService,
-	cmdNewDest: AddServer, cmdSetDest: EditServer, cmdDelDest: DeleteServer,
+	cmdNewService: CreateService, cmdSetService: UpdateService, cmdDelService: DeleteService,
+	cmdNewDest: CreateDestination, cmdSetDest: UpdateDestination, cmdDelDest: DeleteDestination,
 }
 
 // decodeRule reads one queued request's attributes back.
@@ -113,7 +113,7 @@ func decodeRule(cmd uint8, attrs []byte) (Rule, error) {
 	if r.Service, err = parseService(svc); err != nil {
 		return Rule{}, err
 	}
-	if r.Command == AddServer || r.Command == EditServer || r.Command == DeleteServer {
+	if r.Command == CreateDestination || r.Command == UpdateDestination || r.Command == DeleteDestination {
 		dest, err := nested(attrs, cmdAttrDest)
 		if err != nil {
 			return Rule{}, err

@@ -7,23 +7,24 @@ import (
 	"time"
 )
 
-// Command is what an ipvsadm rule line does.
+// Command is what a Rule does to a service or destination, named as the
+// Client's methods and the Batch's are; String gives ipvsadm's option for
+// it (-A, -E, -D, -a, -e, -d).
 type Command int
 
-// The commands of ipvsadm's rule syntax (what ipvsadm-save writes and
-// ipvsadm-restore reads).
+// The six changes, in the Client's words.
 const (
-	AddService    Command = iota + 1 // -A
-	EditService                      // -E
-	DeleteService                    // -D
-	AddServer                        // -a
-	EditServer                       // -e
-	DeleteServer                     // -d
+	CreateService     Command = iota + 1 // -A
+	UpdateService                        // -E
+	DeleteService                        // -D
+	CreateDestination                    // -a
+	UpdateDestination                    // -e
+	DeleteDestination                    // -d
 )
 
 var commandFlags = map[Command]string{
-	AddService: "-A", EditService: "-E", DeleteService: "-D",
-	AddServer: "-a", EditServer: "-e", DeleteServer: "-d",
+	CreateService: "-A", UpdateService: "-E", DeleteService: "-D",
+	CreateDestination: "-a", UpdateDestination: "-e", DeleteDestination: "-d",
 }
 
 func (c Command) String() string {
@@ -38,7 +39,7 @@ func (c Command) String() string {
 type Rule struct {
 	Command     Command
 	Service     Service
-	Destination Destination // for AddServer, EditServer, DeleteServer
+	Destination Destination // for CreateDestination, UpdateDestination, DeleteDestination
 }
 
 // serviceArgs is how ipvsadm names a service in a rule: "-t 10.0.0.1:80",
@@ -97,7 +98,7 @@ func (r Rule) format(all bool) string {
 	s := r.Service
 	b.WriteString(r.Command.String() + " " + serviceArgs(s))
 	switch r.Command {
-	case AddService, EditService:
+	case CreateService, UpdateService:
 		sched := s.Scheduler
 		if sched == "" {
 			sched = WeightedLeastConnection
@@ -125,10 +126,10 @@ func (r Rule) format(all bool) string {
 		if sf := (s.Flags & schedFlags).Names(s.Scheduler); len(sf) > 0 {
 			b.WriteString(" -b " + strings.Join(sf, ","))
 		}
-	case AddServer, EditServer, DeleteServer:
+	case CreateDestination, UpdateDestination, DeleteDestination:
 		d := r.Destination
 		b.WriteString(" -r " + d.Addr.String())
-		if r.Command == DeleteServer {
+		if r.Command == DeleteDestination {
 			break
 		}
 		fmt.Fprintf(&b, " %s -w %d", ipvsadmFlag(d.Forward), d.Weight)
@@ -163,25 +164,25 @@ func (r Rule) format(all bool) string {
 func (b *Batch) AddRules(rules []Rule) {
 	for _, r := range rules {
 		switch r.Command {
-		case AddService:
+		case CreateService:
 			b.CreateService(r.Service)
-		case EditService:
+		case UpdateService:
 			b.UpdateService(r.Service)
 		case DeleteService:
 			b.DeleteService(r.Service)
-		case AddServer:
+		case CreateDestination:
 			b.CreateDestination(r.Service, r.Destination)
-		case EditServer:
+		case UpdateDestination:
 			b.UpdateDestination(r.Service, r.Destination)
-		case DeleteServer:
+		case DeleteDestination:
 			b.DeleteDestination(r.Service, r.Destination)
 		}
 	}
 }
 
 // ValidateRule checks r as Apply checks the change AddRules queues for it:
-// the whole service of AddService and EditService, the whole destination of
-// AddServer and EditServer, the keys of the deletes. The error matches
+// the whole service of CreateService and UpdateService, the whole destination of
+// CreateDestination and UpdateDestination, the keys of the deletes. The error matches
 // ErrInvalid.
 func ValidateRule(r Rule) error {
 	for cmd, c := range ruleCommands {

@@ -19,24 +19,24 @@ func TestRuleString(t *testing.T) {
 		r         Rule
 		str, full string
 	}{
-		{Rule{Command: AddService, Service: svc}, "-A -t 10.0.0.100:80 -s wrr -p 360", ""},
-		{Rule{Command: AddServer, Service: svc, Destination: Destination{Addr: ap("10.0.0.120:8080"), Forward: Masquerade, Weight: 3, UpperThreshold: 10, LowerThreshold: 5}},
+		{Rule{Command: CreateService, Service: svc}, "-A -t 10.0.0.100:80 -s wrr -p 360", ""},
+		{Rule{Command: CreateDestination, Service: svc, Destination: Destination{Addr: ap("10.0.0.120:8080"), Forward: Masquerade, Weight: 3, UpperThreshold: 10, LowerThreshold: 5}},
 			"-a -t 10.0.0.100:80 -r 10.0.0.120:8080 -m -w 3", "-a -t 10.0.0.100:80 -r 10.0.0.120:8080 -m -w 3 -x 10 -y 5"},
-		{Rule{Command: AddServer, Service: Service{FirewallMark: 7, Family: IPv6}, Destination: Destination{Addr: ap("[2001:db8::1]:0"), Forward: Tunnel, Weight: 1, TunnelType: TunnelGUE, TunnelPort: 6080, TunnelFlags: TunnelChecksum}},
+		{Rule{Command: CreateDestination, Service: Service{FirewallMark: 7, Family: IPv6}, Destination: Destination{Addr: ap("[2001:db8::1]:0"), Forward: Tunnel, Weight: 1, TunnelType: TunnelGUE, TunnelPort: 6080, TunnelFlags: TunnelChecksum}},
 			"-a -f 7 -6 -r [2001:db8::1]:0 -i -w 1 --tun-type gue --tun-port 6080 --tun-csum", ""},
-		{Rule{Command: EditServer, Service: svc, Destination: Destination{Addr: ap("10.0.0.130:80"), Forward: Tunnel, TunnelType: TunnelGRE, TunnelFlags: TunnelRemoteChecksum}},
+		{Rule{Command: UpdateDestination, Service: svc, Destination: Destination{Addr: ap("10.0.0.130:80"), Forward: Tunnel, TunnelType: TunnelGRE, TunnelFlags: TunnelRemoteChecksum}},
 			"-e -t 10.0.0.100:80 -r 10.0.0.130:80 -i -w 0 --tun-type gre --tun-remcsum", ""},
-		{Rule{Command: AddServer, Service: svc, Destination: Destination{Addr: ap("127.0.0.1:80"), Forward: Local, Weight: 2}},
+		{Rule{Command: CreateDestination, Service: svc, Destination: Destination{Addr: ap("127.0.0.1:80"), Forward: Local, Weight: 2}},
 			"-a -t 10.0.0.100:80 -r 127.0.0.1:80 -g -w 2", ""},
-		{Rule{Command: AddService, Service: Service{Protocol: TCP, Addr: ap("10.0.0.1:80"), Netmask: 24}},
+		{Rule{Command: CreateService, Service: Service{Protocol: TCP, Addr: ap("10.0.0.1:80"), Netmask: 24}},
 			"-A -t 10.0.0.1:80 -s wlc", "-A -t 10.0.0.1:80 -s wlc -M 255.255.255.0"},
-		{Rule{Command: EditService, Service: Service{Protocol: UDP, Addr: ap("10.0.0.100:53"), Scheduler: SourceHashing, Flags: FlagOnePacket | FlagSHFallback | FlagSHPort}},
+		{Rule{Command: UpdateService, Service: Service{Protocol: UDP, Addr: ap("10.0.0.100:53"), Scheduler: SourceHashing, Flags: FlagOnePacket | FlagSHFallback | FlagSHPort}},
 			"-E -u 10.0.0.100:53 -s sh -o -b sh-fallback,sh-port", ""},
-		{Rule{Command: AddService, Service: Service{Protocol: SCTP, Addr: ap("[2001:db8::1]:80"), Scheduler: MaglevHashing, Flags: FlagMHFallback | SchedFlag3, Timeout: 300 * time.Second, Netmask: 64}},
+		{Rule{Command: CreateService, Service: Service{Protocol: SCTP, Addr: ap("[2001:db8::1]:80"), Scheduler: MaglevHashing, Flags: FlagMHFallback | SchedFlag3, Timeout: 300 * time.Second, Netmask: 64}},
 			"-A --sctp-service [2001:db8::1]:80 -s mh -p 300 -M 64 -b mh-fallback,flag-3", ""},
-		{Rule{Command: AddService, Service: Service{Protocol: UDP, Addr: ap("10.0.0.1:0"), Flags: FlagPersistent, Netmask: 16, PersistenceEngine: "sip", Scheduler: RoundRobin}},
+		{Rule{Command: CreateService, Service: Service{Protocol: UDP, Addr: ap("10.0.0.1:0"), Flags: FlagPersistent, Netmask: 16, PersistenceEngine: "sip", Scheduler: RoundRobin}},
 			"-A -u 10.0.0.1:0 -s rr -p 0 -M 255.255.0.0 --pe sip", ""},
-		{Rule{Command: DeleteServer, Service: svc, Destination: Destination{Addr: ap("10.0.0.110:80"), Weight: 4}}, "-d -t 10.0.0.100:80 -r 10.0.0.110:80", ""},
+		{Rule{Command: DeleteDestination, Service: svc, Destination: Destination{Addr: ap("10.0.0.110:80"), Weight: 4}}, "-d -t 10.0.0.100:80 -r 10.0.0.110:80", ""},
 		{Rule{Command: DeleteService, Service: Service{Protocol: SCTP, Addr: ap("10.0.0.100:3868")}}, "-D --sctp-service 10.0.0.100:3868", ""},
 		{Rule{Command: DeleteService, Service: Service{FirewallMark: 9}}, "-D -f 9", ""},
 	} {
@@ -65,16 +65,16 @@ func TestValidateRule(t *testing.T) {
 		r     Rule
 		field string // empty: valid
 	}{
-		{Rule{Command: AddService, Service: svc}, ""},
-		{Rule{Command: AddService, Service: Service{Protocol: TCP, Addr: ap("10.0.0.100:80"), Scheduler: "fastest"}}, "Service.Scheduler"},
-		{Rule{Command: EditService, Service: Service{Protocol: TCP, Addr: ap("10.0.0.100:0")}}, "Service.Addr"},
+		{Rule{Command: CreateService, Service: svc}, ""},
+		{Rule{Command: CreateService, Service: Service{Protocol: TCP, Addr: ap("10.0.0.100:80"), Scheduler: "fastest"}}, "Service.Scheduler"},
+		{Rule{Command: UpdateService, Service: Service{Protocol: TCP, Addr: ap("10.0.0.100:0")}}, "Service.Addr"},
 		{Rule{Command: DeleteService, Service: Service{Protocol: TCP, Addr: ap("10.0.0.100:80"), Scheduler: "fastest"}}, ""}, // only the key counts
 		{Rule{Command: DeleteService}, "Service"},
-		{Rule{Command: AddServer, Service: svc, Destination: dest}, ""},
-		{Rule{Command: EditServer, Service: svc, Destination: Destination{Addr: ap("10.0.0.110:80"), Weight: -1}}, "Destination.Weight"},
-		{Rule{Command: AddServer, Destination: dest}, "Service"},
-		{Rule{Command: DeleteServer, Service: svc, Destination: Destination{Addr: ap("10.0.0.110:80"), Weight: -1}}, ""}, // only the key counts
-		{Rule{Command: DeleteServer, Service: svc}, "Destination.Addr"},
+		{Rule{Command: CreateDestination, Service: svc, Destination: dest}, ""},
+		{Rule{Command: UpdateDestination, Service: svc, Destination: Destination{Addr: ap("10.0.0.110:80"), Weight: -1}}, "Destination.Weight"},
+		{Rule{Command: CreateDestination, Destination: dest}, "Service"},
+		{Rule{Command: DeleteDestination, Service: svc, Destination: Destination{Addr: ap("10.0.0.110:80"), Weight: -1}}, ""}, // only the key counts
+		{Rule{Command: DeleteDestination, Service: svc}, "Destination.Addr"},
 		{Rule{Service: svc}, "Rule.Command"},
 	} {
 		err := ValidateRule(tc.r)

@@ -15,10 +15,10 @@ import (
 // commands are the subcommands that talk to a running director; each
 // returns the exit status.
 var commands = map[string]func(args []string) int{
-	"status":  statusCommand,
-	"disable": func(args []string) int { return maintenanceCommand("disable", args) },
-	"enable":  func(args []string) int { return maintenanceCommand("enable", args) },
-	"reload":  reloadCommand,
+	"status":   statusCommand,
+	"disable":  func(args []string) int { return maintenanceCommand("disable", args) },
+	"enable":   func(args []string) int { return maintenanceCommand("enable", args) },
+	"reload":   reloadCommand,
 	"withdraw": func(args []string) int { return clusterCommand("withdraw", "withdrawn", args) },
 	"rejoin":   func(args []string) int { return clusterCommand("rejoin", "rejoined", args) },
 	// drain and undrain are withdraw's and rejoin's names before 0.3,

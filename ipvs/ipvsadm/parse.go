@@ -71,16 +71,16 @@ const (
 const notARule ipvs.Command = -1
 
 var optionTable = []option{
-	{"add-service", 'A', optNone, -1, ipvs.AddService},
-	{"edit-service", 'E', optNone, -1, ipvs.EditService},
+	{"add-service", 'A', optNone, -1, ipvs.CreateService},
+	{"edit-service", 'E', optNone, -1, ipvs.UpdateService},
 	{"delete-service", 'D', optNone, -1, ipvs.DeleteService},
 	{"clear", 'C', optNone, -1, notARule},
 	{"list", 'L', optNone, -1, notARule},
 	{"list", 'l', optNone, -1, notARule},
 	{"zero", 'Z', optNone, -1, notARule},
-	{"add-server", 'a', optNone, -1, ipvs.AddServer},
-	{"edit-server", 'e', optNone, -1, ipvs.EditServer},
-	{"delete-server", 'd', optNone, -1, ipvs.DeleteServer},
+	{"add-server", 'a', optNone, -1, ipvs.CreateDestination},
+	{"edit-server", 'e', optNone, -1, ipvs.UpdateDestination},
+	{"delete-server", 'd', optNone, -1, ipvs.DeleteDestination},
 	{"set", 0, optNone, -1, notARule},
 	{"help", 'h', optNone, -1, notARule},
 	{"version", 'v', optNone, -1, notARule},
@@ -135,12 +135,12 @@ var optionTable = []option{
 // commands, one character per option in optNames' order: '+'
 // compulsory, 'x' illegal, ' ' optional; and cmdnames[].
 var commands = map[ipvs.Command]struct{ name, row string }{
-	ipvs.AddService:    {"add-service", "xx+   xxxxxxxxxxxxxxx   xxxxxxxxxx"},
-	ipvs.EditService:   {"edit-service", "xx+   xxxxxxxxxxxxxxx   xxxxxxxxxx"},
-	ipvs.DeleteService: {"delete-service", "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
-	ipvs.AddServer:     {"add-server", "xx+xxx+    xxxxxxxxxxxxxxxxxx     "},
-	ipvs.DeleteServer:  {"delete-server", "xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxx"},
-	ipvs.EditServer:    {"edit-server", "xx+xxx+    xxxxxxxxxxxxxxxxxx     "},
+	ipvs.CreateService:     {"add-service", "xx+   xxxxxxxxxxxxxxx   xxxxxxxxxx"},
+	ipvs.UpdateService:     {"edit-service", "xx+   xxxxxxxxxxxxxxx   xxxxxxxxxx"},
+	ipvs.DeleteService:     {"delete-service", "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
+	ipvs.CreateDestination: {"add-server", "xx+xxx+    xxxxxxxxxxxxxxxxxx     "},
+	ipvs.DeleteDestination: {"delete-server", "xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxx"},
+	ipvs.UpdateDestination: {"edit-server", "xx+xxx+    xxxxxxxxxxxxxxxxxx     "},
 }
 
 // tunnelOpts are tunnel_types_v_options: per tunnel type, the options
@@ -458,7 +458,7 @@ func (e *entry) check() error {
 		}
 	}
 	switch e.cmd {
-	case ipvs.AddService, ipvs.EditService:
+	case ipvs.CreateService, ipvs.UpdateService:
 		if e.fwmark == 0 && e.port == 0 && e.flags&ipvs.FlagPersistent == 0 {
 			return errors.New("Zero port specified for non-persistent service")
 		}
@@ -468,7 +468,7 @@ func (e *entry) check() error {
 		if e.sched == "" {
 			e.sched = defaultSched
 		}
-	case ipvs.AddServer, ipvs.EditServer:
+	case ipvs.CreateDestination, ipvs.UpdateDestination:
 		// "The destination port must be equal to the service port if
 		// the IP_VS_CONN_F_TUNNEL or IP_VS_CONN_F_DROUTE is set. Don't
 		// worry about this if fwmark is used."
@@ -517,7 +517,7 @@ func (e *entry) rule() (ipvs.Rule, error) {
 			return r, fmt.Errorf("%v is an IPv4-mapped IPv6 address: ipvsadm sends it as an IPv6 address, which a Service cannot hold (write %v)", e.addr, e.addr.Unmap())
 		}
 		r.Service.Protocol, r.Service.Addr = e.protocol, netip.AddrPortFrom(e.addr, e.port)
-		if e.port == 0 && e.cmd != ipvs.AddService && e.cmd != ipvs.EditService {
+		if e.port == 0 && e.cmd != ipvs.CreateService && e.cmd != ipvs.UpdateService {
 			// Only a persistent service has port 0 (-A and -E refuse
 			// one without -p): the Rule names it so, as the client's
 			// validation wants. Only the key is sent.
@@ -527,7 +527,7 @@ func (e *entry) rule() (ipvs.Rule, error) {
 	switch e.cmd {
 	case ipvs.DeleteService:
 		return r, ipvs.ValidateRule(r)
-	case ipvs.AddService, ipvs.EditService:
+	case ipvs.CreateService, ipvs.UpdateService:
 		s := &r.Service
 		s.Scheduler = ipvs.Scheduler(e.sched)
 		if !s.Scheduler.Known() {
@@ -553,7 +553,7 @@ func (e *entry) rule() (ipvs.Rule, error) {
 		return r, fmt.Errorf("%v is an IPv4-mapped IPv6 address: ipvsadm sends it as an IPv6 address, which the kernel refuses as a real server (write %v)", e.daddr, e.daddr.Unmap())
 	}
 	r.Destination = ipvs.Destination{Addr: netip.AddrPortFrom(e.daddr, e.dport)}
-	if e.cmd != ipvs.DeleteServer {
+	if e.cmd != ipvs.DeleteDestination {
 		d := &r.Destination
 		d.Forward, d.Weight = e.fwd, int(e.weight)
 		d.UpperThreshold, d.LowerThreshold = uint32(e.uthresh), uint32(e.lthresh)

@@ -112,10 +112,10 @@ func ParseRules(r io.Reader) ([]ipvs.Rule, error) {
 func WriteRules(w io.Writer, t ipvs.Table) error {
 	bw := bufio.NewWriter(w)
 	for _, s := range sorted(t).Services {
-		bw.WriteString(ipvs.Rule{Command: ipvs.AddService, Service: s.Service}.String())
+		bw.WriteString(ipvs.Rule{Command: ipvs.CreateService, Service: s.Service}.String())
 		bw.WriteByte('\n')
 		for _, d := range s.Destinations {
-			bw.WriteString(ipvs.Rule{Command: ipvs.AddServer, Service: s.Service, Destination: d}.String())
+			bw.WriteString(ipvs.Rule{Command: ipvs.CreateDestination, Service: s.Service, Destination: d}.String())
 			bw.WriteByte('\n')
 		}
 	}

@@ -86,7 +86,7 @@ func TestReconcileLeavesBusyDestinations(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := f.Counts()
-	if n := last.Changes[ipvs.EditServer] - after.Changes[ipvs.EditServer]; n != 1 || last.Applied()-after.Applied() != 1 {
+	if n := last.Changes[ipvs.UpdateDestination] - after.Changes[ipvs.UpdateDestination]; n != 1 || last.Applied()-after.Applied() != 1 {
 		t.Errorf("a weight change applied %v, was %v; want one update", last.Changes, after.Changes)
 	}
 	d, err := f.Destination(ctx, webSvc, heavier.Addr)
@@ -179,7 +179,7 @@ func TestFakeFaults(t *testing.T) {
 		if len(ds) != 3 {
 			t.Errorf("destinations %+v: want rs110, rs120 (its delete failed) and rs130", ds)
 		}
-		if c := f.Counts(); c.Refused != 1 || c.Changes[ipvs.EditServer] != 1 || c.Changes[ipvs.AddServer] != 3 {
+		if c := f.Counts(); c.Refused != 1 || c.Changes[ipvs.UpdateDestination] != 1 || c.Changes[ipvs.CreateDestination] != 3 {
 			t.Errorf("counts %+v", c)
 		}
 	})
@@ -325,7 +325,7 @@ func TestFakeCounts(t *testing.T) {
 	f.StartSyncDaemon(ctx, ipvs.SyncDaemon{State: ipvs.SyncMaster, Interface: "lo"})
 	c := f.Counts()
 	wantCalls := map[string]int{"CreateService": 3, "ModifyService": 1, "Services": 1, "Apply": 1, "StartSyncDaemon": 1}
-	wantChanges := map[ipvs.Command]int{ipvs.AddService: 1, ipvs.EditService: 1, ipvs.AddServer: 1, ipvs.DeleteService: 1}
+	wantChanges := map[ipvs.Command]int{ipvs.CreateService: 1, ipvs.UpdateService: 1, ipvs.CreateDestination: 1, ipvs.DeleteService: 1}
 	if !maps.Equal(c.Calls, wantCalls) || !maps.Equal(c.Changes, wantChanges) || c.Refused != 2 || c.Applied() != 4 {
 		t.Errorf("counts %+v\nwant calls %v, changes %v, 2 refused", c, wantCalls, wantChanges)
 	}

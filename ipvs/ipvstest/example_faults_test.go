@@ -41,7 +41,7 @@ func ExampleFake_Inject() {
 	fmt.Println(err, errors.Is(err, fs.ErrNotExist))
 
 	c := api.Counts()
-	fmt.Println(c.Calls["Apply"], c.Changes[ipvs.AddServer], c.Refused)
+	fmt.Println(c.Calls["Apply"], c.Changes[ipvs.CreateDestination], c.Refused)
 	// Output:
 	// [<nil> <nil> ipvs: create destination 10.0.0.120:80 in tcp 10.0.0.100:80: cannot allocate memory] <nil>
 	// ipvs: list destinations tcp 10.0.0.100:80: no such service true

@@ -147,8 +147,8 @@ func New(cfg *Config) *Fake {
 
 // ruleOps name the changes in errors, as the client does.
 var ruleOps = map[ipvs.Command]string{
-	ipvs.AddService: "create service", ipvs.EditService: "update service", ipvs.DeleteService: "delete service",
-	ipvs.AddServer: "create destination", ipvs.EditServer: "update destination", ipvs.DeleteServer: "delete destination",
+	ipvs.CreateService: "create service", ipvs.UpdateService: "update service", ipvs.DeleteService: "delete service",
+	ipvs.CreateDestination: "create destination", ipvs.UpdateDestination: "update destination", ipvs.DeleteDestination: "delete destination",
 }
 
 // ready reports, for a call named op, what stops it before the kernel would
@@ -253,13 +253,13 @@ func (f *Fake) apply(r ipvs.Rule) error {
 	k := r.Service.Key()
 	fail := func(errno syscall.Errno) error {
 		e := &ipvs.Error{Op: op, Service: k, Err: errno}
-		if r.Command == ipvs.AddServer || r.Command == ipvs.EditServer || r.Command == ipvs.DeleteServer {
+		if r.Command == ipvs.CreateDestination || r.Command == ipvs.UpdateDestination || r.Command == ipvs.DeleteDestination {
 			e.Destination = r.Destination.Addr
 		}
 		return e
 	}
 	s := f.services[k]
-	if r.Command == ipvs.AddService {
+	if r.Command == ipvs.CreateService {
 		if s != nil {
 			return fail(syscall.EEXIST)
 		}
@@ -272,16 +272,16 @@ func (f *Fake) apply(r ipvs.Rule) error {
 	}
 	addr := r.Destination.Addr
 	d := s.dests[addr]
-	if (r.Command == ipvs.AddServer || r.Command == ipvs.EditServer) && len(f.daemons) > 0 && crossFamily(r.Service, r.Destination) {
+	if (r.Command == ipvs.CreateDestination || r.Command == ipvs.UpdateDestination) && len(f.daemons) > 0 && crossFamily(r.Service, r.Destination) {
 		return fail(syscall.EINVAL) // the sync protocol has no room for it
 	}
 	switch r.Command {
-	case ipvs.EditService:
+	case ipvs.UpdateService:
 		r.Service.Stats = s.svc.Stats
 		s.svc = r.Service
 	case ipvs.DeleteService:
 		delete(f.services, k)
-	case ipvs.AddServer:
+	case ipvs.CreateDestination:
 		if d != nil {
 			return fail(syscall.EEXIST)
 		}
@@ -290,14 +290,14 @@ func (f *Fake) apply(r ipvs.Rule) error {
 		}
 		f.clock++
 		s.dests[addr] = &dest{d: r.Destination, added: f.clock}
-	case ipvs.EditServer:
+	case ipvs.UpdateDestination:
 		if d == nil {
 			return fail(syscall.ENOENT)
 		}
 		next := r.Destination
 		next.ActiveConns, next.InactiveConns, next.PersistentConns, next.Stats = d.d.ActiveConns, d.d.InactiveConns, d.d.PersistentConns, d.d.Stats
 		d.d = next
-	case ipvs.DeleteServer:
+	case ipvs.DeleteDestination:
 		if d == nil {
 			return fail(syscall.ENOENT)
 		}

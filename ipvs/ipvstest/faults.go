@@ -125,8 +125,8 @@ type Counts struct {
 	// whatever their outcome. A method calls no other: ModifyService
 	// counts as ModifyService alone.
 	Calls map[string]int
-	// Changes counts the changes applied, by command (ipvs.AddService for
-	// a create of a service ... ipvs.DeleteServer for a delete of a
+	// Changes counts the changes applied, by command (ipvs.CreateService for
+	// a create of a service ... ipvs.DeleteDestination for a delete of a
 	// destination), whether by a method of their own or in a batch.
 	Changes map[ipvs.Command]int
 	// Refused counts the changes that reached the kernel and failed, by

@@ -32,12 +32,12 @@ func TestBatchRules(t *testing.T) {
 	v4 := netip.MustParseAddrPort("10.0.0.100:80")
 	svcKey := ipvs.Service{Protocol: ipvs.TCP, Addr: v4, Family: ipvs.IPv4}
 	want := []ipvs.Rule{
-		{Command: ipvs.AddService, Service: ipvs.Service{Protocol: ipvs.TCP, Addr: v4, Family: ipvs.IPv4, Scheduler: ipvs.WeightedLeastConnection,
+		{Command: ipvs.CreateService, Service: ipvs.Service{Protocol: ipvs.TCP, Addr: v4, Family: ipvs.IPv4, Scheduler: ipvs.WeightedLeastConnection,
 			Flags: ipvs.FlagPersistent, Timeout: time.Minute}},
-		{Command: ipvs.EditService, Service: fwm},
-		{Command: ipvs.AddServer, Service: svcKey, Destination: gue},
-		{Command: ipvs.EditServer, Service: svcKey, Destination: ipvs.Destination{Addr: netip.MustParseAddrPort("10.0.0.120:80"), Forward: ipvs.DirectRoute}},
-		{Command: ipvs.DeleteServer, Service: ipvs.Service{FirewallMark: 7, Family: ipvs.IPv6}, Destination: ipvs.Destination{Addr: netip.MustParseAddrPort("[2001:db8::1]:0")}},
+		{Command: ipvs.UpdateService, Service: fwm},
+		{Command: ipvs.CreateDestination, Service: svcKey, Destination: gue},
+		{Command: ipvs.UpdateDestination, Service: svcKey, Destination: ipvs.Destination{Addr: netip.MustParseAddrPort("10.0.0.120:80"), Forward: ipvs.DirectRoute}},
+		{Command: ipvs.DeleteDestination, Service: ipvs.Service{FirewallMark: 7, Family: ipvs.IPv6}, Destination: ipvs.Destination{Addr: netip.MustParseAddrPort("[2001:db8::1]:0")}},
 		{Command: ipvs.DeleteService, Service: ipvs.Service{Protocol: ipvs.UDP, Addr: netip.MustParseAddrPort("10.0.0.100:53"), Family: ipvs.IPv4}},
 	}
 	if !slices.Equal(rules, want) {
