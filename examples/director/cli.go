@@ -21,8 +21,8 @@ var commands = map[string]func(args []string) int{
 	"reload":   reloadCommand,
 	"withdraw": func(args []string) int { return clusterCommand("withdraw", "withdrawn", args) },
 	"rejoin":   func(args []string) int { return clusterCommand("rejoin", "rejoined", args) },
-	// drain and undrain are withdraw's and rejoin's names before 0.3,
-	// kept for one release.
+	// drain and undrain, withdraw's and rejoin's former names, are kept
+	// for one release (see CHANGELOG.md).
 	"drain":   func(args []string) int { return clusterCommand("withdraw", "withdrawn", args) },
 	"undrain": func(args []string) int { return clusterCommand("rejoin", "rejoined", args) },
 }

@@ -27,7 +27,7 @@ import (
 //	POST /v1/reload   re-read the configuration file: {"errors": N} or an error
 //	POST /v1/withdraw withdraw this director's prefixes from the routers (cluster), until
 //	POST /v1/rejoin
-//	(POST /v1/drain and /v1/undrain: withdraw's and rejoin's names before 0.3, for one release)
+//	(POST /v1/drain and /v1/undrain: withdraw's and rejoin's former names, for one release)
 //
 // An error is a 4xx or 5xx answer with {"error": "..."}.
 
