@@ -258,20 +258,3 @@ func procAddrPort(addr, port string) (netip.AddrPort, error) {
 	}
 	return netip.AddrPortFrom(a, uint16(p)), nil
 }
-
-// WriteConnections writes conns as `ipvsadm -L -n -c` prints them.
-func WriteConnections(w io.Writer, conns []Connection) error {
-	bw := bufio.NewWriter(w)
-	bw.WriteString("IPVS connection entries\n")
-	fmt.Fprintf(bw, "pro expire %-11s %-18s %-18s %s\n", "state", "source", "virtual", "destination")
-	for _, c := range conns {
-		proto := "IP"
-		if c.Protocol != 0 {
-			proto = c.Protocol.String()
-		}
-		secs := int64(c.Expires / time.Second)
-		fmt.Fprintf(bw, "%-3s %02d:%02d  %-11s %-18s %-18s %s\n", proto, secs/60, secs%60, c.State,
-			c.Client, c.Virtual, c.Destination)
-	}
-	return bw.Flush()
-}

@@ -214,7 +214,7 @@ func list(ctx context.Context, c *ipvs.Client, args []string, w io.Writer) error
 		if err != nil {
 			return err
 		}
-		return ipvs.WriteConnections(w, conns)
+		return ipvsadm.WriteConnections(w, conns)
 	case has(args, "--daemon"):
 		ds, err := c.SyncDaemons(ctx)
 		if err != nil {

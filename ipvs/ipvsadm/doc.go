@@ -17,8 +17,8 @@
 // Names are never looked up: addresses and ports are numeric, as with -n.
 // The words the output uses for protocols, forwarding methods, tunnel types
 // and scheduler flags are package ipvs's spelling tables (String and
-// ServiceFlags.Names). The connection listing, ipvsadm -Lnc, is
-// ipvs.WriteConnections.
+// ServiceFlags.Names). WriteConnections is the connection listing,
+// ipvsadm -Lnc.
 //
 // The package is tested against the real ipvsadm on a real kernel: rule
 // files loaded by both give the same table, what ipvsadm refuses is refused

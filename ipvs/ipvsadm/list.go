@@ -1,6 +1,7 @@
 package ipvsadm
 
 import (
+	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"net/netip"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/lvs-go/lvs/ipvs"
 )
@@ -188,3 +190,20 @@ func listLine(s ipvs.Service) string {
 
 // schedulerFlags are the service flags whose meaning is the scheduler's.
 const schedulerFlags = ipvs.SchedFlag1 | ipvs.SchedFlag2 | ipvs.SchedFlag3
+
+// WriteConnections writes conns as `ipvsadm -L -n -c` prints them.
+func WriteConnections(w io.Writer, conns []ipvs.Connection) error {
+	bw := bufio.NewWriter(w)
+	bw.WriteString("IPVS connection entries\n")
+	fmt.Fprintf(bw, "pro expire %-11s %-18s %-18s %s\n", "state", "source", "virtual", "destination")
+	for _, c := range conns {
+		proto := "IP"
+		if c.Protocol != 0 {
+			proto = c.Protocol.String()
+		}
+		secs := int64(c.Expires / time.Second)
+		fmt.Fprintf(bw, "%-3s %02d:%02d  %-11s %-18s %-18s %s\n", proto, secs/60, secs%60, c.State,
+			c.Client, c.Virtual, c.Destination)
+	}
+	return bw.Flush()
+}
