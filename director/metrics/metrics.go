@@ -167,9 +167,10 @@ func New(d *director.Director, opts *Options) *Collector {
 	return newCollector(d.IPVS().Table, d.Status, opts)
 }
 
-// NewIPVS returns a Collector of the IPVS table c reads, for programs
-// without a Director: it exports the lvs_ipvs_* metrics only.
-func NewIPVS(c *ipvs.Client, opts *Options) *Collector {
+// NewIPVS returns a Collector of the IPVS table c reads (an *ipvs.Client,
+// or an ipvstest.Fake in a test), for programs without a Director: it
+// exports the lvs_ipvs_* metrics only.
+func NewIPVS(c ipvs.API, opts *Options) *Collector {
 	return newCollector(c.Table, nil, opts)
 }
 
