@@ -75,17 +75,6 @@ func mustApply(t *testing.T, ctx context.Context, c *Client, b *Batch) {
 	}
 }
 
-func batchOf(t []TableService) *Batch {
-	var b Batch
-	for _, ts := range t {
-		b.CreateService(ts.Service)
-		for _, d := range ts.Destinations {
-			b.CreateDestination(ts.Service, d)
-		}
-	}
-	return &b
-}
-
 // TestLargeTableRoundTrip loads 10,000 services with 4 destinations each in
 // one batch and reads the whole table back: every part of the multi-part
 // dumps must arrive.

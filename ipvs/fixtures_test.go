@@ -152,3 +152,15 @@ func bigTable(n int) []TableService {
 	}
 	return out
 }
+
+// batchOf queues t: each service, then its destinations.
+func batchOf(t []TableService) *Batch {
+	var b Batch
+	for _, ts := range t {
+		b.CreateService(ts.Service)
+		for _, d := range ts.Destinations {
+			b.CreateDestination(ts.Service, d)
+		}
+	}
+	return &b
+}
