@@ -2,8 +2,13 @@ package ipvs
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
+	"os"
+	"slices"
+	"time"
 
 	"github.com/lvs-go/lvs/internal/ifname"
 )
@@ -74,9 +79,41 @@ func (c *Client) StartSyncDaemon(ctx context.Context, d SyncDaemon) error {
 	return c.do(ctx, change{cmd: cmdNewDaemon, daemon: d})
 }
 
+// stopAnswerWait is how long StopSyncDaemon waits for the kernel's answer
+// before it looks at the daemons instead.
+const stopAnswerWait = 2 * time.Second
+
 // StopSyncDaemon stops the daemon of the given role (ipvsadm --stop-daemon).
+//
+// A daemon stopped before its kernel thread first ran (within about a
+// millisecond of its start, or on a busy machine) is stopped, but the
+// kernel then fails the request with EINTR, which netlink never answers.
+// So StopSyncDaemon waits for an answer at most a few seconds at a time
+// and then reads the daemons: the role gone is success, the role still
+// running (a stop that takes long) is asked again, until ctx ends.
 func (c *Client) StopSyncDaemon(ctx context.Context, state SyncState) error {
-	return c.do(ctx, change{cmd: cmdDelDaemon, daemon: SyncDaemon{State: state}})
+	for again := false; ; again = true {
+		sctx, cancel := context.WithTimeout(ctx, stopAnswerWait)
+		err := c.do(sctx, change{cmd: cmdDelDaemon, daemon: SyncDaemon{State: state}})
+		cancel()
+		switch {
+		case err == nil:
+			return nil
+		case again && errors.Is(err, fs.ErrNotExist):
+			return nil // the first request stopped it meanwhile
+		case ctx.Err() != nil:
+			return err
+		case !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, os.ErrDeadlineExceeded):
+			return err
+		}
+		ds, err := c.SyncDaemons(ctx)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(ds, func(d SyncDaemon) bool { return d.State == state }) {
+			return nil
+		}
+	}
 }
 
 // ValidateSyncDaemon checks d as StartSyncDaemon does before sending it;
