@@ -1,8 +1,11 @@
 package director
 
 import (
+	"container/heap"
 	"context"
+	"encoding/json"
 	"math/rand/v2"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -13,69 +16,186 @@ type healthChange struct {
 	e  Event
 }
 
-// startChecks runs the configuration's health checks, each real server in
-// a goroutine of its own, at most Options.MaxChecks probing at once, and
-// sends each health change on changes. Each check starts from the state
-// failed has for its real server (the one Run acts on), so that a real
-// server failed before a reload is reported when it recovers; the checked
-// real servers are what Status reports. The returned func stops them and
-// waits for them to end.
+// probe is one check of one address on a schedule: the real servers of
+// every service that checks the same address the same way share it (one
+// probe, each keeping its own run of results).
+type probe struct {
+	cc   *compiledCheck
+	addr netip.AddrPort
+	subs []*subscriber
+	due  time.Time // when it runs next
+	idx  int       // its place in the schedule's heap
+}
+
+// subscriber is one target fed by a probe.
+type subscriber struct {
+	tg target
+	tl tally
+}
+
+// probeResult is what a worker reports of a probe it ran.
+type probeResult struct {
+	p   *probe
+	err error
+}
+
+// schedule orders the probes by when they are due.
+type schedule []*probe
+
+func (s schedule) Len() int           { return len(s) }
+func (s schedule) Less(i, j int) bool { return s[i].due.Before(s[j].due) }
+func (s schedule) Swap(i, j int)      { s[i], s[j] = s[j], s[i]; s[i].idx, s[j].idx = i, j }
+func (s *schedule) Push(x any)        { p := x.(*probe); p.idx = len(*s); *s = append(*s, p) }
+func (s *schedule) Pop() any {
+	old := *s
+	p := old[len(old)-1]
+	*s = old[:len(old)-1]
+	return p
+}
+
+// probes groups the model's targets into probes: one per address and
+// identical check (the check's settings as its file would say them).
+func probes(targets map[target]*compiledCheck, failed map[target]bool, now time.Time) []*probe {
+	keys := map[*compiledCheck]string{}
+	type id struct {
+		check string
+		addr  netip.AddrPort
+	}
+	byID := map[id]*probe{}
+	var out []*probe
+	for tg, cc := range targets {
+		k, ok := keys[cc]
+		if !ok {
+			b, err := json.Marshal(cc.check)
+			if err != nil { // not shared with any other check
+				b = []byte(tg.svc.String())
+			}
+			k = string(b)
+			keys[cc] = k
+		}
+		i := id{k, tg.addr}
+		p := byID[i]
+		if p == nil {
+			p = &probe{cc: cc, addr: tg.addr, due: now}
+			if j := cc.check.Jitter; j > 0 {
+				p.due = now.Add(rand.N(j))
+			}
+			byID[i] = p
+			out = append(out, p)
+		}
+		p.subs = append(p.subs, &subscriber{tg: tg, tl: tally{failed: failed[tg]}})
+	}
+	return out
+}
+
+// startChecks runs the configuration's health checks and sends each health
+// change on changes. One scheduler keeps every probe in order of when it
+// is due and hands the due ones to at most Options.MaxChecks workers: no
+// goroutine or timer per real server, and a real server checked the same
+// way by several services is probed once. Each target starts from the
+// state failed has for it (the one Run acts on), so that a real server
+// failed before a reload is reported when it recovers; the checked real
+// servers are what Status reports. A probe that waits for a worker longer
+// than its interval is overdue (Status.OverdueChecks). The returned func
+// stops the checks and waits for them to end.
 func (d *Director) startChecks(ctx context.Context, m *model, failed map[target]bool, changes chan<- healthChange) func() {
 	ctx, cancel := context.WithCancel(ctx)
-	max := d.opts.MaxChecks
-	if max <= 0 {
-		max = 32
+	workers := d.opts.MaxChecks
+	if workers <= 0 {
+		workers = 32
 	}
-	sem := make(chan struct{}, max)
-	var wg sync.WaitGroup
 	targets := m.targets()
 	d.status.watch(targets, failed)
-	for tg, cc := range targets {
-		wasFailed := failed[tg]
+	ps := probes(targets, failed, time.Now())
+	if len(ps) == 0 {
+		return cancel
+	}
+	workers = min(workers, len(ps))
+	work := make(chan *probe)
+	results := make(chan probeResult)
+	var wg sync.WaitGroup
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tl := tally{failed: wasFailed}
-			if j := cc.check.Jitter; j > 0 {
-				wait := time.NewTimer(rand.N(j))
+			for p := range work {
+				err := p.cc.run(ctx, d, p.addr)
 				select {
-				case <-ctx.Done():
-					wait.Stop()
-					return
-				case <-wait.C:
-				}
-			}
-			tick := time.NewTicker(cc.check.Interval)
-			defer tick.Stop()
-			for {
-				select {
+				case results <- probeResult{p, err}:
 				case <-ctx.Done():
 					return
-				case sem <- struct{}{}:
-				}
-				err := cc.run(ctx, d, tg.addr)
-				<-sem
-				if ctx.Err() != nil {
-					return
-				}
-				if tl.add(err == nil, cc.check) {
-					e := Event{Service: tg.svc.String(), RealServer: tg.addr, Healthy: !tl.failed, Err: err}
-					select {
-					case changes <- healthChange{tg, e}:
-					case <-ctx.Done():
-						return
-					}
-				}
-				select {
-				case <-ctx.Done():
-					return
-				case <-tick.C:
 				}
 			}
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(work)
+		d.schedule(ctx, ps, workers, work, results, changes)
+	}()
 	return func() {
 		cancel()
 		wg.Wait()
+	}
+}
+
+// schedule is the scheduler's loop: it dispatches the due probes to the
+// idle workers, takes their results, and reschedules them.
+func (d *Director) schedule(ctx context.Context, ps []*probe, workers int, work chan<- *probe, results <-chan probeResult, changes chan<- healthChange) {
+	s := schedule{}
+	for _, p := range ps {
+		heap.Push(&s, p)
+	}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	idle := workers
+	for {
+		now := time.Now()
+		for idle > 0 && len(s) > 0 && !s[0].due.After(now) {
+			p := heap.Pop(&s).(*probe)
+			if now.Sub(p.due) > p.cc.check.Interval {
+				d.status.overdue()
+			}
+			select {
+			case work <- p:
+				idle--
+			case <-ctx.Done():
+				return
+			}
+		}
+		var wake <-chan time.Time
+		if idle > 0 && len(s) > 0 {
+			timer.Reset(time.Until(s[0].due)) // no stale tick since Go 1.23
+			wake = timer.C
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		case r := <-results:
+			idle++
+			if ctx.Err() != nil {
+				return
+			}
+			for _, sub := range r.p.subs {
+				if !sub.tl.add(r.err == nil, r.p.cc.check) {
+					continue
+				}
+				e := Event{Service: sub.tg.svc.String(), RealServer: sub.tg.addr, Healthy: !sub.tl.failed, Err: r.err}
+				select {
+				case changes <- healthChange{sub.tg, e}:
+				case <-ctx.Done():
+					return
+				}
+			}
+			// As a ticker: the next run an interval after this one was due,
+			// at once if that has passed (a probe slower than its interval).
+			r.p.due = r.p.due.Add(r.p.cc.check.Interval)
+			if now := time.Now(); r.p.due.Before(now) {
+				r.p.due = now
+			}
+			heap.Push(&s, r.p)
+		}
 	}
 }

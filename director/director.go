@@ -52,15 +52,17 @@ type Options struct {
 	// write is refused). Without it a restarted Director owns only what its
 	// configuration lists.
 	StateFile string
-	// MaxChecks bounds the health checks running at once (32 if zero).
+	// MaxChecks bounds the health checks running at once (32 if zero):
+	// one scheduler hands the due checks to this many workers.
 	MaxChecks int
 	// Resync is how often Run reads the whole kernel table and repairs
 	// what differs from the configuration (30 seconds if zero; negative:
 	// never). Between resyncs Run plans health changes against what it
 	// applied, reading nothing.
 	Resync time.Duration
-	// CallTimeout bounds each step of Run (a plan and its apply, a
-	// collection): 10 seconds if zero.
+	// CallTimeout bounds each step of Run (a plan, an apply, a
+	// collection): 10 seconds if zero. An apply step gets a millisecond
+	// more for each of its operations.
 	CallTimeout time.Duration
 	// Announcer, if set, announces the configuration's Cluster.Announce
 	// prefixes for Run: each once an apply has succeeded, withdrawn while a

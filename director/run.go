@@ -29,7 +29,9 @@ const flipWindow = 5 * time.Millisecond
 // differs (a change made by hand) is repaired and reported with
 // Report.Resync set, and whenever the Director does not know what the
 // kernel holds (after an IPVS change that failed). Each step has
-// Options.CallTimeout. What Run does and the health of the real servers it
+// Options.CallTimeout (an apply, one more millisecond for each of its
+// operations, so that a first apply of any size completes). The checks
+// start once the first apply has been tried. What Run does and the health of the real servers it
 // checks are counted in the Director's Status.
 func (d *Director) Run(ctx context.Context, c *Compiled, reload <-chan *Compiled, report func(Report)) error {
 	loop := &runLoop{admin: make(chan adminRequest), stopped: make(chan struct{})}
@@ -56,15 +58,18 @@ func (d *Director) Run(ctx context.Context, c *Compiled, reload <-chan *Compiled
 		changes: make(chan healthChange),
 	}
 	defer r.hooks.wait()
+	// The table first, every real server in as configured (as keepalived
+	// starts), then the checks: they do not compete with a large first
+	// apply.
+	r.judge(nil)
+	r.apply(readTable, false)
+	r.announce()
 	r.stopChecks = d.startChecks(ctx, r.m, r.v.failed, r.changes)
 	defer func() {
 		r.stopChecks()
 		d.status.watch(nil, nil)
 		d.status.quorum(nil)
 	}()
-	r.judge(nil)
-	r.apply(readTable, false)
-	r.announce()
 	var collect, resync <-chan time.Time
 	if d.opts.Drain > 0 {
 		t := time.NewTicker(time.Second)
@@ -135,6 +140,16 @@ func (r *runner) step() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(r.ctx, r.d.opts.callTimeout())
 }
 
+// perOp is what an apply step's deadline grows by for each operation: a
+// first apply of 25,000 operations gets 25 seconds more than a step.
+const perOp = time.Millisecond
+
+// applyStep is the context of applying p: Options.CallTimeout, and perOp
+// for each of its operations, so that an apply of any size can complete.
+func (r *runner) applyStep(p *Plan) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.ctx, r.d.opts.callTimeout()+time.Duration(p.Len())*perOp)
+}
+
 // judge updates the quorum of the services keyed in keys (all if nil),
 // and reports and notifies each change.
 func (r *runner) judge(keys map[ipvs.Key]bool) {
@@ -158,10 +173,12 @@ func (r *runner) announce() {
 // applies the plan; resync says it is the periodic repair.
 func (r *runner) apply(mode readMode, resync bool) error {
 	sctx, cancel := r.step()
-	defer cancel()
 	p, err := r.d.planModel(sctx, r.m, r.v, mode)
+	cancel()
 	if err == nil && p.Len() > 0 {
-		err = r.d.Apply(sctx, p)
+		actx, cancel := r.applyStep(p)
+		err = r.d.Apply(actx, p)
+		cancel()
 	}
 	r.ready = r.ready || err == nil
 	if err != nil || (p != nil && p.Len() > 0) {
@@ -179,16 +196,15 @@ func (r *runner) apply(mode readMode, resync bool) error {
 // Director knows, reading nothing (the whole model when it knows nothing
 // yet).
 func (r *runner) flip(services map[ipvs.Key]bool) error {
-	sctx, cancel := r.step()
-	defer cancel()
 	p, ok := r.d.planFlip(r.m, r.v, services)
 	if !ok { // nothing known of the kernel yet: read it
-		cancel()
 		return r.apply(readTable, false)
 	}
 	var err error
 	if p.Len() > 0 {
-		err = r.d.Apply(sctx, p)
+		actx, cancel := r.applyStep(p)
+		err = r.d.Apply(actx, p)
+		cancel()
 	}
 	if err != nil || p.Len() > 0 {
 		r.report(Report{Time: time.Now(), Plan: p, Err: err})

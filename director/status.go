@@ -51,6 +51,10 @@ type Status struct {
 	// Owned is what the Director owns (see the package documentation), as
 	// of its last change.
 	Owned Owned
+	// OverdueChecks counts the health checks that waited for a free
+	// checker (Options.MaxChecks) longer than their interval: too many
+	// checks, or too slow ones, for the limit.
+	OverdueChecks uint64
 }
 
 // Owned is what a Director owns: what Teardown removes or puts back.
@@ -157,6 +161,12 @@ func (b *statusBook) applied(start time.Time) {
 }
 
 // errored records a step of Run that ended in an error.
+func (b *statusBook) overdue() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.s.OverdueChecks++
+}
+
 func (b *statusBook) errored() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
