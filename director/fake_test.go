@@ -15,10 +15,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/lvs-go/lvs/director"
+	"github.com/lvs-go/lvs/director/check"
 	"github.com/lvs-go/lvs/director/directortest"
 	"github.com/lvs-go/lvs/ipvs"
 	"github.com/lvs-go/lvs/sysctl"
@@ -469,5 +471,85 @@ func TestNoDefaultSidesNeeded(t *testing.T) {
 	// Close leaves the given sides open.
 	if _, err := k.IPVS.Services(stepCtx(t)); err != nil {
 		t.Errorf("the fake after Close: %v", err)
+	}
+}
+
+// TestFakeSharedProbeFlipsBoth: two services checking one real server the
+// same way both see it fail and recover, from one probe.
+func TestFakeSharedProbeFlipsBoth(t *testing.T) {
+	dir := t.TempDir()
+	touch(t, dir, "10.0.0.110", true)
+	touch(t, dir, "10.0.0.120", true)
+	d, k := directortest.New(t, nil)
+	conf := healthConf(dir, 0)
+	second := strings.Replace(conf[strings.Index(conf, "  - protocol"):], "10.0.0.8:80", "10.0.0.9:80", 1)
+	r := run(t, d, parse(t, conf+second))
+	r.waitFor("the first apply", func(rep director.Report) bool { return rep.Plan != nil })
+	touch(t, dir, "10.0.0.120", false)
+	seen := map[string]bool{}
+	r.waitFor("rs2 down in both services", func(rep director.Report) bool {
+		if rep.Health != nil && !rep.Health.Healthy {
+			seen[rep.Health.Service] = true
+		}
+		return len(seen) == 2
+	})
+	for _, svc := range []ipvs.Service{web, {Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort("10.0.0.9:80")}} {
+		deadline := time.Now().Add(10 * time.Second)
+		for weights(t, k.IPVS, svc)["10.0.0.120:80"] != 0 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if w := weights(t, k.IPVS, svc); w["10.0.0.120:80"] != 0 {
+			t.Errorf("%v: %v, want rs2 quiesced", svc, w)
+		}
+	}
+}
+
+// slowSpec is a check kind of the tests: it takes 30 ms and passes.
+type slowSpec struct{}
+
+func (*slowSpec) Type() string                    { return "test-slow" }
+func (*slowSpec) Compile() (check.Checker, error) { return slowChecker{}, nil }
+
+type slowChecker struct{}
+
+func (slowChecker) Check(ctx context.Context, _ check.Env, _ netip.AddrPort) error {
+	select {
+	case <-time.After(30 * time.Millisecond):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+var registerSlow sync.Once
+
+// TestFakeOverdueChecks: more checks than one checker can run in their
+// interval are counted overdue, and the others still run.
+func TestFakeOverdueChecks(t *testing.T) {
+	registerSlow.Do(func() {
+		if err := check.Register("test-slow", check.Kind{New: func() check.Spec { return new(slowSpec) }}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	d, _ := directortest.New(t, &director.Options{MaxChecks: 1})
+	var text strings.Builder
+	text.WriteString("services:\n  - protocol: tcp\n    address: 10.0.0.8:80\n    check: {type: test-slow, interval: 20ms}\n    realServers:\n")
+	for i := range 5 {
+		fmt.Fprintf(&text, "      - {address: 10.0.0.%d:80, forward: dr}\n", 110+i)
+	}
+	run(t, d, parse(t, text.String())).waitFor("the first apply", func(rep director.Report) bool { return rep.Plan != nil })
+	deadline := time.Now().Add(10 * time.Second)
+	for d.Status().OverdueChecks < 3 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := d.Status().OverdueChecks; n < 3 {
+		t.Errorf("%d overdue checks, want some: 5 checks of 30 ms every 20 ms on one checker", n)
+	}
+	// Five checkers keep up: each check waits for none.
+	d5, _ := directortest.New(t, &director.Options{MaxChecks: 5})
+	run(t, d5, parse(t, text.String())).waitFor("the first apply", func(rep director.Report) bool { return rep.Plan != nil })
+	time.Sleep(300 * time.Millisecond)
+	if n := d5.Status().OverdueChecks; n != 0 {
+		t.Errorf("%d overdue checks with a checker for each", n)
 	}
 }
