@@ -92,9 +92,10 @@ func (d *Director) Enable(ctx context.Context, svc ipvs.Key, rs netip.AddrPort) 
 	})
 }
 
-// maintain changes the disabled list with edit (given the index of rs's
-// entry, -1 if none), saves the state and has a running Run apply it.
-// disabling refuses what cannot be quiesced.
+// maintain changes the disabled list with edit (given a copy of the list
+// and the index of rs's entry, -1 if none), saves the state and has a
+// running Run apply it; if the state cannot be saved, the list stays as it
+// was and the error says why. disabling refuses what cannot be quiesced.
 func (d *Director) maintain(ctx context.Context, svc ipvs.Key, rs netip.AddrPort, disabling bool, edit func([]Maintenance, int) []Maintenance) error {
 	d.mu.Lock()
 	var s *service
@@ -110,12 +111,20 @@ func (d *Director) maintain(ctx context.Context, svc ipvs.Key, rs netip.AddrPort
 		return fmt.Errorf("director: %v: %s: %w", svc, errMHQuiesce, errors.ErrUnsupported)
 	}
 	i := slices.IndexFunc(d.st.Disabled, func(m Maintenance) bool { return m.Service == svc && m.Addr == rs })
-	d.st.Disabled = edit(d.st.Disabled, i)
-	err := d.save()
+	before := slices.Clone(d.st.Disabled)
+	d.st.Disabled = edit(slices.Clone(d.st.Disabled), i)
+	if err := d.save(); err != nil {
+		// A change that cannot be kept is not made: Status, the next
+		// plan and the state file all keep the list as it was.
+		d.st.Disabled = before
+		d.status.owns(d.st)
+		d.mu.Unlock()
+		return err
+	}
 	run := d.run
 	d.mu.Unlock()
-	if err != nil || run == nil {
-		return err
+	if run == nil {
+		return nil
 	}
 	return run.ask(ctx, adminRequest{svc: svc})
 }

@@ -12,19 +12,39 @@ import (
 	"github.com/lvs-go/lvs/ipvs"
 )
 
-// commands are the subcommands that talk to a running director; each
-// returns the exit status.
-var commands = map[string]func(args []string) int{
-	"status":   statusCommand,
-	"disable":  func(args []string) int { return maintenanceCommand("disable", args) },
-	"enable":   func(args []string) int { return maintenanceCommand("enable", args) },
-	"reload":   reloadCommand,
-	"withdraw": func(args []string) int { return clusterCommand("withdraw", "withdrawn", args) },
-	"rejoin":   func(args []string) int { return clusterCommand("rejoin", "rejoined", args) },
+// command is a subcommand: one line for -h, and what runs it.
+type command struct {
+	summary string
+	run     func(args []string) int
+}
+
+// commands are the subcommands, most of which talk to a running director;
+// each returns the exit status.
+var commands = map[string]command{
+	"status":  {"what the running director has: services, real servers, health, weights", statusCommand},
+	"disable": {"take a real server out of service by hand: disable [-reason TEXT] SERVICE REALSERVER", func(args []string) int { return maintenanceCommand("disable", args) }},
+	"enable":  {"put a real server disabled by hand back in service: enable SERVICE REALSERVER", func(args []string) int { return maintenanceCommand("enable", args) }},
+	"reload":  {"re-read the configuration file; exits 1 if it was refused or its apply failed", reloadCommand},
+	"withdraw": {"withdraw this director's prefixes from the routers (cluster.bgp)",
+		func(args []string) int { return clusterCommand("withdraw", "withdrawn", args) }},
+	"rejoin":  {"announce this director's prefixes again after withdraw", func(args []string) int { return clusterCommand("rejoin", "rejoined", args) }},
+	"version": {"print the version and exit", versionCommand},
 	// drain and undrain, withdraw's and rejoin's former names, are kept
 	// for one release (see CHANGELOG.md).
-	"drain":   func(args []string) int { return clusterCommand("withdraw", "withdrawn", args) },
-	"undrain": func(args []string) int { return clusterCommand("rejoin", "rejoined", args) },
+	"drain":   {"former name of withdraw, kept for one release", func(args []string) int { return clusterCommand("withdraw", "withdrawn", args) }},
+	"undrain": {"former name of rejoin, kept for one release", func(args []string) int { return clusterCommand("rejoin", "rejoined", args) }},
+}
+
+// commandNames are the subcommands in the order -h lists them.
+func commandNames() []string {
+	return []string{"status", "disable", "enable", "reload", "withdraw", "rejoin", "version", "drain", "undrain"}
+}
+
+func versionCommand(args []string) int {
+	fs := flag.NewFlagSet(progName()+" version", flag.ExitOnError)
+	fs.Parse(args)
+	writeVersion(os.Stdout, readBuildVersion())
+	return 0
 }
 
 // clusterCommand takes the director out of its cluster (its prefixes
@@ -40,16 +60,16 @@ func clusterCommand(name, done string, args []string) int {
 }
 
 func commandFlags(name, usage string) (*flag.FlagSet, *string) {
-	fs := flag.NewFlagSet("director "+name, flag.ExitOnError)
+	fs := flag.NewFlagSet(progName()+" "+name, flag.ExitOnError)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: director %s [flags] %s\n", name, usage)
+		fmt.Fprintf(fs.Output(), "usage: %s %s [flags] %s\n", progName(), name, usage)
 		fs.PrintDefaults()
 	}
 	return fs, fs.String("control", defaultControl, "the running director's control socket")
 }
 
 func fail(err error) int {
-	fmt.Fprintln(os.Stderr, "director:", err)
+	fmt.Fprintf(os.Stderr, "%s: %v\n", progName(), err)
 	return 1
 }
 

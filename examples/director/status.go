@@ -7,9 +7,11 @@ import (
 	"io"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lvs-go/lvs/director"
 	"github.com/lvs-go/lvs/ipvs"
@@ -154,7 +156,7 @@ func writeStatus(w io.Writer, v statusView, now time.Time) error {
 		return fmt.Sprintf("%s (%s ago)", t.Format(time.DateTime), now.Sub(t).Round(time.Second))
 	}
 	fmt.Fprintf(w, "config %s: %d applies, %d errors, %d drift repaired; last apply %s, last resync %s; fingerprint %.16s\n",
-		v.Config, v.Applies, v.Errors, v.Drift, ago(v.LastApply), ago(v.LastResync), v.Fingerprint)
+		printable(v.Config), v.Applies, v.Errors, v.Drift, ago(v.LastApply), ago(v.LastResync), v.Fingerprint)
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	for _, s := range v.Services {
 		fmt.Fprintf(tw, "%s %s\n", s.Service, s.Scheduler)
@@ -167,7 +169,7 @@ func writeStatus(w io.Writer, v statusView, now time.Time) error {
 				state = append(state, "removed")
 			}
 			if rs.Disabled {
-				state = append(state, fmt.Sprintf("disabled by hand since %s: %s", rs.DisabledSince.Format(time.DateTime), cmp.Or(rs.Reason, "no reason given")))
+				state = append(state, fmt.Sprintf("disabled by hand since %s: %s", rs.DisabledSince.Format(time.DateTime), printable(cmp.Or(rs.Reason, "no reason given"))))
 			}
 			if !rs.DrainUntil.IsZero() {
 				state = append(state, "draining until "+rs.DrainUntil.Format(time.DateTime))
@@ -200,4 +202,19 @@ func vipList(vs []director.VIP) []string {
 		out[i] = v.Address.String() + " on " + cmp.Or(v.Interface, "lo")
 	}
 	return out
+}
+
+// printable is s, or s quoted as Go quotes strings when it holds anything
+// but printable characters (or is not UTF-8): a reason given with a newline or a terminal's
+// escape cannot forge lines of the status.
+func printable(s string) string {
+	if !utf8.ValidString(s) {
+		return strconv.Quote(s)
+	}
+	for _, r := range s {
+		if !strconv.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
