@@ -30,6 +30,9 @@ import (
 //	POST /v1/withdraw withdraw this director's prefixes from the routers (cluster), until
 //	POST /v1/rejoin
 //	(POST /v1/drain and /v1/undrain: withdraw's and rejoin's former names, for one release)
+//	POST /v1/realservers/weight   {"service": ..., "realServer": ..., "weight": 5, "reason": "..."}
+//	POST /v1/realservers/drain    {"service": ..., "realServer": ..., "until": "2026-01-02T15:04:05Z", "reason": "..."}
+//	POST /v1/realservers/restore  {"service": ..., "realServer": ...}
 //
 // An error is a 4xx or 5xx answer with {"error": "..."}.
 
@@ -37,6 +40,17 @@ import (
 type maintenanceRequest struct {
 	Service    ipvs.Key       `json:"service"`
 	RealServer netip.AddrPort `json:"realServer"`
+	Reason     string         `json:"reason,omitempty"`
+}
+
+// overrideRequest is the body of /v1/realservers/weight, drain and
+// restore: Weight is required by weight, Until (none if zero) read by
+// drain.
+type overrideRequest struct {
+	Service    ipvs.Key       `json:"service"`
+	RealServer netip.AddrPort `json:"realServer"`
+	Weight     *int           `json:"weight,omitempty"`
+	Until      time.Time      `json:"until,omitzero"`
 	Reason     string         `json:"reason,omitempty"`
 }
 
@@ -118,6 +132,38 @@ func (dm *daemon) serveControl() (stop func(), err error) {
 			}
 			answer(w, struct{}{}, err)
 		}
+	}
+	override := func(kind string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			var o overrideRequest
+			dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&o); err != nil {
+				answer(w, nil, &badRequest{err})
+				return
+			}
+			var err error
+			switch {
+			case kind == "weight" && o.Weight == nil:
+				err = &badRequest{errors.New("weight: missing")}
+			case kind == "weight":
+				err = dm.d.SetWeight(r.Context(), o.Service, o.RealServer, *o.Weight, o.Reason)
+			case kind == "drain":
+				err = dm.d.Drain(r.Context(), o.Service, o.RealServer, o.Until, o.Reason)
+			default:
+				err = dm.d.Restore(r.Context(), o.Service, o.RealServer)
+			}
+			attrs := []any{"service", o.Service.String(), "real_server", o.RealServer.String(), "change", kind}
+			if err != nil {
+				dm.log.Error("real server change refused or failed", append(attrs, "error", err)...)
+			} else {
+				dm.log.Info("real server changed by hand", append(attrs, "weight", o.Weight, "until", o.Until, "reason", o.Reason)...)
+			}
+			answer(w, struct{}{}, err)
+		}
+	}
+	for _, kind := range []string{"weight", "drain", "restore"} {
+		mux.HandleFunc("POST /v1/realservers/"+kind, override(kind))
 	}
 	mux.HandleFunc("POST /v1/disable", maintain(false))
 	mux.HandleFunc("POST /v1/enable", maintain(true))

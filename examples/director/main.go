@@ -12,13 +12,20 @@
 //	lvs-director status [-json]             what the running director has: services, real servers, health, weights, drains
 //	lvs-director disable -reason TEXT SERVICE REALSERVER
 //	lvs-director enable SERVICE REALSERVER  take a real server out of service by hand, and back
+//	lvs-director weight [-reason TEXT] SERVICE REALSERVER WEIGHT
+//	lvs-director drain [-for D | -until T] [-reason TEXT] SERVICE REALSERVER
+//	lvs-director restore SERVICE REALSERVER set a real server's weight by hand, drain it (weight 0 until idle or the deadline), and back
 //	lvs-director reload                     re-read the configuration file (as SIGHUP does), and say how it went
 //	lvs-director withdraw / rejoin          withdraw this director's prefixes from the routers (cluster.bgp), and back
 //	lvs-director -version / version         the version (module version or VCS revision) and Go release
 //
 // SERVICE is "tcp 10.0.0.8:80" (one or two words) or "fwmark 10"; the
 // subcommands talk to the running director over its control socket
-// (-control, mode 0600: whoever can open it can change the director).
+// (-control, mode 0600: root and the daemon's user; with -control-group
+// or -status-group it is mode 0666 and each connection's peer, as the
+// kernel gives it, is checked: the members of -control-group may change
+// the director, those of -status-group read its status). The subcommands
+// talk only to a daemon run by root (or by their own user).
 //
 // Under systemd (Type=notify, see lvs-director.service) it says READY=1
 // once the first apply has succeeded, RELOADING=1 and READY=1 around each

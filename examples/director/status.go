@@ -62,6 +62,13 @@ type realServerView struct {
 	DisabledSince time.Time `json:"disabledSince,omitzero"`
 	// DrainUntil is the deadline of a draining real server.
 	DrainUntil time.Time `json:"drainUntil,omitzero"`
+	// DeclaredWeight is the configuration's weight; Weight, the kernel's,
+	// is the effective one, and Why says why they differ.
+	DeclaredWeight int    `json:"declaredWeight"`
+	Why            string `json:"why,omitempty"`
+	// Override is the weight set by hand or the drain (SetWeight, Drain),
+	// if any.
+	Override *director.Override `json:"override,omitempty"`
 }
 
 // readStatus reads the director's status and the kernel's table of the
@@ -94,6 +101,14 @@ func readStatus(ctx context.Context, d *director.Director, a director.Announcer,
 	for _, m := range st.Disabled {
 		disabled[rsKey{m.Service, m.Addr}] = m
 	}
+	overrides := map[rsKey]director.Override{}
+	for _, o := range d.Overrides() {
+		overrides[rsKey{o.Service, o.Addr}] = o
+	}
+	below := map[ipvs.Key]bool{}
+	for _, k := range st.BelowQuorum {
+		below[k] = true
+	}
 	draining := map[rsKey]time.Time{}
 	for _, dr := range st.Owned.Draining {
 		draining[rsKey{dr.Service, dr.Addr}] = dr.Deadline
@@ -114,6 +129,13 @@ func readStatus(ctx context.Context, d *director.Director, a director.Announcer,
 			rv.Disabled, rv.Reason, rv.DisabledSince = true, m.Reason, m.Since
 		}
 		rv.DrainUntil = draining[k]
+		if o, ok := overrides[k]; ok {
+			rv.Override = &o
+		}
+		if w, ok := d.DeclaredWeight(k.svc, k.addr); ok {
+			rv.DeclaredWeight = w
+		}
+		rv.Why = why(*rv, below[k.svc], time.Now())
 	}
 	for _, ts := range tab.Services {
 		k := ts.Key()
@@ -174,7 +196,11 @@ func writeStatus(w io.Writer, v statusView, now time.Time) error {
 			if !rs.DrainUntil.IsZero() {
 				state = append(state, "draining until "+rs.DrainUntil.Format(time.DateTime))
 			}
-			fmt.Fprintf(tw, "  -> %s\t%v\tweight %d\tactive %d\tinactive %d\t%s\n", rs.Addr, rs.Forward, rs.Weight,
+			weight := fmt.Sprintf("weight %d", rs.Weight)
+			if rs.Weight != rs.DeclaredWeight || rs.Why != "" {
+				weight += fmt.Sprintf(" (declared %d: %s)", rs.DeclaredWeight, printable(cmp.Or(rs.Why, "not yet applied")))
+			}
+			fmt.Fprintf(tw, "  -> %s\t%v\t%s\tactive %d\tinactive %d\t%s\n", rs.Addr, rs.Forward, weight,
 				rs.ActiveConns, rs.InactiveConns, strings.Join(state, ", "))
 		}
 	}
@@ -217,4 +243,41 @@ func printable(s string) string {
 		}
 	}
 	return s
+}
+
+// why says why a real server's effective weight is not its declared one:
+// "" when nothing but the configuration decides it.
+func why(rv realServerView, below bool, now time.Time) string {
+	var out []string
+	if rv.Disabled {
+		out = append(out, "disabled by hand")
+	}
+	if o := rv.Override; o != nil {
+		reason := ""
+		if o.Reason != "" {
+			reason = ": " + o.Reason
+		}
+		switch {
+		case o.Drain && rv.ActiveConns+rv.InactiveConns == 0 && rv.InKernel:
+			out = append(out, "drained by hand, idle"+reason)
+		case o.Drain && !o.Until.IsZero() && !now.Before(o.Until):
+			out = append(out, fmt.Sprintf("drained by hand, deadline %s passed%s", o.Until.Format(time.DateTime), reason))
+		case o.Drain && o.Until.IsZero():
+			out = append(out, fmt.Sprintf("draining by hand until idle (%d connections)%s", rv.ActiveConns+rv.InactiveConns, reason))
+		case o.Drain:
+			out = append(out, fmt.Sprintf("draining by hand until idle or %s (%d connections)%s", o.Until.Format(time.DateTime), rv.ActiveConns+rv.InactiveConns, reason))
+		default:
+			out = append(out, fmt.Sprintf("weight %d set by hand%s", o.Weight, reason))
+		}
+	}
+	if rv.Health == "failed" {
+		out = append(out, "failed its health check")
+	}
+	if below {
+		out = append(out, "service below quorum")
+	}
+	if !rv.InKernel {
+		out = append(out, "removed")
+	}
+	return strings.Join(out, "; ")
 }
