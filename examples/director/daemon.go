@@ -239,6 +239,11 @@ func (dm *daemon) serveMetrics() (stop func(), err error) {
 			return nil, err
 		}
 	}
+	if dm.opts.Announcer != nil {
+		if err := reg.Register(newBGPCollector(dm.opts.Announcer)); err != nil {
+			return nil, err
+		}
+	}
 	for _, c := range dm.reloads.collectors() {
 		if err := reg.Register(c); err != nil {
 			return nil, err
