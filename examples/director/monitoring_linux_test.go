@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -111,5 +112,50 @@ lvs_director_bgp_peer_state_changed_timestamp_seconds{asn="65000",peer="192.168.
 `
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want)); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestMonitoringDashboard: the Grafana dashboard is JSON whose panels
+// each query something, and every metric it queries is one the daemon
+// describes.
+func TestMonitoringDashboard(t *testing.T) {
+	b, err := os.ReadFile("monitoring/dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		UID    string `json:"uid"`
+		Panels []struct {
+			Type, Title string
+			Targets     []struct{ Expr string }
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	names := described(t)
+	used := map[string]bool{}
+	for _, p := range d.Panels {
+		if p.Type == "row" {
+			continue
+		}
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q queries nothing", p.Title)
+		}
+		for _, q := range p.Targets {
+			for _, m := range regexp.MustCompile(`\blvs_[a-z_]+\b`).FindAllString(q.Expr, -1) {
+				used[m] = true
+				if !slices.Contains(names, m) {
+					t.Errorf("panel %q uses %s, which the daemon does not describe", p.Title, m)
+				}
+			}
+		}
+	}
+	// What the issue asks the dashboard to show.
+	for _, m := range []string{"lvs_ipvs_service_connections_total", "lvs_ipvs_backend_connections_active", "lvs_director_backend_healthy",
+		"lvs_director_applies_total", "lvs_director_errors_total", "lvs_director_config_last_reload_successful", "lvs_director_bgp_peer_up"} {
+		if !used[m] {
+			t.Errorf("the dashboard does not show %s", m)
+		}
 	}
 }
