@@ -388,7 +388,11 @@ func (e *controlError) Error() string {
 	case os.IsTimeout(e.err):
 		return fmt.Sprintf("the director on %s did not answer in time", e.path)
 	}
-	return fmt.Sprintf("talking to the director on %s: %v", e.path, errors.Unwrap(e.err))
+	err := e.err
+	if u := errors.Unwrap(err); u != nil { // the url.Error's method and URL are the protocol's
+		err = u
+	}
+	return fmt.Sprintf("talking to the director on %s: %v", e.path, err)
 }
 
 func (e *controlError) Unwrap() error { return e.err }
