@@ -89,7 +89,9 @@ func TestOverrides(t *testing.T) {
 
 	// A reload with rs1 at 3 in the file: the override stays.
 	r.reload <- parse(t, strings.Replace(natLab, "- {address: 10.0.0.110:80, forward: nat}", "- {address: 10.0.0.110:80, forward: nat, weight: 3}", 1))
-	r.waitFor("the reload", func(rep director.Report) bool { return rep.Plan != nil || rep.Err != nil })
+	if err := d.Ping(stepCtx(t)); err != nil { // answered once the reload's step has ended
+		t.Fatal(err)
+	}
 	want("after a reload", 5, 0)
 	if w, _ := d.DeclaredWeight(svc, rs1); w != 3 {
 		t.Errorf("rs1's declared weight after the reload: %d, want 3", w)
