@@ -48,7 +48,7 @@ func (d *Director) planModel(ctx context.Context, m *model, v verdicts, mode rea
 		m = m.withSysctl(sysctl.VSConnReuseMode, d.connReuse)
 	}
 	v.disabled = d.disabledTargets()
-	m = m.effective(v)
+	m = d.withOverrides(m).effective(v)
 	cur, err := d.read(ctx, m, mode)
 	if err != nil {
 		return nil, err
@@ -215,7 +215,7 @@ func (d *Director) planFlip(m *model, v verdicts, services map[ipvs.Key]bool) (*
 		if !ok {
 			ts = &ipvs.TableService{}
 		}
-		o.add(s.effective(v), *ts, ok, d.opts.Drain > 0)
+		o.add(d.serviceWithOverrides(s).effective(v), *ts, ok, d.opts.Drain > 0)
 	}
 	return &Plan{Ops: o.ops(), drains: o.drains}, true
 }

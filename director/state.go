@@ -26,6 +26,8 @@ type state struct {
 	Sync     bool                 `json:"sync,omitempty"` // sync daemons started
 	// Disabled are the real servers taken out of service by hand.
 	Disabled []Maintenance `json:"-"`
+	// Overrides are the weights set by hand and the drains.
+	Overrides []Override `json:"-"`
 }
 
 // stateKey is a service key as state files hold it: numbers, so that the
@@ -56,8 +58,9 @@ type stateMaintenance struct {
 }
 
 type stateFile struct {
-	Services []stateKey         `json:"services,omitempty"`
-	Disabled []stateMaintenance `json:"disabled,omitempty"`
+	Services  []stateKey         `json:"services,omitempty"`
+	Disabled  []stateMaintenance `json:"disabled,omitempty"`
+	Overrides []stateOverride    `json:"overrides,omitempty"`
 	*statePlain
 }
 
@@ -69,6 +72,7 @@ func (s state) MarshalJSON() ([]byte, error) {
 	for _, m := range s.Disabled {
 		f.Disabled = append(f.Disabled, stateMaintenance{stateKeyOf(m.Service), m.Addr, m.Reason, m.Since})
 	}
+	f.Overrides = stateOverrides(s.Overrides)
 	return json.Marshal(f)
 }
 
@@ -78,6 +82,7 @@ func (s *state) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	s.Services, s.Disabled = nil, nil
+	s.Overrides = overridesOf(f.Overrides)
 	for _, k := range f.Services {
 		s.Services = append(s.Services, k.key())
 	}

@@ -2,7 +2,7 @@
 # Installs what lvs's tests and demo need on a Debian (bookworm) machine, as root:
 # QEMU, the tools the real-kernel tests compare against (and dnsmasq, the DNS
 # server the dns health check is tested against, and bird2, the BGP router of
-# the cluster tests), and Debian's
+# the cluster tests, and promtool for the monitoring kit's rules), and Debian's
 # linux-image-amd64 unpacked (not installed) for the VM tier when the host
 # kernel has no IPVS. Safe to run again: it only does what is missing.
 set -eu
@@ -23,12 +23,26 @@ if ! command -v bird >/dev/null 2>&1; then
 	if command -v systemctl >/dev/null 2>&1; then systemctl mask bird.service >/dev/null 2>&1 || true; fi
 	need="$need bird2"
 fi
+if ! command -v promtool >/dev/null 2>&1; then
+	# promtool checks and unit-tests the monitoring kit's alert rules
+	# (examples/director/monitoring); the Prometheus server that comes with it
+	# is masked and kept from starting during the install, never started.
+	if command -v systemctl >/dev/null 2>&1; then systemctl mask prometheus.service >/dev/null 2>&1 || true; fi
+	need="$need prometheus"
+fi
 updated=no
 if [ -n "$need" ]; then
 	apt-get update -q
 	updated=yes
+	# No service starts during the install (policy-rc.d 101: action forbidden),
+	# unless the machine already has a policy of its own.
+	policy=no
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 0755 /usr/sbin/policy-rc.d && policy=yes
+	fi
 	# shellcheck disable=SC2086
-	apt-get install -y -q --no-install-recommends $need
+	apt-get install -y -q --no-install-recommends $need || { [ "$policy" = no ] || rm -f /usr/sbin/policy-rc.d; exit 1; }
+	[ "$policy" = no ] || rm -f /usr/sbin/policy-rc.d
 fi
 
 if ! ls "$ROOT"/lib/modules/*/kernel/net/netfilter/ipvs/ip_vs.ko >/dev/null 2>&1; then

@@ -22,18 +22,27 @@ import (
 
 // daemon is one run of the director daemon.
 type daemon struct {
-	path        string
-	opts        director.Options
-	control     string // the control socket's path; none if empty
-	dryRun      bool
-	teardown    bool
-	metricsAt   string
-	log         *slog.Logger
-	stopTimeout time.Duration // for the teardown
+	path    string
+	opts    director.Options
+	control string // the control socket's path; none if empty
+	access  controlAccess
+	// controlTimeout and controlConns, if not zero, replace the control
+	// server's timeouts and connection limit (tests).
+	controlTimeout time.Duration
+	controlConns   int
+	dryRun         bool
+	teardown       bool
+	metricsAt      string
+	log            *slog.Logger
+	stopTimeout    time.Duration // for the teardown
 
-	d      *director.Director
-	reload chan reloadRequest
-	sd     *notifier
+	d       *director.Director
+	reload  chan reloadRequest
+	sd      *notifier
+	version buildVersion
+	reloads *reloadMetrics
+	bgp     *director.BGP    // the speaker's settings, which a reload cannot change
+	hup     <-chan os.Signal // SIGHUP
 }
 
 // reloadRequest asks the daemon to re-read its configuration file; done,
@@ -49,13 +58,25 @@ type reloadResult struct {
 	Errors uint64
 }
 
+// run runs the daemon until SIGINT or SIGTERM.
 func (dm *daemon) run() error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	dm.hup = hup
+	return dm.runContext(ctx)
+}
+
+// runContext runs the daemon until ctx is done; it reloads on each
+// signal of dm.hup (none if nil) and on each request of the control
+// socket.
+func (dm *daemon) runContext(ctx context.Context) error {
 	compiled, err := director.Load(dm.path)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 	if c := compiled.Config().Cluster; c != nil && c.BGP != nil && !dm.dryRun {
 		// The speaker's sockets are this process's: it runs in the
 		// director's namespace.
@@ -65,6 +86,7 @@ func (dm *daemon) run() error {
 		}
 		defer sp.Close()
 		dm.opts.Announcer = sp
+		dm.bgp = c.BGP
 		dm.log.Info("bgp speaker started", "asn", c.BGP.LocalASN, "router_id", c.BGP.RouterID, "peers", len(c.BGP.Peers))
 	}
 	d, err := director.New(&dm.opts)
@@ -73,6 +95,7 @@ func (dm *daemon) run() error {
 	}
 	defer d.Close()
 	dm.d = d
+	dm.reloads = newReloadMetrics(time.Now())
 	if dm.dryRun {
 		p, err := d.Plan(ctx, compiled)
 		if err != nil {
@@ -98,7 +121,7 @@ func (dm *daemon) run() error {
 	}
 	dm.sd = newNotifier()
 	configs := make(chan *director.Compiled)
-	go dm.reloads(ctx, configs)
+	go dm.reloadLoop(ctx, configs)
 	go dm.supervise(ctx)
 
 	dm.log.Info("applying", "config", dm.path)
@@ -116,22 +139,20 @@ func (dm *daemon) run() error {
 	return err
 }
 
-// reloads re-reads the configuration file on SIGHUP and on each request of
+// reloadLoop re-reads the configuration file on SIGHUP and on each request of
 // the control socket, and hands what it reads to Run; a file that does not
 // load is logged (or answered) and the running configuration stays.
-func (dm *daemon) reloads(ctx context.Context, configs chan<- *director.Compiled) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+func (dm *daemon) reloadLoop(ctx context.Context, configs chan<- *director.Compiled) {
 	for {
 		var r reloadRequest
 		select {
 		case <-ctx.Done():
 			return
-		case <-hup:
+		case <-dm.hup:
 		case r = <-dm.reload:
 		}
 		res := dm.reloadOnce(ctx, configs)
+		dm.reloads.record(res, time.Now())
 		if r.done != nil {
 			r.done <- res
 		}
@@ -141,6 +162,10 @@ func (dm *daemon) reloads(ctx context.Context, configs chan<- *director.Compiled
 func (dm *daemon) reloadOnce(ctx context.Context, configs chan<- *director.Compiled) reloadResult {
 	c, err := director.Load(dm.path)
 	if err != nil {
+		dm.log.Error("reload refused, keeping the running configuration", "config", dm.path, "error", err)
+		return reloadResult{Err: err}
+	}
+	if err := checkRestart(dm.bgp, bgpOf(c)); err != nil {
 		dm.log.Error("reload refused, keeping the running configuration", "config", dm.path, "error", err)
 		return reloadResult{Err: err}
 	}
@@ -206,9 +231,20 @@ func (dm *daemon) serveMetrics() (stop func(), err error) {
 	reg := prometheus.NewRegistry()
 	for _, c := range []prometheus.Collector{
 		metrics.New(dm.d, nil),
+		buildInfoGauge(dm.version),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	if dm.opts.Announcer != nil {
+		if err := reg.Register(newBGPCollector(dm.opts.Announcer)); err != nil {
+			return nil, err
+		}
+	}
+	for _, c := range dm.reloads.collectors() {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

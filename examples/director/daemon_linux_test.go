@@ -242,6 +242,9 @@ func TestDaemonEndToEnd(t *testing.T) {
 	if w := weights(); len(w) != 4 || w["10.0.0.110:80"] != 3 || w[rs2.String()] != 0 {
 		t.Errorf("after broken reloads: %v, want the running configuration kept", w)
 	}
+	if out, err := runCLI(t, "reload", "-control", sock); err == nil || !strings.Contains(out, "wieght") {
+		t.Errorf("the reload subcommand on a broken file: %v, want exit 1 and why\n%s", err, out)
+	}
 	out, err := runCLI(t, "-check", "-config", conf)
 	if err == nil || !strings.Contains(out, conf+":9: ") || !strings.Contains(out, "wieght") {
 		t.Errorf("-check of the broken file: %v\n%s", err, out)
@@ -252,6 +255,14 @@ func TestDaemonEndToEnd(t *testing.T) {
 	out, err = runCLI(t, "status", "-control", sock)
 	if err != nil || !strings.Contains(out, "disabled by hand since") || !strings.Contains(out, "disk swap") || !strings.Contains(out, "TCP  10.0.0.8:80 wrr") {
 		t.Errorf("director status: %v\n%s", err, out)
+	}
+
+	// A weight set by hand: rs1 at 4, kept across the restart below.
+	if out, err := runCLI(t, "weight", "-control", sock, "tcp", "10.0.0.8:80", "10.0.0.110:80", "4"); err != nil {
+		t.Errorf("director weight: %v\n%s", err, out)
+	}
+	if w := weights(); w["10.0.0.110:80"] != 4 {
+		t.Errorf("after weight 4: %v", w)
 	}
 
 	// SIGTERM: the table stays; a restart with the state file keeps rs2
@@ -271,14 +282,33 @@ func TestDaemonEndToEnd(t *testing.T) {
 		var v statusView
 		return ctl.call("GET", "/v1/status", nil, &v) == nil && !v.LastResync.IsZero()
 	})
-	if w := weights(); w[rs2.String()] != 0 {
-		t.Errorf("after the restart: %v, want rs2 still disabled", w)
+	if w := weights(); w[rs2.String()] != 0 || w["10.0.0.110:80"] != 4 {
+		t.Errorf("after the restart: %v, want rs2 still disabled and rs1 still at 4", w)
+	}
+	if out, err := runCLI(t, "restore", "-control", sock, "tcp", "10.0.0.8:80", "10.0.0.110:80"); err != nil {
+		t.Errorf("director restore: %v\n%s", err, out)
 	}
 	if out, err := runCLI(t, "enable", "-control", sock, "tcp", "10.0.0.8:80", "10.0.0.120:80"); err != nil {
 		t.Errorf("director enable: %v\n%s", err, out)
 	}
 	if got := answers(4); got["rs2"] != 1 || got["rs1"] != 3 {
 		t.Errorf("answers after enable with wrr 3:1 %v, want rs1 3, rs2 1", got)
+	}
+	// Drain rs1: weight 0, every new connection to rs2; status says why.
+	if out, err := runCLI(t, "drain", "-control", sock, "-for", "1h", "-reason", "upgrade", "tcp", "10.0.0.8:80", "10.0.0.110:80"); err != nil {
+		t.Errorf("director drain: %v\n%s", err, out)
+	}
+	if got := answers(4); got["rs2"] != 4 {
+		t.Errorf("answers with rs1 draining %v, want all 4 from rs2", got)
+	}
+	if out, err := runCLI(t, "status", "-control", sock); err != nil || !strings.Contains(out, "weight 0 (declared 3: dra") || !strings.Contains(out, "by hand") {
+		t.Errorf("status with rs1 draining: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, "restore", "-control", sock, "tcp", "10.0.0.8:80", "10.0.0.110:80"); err != nil {
+		t.Errorf("director restore after drain: %v\n%s", err, out)
+	}
+	if w := weights(); w["10.0.0.110:80"] != 3 || w[rs2.String()] != 1 {
+		t.Errorf("after restore: %v, want the file's 3 and 1", w)
 	}
 	daemon.Process.Signal(syscall.SIGTERM)
 	if err := daemon.Wait(); err != nil {

@@ -1,23 +1,31 @@
-// Command director runs the lvs director from a configuration file: it
+// Command lvs-director runs the lvs director from a configuration file: it
 // applies the file, keeps real servers' health checked, re-reads the file
 // on SIGHUP or when asked, logs each change as one structured record, and
 // on SIGINT or SIGTERM stops (leaving the configuration in place, as
 // keepalived does) or, with -teardown, removes everything it owns first.
 //
-//	director -config /etc/lvs/director.yaml [-state /var/lib/lvs/director.json] [-control /run/lvs-director.sock]
-//	         [-drain 30s] [-teardown] [-metrics 127.0.0.1:9120] [-log-format text|json] [-log-level info]
-//	director -check -config FILE        validate a configuration offline (no root, no kernel), like keepalived -t
-//	director -dry-run -config FILE      print the plan (the diff against the kernel) and exit
-//	director -import keepalived.conf    print a keepalived configuration's virtual servers as a director configuration
-//	director status [-json]             what the running director has: services, real servers, health, weights, drains
-//	director disable -reason TEXT SERVICE REALSERVER
-//	director enable SERVICE REALSERVER  take a real server out of service by hand, and back
-//	director reload                     re-read the configuration file (as SIGHUP does), and say how it went
-//	director withdraw / rejoin          withdraw this director's prefixes from the routers (cluster.bgp), and back
+//	lvs-director -config /etc/lvs/director.yaml [-state /var/lib/lvs/director.json] [-control /run/lvs-director.sock]
+//	             [-drain 30s] [-teardown] [-metrics 127.0.0.1:9120] [-log-format text|json] [-log-level info]
+//	lvs-director -check [-config] FILE      validate a configuration offline (no root, no kernel), like keepalived -t
+//	lvs-director -dry-run -config FILE      print the plan (the diff against the kernel) and exit
+//	lvs-director -import keepalived.conf    print a keepalived configuration's virtual servers as a director configuration
+//	lvs-director status [-json]             what the running director has: services, real servers, health, weights, drains
+//	lvs-director disable -reason TEXT SERVICE REALSERVER
+//	lvs-director enable SERVICE REALSERVER  take a real server out of service by hand, and back
+//	lvs-director weight [-reason TEXT] SERVICE REALSERVER WEIGHT
+//	lvs-director drain [-for D | -until T] [-reason TEXT] SERVICE REALSERVER
+//	lvs-director restore SERVICE REALSERVER set a real server's weight by hand, drain it (weight 0 until idle or the deadline), and back
+//	lvs-director reload                     re-read the configuration file (as SIGHUP does), and say how it went
+//	lvs-director withdraw / rejoin          withdraw this director's prefixes from the routers (cluster.bgp), and back
+//	lvs-director -version / version         the version (module version or VCS revision) and Go release
 //
 // SERVICE is "tcp 10.0.0.8:80" (one or two words) or "fwmark 10"; the
 // subcommands talk to the running director over its control socket
-// (-control, mode 0600: whoever can open it can change the director).
+// (-control, mode 0600: root and the daemon's user; with -control-group
+// or -status-group it is mode 0666 and each connection's peer, as the
+// kernel gives it, is checked: the members of -control-group may change
+// the director, those of -status-group read its status). The subcommands
+// talk only to a daemon run by root (or by their own user).
 //
 // Under systemd (Type=notify, see lvs-director.service) it says READY=1
 // once the first apply has succeeded, RELOADING=1 and READY=1 around each
@@ -34,6 +42,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/lvs-go/lvs/director"
@@ -42,48 +51,98 @@ import (
 // defaultControl is where the control socket is unless -control says.
 const defaultControl = "/run/lvs-director.sock"
 
+// progName is the name the program was run as (lvs-director when
+// installed as the unit expects).
+func progName() string {
+	if len(os.Args) == 0 || os.Args[0] == "" {
+		return "lvs-director"
+	}
+	return filepath.Base(os.Args[0])
+}
+
 func main() {
 	if len(os.Args) > 1 {
 		if cmd, ok := commands[os.Args[1]]; ok {
-			os.Exit(cmd(os.Args[2:]))
+			os.Exit(cmd.run(os.Args[2:]))
 		}
 	}
+	fs := flag.NewFlagSet(progName(), flag.ContinueOnError)
 	var (
-		path      = flag.String("config", "", "configuration file (YAML or JSON)")
-		state     = flag.String("state", "", "file that keeps what the director owns, and the real servers disabled by hand, across restarts")
-		control   = flag.String("control", defaultControl, "control socket for status, disable, enable and reload (mode 0600); off if empty")
-		drain     = flag.Duration("drain", 0, "drain removed real servers for up to this long instead of deleting them")
-		check     = flag.Bool("check", false, "validate the configuration and exit: no root, no kernel")
-		dryRun    = flag.Bool("dry-run", false, "print the plan and exit")
-		teardown  = flag.Bool("teardown", false, "remove what the director owns when stopped")
-		metricsAt = flag.String("metrics", "", "address to serve Prometheus metrics on at /metrics (host:port); off if empty")
-		logFormat = flag.String("log-format", "text", "log records as text or json")
-		logLevel  = flag.String("log-level", "info", "the least important records logged: debug, info, warn or error")
-		importKA  = flag.String("import", "", "print this keepalived.conf's virtual servers as a director configuration, and what was not carried over, and exit")
+		path      = fs.String("config", "", "configuration file (YAML or JSON)")
+		state     = fs.String("state", "", "file that keeps what the director owns, and the real servers disabled by hand, across restarts")
+		control   = fs.String("control", defaultControl, "control socket for status, disable, enable and reload (mode 0600); off if empty")
+		drain     = fs.Duration("drain", 0, "drain removed real servers for up to this long instead of deleting them")
+		check     = fs.Bool("check", false, "validate the configuration (-config FILE, or FILE) and exit: no root, no kernel")
+		dryRun    = fs.Bool("dry-run", false, "print the plan and exit")
+		teardown  = fs.Bool("teardown", false, "remove what the director owns when stopped")
+		metricsAt = fs.String("metrics", "", "address to serve Prometheus metrics on at /metrics (host:port); off if empty")
+		logFormat = fs.String("log-format", "text", "log records as text or json")
+		logLevel  = fs.String("log-level", "info", "the least important records logged: debug, info, warn or error")
+		importKA  = fs.String("import", "", "print this keepalived.conf's virtual servers as a director configuration, and what was not carried over, and exit")
+		version   = fs.Bool("version", false, "print the version and exit")
+		ctlGroup  = fs.String("control-group", "", "a group whose members may use the control socket as root does (it is then mode 0666, each peer checked)")
+		statGroup = fs.String("status-group", "", "a group whose members may read the status over the control socket")
 	)
-	flag.Parse()
+	fs.Usage = func() { usage(fs) }
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		os.Exit(2)
+	}
+	if *check && *path == "" && fs.NArg() == 1 {
+		*path = fs.Arg(0) // -check FILE
+	} else if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "%s: unknown subcommand or stray argument %q (see %s -h)\n", progName(), fs.Arg(0), progName())
+		os.Exit(2)
+	}
 	switch {
+	case *version:
+		writeVersion(os.Stdout, readBuildVersion())
+		os.Exit(0)
 	case *importKA != "":
 		os.Exit(importKeepalived(*importKA))
 	case *path == "":
-		flag.Usage()
+		fmt.Fprintf(os.Stderr, "%s: -config FILE is required (see %s -h)\n", progName(), progName())
 		os.Exit(2)
 	case *check:
 		os.Exit(checkConfig(*path))
 	}
 	log, err := newLogger(os.Stderr, *logFormat, *logLevel)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "director:", err)
+		fmt.Fprintf(os.Stderr, "%s: %v\n", progName(), err)
+		os.Exit(2)
+	}
+	var access controlAccess
+	if access.change, err = lookupGroups(*ctlGroup); err == nil {
+		access.read, err = lookupGroups(*statGroup)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", progName(), err)
 		os.Exit(2)
 	}
 	d := daemon{
-		path: *path, opts: director.Options{StateFile: *state, Drain: *drain}, control: *control,
+		path: *path, opts: director.Options{StateFile: *state, Drain: *drain}, control: *control, access: access,
 		dryRun: *dryRun, teardown: *teardown, metricsAt: *metricsAt, log: log, stopTimeout: 30 * time.Second,
+		version: readBuildVersion(),
 	}
 	if err := d.run(); err != nil {
 		log.Error("director stopped", "error", err)
 		os.Exit(1)
 	}
+}
+
+// usage prints how to run the daemon, then the subcommands, one line each.
+func usage(fs *flag.FlagSet) {
+	w, p := fs.Output(), progName()
+	fmt.Fprintf(w, "usage: %s -config FILE [flags]    run the director\n", p)
+	fmt.Fprintf(w, "       %s -check FILE             validate a configuration offline\n", p)
+	fmt.Fprintf(w, "       %s SUBCOMMAND [flags] ...  talk to the running director\n\nsubcommands:\n", p)
+	for _, name := range commandNames() {
+		fmt.Fprintf(w, "  %-10s %s\n", name, commands[name].summary)
+	}
+	fmt.Fprintf(w, "\nflags:\n")
+	fs.PrintDefaults()
 }
 
 // checkConfig validates the file at path offline and prints what is wrong

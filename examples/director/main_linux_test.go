@@ -23,6 +23,10 @@ var modules = []string{"ip_vs", "ip_vs_rr", "ip_vs_wrr", "ipip", "nf_tables", "v
 const daemonEnv = "LVS_TEST_RUN_DAEMON"
 
 func TestMain(m *testing.M) {
+	if path := os.Getenv(serveSocketEnv); path != "" {
+		serveAnything(path)
+		os.Exit(0)
+	}
 	if os.Getenv(daemonEnv) == "1" {
 		os.Args = append([]string{os.Args[0]}, strings.Fields(os.Getenv(daemonEnv+"_ARGS"))...)
 		main()

@@ -7,9 +7,11 @@ import (
 	"io"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lvs-go/lvs/director"
 	"github.com/lvs-go/lvs/ipvs"
@@ -60,6 +62,13 @@ type realServerView struct {
 	DisabledSince time.Time `json:"disabledSince,omitzero"`
 	// DrainUntil is the deadline of a draining real server.
 	DrainUntil time.Time `json:"drainUntil,omitzero"`
+	// DeclaredWeight is the configuration's weight; Weight, the kernel's,
+	// is the effective one, and Why says why they differ.
+	DeclaredWeight int    `json:"declaredWeight"`
+	Why            string `json:"why,omitempty"`
+	// Override is the weight set by hand or the drain (SetWeight, Drain),
+	// if any.
+	Override *director.Override `json:"override,omitempty"`
 }
 
 // readStatus reads the director's status and the kernel's table of the
@@ -92,6 +101,14 @@ func readStatus(ctx context.Context, d *director.Director, a director.Announcer,
 	for _, m := range st.Disabled {
 		disabled[rsKey{m.Service, m.Addr}] = m
 	}
+	overrides := map[rsKey]director.Override{}
+	for _, o := range d.Overrides() {
+		overrides[rsKey{o.Service, o.Addr}] = o
+	}
+	below := map[ipvs.Key]bool{}
+	for _, k := range st.BelowQuorum {
+		below[k] = true
+	}
 	draining := map[rsKey]time.Time{}
 	for _, dr := range st.Owned.Draining {
 		draining[rsKey{dr.Service, dr.Addr}] = dr.Deadline
@@ -112,6 +129,13 @@ func readStatus(ctx context.Context, d *director.Director, a director.Announcer,
 			rv.Disabled, rv.Reason, rv.DisabledSince = true, m.Reason, m.Since
 		}
 		rv.DrainUntil = draining[k]
+		if o, ok := overrides[k]; ok {
+			rv.Override = &o
+		}
+		if w, ok := d.DeclaredWeight(k.svc, k.addr); ok {
+			rv.DeclaredWeight = w
+		}
+		rv.Why = why(*rv, below[k.svc], time.Now())
 	}
 	for _, ts := range tab.Services {
 		k := ts.Key()
@@ -154,7 +178,7 @@ func writeStatus(w io.Writer, v statusView, now time.Time) error {
 		return fmt.Sprintf("%s (%s ago)", t.Format(time.DateTime), now.Sub(t).Round(time.Second))
 	}
 	fmt.Fprintf(w, "config %s: %d applies, %d errors, %d drift repaired; last apply %s, last resync %s; fingerprint %.16s\n",
-		v.Config, v.Applies, v.Errors, v.Drift, ago(v.LastApply), ago(v.LastResync), v.Fingerprint)
+		printable(v.Config), v.Applies, v.Errors, v.Drift, ago(v.LastApply), ago(v.LastResync), v.Fingerprint)
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	for _, s := range v.Services {
 		fmt.Fprintf(tw, "%s %s\n", s.Service, s.Scheduler)
@@ -167,12 +191,16 @@ func writeStatus(w io.Writer, v statusView, now time.Time) error {
 				state = append(state, "removed")
 			}
 			if rs.Disabled {
-				state = append(state, fmt.Sprintf("disabled by hand since %s: %s", rs.DisabledSince.Format(time.DateTime), cmp.Or(rs.Reason, "no reason given")))
+				state = append(state, fmt.Sprintf("disabled by hand since %s: %s", rs.DisabledSince.Format(time.DateTime), printable(cmp.Or(rs.Reason, "no reason given"))))
 			}
 			if !rs.DrainUntil.IsZero() {
 				state = append(state, "draining until "+rs.DrainUntil.Format(time.DateTime))
 			}
-			fmt.Fprintf(tw, "  -> %s\t%v\tweight %d\tactive %d\tinactive %d\t%s\n", rs.Addr, rs.Forward, rs.Weight,
+			weight := fmt.Sprintf("weight %d", rs.Weight)
+			if rs.Weight != rs.DeclaredWeight || rs.Why != "" {
+				weight += fmt.Sprintf(" (declared %d: %s)", rs.DeclaredWeight, printable(cmp.Or(rs.Why, "not yet applied")))
+			}
+			fmt.Fprintf(tw, "  -> %s\t%v\t%s\tactive %d\tinactive %d\t%s\n", rs.Addr, rs.Forward, weight,
 				rs.ActiveConns, rs.InactiveConns, strings.Join(state, ", "))
 		}
 	}
@@ -200,4 +228,56 @@ func vipList(vs []director.VIP) []string {
 		out[i] = v.Address.String() + " on " + cmp.Or(v.Interface, "lo")
 	}
 	return out
+}
+
+// printable is s, or s quoted as Go quotes strings when it holds anything
+// but printable characters (or is not UTF-8): a reason given with a newline or a terminal's
+// escape cannot forge lines of the status.
+func printable(s string) string {
+	if !utf8.ValidString(s) {
+		return strconv.Quote(s)
+	}
+	for _, r := range s {
+		if !strconv.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
+}
+
+// why says why a real server's effective weight is not its declared one:
+// "" when nothing but the configuration decides it.
+func why(rv realServerView, below bool, now time.Time) string {
+	var out []string
+	if rv.Disabled {
+		out = append(out, "disabled by hand")
+	}
+	if o := rv.Override; o != nil {
+		reason := ""
+		if o.Reason != "" {
+			reason = ": " + o.Reason
+		}
+		switch {
+		case o.Drain && rv.ActiveConns+rv.InactiveConns == 0 && rv.InKernel:
+			out = append(out, "drained by hand, idle"+reason)
+		case o.Drain && !o.Until.IsZero() && !now.Before(o.Until):
+			out = append(out, fmt.Sprintf("drained by hand, deadline %s passed%s", o.Until.Format(time.DateTime), reason))
+		case o.Drain && o.Until.IsZero():
+			out = append(out, fmt.Sprintf("draining by hand until idle (%d connections)%s", rv.ActiveConns+rv.InactiveConns, reason))
+		case o.Drain:
+			out = append(out, fmt.Sprintf("draining by hand until idle or %s (%d connections)%s", o.Until.Format(time.DateTime), rv.ActiveConns+rv.InactiveConns, reason))
+		default:
+			out = append(out, fmt.Sprintf("weight %d set by hand%s", o.Weight, reason))
+		}
+	}
+	if rv.Health == "failed" {
+		out = append(out, "failed its health check")
+	}
+	if below {
+		out = append(out, "service below quorum")
+	}
+	if !rv.InKernel {
+		out = append(out, "removed")
+	}
+	return strings.Join(out, "; ")
 }
