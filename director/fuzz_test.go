@@ -42,14 +42,16 @@ func FuzzParseConfig(f *testing.F) {
 	})
 }
 
-// FuzzState: any state file decodes without panicking, and a decoded state
-// encodes and decodes back to itself.
+// FuzzState: any state file decodes without panicking (as loadState
+// reads it), and a decoded state encodes and decodes back to itself.
 func FuzzState(f *testing.F) {
 	f.Add([]byte(`{"services":[{"Protocol":6,"Addr":"10.0.0.8:80","FirewallMark":0,"Family":2}],"vips":[{"address":"10.0.0.8"}],"sysctls":[{"Key":"net.ipv4.ip_forward","Value":"0"}],"draining":{"TCP  10.0.0.8:80|10.0.0.110:80":"2026-12-01T00:00:00Z"},"marks":true}`))
 	f.Add([]byte(`{}`))
+	f.Add([]byte(`null`))
+	f.Add([]byte(`{"disabled":[{"Service":{"Protocol":6,"Addr":"10.0.0.8:80"},"Addr":"10.0.0.110:80","Reason":"x","Since":"2026-12-01T00:00:00Z"}]} `))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var st state
-		if json.Unmarshal(b, &st) != nil {
+		if decodeState(b, &st) != nil {
 			return
 		}
 		out, err := json.Marshal(st)
