@@ -282,7 +282,7 @@ func compileService(vs VirtualService, where string) (*service, error) {
 		return nil, fail("", "negative quorum or hysteresis")
 	case vs.Quorum == 0 && vs.Hysteresis != 0:
 		return nil, fail("", "hysteresis without a quorum")
-	case vs.Quorum+vs.Hysteresis > len(s.dests):
+	case vs.Quorum > len(s.dests) || vs.Hysteresis > len(s.dests)-vs.Quorum: // no overflowing sum
 		return nil, fail("", "quorum %d and hysteresis %d need %d real servers to come up, the service has %d",
 			vs.Quorum, vs.Hysteresis, vs.Quorum+vs.Hysteresis, len(s.dests))
 	}
