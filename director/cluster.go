@@ -21,7 +21,8 @@ import (
 // setup with the backup announcing a worse path (a higher MED).
 type Cluster struct {
 	// Announce are the prefixes announced, each holding VIPs of the
-	// services (a /32 or /128 per VIP, or a wider prefix).
+	// services (a /32 or /128 per VIP, or a wider prefix, but not a
+	// default route: 0.0.0.0/0 and ::/0 are refused).
 	Announce []netip.Prefix `json:"announce"`
 	// BGP is the speaker's configuration.
 	BGP *BGP `json:"bgp,omitempty"`
@@ -180,8 +181,13 @@ func compileCluster(c *Cluster, services []*service) error {
 		return fail(".announce", "no prefixes")
 	}
 	for i, p := range c.Announce {
-		if !p.IsValid() || p != p.Masked() || p.Addr().Is4In6() {
+		switch {
+		case !p.IsValid() || p != p.Masked() || p.Addr().Is4In6():
 			return fail(fmt.Sprintf(".announce[%d]", i), "%v is not a prefix (its address must have no bits past its length)", p)
+		case p.Bits() == 0:
+			// The default route: the router would send every
+			// destination it has no better route for to the director.
+			return fail(fmt.Sprintf(".announce[%d]", i), "%v is the default route, not a prefix of VIPs", p)
 		}
 	}
 	if b := c.BGP; b != nil {

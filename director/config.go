@@ -11,6 +11,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/lvs-go/lvs/iptables"
 	"github.com/lvs-go/lvs/ipvs"
@@ -102,7 +104,9 @@ type VirtualService struct {
 	// server, if any, taking new connections (keepalived's quorum, counted
 	// in real servers rather than weights). It is up again once
 	// Quorum+Hysteresis real servers are in service, so that one real
-	// server flapping at the edge does not flap the service.
+	// server flapping at the edge does not flap the service. Both are
+	// from 0, and their sum at most the service's number of real
+	// servers; Hysteresis needs Quorum.
 	Quorum     int `json:"quorum,omitempty"`
 	Hysteresis int `json:"hysteresis,omitempty"`
 	// Notify runs commands when the service's real servers change health
@@ -341,6 +345,9 @@ func Load(path string) (*Compiled, error) {
 func Parse(b []byte) (*Compiled, error) {
 	var c Config
 	if err := yaml.UnmarshalStrict(b, &c); err != nil {
+		if ce := (*ConfigError)(nil); errors.As(err, &ce) {
+			return nil, withLine(b, ce)
+		}
 		return nil, withLine(b, &ConfigError{Reason: err.Error()})
 	}
 	cc, err := Compile(&c)
@@ -376,6 +383,96 @@ func Compile(cfg *Config) (*Compiled, error) {
 // Config returns the configuration c was compiled from, which must not be
 // changed.
 func (c *Compiled) Config() *Config { return c.cfg }
+
+type configPlain Config
+
+// UnmarshalJSON reads a configuration as the json tags name its fields,
+// refusing unknown fields and, in any mapping but sysctls, two keys that
+// differ only in case: encoding/json matches a field's name regardless of
+// case, so "Weight" and "weight" would set one field and the first would
+// be silently dropped. The error is a *ConfigError naming the mapping.
+func (c *Config) UnmarshalJSON(b []byte) error {
+	if err := caseDuplicates(b); err != nil {
+		return err
+	}
+	return decodeStrict(b, (*configPlain)(c))
+}
+
+// caseDuplicates finds, in the JSON document b, a mapping with two keys
+// that differ only in case; sysctls' keys are names of the kernel's,
+// where case counts (interface names), and are not compared.
+func caseDuplicates(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	return walkKeys(dec, "")
+}
+
+func walkKeys(dec *json.Decoder, where string) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch tok {
+	case json.Delim('{'):
+		seen := map[string]string{}
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			k, _ := tok.(string)
+			fk := string(foldName(k))
+			if prev, dup := seen[fk]; dup && prev != k && where != "sysctls" {
+				return &ConfigError{Where: where, Reason: fmt.Sprintf("keys %q and %q differ only in case, and name one field: keep one", prev, k)}
+			}
+			seen[fk] = k
+			sub := k
+			if where != "" {
+				sub = where + "." + k
+			}
+			if err := walkKeys(dec, sub); err != nil {
+				return err
+			}
+		}
+	case json.Delim('['):
+		for i := 0; dec.More(); i++ {
+			if err := walkKeys(dec, fmt.Sprintf("%s[%d]", where, i)); err != nil {
+				return err
+			}
+		}
+	default:
+		return nil
+	}
+	_, err = dec.Token() // the closing delimiter
+	return err
+}
+
+// foldName folds a name as encoding/json does when it matches a key to a
+// field: ASCII letters upper-cased, other runes to the smallest of their
+// simple fold set.
+func foldName(name string) []byte {
+	out := make([]byte, 0, len(name))
+	for _, r := range name {
+		switch {
+		case r < utf8.RuneSelf:
+			if 'a' <= r && r <= 'z' {
+				r -= 'a' - 'A'
+			}
+			out = append(out, byte(r))
+		default:
+			for {
+				r2 := unicode.SimpleFold(r)
+				if r2 <= r {
+					r = r2
+					break
+				}
+				r = r2
+			}
+			out = utf8.AppendRune(out, r)
+		}
+	}
+	return out
+}
 
 // ErrInvalid is matched by every configuration error.
 var ErrInvalid = errors.New("director: invalid configuration")

@@ -261,11 +261,34 @@ func TestRefusedConfigurations(t *testing.T) {
 		{"sorry server is a real server", "services:\n  - {protocol: tcp, address: 10.0.0.8:80, sorryServer: {address: 10.0.0.110:80, forward: nat}, realServers: [{address: 10.0.0.110:80, forward: nat}]}\n", "is one of the real servers"},
 		{"vip with a zone", "allowNoServices: true\nvips: [{address: \"fe80::1%eth0\"}]\n", "has a zone"},
 		{"broadcast vip", "allowNoServices: true\nvips: [{address: 255.255.255.255}]\n", "not a unicast address"},
+		{"a 1 ns check interval", "services:\n  - {protocol: tcp, address: 10.0.0.8:80, check: {type: tcp, interval: 1ns}, realServers: [{address: 10.0.0.110:80, forward: nat}]}\n", "interval 1ns is not from 100ms to 24h0m0s"},
+		{"a 99 ms check interval", "services:\n  - {protocol: tcp, address: 10.0.0.8:80, check: {type: tcp, interval: 99ms}, realServers: [{address: 10.0.0.110:80, forward: nat}]}\n", "interval 99ms is not from"},
+		{"a 2-day check interval", "services:\n  - {protocol: tcp, address: 10.0.0.8:80, check: {type: tcp, interval: 48h}, realServers: [{address: 10.0.0.110:80, forward: nat}]}\n", "interval 48h0m0s is not from"},
+		{"a 31-year jitter", "services:\n  - {protocol: tcp, address: 10.0.0.8:80, check: {type: tcp, jitter: 271560h}, realServers: [{address: 10.0.0.110:80, forward: nat}]}\n", "jitter 271560h0m0s is longer than 24h0m0s"},
+		{"quorum and hysteresis overflowing", "services:\n  - {protocol: tcp, address: 10.0.0.8:80, quorum: 1, hysteresis: 9223372036854775807, realServers: [{address: 10.0.0.110:80, forward: nat}]}\n", "need"},
+		{"quorum overflowing", "services:\n  - {protocol: tcp, address: 10.0.0.8:80, quorum: 9223372036854775807, hysteresis: 9223372036854775807, realServers: [{address: 10.0.0.110:80, forward: nat}]}\n", "need"},
+		{"keys differing in case", "services:\n  - {protocol: tcp, address: 10.0.0.8:80, realServers: [{address: 10.0.0.110:80, forward: nat, weight: 1, Weight: 0}]}\n", `services[0].realServers[0]: keys "Weight" and "weight" differ only in case`},
+		{"keys differing in case at the top", "allowNoServices: true\nallownoservices: false\n", `keys "allowNoServices" and "allownoservices" differ only in case`},
+		{"check keys differing in case", "services:\n  - {protocol: tcp, address: 10.0.0.8:80, check: {type: http, path: /a, PATH: /b}, realServers: [{address: 10.0.0.110:80, forward: nat}]}\n", `services[0].check: keys "PATH" and "path"`},
+		{"header names differing in case", "services:\n  - {protocol: tcp, address: 10.0.0.8:80, check: {type: http, headers: {X-A: a, x-a: b}}, realServers: [{address: 10.0.0.110:80, forward: nat}]}\n", `keys "X-A" and "x-a"`},
+		{"announcing 0.0.0.0/0", strings.Replace(clusterBase, "announce: [10.0.0.100/32]", "announce: [0.0.0.0/0]", 1), "0.0.0.0/0 is the default route"},
+		{"announcing ::/0", strings.Replace(clusterBase, "announce: [10.0.0.100/32]", `announce: [10.0.0.100/32, "::/0"]`, 1), "::/0 is the default route"},
 		{"a bgp peer twice", strings.Replace(clusterBase, "peers: [{address: 192.168.100.1, asn: 65000, holdTime: 3s, connectRetry: 1, password: secret}]", "peers: [{address: 192.168.100.1, asn: 65000}, {address: 192.168.100.1, asn: 65002}]", 1), "is peers[0] already"},
 	} {
 		_, err := Parse([]byte(tc.file))
 		if !errors.Is(err, ErrInvalid) || !strings.Contains(fmt.Sprint(err), tc.want) {
 			t.Errorf("%s: %v; want %q", tc.name, err, tc.want)
+		}
+	}
+	// Sysctl keys are the kernel's names, where case counts; the limits
+	// themselves are accepted.
+	for _, ok := range []string{
+		"allowNoServices: true\nsysctls: {net.ipv4.conf.eth0.rp_filter: \"1\", net.ipv4.conf.ETH0.rp_filter: \"1\"}\n",
+		"services:\n  - {protocol: tcp, address: 10.0.0.8:80, check: {type: tcp, interval: 100ms, jitter: 24h}, realServers: [{address: 10.0.0.110:80, forward: nat}]}\n",
+		"services:\n  - {protocol: tcp, address: 10.0.0.8:80, check: {type: tcp, interval: 24h}, quorum: 1, hysteresis: 1, realServers: [{address: 10.0.0.110:80, forward: nat}, {address: 10.0.0.120:80, forward: nat}]}\n",
+	} {
+		if _, err := Parse([]byte(ok)); err != nil {
+			t.Errorf("%q: %v", ok, err)
 		}
 	}
 }

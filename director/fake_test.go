@@ -294,7 +294,7 @@ services:
   - protocol: tcp
     address: 10.0.0.8:80
     quorum: %d
-    check: {type: command, command: [%q, %q, %q], interval: 50ms, timeout: 5s, rise: 1, fall: 1, onFailure: quiesce}
+    check: {type: command, command: [%q, %q, %q], interval: 100ms, timeout: 5s, rise: 1, fall: 1, onFailure: quiesce}
     realServers:
       - {address: 10.0.0.110:80, forward: nat}
       - {address: 10.0.0.120:80, forward: nat, weight: 2}

@@ -2,8 +2,10 @@ package director
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"sigs.k8s.io/yaml"
@@ -42,14 +44,16 @@ func FuzzParseConfig(f *testing.F) {
 	})
 }
 
-// FuzzState: any state file decodes without panicking, and a decoded state
-// encodes and decodes back to itself.
+// FuzzState: any state file decodes without panicking (as loadState
+// reads it), and a decoded state encodes and decodes back to itself.
 func FuzzState(f *testing.F) {
 	f.Add([]byte(`{"services":[{"Protocol":6,"Addr":"10.0.0.8:80","FirewallMark":0,"Family":2}],"vips":[{"address":"10.0.0.8"}],"sysctls":[{"Key":"net.ipv4.ip_forward","Value":"0"}],"draining":{"TCP  10.0.0.8:80|10.0.0.110:80":"2026-12-01T00:00:00Z"},"marks":true}`))
 	f.Add([]byte(`{}`))
+	f.Add([]byte(`null`))
+	f.Add([]byte(`{"disabled":[{"Service":{"Protocol":6,"Addr":"10.0.0.8:80"},"Addr":"10.0.0.110:80","Reason":"x","Since":"2026-12-01T00:00:00Z"}]} `))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var st state
-		if json.Unmarshal(b, &st) != nil {
+		if decodeState(b, &st) != nil {
 			return
 		}
 		out, err := json.Marshal(st)
@@ -63,6 +67,50 @@ func FuzzState(f *testing.F) {
 		again, _ := json.Marshal(back)
 		if string(again) != string(out) {
 			t.Fatalf("state round trip:\n%s\n%s", out, again)
+		}
+	})
+}
+
+// FuzzSysctlValue: normalising a sysctl value is idempotent, leaves no
+// white space around or doubled inside, and ignores how fields are
+// separated (the kernel prints tabs, users write spaces).
+func FuzzSysctlValue(f *testing.F) {
+	for _, s := range []string{"01", "1\n", "3\t50", "+0010", "-0", " 4096 87380  6291456 ", "cubic reno", "9223372036854775808", "\v\f1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		n := sysctlValue(v)
+		if again := sysctlValue(n); again != n {
+			t.Fatalf("%q -> %q -> %q", v, n, again)
+		}
+		if n != strings.TrimSpace(n) || strings.Contains(n, "  ") {
+			t.Fatalf("%q -> %q: white space left", v, n)
+		}
+		if tabs := sysctlValue(strings.Join(strings.Fields(v), "\t")); tabs != n {
+			t.Fatalf("%q -> %q, with tabs -> %q", v, n, tabs)
+		}
+	})
+}
+
+// FuzzCaseDuplicates: finding keys that differ only in case never panics
+// on any JSON, and refuses only what has such keys or is not JSON.
+func FuzzCaseDuplicates(f *testing.F) {
+	f.Add(`{"services":[{"realServers":[{"weight":1,"Weight":2}]}]}`)
+	f.Add(`{"sysctls":{"a":"1","A":"2"}}`)
+	f.Add(`{"K":1,"\u212a":2}`)
+	f.Fuzz(func(t *testing.T, b string) {
+		err := caseDuplicates([]byte(b))
+		var ce *ConfigError
+		if err != nil && errors.As(err, &ce) && !strings.Contains(ce.Reason, "differ only in case") {
+			t.Fatalf("%s: %v", b, err)
+		}
+		if err == nil && !json.Valid([]byte(b)) && strings.TrimSpace(b) != "" {
+			// Only the first value is read; what follows is the
+			// decoder's to refuse.
+			var v any
+			if json.NewDecoder(strings.NewReader(b)).Decode(&v) != nil {
+				t.Fatalf("%q: not JSON, not refused", b)
+			}
 		}
 	})
 }

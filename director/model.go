@@ -30,7 +30,9 @@ type model struct {
 	// the sync daemons it runs.
 	cluster *Cluster
 	daemons []ipvs.SyncDaemon
-	// byKey indexes services, built on first use (see service).
+	// byKey indexes services; built with them (index) and never changed
+	// after, so that goroutines sharing the model (Run, Disable, Status)
+	// read it without a lock.
 	byKey map[ipvs.Key]*service
 }
 
@@ -165,6 +167,7 @@ func compile(cfg *Config) (*model, error) {
 		m.sysctls = append(m.sysctls, sysctl.Setting{Key: k, Value: v})
 	}
 	slices.SortFunc(m.sysctls, func(a, b sysctl.Setting) int { return strings.Compare(string(a.Key), string(b.Key)) })
+	m.index()
 	return m, nil
 }
 
@@ -279,7 +282,7 @@ func compileService(vs VirtualService, where string) (*service, error) {
 		return nil, fail("", "negative quorum or hysteresis")
 	case vs.Quorum == 0 && vs.Hysteresis != 0:
 		return nil, fail("", "hysteresis without a quorum")
-	case vs.Quorum+vs.Hysteresis > len(s.dests):
+	case vs.Quorum > len(s.dests) || vs.Hysteresis > len(s.dests)-vs.Quorum: // no overflowing sum
 		return nil, fail("", "quorum %d and hysteresis %d need %d real servers to come up, the service has %d",
 			vs.Quorum, vs.Hysteresis, vs.Quorum+vs.Hysteresis, len(s.dests))
 	}
@@ -410,11 +413,11 @@ func (m *model) effective(v verdicts) *model {
 		return m
 	}
 	out := *m
-	out.byKey = nil
 	out.services = make([]*service, len(m.services))
 	for i, s := range m.services {
 		out.services[i] = s.effective(v)
 	}
+	out.index()
 	return &out
 }
 
@@ -461,13 +464,25 @@ func (s *service) effective(v verdicts) *service {
 	return &e
 }
 
-// service returns the service keyed k, or nil.
+// index builds byKey; only the function that makes m calls it, before m
+// is shared.
+func (m *model) index() {
+	m.byKey = make(map[ipvs.Key]*service, len(m.services))
+	for _, s := range m.services {
+		m.byKey[s.svc.Key()] = s
+	}
+}
+
+// service returns the service keyed k, or nil. It only reads m: a model
+// without an index (a literal, as Teardown's empty one) is searched.
 func (m *model) service(k ipvs.Key) *service {
-	if m.byKey == nil {
-		m.byKey = make(map[ipvs.Key]*service, len(m.services))
-		for _, s := range m.services {
-			m.byKey[s.svc.Key()] = s
+	if m.byKey != nil {
+		return m.byKey[k]
+	}
+	for _, s := range m.services {
+		if s.svc.Key() == k {
+			return s
 		}
 	}
-	return m.byKey[k]
+	return nil
 }

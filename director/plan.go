@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/lvs-go/lvs/iptables"
@@ -189,6 +190,21 @@ func parseDrainKey(s string) (ipvs.Key, netip.AddrPort, bool) {
 	return k, a, err == nil && aerr == nil
 }
 
+// sysctlValue is a sysctl value as the kernel prints it after writing it:
+// its fields (white space of any kind and amount between them, none
+// around) joined by one space, an integer field in decimal without
+// leading zeros or a plus sign ("01" and "+1" are 1, "-0" is 0). A field
+// that is not a decimal integer is kept as written.
+func sysctlValue(v string) string {
+	fs := strings.Fields(v)
+	for i, f := range fs {
+		if n, err := strconv.ParseInt(f, 10, 64); err == nil {
+			fs[i] = strconv.FormatInt(n, 10)
+		}
+	}
+	return strings.Join(fs, " ")
+}
+
 // vipOn is a VIP address on an interface.
 type vipOn struct {
 	addr  netip.Addr
@@ -204,7 +220,7 @@ func plan(m *model, cur current, drain bool) *Plan {
 	add := func(o Op) { p.Ops = append(p.Ops, o) }
 
 	for _, s := range m.sysctls {
-		if old, ok := cur.sysctls[s.Key]; !ok || strings.Join(strings.Fields(old), " ") != s.Value {
+		if old, ok := cur.sysctls[s.Key]; !ok || sysctlValue(old) != sysctlValue(s.Value) {
 			add(Op{Kind: SetSysctl, Sysctl: s, OldValue: old})
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -296,4 +297,61 @@ func parseConfig(b []byte) (*Config, error) {
 		return nil, err
 	}
 	return c.Config(), nil
+}
+
+// TestPlanSysctlNormalised: configured sysctl values are compared with the
+// kernel's as the kernel prints them (leading zeros, a trailing newline,
+// tab-separated fields): a kernel that has them plans nothing.
+func TestPlanSysctlNormalised(t *testing.T) {
+	cfg := mustConfig(t, natYAML)
+	cfg.Sysctls = map[sysctl.Key]string{
+		sysctl.IPv4Forward:                "01",
+		"net.ipv4.vs.sync_threshold":      "3 50",
+		"net.ipv4.vs.sync_refresh_period": "+0010\n",
+		"net.ipv4.vs.conn_reuse_mode":     " 1\n",
+	}
+	cur := current{
+		table: kernelOf(t, cfg),
+		sysctls: map[sysctl.Key]string{sysctl.IPv4Forward: "1", "net.ipv4.vs.sync_threshold": "3\t50",
+			"net.ipv4.vs.sync_refresh_period": "10", "net.ipv4.vs.conn_reuse_mode": "1"},
+		vips: map[vipOn]bool{{netip.MustParseAddr("192.168.10.200"), "lo"}: true},
+	}
+	if p := planFor(t, cfg, cur, false); p.Len() != 0 {
+		t.Errorf("plan for a kernel that has the values:\n%s", p)
+	}
+	cur.sysctls["net.ipv4.vs.sync_threshold"] = "3\t51"
+	if p := planFor(t, cfg, cur, false); p.Len() != 1 || p.Ops[0].Sysctl.Key != "net.ipv4.vs.sync_threshold" {
+		t.Errorf("plan for one different value:\n%s", p)
+	}
+	for in, want := range map[string]string{"01": "1", "1\n": "1", "3\t50": "3 50", "-0": "0", "abc  def": "abc def", "007x": "007x", "": ""} {
+		if got := sysctlValue(in); got != want {
+			t.Errorf("sysctlValue(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestModelIndexShared: a compiled model is read by several goroutines at
+// once (Run's loop, Disable and Enable, Status) without a lock: looking a
+// service up only reads it (go test -race reported the index built on
+// first use).
+func TestModelIndexShared(t *testing.T) {
+	m := mustCompile(t, mustConfig(t, natYAML))
+	k := m.services[0].svc.Key()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if m.service(k) == nil {
+				t.Errorf("service %v not found", k)
+			}
+		}()
+	}
+	wg.Wait()
+	if e := m.effective(verdicts{disabled: map[target]bool{{k, m.services[0].dests[0].Addr}: true}}); e.service(k) == m.service(k) || e.service(k) == nil {
+		t.Error("the effective model's index is the compiled one's")
+	}
+	if (&model{services: m.services}).service(k) != m.services[0] {
+		t.Error("a model without an index does not find its service")
+	}
 }

@@ -4,10 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/lvs-go/lvs/ipvs"
@@ -134,11 +138,27 @@ func writeFileAtomic(path string, b []byte) error {
 	return nil
 }
 
-// loadState reads a state file, which must be a regular file that only
-// its owner can write (its sysctls are restored as root on teardown).
+// maxStateSize bounds a state file: a director with a million services
+// writes well under this.
+const maxStateSize = 256 << 20
+
+// stateFields are the keys a state file may hold (stateFile's and
+// statePlain's JSON names); a file with keys but none of these is not a
+// state file.
+var stateFields = []string{"services", "disabled", "vips", "dummies", "sysctls", "draining", "marks", "snat", "sync"}
+
+// loadState reads a state file, which must be a regular file that its
+// owner, the process's user, alone can write (its sysctls are restored as
+// root on teardown): another owner, a group- or world-writable file, a
+// directory, a FIFO or a device are refused (fs.ErrPermission, fs.ErrInvalid)
+// without being read. Its content must be one JSON object holding at least
+// one field of a state file, or none ({}), and nothing after it; its
+// sysctl keys must be valid. A missing file is an empty state.
 func loadState(path string) (state, error) {
 	var st state
-	f, err := os.Open(path)
+	// O_NONBLOCK: opening a FIFO does not wait for a writer (it is
+	// refused below, before any read).
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return st, nil
 	}
@@ -150,13 +170,84 @@ func loadState(path string) (state, error) {
 	if err != nil {
 		return st, fmt.Errorf("director: state: %w", err)
 	}
-	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o022 != 0 {
-		return st, fmt.Errorf("director: state %s: mode %v: others can write it, refusing to use it", path, fi.Mode())
-	}
-	if err := json.NewDecoder(f).Decode(&st); err != nil {
+	if err := trustedFile(fi); err != nil {
 		return st, fmt.Errorf("director: state %s: %w", path, err)
 	}
+	b, err := io.ReadAll(io.LimitReader(f, maxStateSize+1))
+	if err != nil {
+		return st, fmt.Errorf("director: state %s: %w", path, err)
+	}
+	if len(b) > maxStateSize {
+		return st, fmt.Errorf("director: state %s: larger than %d MiB: %w", path, maxStateSize>>20, fs.ErrInvalid)
+	}
+	if err := decodeState(b, &st); err != nil {
+		return state{}, fmt.Errorf("director: state %s: %w", path, err)
+	}
 	return st, nil
+}
+
+// trustedFile is nil if fi is a regular file owned by the process's user
+// that no one else can write.
+func trustedFile(fi fs.FileInfo) error {
+	switch {
+	case fi.IsDir():
+		return fmt.Errorf("is a directory, not a state file: %w", fs.ErrInvalid)
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("mode %v: not a regular file: %w", fi.Mode(), fs.ErrInvalid)
+	case fi.Mode().Perm()&0o022 != 0:
+		return fmt.Errorf("mode %v: others can write it, refusing to use it: %w", fi.Mode(), fs.ErrPermission)
+	}
+	if sys, ok := fi.Sys().(*syscall.Stat_t); ok && int(sys.Uid) != os.Geteuid() {
+		return fmt.Errorf("owned by uid %d, not by this process's user (uid %d), refusing to use it: %w", sys.Uid, os.Geteuid(), fs.ErrPermission)
+	}
+	return nil
+}
+
+// decodeState reads a state file's content into st (see loadState).
+func decodeState(b []byte, st *state) error {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return err // trailing data, a truncated file, not an object
+	}
+	if fields == nil {
+		return fmt.Errorf("null, not a state: %w", fs.ErrInvalid)
+	}
+	known := len(fields) == 0
+	for k := range fields {
+		for _, f := range stateFields {
+			known = known || strings.EqualFold(k, f) // encoding/json matches names so
+		}
+	}
+	if !known {
+		return fmt.Errorf("none of a state file's fields (%s): %w", strings.Join(stateFields, ", "), fs.ErrInvalid)
+	}
+	if err := json.Unmarshal(b, st); err != nil {
+		return err
+	}
+	for _, s := range st.Sysctls {
+		if _, err := s.Key.Path(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// restorable splits the state's sysctls into those Teardown puts back and
+// those it refuses: a state file may only name keys the director could
+// have set, those under net. (which any configuration may set) and the
+// ones m sets (keys outside net. need hostSysctls); a key outside these
+// came from elsewhere, and writing it as root would do what the file's
+// author says.
+func (st state) restorable(m *model) (ok sysctl.Snapshot, refused []sysctl.Key) {
+	for _, s := range st.Sysctls {
+		if strings.HasPrefix(string(s.Key), "net.") ||
+			m != nil && slices.ContainsFunc(m.sysctls, func(x sysctl.Setting) bool { return x.Key == s.Key }) {
+			ok = append(ok, s)
+		} else {
+			refused = append(refused, s.Key)
+		}
+	}
+	return ok, refused
 }
 
 // save writes the state to Options.StateFile, if set, and shows it in the

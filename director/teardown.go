@@ -3,6 +3,8 @@ package director
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 )
 
 // Teardown removes everything the Director owns: its services, VIPs and
@@ -35,7 +37,11 @@ func (d *Director) Teardown(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	if err := d.sc.Restore(ctx, d.st.Sysctls); err != nil {
+	snap, refused := d.st.restorable(d.model)
+	if len(refused) > 0 {
+		errs = append(errs, fmt.Errorf("director: state: sysctls %v are not ones the director sets (outside net., and the configuration does not set them): not restored: %w", refused, fs.ErrPermission))
+	}
+	if err := d.sc.Restore(ctx, snap); err != nil {
 		errs = append(errs, err)
 	} else {
 		d.st.Sysctls = nil

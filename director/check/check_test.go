@@ -3,6 +3,7 @@ package check
 import (
 	"crypto/tls"
 	"errors"
+	"io/fs"
 	"net/http"
 	"net/netip"
 	"os"
@@ -10,7 +11,9 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 	"sigs.k8s.io/yaml"
@@ -477,5 +480,57 @@ func TestLimitReader(t *testing.T) {
 		} else if err.Error() != "EOF" || string(got) != tc.in {
 			t.Errorf("%q with %d: read %q, %v; want it all", tc.in, tc.n, got, err)
 		}
+	}
+}
+
+// TestTLSFilesBounded: caFile, certFile and keyFile are read only if they
+// are regular files of at most MaxPEMFile bytes: /dev/zero does not fill
+// memory, a FIFO does not hang the compilation, a sparse 5 MiB file is
+// refused before being read.
+func TestTLSFilesBounded(t *testing.T) {
+	dir := t.TempDir()
+	ca, cert, key := writeTestPKI(t, dir)
+	big := filepath.Join(dir, "big.pem")
+	if err := os.WriteFile(big, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(big, MaxPEMFile+1); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo.pem")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		spec TLS
+		want string
+	}{
+		{"devzero", TLS{CAFile: "/dev/zero"}, "caFile: /dev/zero: mode D"},
+		{"fifo", TLS{CAFile: fifo}, "not a regular file"},
+		{"fifo cert", TLS{CertFile: fifo, KeyFile: key}, "certFile: " + fifo + ": mode"},
+		{"fifo key", TLS{CertFile: cert, KeyFile: fifo}, "keyFile: " + fifo + ": mode"},
+		{"big", TLS{CAFile: big}, "larger than 4 MiB"},
+		{"directory", TLS{CAFile: dir}, "not a regular file"},
+		{"regular", TLS{CAFile: ca, CertFile: cert, KeyFile: key}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			done := make(chan error, 1)
+			go func() { _, err := tc.spec.Compile(); done <- err }()
+			select {
+			case err := <-done:
+				if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+					t.Errorf("%v, want %q", err, tc.want)
+				}
+				if tc.want != "" && !errors.Is(err, fs.ErrInvalid) {
+					t.Errorf("%v does not match fs.ErrInvalid", err)
+				}
+			case <-time.After(10 * time.Second):
+				if f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+					f.Close()
+				}
+				t.Fatal("compiling the check hangs")
+			}
+		})
 	}
 }

@@ -155,6 +155,40 @@ func TestCommandCheckKillsTheGroup(t *testing.T) {
 	}
 }
 
+// TestCommandCheckLeavesNothing: a command that exits at once, healthy,
+// leaving children in the background, one of them in a session of its own
+// (setsid), has them killed when the check ends, well before its timeout.
+func TestCommandCheckLeavesNothing(t *testing.T) {
+	_, d := probeNS(t)
+	setsid := needTool(t, "setsid")
+	marker := fmt.Sprintf("%d.%05d", 40+os.Getpid()%1000, time.Now().UnixNano()%100000)
+	script := fmt.Sprintf("sleep %s </dev/null >/dev/null 2>&1 & %s -f sleep %s </dev/null >/dev/null 2>&1 & exit 0", marker, setsid, marker)
+	start := time.Now()
+	if err := runCheckWithin(t, d, Command{Argv: []string{"/bin/sh", "-c", script}}, netip.MustParseAddrPort("127.0.0.1:1"), 30*time.Second); err != nil {
+		t.Fatalf("a command that exits 0: %v", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("the check took %v", took)
+	}
+	// The check has returned: what the command started must be gone now.
+	deadline := time.Now().Add(time.Second)
+	for {
+		out, _ := exec.Command("pgrep", "-f", "sleep "+marker).Output()
+		if len(strings.TrimSpace(string(out))) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			for _, pid := range strings.Fields(string(out)) {
+				if n, err := strconv.Atoi(pid); err == nil {
+					syscall.Kill(n, syscall.SIGKILL)
+				}
+			}
+			t.Fatalf("processes the check's command started still run after the check: %s", out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // TestDNSCheck: a dns check of a real dnsmasq in the test's namespace.
 func TestDNSCheck(t *testing.T) {
 	dnsmasq := needTool(t, "dnsmasq")

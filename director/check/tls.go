@@ -6,9 +6,12 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"net/netip"
 	"os"
 	"strings"
+	"syscall"
 	"unicode"
 )
 
@@ -24,7 +27,9 @@ import (
 // The same fields make the TLS side of an https check.
 type TLS struct {
 	// CAFile is the PEM file of the certificates that verify the
-	// target's; the system's roots if empty.
+	// target's; the system's roots if empty. It and CertFile and KeyFile
+	// must be regular files of at most MaxPEMFile bytes, read when the
+	// check is compiled.
 	CAFile string `json:"caFile,omitempty"`
 	// ServerName is the name the target's certificate must be for: by
 	// default an https check's host, else the target's address.
@@ -86,7 +91,7 @@ func (t TLS) config(host string) (*tls.Config, error) {
 		cfg.ServerName = host
 	}
 	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
+		pem, err := readPEMFile(t.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("caFile: %w", err)
 		}
@@ -96,13 +101,52 @@ func (t TLS) config(host string) (*tls.Config, error) {
 		}
 	}
 	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		certPEM, err := readPEMFile(t.CertFile)
+		if err != nil {
+			return nil, fmt.Errorf("certFile: %w", err)
+		}
+		keyPEM, err := readPEMFile(t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("keyFile: %w", err)
+		}
+		cert, err := tls.X509KeyPair(certPEM, keyPEM)
 		if err != nil {
 			return nil, fmt.Errorf("certFile, keyFile: %w", err)
 		}
 		cfg.Certificates = []tls.Certificate{cert}
 	}
 	return cfg, nil
+}
+
+// MaxPEMFile bounds the size of caFile, certFile and keyFile: a bundle
+// of every public root CA is under 300 KiB.
+const MaxPEMFile = 4 << 20
+
+// readPEMFile reads a file of certificates or a key: a regular file of
+// at most MaxPEMFile bytes. It is opened without blocking and refused
+// unless regular before anything is read, so that a FIFO does not hang
+// the compilation and /dev/zero does not fill memory.
+func readPEMFile(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: mode %v: not a regular file: %w", path, fi.Mode(), fs.ErrInvalid)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, MaxPEMFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxPEMFile {
+		return nil, fmt.Errorf("%s: larger than %d MiB: %w", path, MaxPEMFile>>20, fs.ErrInvalid)
+	}
+	return b, nil
 }
 
 // tlsConfigFor is cfg for the target: when neither ServerName nor an

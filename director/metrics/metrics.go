@@ -65,7 +65,8 @@
 //
 // per real server disabled by hand, labelled as the backend series and
 // with the reason given (one series per disabled real server, which
-// operators keep few):
+// operators keep few; a reason is cut to 256 bytes, and a byte that is
+// not UTF-8 shown as U+FFFD):
 //
 //	lvs_director_backend_disabled{...,reason}             gauge  1
 //
@@ -114,6 +115,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lvs-go/lvs/director"
 	"github.com/lvs-go/lvs/ipvs"
@@ -362,9 +364,33 @@ func (c *Collector) collectStatus(ch chan<- prometheus.Metric, s director.Status
 	send(ch, d.drift, prometheus.CounterValue, float64(s.Drift))
 }
 
+// maxLabel bounds a label value from outside the kernel (a disabled real
+// server's reason), in bytes.
+const maxLabel = 256
+
+// label is v as a label value: valid UTF-8 (each invalid byte U+FFFD, as
+// the exposition format needs: one invalid value used to fail the whole
+// scrape) and at most maxLabel bytes, cut at a character.
+func label(v string) string {
+	v = strings.ToValidUTF8(v, "\uFFFD")
+	if len(v) <= maxLabel {
+		return v
+	}
+	cut := maxLabel
+	for cut > 0 && !utf8.RuneStart(v[cut]) {
+		cut--
+	}
+	return v[:cut]
+}
+
 // send sends one metric, or the error that prevents it as an invalid
-// metric.
+// metric. Label values are made valid (label).
 func send(ch chan<- prometheus.Metric, d *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) {
+	for i, l := range labels {
+		if len(l) > maxLabel || !utf8.ValidString(l) {
+			labels[i] = label(l)
+		}
+	}
 	m, err := prometheus.NewConstMetric(d, t, v, labels...)
 	if err != nil {
 		m = prometheus.NewInvalidMetric(d, fmt.Errorf("metrics: %w", err))

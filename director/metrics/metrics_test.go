@@ -300,3 +300,44 @@ func TestKindValues(t *testing.T) {
 		t.Errorf("SyncSNAT is %q, want sync_source_nat", got)
 	}
 }
+
+// TestLabelsSanitized: a disabled real server's reason that is not valid
+// UTF-8 (possible through the Go API) or is long is shown made valid and
+// cut, and the scrape succeeds with every other metric.
+func TestLabelsSanitized(t *testing.T) {
+	bad := func() director.Status {
+		s := status()
+		s.Disabled = []director.Maintenance{
+			{Service: web.Key(), Addr: rs1, Reason: "patch \xff\xfe night"},
+			{Service: web.Key(), Addr: rs2, Reason: strings.Repeat("é", 200)},
+		}
+		return s
+	}
+	reg := register(t, newCollector(table, bad, nil))
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("gather: %v", err)
+	}
+	reasons := map[string]bool{}
+	families := 0
+	for _, mf := range mfs {
+		families++
+		if mf.GetName() != "lvs_director_backend_disabled" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "reason" {
+					reasons[l.GetValue()] = true
+				}
+			}
+		}
+	}
+	want := strings.Repeat("é", 128) // 256 bytes
+	if !reasons["patch \uFFFD night"] || !reasons[want] || len(reasons) != 2 {
+		t.Errorf("reasons %v, want %q and 128 é", reasons, "patch \uFFFD night")
+	}
+	if families < 2*len(stats)+7 {
+		t.Errorf("%d metric families: the others are missing", families)
+	}
+}
