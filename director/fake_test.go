@@ -504,7 +504,7 @@ func TestFakeSharedProbeFlipsBoth(t *testing.T) {
 	}
 }
 
-// slowSpec is a check kind of the tests: it takes 30 ms and passes.
+// slowSpec is a check kind of the tests: it takes 150 ms and passes.
 type slowSpec struct{}
 
 func (*slowSpec) Type() string                    { return "test-slow" }
@@ -514,7 +514,7 @@ type slowChecker struct{}
 
 func (slowChecker) Check(ctx context.Context, _ check.Env, _ netip.AddrPort) error {
 	select {
-	case <-time.After(30 * time.Millisecond):
+	case <-time.After(150 * time.Millisecond):
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -533,7 +533,7 @@ func TestFakeOverdueChecks(t *testing.T) {
 	})
 	d, _ := directortest.New(t, &director.Options{MaxChecks: 1})
 	var text strings.Builder
-	text.WriteString("services:\n  - protocol: tcp\n    address: 10.0.0.8:80\n    check: {type: test-slow, interval: 20ms}\n    realServers:\n")
+	text.WriteString("services:\n  - protocol: tcp\n    address: 10.0.0.8:80\n    check: {type: test-slow, interval: 100ms}\n    realServers:\n")
 	for i := range 5 {
 		fmt.Fprintf(&text, "      - {address: 10.0.0.%d:80, forward: dr}\n", 110+i)
 	}
@@ -543,13 +543,13 @@ func TestFakeOverdueChecks(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if n := d.Status().OverdueChecks; n < 3 {
-		t.Errorf("%d overdue checks, want some: 5 checks of 30 ms every 20 ms on one checker", n)
+		t.Errorf("%d overdue checks, want some: 5 checks of 150 ms every 100 ms on one checker", n)
 	}
-	// Five checkers keep up (every 100 ms here, for a busy machine): each
+	// Five checkers keep up (every 500 ms here, for a busy machine): each
 	// check waits for none.
 	d5, _ := directortest.New(t, &director.Options{MaxChecks: 5})
-	run(t, d5, parse(t, strings.Replace(text.String(), "interval: 20ms", "interval: 100ms", 1))).waitFor("the first apply", func(rep director.Report) bool { return rep.Plan != nil })
-	time.Sleep(300 * time.Millisecond)
+	run(t, d5, parse(t, strings.Replace(text.String(), "interval: 100ms", "interval: 500ms", 1))).waitFor("the first apply", func(rep director.Report) bool { return rep.Plan != nil })
+	time.Sleep(1200 * time.Millisecond)
 	if n := d5.Status().OverdueChecks; n != 0 {
 		t.Errorf("%d overdue checks with a checker for each", n)
 	}
