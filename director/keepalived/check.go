@@ -37,9 +37,13 @@ func (im *importer) serviceCheck(vs *virtualServer, svc director.VirtualService)
 	var all []built
 	per := map[*realServer][]built{}
 	var without []*realServer
+	index := make(map[netip.Addr]int, len(svc.RealServers))
+	for i := len(svc.RealServers) - 1; i >= 0; i-- {
+		index[svc.RealServers[i].Address.Addr()] = i // the first of an address
+	}
 	for _, rs := range vs.rs {
-		i := slices.IndexFunc(svc.RealServers, func(d director.RealServer) bool { return d.Address.Addr() == rs.addr.Addr() })
-		if i < 0 {
+		i, ok := index[rs.addr.Addr()]
+		if !ok {
 			continue // not carried over
 		}
 		for _, c := range rs.checkers {
@@ -113,7 +117,7 @@ func (im *importer) checker(vs *virtualServer, rs *realServer, n *node, addr net
 	block := rs.block + ": " + n.key()
 	b := built{n: n, rs: rs}
 	note := func(s *node, format string, args ...any) {
-		b.notes = append(b.notes, Note{File: s.file, Line: s.line, Block: block, Option: s.key(), Reason: fmt.Sprintf(format, args...)})
+		b.notes = append(b.notes, Note{File: s.file, Line: s.line, Block: block, Option: s.label(), Reason: fmt.Sprintf(format, args...)})
 	}
 	kind := checkKinds[n.key()]
 	if kind == "" {
@@ -433,7 +437,7 @@ func (im *importer) timing(c *director.Check, t timing, kind string, miscTimeout
 	c.Rise, c.Fall = 1, retry+1
 	if t.delayBeforeRetry != nil && retry > 0 && *t.delayBeforeRetry != c.Interval {
 		s := t.delayBeforeRetryNode
-		b.notes = append(b.notes, Note{File: s.file, Line: s.line, Block: block, Option: s.key(),
+		b.notes = append(b.notes, Note{File: s.file, Line: s.line, Block: block, Option: s.label(),
 			Reason: fmt.Sprintf("not carried over (the director retries at the interval, %v, not after %v: a failure takes longer to notice)", c.Interval, *t.delayBeforeRetry)})
 	}
 }

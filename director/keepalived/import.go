@@ -20,6 +20,8 @@ type importer struct {
 	seen   map[string]string // service key -> the name of the service that has it
 	quiet  bool              // drop notes: a group's later members repeat the first's
 	cfg    director.Config
+	dests  int   // real servers of all services, sorry servers counted
+	err    error // a limit reached: the import stops
 }
 
 // sslConf is the top-level SSL block, which SSL_GET checkers use.
@@ -41,7 +43,7 @@ func (im *importer) note(n *node, block, option, format string, args ...any) {
 
 // optionNote notes a statement of a block.
 func (im *importer) optionNote(n *node, block, format string, args ...any) {
-	im.note(n, block, n.key(), format, args...)
+	im.note(n, block, n.label(), format, args...)
 }
 
 // config maps the top-level statements.
@@ -58,6 +60,9 @@ func (im *importer) config(top []*node) *director.Config {
 		}
 	}
 	for _, n := range top {
+		if im.err != nil {
+			return &im.cfg
+		}
 		switch {
 		case n.key() == "virtual_server" && n.block:
 			im.virtualServer(n)
@@ -70,7 +75,7 @@ func (im *importer) config(top []*node) *director.Config {
 		case n.block:
 			im.note(n, "", "", "%s: not carried over (not part of the director)", n.header())
 		default:
-			im.note(n, "", n.key(), "not carried over (not part of the director)")
+			im.note(n, "", n.label(), "not carried over (not part of the director)")
 		}
 	}
 	for name, g := range im.groups {
@@ -148,7 +153,7 @@ func (im *importer) vrrpInstance(n *node) {
 	for _, s := range n.children {
 		if s.key() == "virtual_ipaddress" || s.key() == "virtual_ipaddress_excluded" {
 			for _, a := range s.children {
-				addrs = append(addrs, a.key())
+				addrs = append(addrs, a.label())
 			}
 		}
 	}
@@ -214,6 +219,11 @@ type member struct {
 	family ipvs.Family
 }
 
+var (
+	servicesLimit     = fmt.Sprintf("%d services (each member of a virtual_server_group is one)", maxServices)
+	destinationsLimit = fmt.Sprintf("%d real servers, all services together", maxDestinations)
+)
+
 func (im *importer) virtualServer(n *node) {
 	vs := &virtualServer{n: n, name: n.header(), weight: 1}
 	switch {
@@ -224,7 +234,10 @@ func (im *importer) virtualServer(n *node) {
 			return
 		}
 		im.used[n.arg(1)] = true
-		vs.members = im.expandGroup(g)
+		vs.members = im.expandGroup(g, maxServices-len(im.cfg.Services))
+		if im.err != nil {
+			return
+		}
 		if len(vs.members) == 0 {
 			im.note(n, "", "", "%s: not carried over (its group has no usable entry)", vs.name)
 			return
@@ -249,6 +262,10 @@ func (im *importer) virtualServer(n *node) {
 	}
 	if len(vs.rs) == 0 {
 		im.note(n, "", "", "%s: not carried over (no real servers: keepalived ignores it too)", vs.name)
+		return
+	}
+	if im.dests += len(vs.members) * (len(vs.rs) + 1); im.dests > maxDestinations {
+		im.err = &LimitError{File: n.file, Line: n.line, Limit: destinationsLimit}
 		return
 	}
 	if len(vs.members) > 1 {
@@ -504,15 +521,17 @@ func (im *importer) service(vs *virtualServer, m member, first bool) {
 		p := *vs.persist
 		out.Persistence = &p
 	}
+	have := make(map[netip.AddrPort]bool, len(vs.rs))
 	for _, rs := range vs.rs {
 		d, ok := im.destination(vs, &out, rs)
 		if !ok {
 			continue
 		}
-		if slices.ContainsFunc(out.RealServers, func(o director.RealServer) bool { return o.Address == d.Address }) {
+		if have[d.Address] {
 			im.note(rs.n, vs.name, "", "%s: not carried over (a duplicate: keepalived drops it too)", rs.n.header())
 			continue
 		}
+		have[d.Address] = true
 		out.RealServers = append(out.RealServers, d)
 	}
 	if vs.sorry != nil {

@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -36,8 +35,11 @@ type Options struct {
 	// Name is the input's name in notes and errors (Import only;
 	// "keepalived.conf" if empty).
 	Name string
-	// Dir is the directory relative include patterns start from (Import
-	// only; the working directory if empty). ImportFile uses the file's.
+	// Dir is the directory relative include patterns of the input start
+	// from (Import only): if empty, Name's directory when Name has one,
+	// else the working directory, as keepalived reads a file. ImportFile
+	// uses the file's. An included file's patterns start from its own
+	// directory.
 	Dir string
 }
 
@@ -90,7 +92,7 @@ func Import(r io.Reader, opts *Options) (*director.Config, []Note, error) {
 	}
 	dir := o.Dir
 	if dir == "" {
-		dir = "."
+		dir = filepath.Dir(o.Name) // "." for a name without a directory
 	}
 	return run(o, func(p *parser) error { return p.parse(o.Name, dir, r, 0) })
 }
@@ -102,27 +104,11 @@ func ImportFile(path string, opts *Options) (*director.Config, []Note, error) {
 	if opts != nil {
 		o = *opts
 	}
-	b, err := readLimited(path)
+	b, err := readFile(path, path, 0, maxInputSize)
 	if err != nil {
 		return nil, nil, err
 	}
 	return run(o, func(p *parser) error { return p.parse(path, filepath.Dir(path), bytes.NewReader(b), 0) })
-}
-
-func readLimited(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxInputSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxInputSize {
-		return nil, &SyntaxError{File: path, Reason: fmt.Sprintf("larger than %d bytes", maxInputSize)}
-	}
-	return b, nil
 }
 
 func run(o Options, parse func(*parser) error) (*director.Config, []Note, error) {
@@ -137,6 +123,9 @@ func run(o Options, parse func(*parser) error) (*director.Config, []Note, error)
 	im := newImporter(p.notes)
 	cfg := im.config(top)
 	sortNotes(im.notes)
+	if im.err != nil {
+		return nil, im.notes, im.err
+	}
 	if len(cfg.Services) == 0 {
 		return nil, im.notes, ErrNoServices
 	}
