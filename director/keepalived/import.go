@@ -251,10 +251,11 @@ func (im *importer) virtualServer(n *node) {
 		vs.members = []member{{fwmark: uint32(v)}}
 	default:
 		a, ok := addrPort(n.arg(0), n.arg(1))
-		if !ok || len(n.args()) > 2 {
+		if !ok {
 			im.note(n, "", "", "%s: not carried over (not an address and port)", vs.name)
 			return
 		}
+		im.extraWords(n, "")
 		vs.members = []member{{addr: a}}
 	}
 	for _, s := range n.children {
@@ -393,6 +394,14 @@ func (im *importer) vsOption(vs *virtualServer, s *node) {
 	}
 }
 
+// extraWords notes the words after the address and port of a
+// virtual_server or real_server line, which keepalived reads past.
+func (im *importer) extraWords(n *node, block string) {
+	if extra := len(n.args()) - 2; extra > 0 {
+		im.note(n, block, "", "%s: %d word(s) after the port ignored (keepalived reads only the address and port)", n.header(), extra)
+	}
+}
+
 func (vs *virtualServer) persistence() *director.Persistence {
 	if vs.persist == nil {
 		vs.persist = &director.Persistence{}
@@ -434,10 +443,11 @@ func (im *importer) granularity(vs *virtualServer, s *node) {
 func (im *importer) realServer(vs *virtualServer, s *node) *realServer {
 	block := vs.name + ": " + s.header()
 	a, ok := addrPort(s.arg(0), s.arg(1))
-	if !ok || len(s.args()) > 2 {
+	if !ok {
 		im.note(s, vs.name, "", "%s: not carried over (not an address and port)", s.header())
 		return nil
 	}
+	im.extraWords(s, vs.name)
 	rs := &realServer{n: s, block: block, addr: a, fwd: vs.fwd}
 	for _, o := range s.children {
 		if im.timingOption(&rs.timing, o, block) || im.notifyOption(rs, o) {

@@ -451,10 +451,38 @@ real_server 10.0.0.2 443 { SSL_GET { url { path / } } } }`, nil)
 	if c == nil {
 		t.Fatalf("no check:\n%s", notesText(notes))
 	}
-	if s, ok := c.Spec.(*check.HTTPS); !ok || s.CAFile != cert || s.Insecure || s.CertFile != cert || s.KeyFile != key {
+	// keepalived loads the ca but never verifies: neither does the check.
+	if s, ok := c.Spec.(*check.HTTPS); !ok || s.CAFile != "" || !s.Insecure || s.CertFile != cert || s.KeyFile != key {
 		t.Errorf("check %+v", c)
 	}
-	wantNote(t, notes, "verified against the SSL block's ca")
+	wantNote(t, notes, "not verified (insecure: true)", "to verify, set the check's caFile: "+cert+" and remove insecure")
+}
+
+// TestSSLCertWithoutKey: an SSL block with a certificate and no key keeps
+// the SSL_GET checks (without a client certificate), with a note.
+func TestSSLCertWithoutKey(t *testing.T) {
+	cert, _ := selfSigned(t, t.TempDir())
+	cfg, notes := imp(t, `SSL {
+ certificate `+cert+`
+}
+virtual_server 10.0.0.1 443 {
+ protocol TCP
+ real_server 10.0.0.2 443 {
+  SSL_GET {
+   url {
+    path /
+   }
+  }
+ }
+}`, nil)
+	c := cfg.Services[0].Check
+	if c == nil {
+		t.Fatalf("the check was dropped:\n%s", notesText(notes))
+	}
+	if s, ok := c.Spec.(*check.HTTPS); !ok || s.CertFile != "" || s.KeyFile != "" || !s.Insecure || s.Path != "/" {
+		t.Errorf("check %+v", c.Spec)
+	}
+	wantNote(t, notes, "SSL_GET", "client certificate is not carried over", "the check is kept")
 }
 
 func TestConfigIDAndDefinitions(t *testing.T) {

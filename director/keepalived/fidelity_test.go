@@ -1,0 +1,82 @@
+package keepalived
+
+import (
+	"testing"
+)
+
+// TestWordsAfterPort: keepalived reads only the address and port of a
+// virtual_server or real_server line (alloc_vs, alloc_rs), so words after
+// them (dev eth0, in the wild) leave the service as it is, with a note.
+func TestWordsAfterPort(t *testing.T) {
+	cfg, notes := imp(t, `virtual_server 10.0.0.1 80 dev eth0 {
+    protocol TCP
+    real_server 10.0.0.2 8080 extra words {
+    }
+}
+`, nil)
+	if len(cfg.Services) != 1 || cfg.Services[0].Address != ap("10.0.0.1:80") {
+		t.Fatalf("services %+v", cfg.Services)
+	}
+	if rs := cfg.Services[0].RealServers; len(rs) != 1 || rs[0].Address != ap("10.0.0.2:8080") {
+		t.Errorf("real servers %+v", rs)
+	}
+	wantNote(t, notes, "virtual_server 10.0.0.1 80 dev eth0: 2 word(s) after the port ignored")
+	wantNote(t, notes, "real_server 10.0.0.2 8080 extra words: 2 word(s) after the port ignored")
+}
+
+// TestMultiLineDefinition: a $ definition whose lines end in \ goes on to
+// the next lines, and where it is used each of its lines is a line
+// (keepalived's multiline definitions), so a block of options can be one.
+func TestMultiLineDefinition(t *testing.T) {
+	cfg, notes := imp(t, `$QUORUM=quorum 2 \
+        hysteresis 1   \
+        lb_algo wrr
+$RS=real_server 10.0.0.2 80 { \
+  weight 1 \
+}
+! a comment line does not end it
+virtual_server 10.0.0.1 80 {
+    protocol TCP
+    $QUORUM
+    $RS
+    real_server 10.0.0.3 80 {
+    }
+    real_server 10.0.0.4 80 {
+    }
+    real_server 10.0.0.5 80 {
+    }
+}
+`, nil)
+	s := cfg.Services[0]
+	if s.Scheduler != "wrr" || len(s.RealServers) != 4 {
+		t.Fatalf("scheduler %q, %d real servers; want wrr, 4\n%s", s.Scheduler, len(s.RealServers), notesText(notes))
+	}
+	// quorum 2 hysteresis 1 of weight 1: down below 1, up at 3.
+	if s.Quorum != 1 || s.Hysteresis != 2 {
+		t.Errorf("quorum %d, hysteresis %d; want 1, 2\n%s", s.Quorum, s.Hysteresis, notesText(notes))
+	}
+	// An empty line ends a definition too; a \ elsewhere is noted.
+	cfg, notes = imp(t, "$A=lb_algo sh \\\n\nvirtual_server 10.0.0.1 80 { \\\nprotocol TCP\n$A\nreal_server 10.0.0.2 80 {\n}\n}\n", nil)
+	if cfg.Services[0].Scheduler != "sh" {
+		t.Errorf("scheduler %q", cfg.Services[0].Scheduler)
+	}
+	wantNote(t, notes, `keepalived.conf:3: \: ignored: keepalived continues only a $ definition`)
+}
+
+// TestAlphaOmegaNotes: the notes say what alpha and omega do in keepalived.
+func TestAlphaOmegaNotes(t *testing.T) {
+	_, notes := imp(t, `virtual_server 10.0.0.1 80 {
+    protocol TCP
+    alpha
+    omega
+    real_server 10.0.0.2 80 {
+        TCP_CHECK {
+            alpha
+        }
+    }
+}
+`, nil)
+	wantNote(t, notes, "virtual_server 10.0.0.1 80: alpha: not carried over (keepalived keeps each real server out until its first check passes")
+	wantNote(t, notes, "TCP_CHECK: alpha: not carried over (keepalived keeps each real server out")
+	wantNote(t, notes, "omega: not carried over (keepalived runs the quorum_down and notify_down commands when it stops")
+}
