@@ -26,6 +26,7 @@ var checkKinds = map[string]string{
 type built struct {
 	n     *node
 	rs    *realServer
+	addr  netip.AddrPort // the real server's in the service
 	check director.Check
 	notes []Note
 }
@@ -48,6 +49,7 @@ func (im *importer) serviceCheck(vs *virtualServer, svc director.VirtualService)
 		}
 		for _, c := range rs.checkers {
 			if b, ok := im.checker(vs, rs, c, svc.RealServers[i].Address); ok {
+				b.addr = svc.RealServers[i].Address
 				per[rs] = append(per[rs], b)
 				all = append(all, b)
 			}
@@ -59,6 +61,7 @@ func (im *importer) serviceCheck(vs *virtualServer, svc director.VirtualService)
 	if len(all) == 0 {
 		return nil
 	}
+	im.commonCommand(vs, all)
 	carried := all[0]
 	var dropped []string
 	for _, b := range all[1:] {

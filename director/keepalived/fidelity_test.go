@@ -80,3 +80,36 @@ func TestAlphaOmegaNotes(t *testing.T) {
 	wantNote(t, notes, "TCP_CHECK: alpha: not carried over (keepalived keeps each real server out")
 	wantNote(t, notes, "omega: not carried over (keepalived runs the quorum_down and notify_down commands when it stops")
 }
+
+// TestSecondGroupBlock: a second "virtual_server group G" block adds its
+// real servers to the services of the first, as keepalived adds them to
+// the same IPVS services.
+func TestSecondGroupBlock(t *testing.T) {
+	cfg, notes := imp(t, `virtual_server_group web {
+    10.0.0.1 80
+    10.0.0.2 80
+}
+virtual_server group web {
+    protocol TCP
+    lb_algo wlc
+    real_server 192.168.0.1 80 {
+    }
+}
+virtual_server group web {
+    protocol TCP
+    real_server 192.168.0.2 80 {
+    }
+    real_server 192.168.0.1 80 {
+    }
+}
+`, nil)
+	if len(cfg.Services) != 2 {
+		t.Fatalf("%d services, want 2\n%s", len(cfg.Services), notesText(notes))
+	}
+	for _, s := range cfg.Services {
+		if len(s.RealServers) != 2 || s.RealServers[1].Address != ap("192.168.0.2:80") || s.Scheduler != "wlc" {
+			t.Errorf("%s: %+v, scheduler %q", s.Name, s.RealServers, s.Scheduler)
+		}
+	}
+	wantNote(t, notes, "keepalived.conf:11: virtual_server group web: a second block of group web: its real servers are added to the services of the earlier block")
+}

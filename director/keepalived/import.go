@@ -18,10 +18,14 @@ type importer struct {
 	used   map[string]bool
 	ssl    sslConf
 	seen   map[string]string // service key -> the name of the service that has it
-	quiet  bool              // drop notes: a group's later members repeat the first's
-	cfg    director.Config
-	dests  int   // real servers of all services, sorry servers counted
-	err    error // a limit reached: the import stops
+	// seenAt and seenGroup are where in cfg.Services, and from which
+	// virtual_server group, a service key was made.
+	seenAt    map[string]int
+	seenGroup map[string]string
+	quiet     bool // drop notes: a group's later members repeat the first's
+	cfg       director.Config
+	dests     int   // real servers of all services, sorry servers counted
+	err       error // a limit reached: the import stops
 }
 
 // sslConf is the top-level SSL block, which SSL_GET checkers use.
@@ -31,7 +35,8 @@ type sslConf struct {
 }
 
 func newImporter(notes []Note) *importer {
-	return &importer{notes: notes, groups: map[string]*node{}, used: map[string]bool{}, seen: map[string]string{}}
+	return &importer{notes: notes, groups: map[string]*node{}, used: map[string]bool{}, seen: map[string]string{},
+		seenAt: map[string]int{}, seenGroup: map[string]string{}}
 }
 
 func (im *importer) note(n *node, block, option, format string, args ...any) {
@@ -578,11 +583,51 @@ func (im *importer) service(vs *virtualServer, m member, first bool) {
 		im.note(vs.n, name, "", "health check (%s) not carried over: %v; its real servers count as healthy", chk.Spec.Type(), err)
 	}
 	if prev, dup := im.seen[key(out)]; dup {
+		if g := vs.group(); g != "" && im.seenGroup[key(out)] == g {
+			im.mergeGroup(vs, out, first)
+			return
+		}
 		fail("the same service as " + prev)
 		return
 	}
 	im.seen[key(out)] = name
+	im.seenAt[key(out)] = len(im.cfg.Services)
+	im.seenGroup[key(out)] = vs.group()
 	im.cfg.Services = append(im.cfg.Services, out)
+}
+
+// group is the virtual_server_group vs is made of, "" if none.
+func (vs *virtualServer) group() string {
+	if vs.n.arg(0) == "group" {
+		return vs.n.arg(1)
+	}
+	return ""
+}
+
+// mergeGroup adds the real servers of svc, made by a second
+// "virtual_server group G" block, to the service an earlier block of the
+// same group made, as keepalived adds them to the same IPVS service: the
+// earlier block's settings and check stay.
+func (im *importer) mergeGroup(vs *virtualServer, svc director.VirtualService, first bool) {
+	at := im.seenAt[key(svc)]
+	dst := &im.cfg.Services[at]
+	added := 0
+	for _, d := range svc.RealServers {
+		if slices.ContainsFunc(dst.RealServers, func(o director.RealServer) bool { return o.Address == d.Address }) {
+			continue
+		}
+		dst.RealServers = append(dst.RealServers, d)
+		added++
+	}
+	if err := (&director.Config{Services: []director.VirtualService{*dst}}).Validate(); err != nil {
+		dst.RealServers = dst.RealServers[:len(dst.RealServers)-added]
+		im.note(vs.n, vs.name, "", "not carried over (its real servers cannot join the services of the earlier block of group %s: %v)", word(vs.group()), err)
+		return
+	}
+	if first {
+		im.note(vs.n, vs.name, "", "a second block of group %s: its real servers are added to the services of the earlier block (%s), as keepalived adds them to the same IPVS services; the services' settings and check are the earlier block's",
+			word(vs.group()), im.seen[key(svc)])
+	}
 }
 
 // fwmarkFamily is a firewall-mark service's family as keepalived sets it:
