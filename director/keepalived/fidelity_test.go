@@ -113,3 +113,26 @@ virtual_server group web {
 	}
 	wantNote(t, notes, "keepalived.conf:11: virtual_server group web: a second block of group web: its real servers are added to the services of the earlier block")
 }
+
+// TestSyncDaemon: global_defs' lvs_sync_daemon goes to the director's
+// cluster.sync, its id defaulting to the VRRP instance's
+// virtual_router_id as in keepalived; where the director cannot take it
+// (a cluster needs announce prefixes), the note gives the settings.
+func TestSyncDaemon(t *testing.T) {
+	for _, tc := range []struct {
+		line, want string
+	}{
+		{"lvs_sync_daemon eth1 VI_1 id 7 port 8849 group 224.0.0.90", "{interface: eth1, syncID: 7, group: 224.0.0.90, port: 8849}"},
+		{"lvs_sync_daemon eth1 inst VI_1 maxlen 1400 ttl 2", "{interface: eth1, syncID: 51, ttl: 2, maxLength: 1400}"},
+	} {
+		cfg, notes := imp(t, "global_defs {\n "+tc.line+"\n}\nvrrp_instance VI_1 {\n virtual_router_id 51\n}\n"+oneService, nil)
+		if cfg.Cluster != nil && cfg.Cluster.Sync != nil {
+			wantNote(t, notes, "lvs_sync_daemon: carried as cluster.sync "+tc.want, "as VRRP instance VI_1 is master or backup")
+			continue
+		}
+		wantNote(t, notes, "lvs_sync_daemon: not carried over: the director runs sync daemons only in a cluster", "sync: "+tc.want, "as VRRP instance VI_1 is master or backup")
+		if hasNote(notes, "global_defs: not carried over (except lvs_sync_daemon") {
+			t.Errorf("global_defs note claims it carried:\n%s", notesText(notes))
+		}
+	}
+}

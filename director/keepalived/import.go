@@ -24,8 +24,9 @@ type importer struct {
 	seenGroup map[string]string
 	quiet     bool // drop notes: a group's later members repeat the first's
 	cfg       director.Config
-	dests     int   // real servers of all services, sorry servers counted
-	err       error // a limit reached: the import stops
+	top       []*node // the top-level statements
+	dests     int     // real servers of all services, sorry servers counted
+	err       error   // a limit reached: the import stops
 }
 
 // sslConf is the top-level SSL block, which SSL_GET checkers use.
@@ -53,6 +54,7 @@ func (im *importer) optionNote(n *node, block, format string, args ...any) {
 
 // config maps the top-level statements.
 func (im *importer) config(top []*node) *director.Config {
+	im.top = top
 	for _, n := range top {
 		switch {
 		case n.key() == "virtual_server_group" && n.block && len(n.args()) > 0:
@@ -117,8 +119,14 @@ func (im *importer) sslBlock(n *node) {
 
 // globalDefs carries lvs_timeouts and notes the rest of the block.
 func (im *importer) globalDefs(n *node) {
-	carried := ""
+	var carried []string
 	for _, s := range n.children {
+		if s.key() == "lvs_sync_daemon" {
+			if im.syncDaemon(s) {
+				carried = append(carried, "lvs_sync_daemon, carried as cluster.sync")
+			}
+			continue
+		}
 		if s.key() != "lvs_timeouts" {
 			continue
 		}
@@ -145,9 +153,14 @@ func (im *importer) globalDefs(n *node) {
 			im.optionNote(s, n.header(), "invalid, not carried over")
 			continue
 		}
-		im.cfg.Timeouts, carried = &t, " (except lvs_timeouts, carried as timeouts)"
+		im.cfg.Timeouts = &t
+		carried = append(carried, "lvs_timeouts, carried as timeouts")
 	}
-	im.note(n, "", "", "global_defs: not carried over%s", carried)
+	except := ""
+	if len(carried) > 0 {
+		except = " (except " + strings.Join(slices.Compact(carried), "; ") + ")"
+	}
+	im.note(n, "", "", "global_defs: not carried over%s", except)
 }
 
 // vrrpInstance notes a VRRP instance, naming the addresses it would
