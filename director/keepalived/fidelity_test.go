@@ -136,3 +136,57 @@ func TestSyncDaemon(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownBlockBraces: a misspelt checker with a block loses its
+// braces as in keepalived's parser: its lines are read as the real
+// server's, and its } closes the real server (here the url's } does, and
+// the checker's closes the virtual server), so the real servers and
+// checks after it are never made, as keepalived never makes them.
+func TestUnknownBlockBraces(t *testing.T) {
+	cfg, notes := imp(t, `virtual_server 10.0.0.1 80 {
+    protocol TCP
+    real_server 10.0.0.2 80 {
+        HTTP_GETT {
+            url {
+                path /
+            }
+        }
+        weight 2
+    }
+    real_server 10.0.0.3 80 {
+        TCP_CHECK {
+        }
+    }
+}
+virtual_server 10.0.0.9 80 {
+    protocol TCP
+    real_server 10.0.0.2 80 {
+        TCP_CHECK {
+            connect_timeout 3
+            bogus_block {
+            }
+            retry 7
+        }
+        weight 5
+    }
+}
+`, nil)
+	if len(cfg.Services) != 2 {
+		t.Fatalf("%d services\n%s", len(cfg.Services), notesText(notes))
+	}
+	s := cfg.Services[0]
+	if len(s.RealServers) != 1 || s.RealServers[0].Address != ap("10.0.0.2:80") || s.Check != nil {
+		t.Errorf("first service: real servers %+v, check %+v; want 10.0.0.2 alone, no check\n%s", s.RealServers, s.Check, notesText(notes))
+	}
+	wantNote(t, notes, "keepalived.conf:4: virtual_server 10.0.0.1 80: real_server 10.0.0.2 80: HTTP_GETT: opens no block here: keepalived ignores it")
+	wantNote(t, notes, "keepalived.conf:5: virtual_server 10.0.0.1 80: real_server 10.0.0.2 80: url: opens no block here")
+	// bogus_block's } closes TCP_CHECK: retry 7 is the real server's
+	// (inherited by its check), and weight 5 the virtual server's.
+	s = cfg.Services[1]
+	if s.Check == nil || s.Check.Fall != 8 || s.Check.Timeout != 3e9 {
+		t.Errorf("second service's check %+v; want fall 8 (retry 7 of the real server), timeout 3s\n%s", s.Check, notesText(notes))
+	}
+	if len(s.RealServers) != 1 || s.RealServers[0].Weight != 5 {
+		t.Errorf("second service's real servers %+v; want weight 5 (the virtual server's, inherited)", s.RealServers)
+	}
+}

@@ -120,6 +120,7 @@ func run(o Options, parse func(*parser) error) (*director.Config, []Note, error)
 	if err != nil {
 		return nil, p.notes, err
 	}
+	top = p.reshape(top)
 	im := newImporter(p.notes)
 	cfg := im.config(top)
 	sortNotes(im.notes)
