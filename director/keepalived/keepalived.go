@@ -1,15 +1,3 @@
-// Package keepalived brings a keepalived configuration over to a
-// director.Config: its virtual_server and virtual_server_group blocks,
-// their real servers and health checkers. What has no counterpart in the
-// director (VRRP, quorums, notification scripts, a second checker on a real
-// server) is not carried over, and each such thing is listed as a Note.
-//
-// The mapping follows keepalived's own parser and defaults (check_parser.c,
-// check_data.c): a real server's weight defaults to the virtual server's
-// (1), its forwarding method to the virtual server's lb_kind (NAT), a
-// failed real server is removed unless inhibit_on_failure quiesces it, a
-// checker gives up after retry+1 failures and takes a server back after one
-// success, and a virtual server without a protocol is UDP.
 package keepalived
 
 import (
