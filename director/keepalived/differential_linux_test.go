@@ -26,8 +26,8 @@ const diffConfigID = "lvs-differential"
 
 // TestDifferentialStart runs the real keepalived (its checkers only, -C)
 // and the director on the same configuration, each in a fresh namespace
-// of the guest, and compares the IPVS tables (ipvsadm -Sn) right after
-// start, before any check acts: every difference must be one a note of
+// of the guest, and compares the IPVS tables (ipvsadm -Sn) and timeouts
+// (ipvsadm -L --timeout) right after start, before any check acts: every difference must be one a note of
 // the import names (by the address of its service or real server). The
 // corpus is Debian's samples (testdata/samples) and testdata/differential.
 // keepalived runs only inside the VM guest, never on the host.
@@ -60,10 +60,7 @@ func TestDifferentialStart(t *testing.T) {
 				t.Fatal(err)
 			}
 			ka := keepalivedTable(t, kd, path)
-			var ours []string
-			if cfg != nil {
-				ours = directorTable(t, cfg)
-			}
+			ours := directorTable(t, cfg)
 			diff := compareTables(t, ka, ours, notes)
 			if diff == 0 {
 				equal++
@@ -123,7 +120,8 @@ func keepalivedTable(t *testing.T, kd, path string) []string {
 			last, stableSince = cur, time.Now()
 			continue
 		}
-		if len(cur) > 0 && time.Since(stableSince) > 300*time.Millisecond || len(cur) == 0 && time.Since(stableSince) > 3*time.Second {
+		built := slices.ContainsFunc(cur, func(l string) bool { return strings.HasPrefix(l, "-A") })
+		if built && time.Since(stableSince) > 300*time.Millisecond || !built && time.Since(stableSince) > 3*time.Second {
 			return cur
 		}
 	}
@@ -132,10 +130,14 @@ func keepalivedTable(t *testing.T, kd, path string) []string {
 }
 
 // directorTable applies cfg with a Director in a fresh namespace and
-// reads ipvsadm -Sn there.
+// reads ipvsadm -Sn there (nil: nothing was carried over, the namespace
+// is read as it is).
 func directorTable(t *testing.T, cfg *director.Config) []string {
 	t.Helper()
 	ns := nstest.New(t)
+	if cfg == nil {
+		return ipvsadmSave(t, ns)
+	}
 	d, err := director.New(&director.Options{NetNS: int(ns)})
 	if err != nil {
 		t.Fatal(err)
@@ -172,6 +174,17 @@ func ipvsadmSave(t *testing.T, ns netns.NsHandle) []string {
 	if err != nil {
 		t.Fatalf("ipvsadm -Sn: %v\n%s", err, out)
 	}
+	// The timeouts too, as a line of their own.
+	var tout []byte
+	err = nstest.Do(ns, func() error {
+		var err error
+		tout, err = exec.Command("/usr/sbin/ipvsadm", "-L", "--timeout").CombinedOutput()
+		return err
+	})
+	if err != nil {
+		t.Fatalf("ipvsadm -L --timeout: %v\n%s", err, tout)
+	}
+	out = append(out, tout...)
 	var lines []string
 	for _, l := range strings.Split(string(out), "\n") {
 		if l = strings.TrimSpace(l); l != "" {
@@ -226,6 +239,9 @@ func mergeSorted(a, b []string) []string {
 func namingNote(line string, notes []Note) (string, bool) {
 	f := strings.Fields(line)
 	var names []string
+	if strings.HasPrefix(line, "Timeout") {
+		names = append(names, "lvs_timeouts")
+	}
 	for i := 0; i+1 < len(f); i++ {
 		switch f[i] {
 		case "-r":
@@ -238,12 +254,29 @@ func namingNote(line string, notes []Note) (string, bool) {
 	}
 	for _, name := range names {
 		for _, n := range notes {
-			if s := n.String(); strings.Contains(s, name) {
+			if s := n.String(); containsWord(s, name) {
 				return s, true
 			}
 		}
 	}
 	return "", false
+}
+
+// containsWord reports whether name is in s, not as part of a longer
+// address or number.
+func containsWord(s, name string) bool {
+	for i := 0; ; {
+		j := strings.Index(s[i:], name)
+		if j < 0 {
+			return false
+		}
+		j += i
+		end := j + len(name)
+		if (j == 0 || !addrByte(s[j-1])) && (end == len(s) || !addrByte(s[end])) {
+			return true
+		}
+		i = j + 1
+	}
 }
 
 // hostOf is the address of "ADDR:PORT" or "[ADDR]:PORT".
