@@ -28,6 +28,9 @@
 //	a block keyword unknown where it stands:        yes inside virtual_server, real_server and the
 //	  its { ignored, its } closes the enclosing       checkers (noted); other blocks keep their
 //	  block                                           braces as written
+//	an extra }, a { without a keyword (its }        yes, noted
+//	  closes the enclosing block), a block left
+//	  open at the end of the input
 //	words after a virtual_server's or               ignored, noted
 //	  real_server's address and port
 //	a virtual_server without real servers           left out, noted (keepalived ignores it)

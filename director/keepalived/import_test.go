@@ -258,9 +258,6 @@ func TestInclude(t *testing.T) {
 
 func TestSyntaxErrors(t *testing.T) {
 	for _, tc := range []struct{ src, want string }{
-		{"virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n}\n", `keepalived.conf:1: block "virtual_server 10.0.0.1 80" is not closed`},
-		{"global_defs {\n}\n}\n", "keepalived.conf:3: } without a block to close"},
-		{"\n\n{\n", "keepalived.conf:3: { without a keyword"},
 		{"global_defs {\n router_id \"x\n}\n", "keepalived.conf:2: unterminated quote"},
 		{"~SEQ(i,1,3) x\n", "keepalived.conf:1: ~SEQ"},
 	} {
@@ -270,6 +267,25 @@ func TestSyntaxErrors(t *testing.T) {
 			t.Errorf("%q: error %v, want %q", tc.src, err, tc.want)
 		}
 	}
+}
+
+// TestBracesAsKeepalived: an unclosed block, an extra } and a { without
+// a keyword are read as keepalived reads them (it reports them and goes
+// on), with notes.
+func TestBracesAsKeepalived(t *testing.T) {
+	cfg, notes := imp(t, "}\nvirtual_server 10.0.0.1 80 {\n protocol TCP\n real_server 10.0.0.2 80 {\n}\n", nil)
+	if len(cfg.Services) != 1 || len(cfg.Services[0].RealServers) != 1 {
+		t.Errorf("services %+v", cfg.Services)
+	}
+	wantNote(t, notes, "keepalived.conf:1: }: without a block to close: ignored")
+	wantNote(t, notes, "keepalived.conf:2: virtual_server: block virtual_server 10.0.0.1 80 is not closed: closed at the end of the input")
+	// The } matching a { without a keyword closes the virtual server: the
+	// second real server is read at the top level, and not made.
+	cfg, notes = imp(t, "virtual_server 10.0.0.1 80 {\n protocol TCP\n real_server 10.0.0.2 80 {\n }\n {\n }\n real_server 10.0.0.3 80 {\n }\n}\n", nil)
+	if rs := cfg.Services[0].RealServers; len(rs) != 1 {
+		t.Errorf("real servers %+v, want 10.0.0.2 alone", rs)
+	}
+	wantNote(t, notes, "keepalived.conf:5: {: without a keyword: ignored")
 }
 
 func TestNothingCarried(t *testing.T) {

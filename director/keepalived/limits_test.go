@@ -210,11 +210,14 @@ func TestNotesShowNoContent(t *testing.T) {
 	if len(notes) == 0 {
 		t.Error("no notes: the included lines were not noted at all")
 	}
-	// Unclosed: the error names no content either.
+	// An unclosed block: its note names no content either.
 	writeFile(t, shadow, "root:$6$Salt1234$HASHVALUE {\n")
-	_, err = importWithin(t, 5*time.Second, conf)
-	if err == nil || strings.Contains(err.Error(), "HASHVALUE") {
-		t.Errorf("error %v shows the included file", err)
+	notes, err = importWithin(t, 5*time.Second, conf)
+	if err != nil && strings.Contains(err.Error(), "HASHVALUE") || strings.Contains(notesText(notes), "HASHVALUE") {
+		t.Errorf("error %v or notes show the included file:\n%s", err, notesText(notes))
+	}
+	if !hasNote(notes, "is not closed") {
+		t.Errorf("no note of the unclosed block:\n%s", notesText(notes))
 	}
 }
 

@@ -296,14 +296,21 @@ func (p *parser) statement(name, dir string, n int, text string, depth int) erro
 				p.pending.block = true
 				p.stack = append(p.stack, p.pending)
 			default:
-				return &SyntaxError{File: name, Line: n, Reason: "{ without a keyword"}
+				// keepalived: "Unexpected '{' - ignoring"; the } that
+				// matches it then closes the enclosing block.
+				p.notes = append(p.notes, Note{File: name, Line: n, Option: "{",
+					Reason: "without a keyword: ignored, as keepalived ignores it (the } that matches it closes the enclosing block)"})
+				continue
 			}
 			p.pending = nil
 		case !t.quoted && t.s == "}":
 			p.add(cur, name, n)
 			cur = nil
 			if len(p.stack) == 1 {
-				return &SyntaxError{File: name, Line: n, Reason: "} without a block to close"}
+				p.notes = append(p.notes, Note{File: name, Line: n, Option: "}",
+					Reason: "without a block to close: ignored, as keepalived ignores it (\"Extra '}' found\")"})
+				p.pending = nil
+				continue
 			}
 			p.stack = p.stack[:len(p.stack)-1]
 			p.pending = nil
@@ -362,12 +369,15 @@ func (p *parser) include(name, dir string, n int, pattern string, depth int) err
 	return nil
 }
 
-// finish checks every block is closed and returns the root's statements.
+// finish closes the blocks still open at the end of the input, as
+// keepalived does, noting each, and returns the root's statements.
 func (p *parser) finish() ([]*node, error) {
-	if len(p.stack) > 1 {
-		open := p.stack[len(p.stack)-1]
-		return nil, &SyntaxError{File: open.file, Line: open.line, Reason: fmt.Sprintf("block %q is not closed", open.header())}
+	for i := len(p.stack) - 1; i > 0; i-- {
+		open := p.stack[i]
+		p.notes = append(p.notes, Note{File: open.file, Line: open.line, Option: open.label(),
+			Reason: fmt.Sprintf("block %s is not closed: closed at the end of the input, as keepalived closes it", open.header())})
 	}
+	p.stack = p.stack[:1]
 	return p.stack[0].children, nil
 }
 
