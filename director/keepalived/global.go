@@ -3,10 +3,83 @@ package keepalived
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/lvs-go/lvs/director"
 )
+
+// globalDefs carries lvs_timeouts and notes the rest of the block.
+func (im *importer) globalDefs(n *node) {
+	var carried []string
+	for _, s := range n.children {
+		if s.key() == "lvs_sync_daemon" {
+			if im.syncDaemon(s) {
+				carried = append(carried, "lvs_sync_daemon, carried as cluster.sync")
+			}
+			continue
+		}
+		if s.key() != "lvs_timeouts" {
+			continue
+		}
+		t := director.Timeouts{}
+		args := s.args()
+		ok := len(args) > 0 && len(args)%2 == 0
+		for i := 0; ok && i+1 < len(args); i += 2 {
+			v, good := number(args[i+1], 86400*31)
+			d := time.Duration(v) * time.Second
+			switch {
+			case !good:
+				ok = false
+			case args[i] == "tcp":
+				t.TCP = d
+			case args[i] == "tcpfin":
+				t.TCPFin = d
+			case args[i] == "udp":
+				t.UDP = d
+			default:
+				ok = false
+			}
+		}
+		if !ok || (&director.Config{Timeouts: &t, AllowNoServices: true}).Validate() != nil {
+			im.optionNote(s, n.header(), "invalid, not carried over")
+			continue
+		}
+		im.cfg.Timeouts = &t
+		carried = append(carried, "lvs_timeouts, carried as timeouts")
+	}
+	except := ""
+	if len(carried) > 0 {
+		except = " (except " + strings.Join(slices.Compact(carried), "; ") + ")"
+	}
+	im.note(n, "", "", "global_defs: not carried over%s", except)
+}
+
+// vrrpInstance notes a VRRP instance, naming the addresses it would
+// have brought up: they are not made director VIPs, since without VRRP
+// every director would claim them.
+func (im *importer) vrrpInstance(n *node) {
+	var addrs []string
+	for _, s := range n.children {
+		if s.key() == "virtual_ipaddress" || s.key() == "virtual_ipaddress_excluded" {
+			for _, a := range s.children {
+				addrs = append(addrs, a.label())
+			}
+		}
+	}
+	addrs = slices.Compact(addrs)
+	switch len(addrs) {
+	case 0:
+		im.note(n, "", "", "%s: not carried over (VRRP is not part of the director)", n.header())
+	case 1:
+		im.note(n, "", "", "%s: not carried over (VRRP is not part of the director); its virtual_ipaddress %s is not made a director VIP: without VRRP every director would claim it",
+			n.header(), addrs[0])
+	default:
+		im.note(n, "", "", "%s: not carried over (VRRP is not part of the director); its virtual_ipaddress %s are not made director VIPs: without VRRP every director would claim them",
+			n.header(), strings.Join(addrs, ", "))
+	}
+}
 
 // syncDaemon reads global_defs' "lvs_sync_daemon IFACE [INSTANCE] [inst
 // INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group ADDR]" into the
