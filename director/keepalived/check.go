@@ -26,6 +26,7 @@ var checkKinds = map[string]string{
 type built struct {
 	n     *node
 	rs    *realServer
+	addr  netip.AddrPort // the real server's in the service
 	check director.Check
 	notes []Note
 }
@@ -37,13 +38,18 @@ func (im *importer) serviceCheck(vs *virtualServer, svc director.VirtualService)
 	var all []built
 	per := map[*realServer][]built{}
 	var without []*realServer
+	index := make(map[netip.Addr]int, len(svc.RealServers))
+	for i := len(svc.RealServers) - 1; i >= 0; i-- {
+		index[svc.RealServers[i].Address.Addr()] = i // the first of an address
+	}
 	for _, rs := range vs.rs {
-		i := slices.IndexFunc(svc.RealServers, func(d director.RealServer) bool { return d.Address.Addr() == rs.addr.Addr() })
-		if i < 0 {
+		i, ok := index[rs.addr.Addr()]
+		if !ok {
 			continue // not carried over
 		}
 		for _, c := range rs.checkers {
 			if b, ok := im.checker(vs, rs, c, svc.RealServers[i].Address); ok {
+				b.addr = svc.RealServers[i].Address
 				per[rs] = append(per[rs], b)
 				all = append(all, b)
 			}
@@ -55,6 +61,7 @@ func (im *importer) serviceCheck(vs *virtualServer, svc director.VirtualService)
 	if len(all) == 0 {
 		return nil
 	}
+	im.commonCommand(vs, all)
 	carried := all[0]
 	var dropped []string
 	for _, b := range all[1:] {
@@ -113,7 +120,7 @@ func (im *importer) checker(vs *virtualServer, rs *realServer, n *node, addr net
 	block := rs.block + ": " + n.key()
 	b := built{n: n, rs: rs}
 	note := func(s *node, format string, args ...any) {
-		b.notes = append(b.notes, Note{File: s.file, Line: s.line, Block: block, Option: s.key(), Reason: fmt.Sprintf(format, args...)})
+		b.notes = append(b.notes, Note{File: s.file, Line: s.line, Block: block, Option: s.label(), Reason: fmt.Sprintf(format, args...)})
 	}
 	kind := checkKinds[n.key()]
 	if kind == "" {
@@ -162,7 +169,9 @@ func (im *importer) checker(vs *virtualServer, rs *realServer, n *node, addr net
 			connectIP = s
 		case k == "bindto" || k == "bind_port" || k == "bind_if" || k == "fwmark":
 			note(s, "not carried over (the director's checks choose their source themselves)")
-		case k == "alpha" || k == "log_all_failures":
+		case k == "alpha":
+			note(s, "not carried over (%s)", notOption["alpha"])
+		case k == "log_all_failures":
 			note(s, "not carried over (no counterpart in the director)")
 		case (kind == "http" || kind == "https") && k == "url" && s.block:
 			urls = append(urls, s)
@@ -271,17 +280,7 @@ func (im *importer) checker(vs *virtualServer, rs *realServer, n *node, addr net
 	}
 	if kind == "https" {
 		im.ssl.used = true
-		switch {
-		case im.ssl.ca != "":
-			tlsc.CAFile = im.ssl.ca
-			b.notes = append(b.notes, Note{File: n.file, Line: n.line, Block: rs.block, Option: n.key(),
-				Reason: "certificates are verified against the SSL block's ca, for the host name or the real server's address (keepalived loads the ca but does not verify)"})
-		default:
-			tlsc.Insecure = true
-			b.notes = append(b.notes, Note{File: n.file, Line: n.line, Block: rs.block, Option: n.key(),
-				Reason: "certificates are not verified (insecure), as keepalived does not verify them; give an SSL block's ca to verify"})
-		}
-		tlsc.CertFile, tlsc.KeyFile = im.ssl.cert, im.ssl.key
+		im.tlsSettings(&tlsc, &b, n, rs)
 	}
 	if kind == "command" && len(cmd.Argv) == 0 {
 		im.note(n, rs.block, "", "MISC_CHECK: not carried over (no misc_path: keepalived ignores it too)")
@@ -323,6 +322,28 @@ func (im *importer) checker(vs *virtualServer, rs *realServer, n *node, addr net
 	im.timing(&c, t.over(rs.timing).over(vs.timing), kind, misc.timeout, &b, block)
 	b.check = c
 	return b, true
+}
+
+// tlsSettings sets an SSL_GET check's TLS as keepalived runs it: it never
+// verifies the server's certificate (even with the SSL block's ca), so
+// neither does the check, and a note says how to turn verification on;
+// the SSL block's certificate and key are presented when both are given.
+func (im *importer) tlsSettings(tlsc *check.TLS, b *built, n *node, rs *realServer) {
+	note := func(format string, args ...any) {
+		b.notes = append(b.notes, Note{File: n.file, Line: n.line, Block: rs.block, Option: n.key(), Reason: fmt.Sprintf(format, args...)})
+	}
+	tlsc.Insecure = true
+	if im.ssl.ca != "" {
+		note("certificates are not verified (insecure: true), as keepalived does not verify them even with the SSL block's ca; to verify, set the check's caFile: %s and remove insecure", im.ssl.ca)
+	} else {
+		note("certificates are not verified (insecure: true), as keepalived does not verify them; to verify, remove insecure (the system's roots verify) or set caFile")
+	}
+	switch {
+	case im.ssl.cert != "" && im.ssl.key != "":
+		tlsc.CertFile, tlsc.KeyFile = im.ssl.cert, im.ssl.key
+	case im.ssl.cert != "" || im.ssl.key != "":
+		note("the SSL block's client certificate is not carried over: it has a certificate or a key but not both, and the director presents one only with both; the check is kept")
+	}
 }
 
 // urls carries the first url with a path; the others are noted.
@@ -433,7 +454,7 @@ func (im *importer) timing(c *director.Check, t timing, kind string, miscTimeout
 	c.Rise, c.Fall = 1, retry+1
 	if t.delayBeforeRetry != nil && retry > 0 && *t.delayBeforeRetry != c.Interval {
 		s := t.delayBeforeRetryNode
-		b.notes = append(b.notes, Note{File: s.file, Line: s.line, Block: block, Option: s.key(),
+		b.notes = append(b.notes, Note{File: s.file, Line: s.line, Block: block, Option: s.label(),
 			Reason: fmt.Sprintf("not carried over (the director retries at the interval, %v, not after %v: a failure takes longer to notice)", c.Interval, *t.delayBeforeRetry)})
 	}
 }

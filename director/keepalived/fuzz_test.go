@@ -20,6 +20,7 @@ func FuzzImport(f *testing.F) {
 		}
 	}
 	f.Add("virtual_server group g {\nreal_server 10.0.0.2 80 {}\n}\nvirtual_server_group g { 10.0.0.1-5 80\nfwmark 3 inet6\n}")
+	f.Add("$A=real_server 10.0.0.2 80 { \\\n TCP_CHECK { \\\n } }\nvirtual_server 10.0.0.1 80 dev x { protocol TCP\n$A\nHTTP_GETT { url { path / } }\n}")
 	f.Add("virtual_server 10.0.0.1 80 { lb_kind TUN type gue port 1 remcsum\nreal_server ::1 80 { HTTP_GET { url { path \"/ x\" } } } }")
 	f.Fuzz(func(t *testing.T, src string) {
 		// Includes would read the files of the working directory.
@@ -28,12 +29,13 @@ func FuzzImport(f *testing.F) {
 		}
 		cfg, _, err := Import(strings.NewReader(src), nil)
 		var se *SyntaxError
+		var le *LimitError
 		switch {
 		case err == nil:
 			if verr := cfg.Validate(); verr != nil {
 				t.Fatalf("invalid Config: %v", verr)
 			}
-		case errors.Is(err, ErrNoServices), errors.As(err, &se):
+		case errors.Is(err, ErrNoServices), errors.As(err, &se), errors.As(err, &le):
 		default:
 			t.Fatalf("unexpected error: %v", err)
 		}

@@ -16,8 +16,9 @@ const maxRange = 256
 // expandGroup lists the members of a virtual_server_group: "IP PORT",
 // "IP-LAST PORT" (the last octet, or the last 16 bits in hex for IPv6),
 // "IP-IP PORT", "IP/LEN PORT" and "fwmark N [inet|inet6]", each address of
-// a range a member of its own.
-func (im *importer) expandGroup(g *node) []member {
+// a range a member of its own. More than max members is a LimitError
+// (im.err).
+func (im *importer) expandGroup(g *node, max int) []member {
 	var out []member
 	block := g.header()
 	for _, e := range g.children {
@@ -38,6 +39,10 @@ func (im *importer) expandGroup(g *node) []member {
 				im.note(e, block, "", "%s: not carried over (unknown family %q)", e.header(), e.arg(1))
 				continue
 			}
+			if len(out) >= max {
+				im.err = &LimitError{File: e.file, Line: e.line, Limit: servicesLimit}
+				return nil
+			}
 			out = append(out, m)
 			continue
 		}
@@ -51,6 +56,10 @@ func (im *importer) expandGroup(g *node) []member {
 			continue
 		}
 		for a := first; ; a = a.Next() {
+			if len(out) >= max {
+				im.err = &LimitError{File: e.file, Line: e.line, Limit: servicesLimit}
+				return nil
+			}
 			out = append(out, member{text: strings.TrimSpace(a.String() + " " + e.arg(0)), addr: netip.AddrPortFrom(a, p)})
 			if a == last {
 				break

@@ -18,8 +18,15 @@ type importer struct {
 	used   map[string]bool
 	ssl    sslConf
 	seen   map[string]string // service key -> the name of the service that has it
-	quiet  bool              // drop notes: a group's later members repeat the first's
-	cfg    director.Config
+	// seenAt and seenGroup are where in cfg.Services, and from which
+	// virtual_server group, a service key was made.
+	seenAt    map[string]int
+	seenGroup map[string]string
+	quiet     bool // drop notes: a group's later members repeat the first's
+	cfg       director.Config
+	top       []*node // the top-level statements
+	dests     int     // real servers of all services, sorry servers counted
+	err       error   // a limit reached: the import stops
 }
 
 // sslConf is the top-level SSL block, which SSL_GET checkers use.
@@ -29,7 +36,8 @@ type sslConf struct {
 }
 
 func newImporter(notes []Note) *importer {
-	return &importer{notes: notes, groups: map[string]*node{}, used: map[string]bool{}, seen: map[string]string{}}
+	return &importer{notes: notes, groups: map[string]*node{}, used: map[string]bool{}, seen: map[string]string{},
+		seenAt: map[string]int{}, seenGroup: map[string]string{}}
 }
 
 func (im *importer) note(n *node, block, option, format string, args ...any) {
@@ -41,11 +49,12 @@ func (im *importer) note(n *node, block, option, format string, args ...any) {
 
 // optionNote notes a statement of a block.
 func (im *importer) optionNote(n *node, block, format string, args ...any) {
-	im.note(n, block, n.key(), format, args...)
+	im.note(n, block, n.label(), format, args...)
 }
 
 // config maps the top-level statements.
 func (im *importer) config(top []*node) *director.Config {
+	im.top = top
 	for _, n := range top {
 		switch {
 		case n.key() == "virtual_server_group" && n.block && len(n.args()) > 0:
@@ -58,6 +67,9 @@ func (im *importer) config(top []*node) *director.Config {
 		}
 	}
 	for _, n := range top {
+		if im.err != nil {
+			return &im.cfg
+		}
 		switch {
 		case n.key() == "virtual_server" && n.block:
 			im.virtualServer(n)
@@ -70,7 +82,7 @@ func (im *importer) config(top []*node) *director.Config {
 		case n.block:
 			im.note(n, "", "", "%s: not carried over (not part of the director)", n.header())
 		default:
-			im.note(n, "", n.key(), "not carried over (not part of the director)")
+			im.note(n, "", n.label(), "not carried over (not part of the director)")
 		}
 	}
 	for name, g := range im.groups {
@@ -102,66 +114,6 @@ func (im *importer) sslBlock(n *node) {
 		default:
 			im.optionNote(s, "SSL", "not carried over (unknown option)")
 		}
-	}
-}
-
-// globalDefs carries lvs_timeouts and notes the rest of the block.
-func (im *importer) globalDefs(n *node) {
-	carried := ""
-	for _, s := range n.children {
-		if s.key() != "lvs_timeouts" {
-			continue
-		}
-		t := director.Timeouts{}
-		args := s.args()
-		ok := len(args) > 0 && len(args)%2 == 0
-		for i := 0; ok && i+1 < len(args); i += 2 {
-			v, good := number(args[i+1], 86400*31)
-			d := time.Duration(v) * time.Second
-			switch {
-			case !good:
-				ok = false
-			case args[i] == "tcp":
-				t.TCP = d
-			case args[i] == "tcpfin":
-				t.TCPFin = d
-			case args[i] == "udp":
-				t.UDP = d
-			default:
-				ok = false
-			}
-		}
-		if !ok || (&director.Config{Timeouts: &t, AllowNoServices: true}).Validate() != nil {
-			im.optionNote(s, n.header(), "invalid, not carried over")
-			continue
-		}
-		im.cfg.Timeouts, carried = &t, " (except lvs_timeouts, carried as timeouts)"
-	}
-	im.note(n, "", "", "global_defs: not carried over%s", carried)
-}
-
-// vrrpInstance notes a VRRP instance, naming the addresses it would
-// have brought up: they are not made director VIPs, since without VRRP
-// every director would claim them.
-func (im *importer) vrrpInstance(n *node) {
-	var addrs []string
-	for _, s := range n.children {
-		if s.key() == "virtual_ipaddress" || s.key() == "virtual_ipaddress_excluded" {
-			for _, a := range s.children {
-				addrs = append(addrs, a.key())
-			}
-		}
-	}
-	addrs = slices.Compact(addrs)
-	switch len(addrs) {
-	case 0:
-		im.note(n, "", "", "%s: not carried over (VRRP is not part of the director)", n.header())
-	case 1:
-		im.note(n, "", "", "%s: not carried over (VRRP is not part of the director); its virtual_ipaddress %s is not made a director VIP: without VRRP every director would claim it",
-			n.header(), addrs[0])
-	default:
-		im.note(n, "", "", "%s: not carried over (VRRP is not part of the director); its virtual_ipaddress %s are not made director VIPs: without VRRP every director would claim them",
-			n.header(), strings.Join(addrs, ", "))
 	}
 }
 
@@ -214,6 +166,11 @@ type member struct {
 	family ipvs.Family
 }
 
+var (
+	servicesLimit     = fmt.Sprintf("%d services (each member of a virtual_server_group is one)", maxServices)
+	destinationsLimit = fmt.Sprintf("%d real servers, all services together", maxDestinations)
+)
+
 func (im *importer) virtualServer(n *node) {
 	vs := &virtualServer{n: n, name: n.header(), weight: 1}
 	switch {
@@ -224,7 +181,10 @@ func (im *importer) virtualServer(n *node) {
 			return
 		}
 		im.used[n.arg(1)] = true
-		vs.members = im.expandGroup(g)
+		vs.members = im.expandGroup(g, maxServices-len(im.cfg.Services))
+		if im.err != nil {
+			return
+		}
 		if len(vs.members) == 0 {
 			im.note(n, "", "", "%s: not carried over (its group has no usable entry)", vs.name)
 			return
@@ -238,10 +198,11 @@ func (im *importer) virtualServer(n *node) {
 		vs.members = []member{{fwmark: uint32(v)}}
 	default:
 		a, ok := addrPort(n.arg(0), n.arg(1))
-		if !ok || len(n.args()) > 2 {
+		if !ok {
 			im.note(n, "", "", "%s: not carried over (not an address and port)", vs.name)
 			return
 		}
+		im.extraWords(n, "")
 		vs.members = []member{{addr: a}}
 	}
 	for _, s := range n.children {
@@ -249,6 +210,10 @@ func (im *importer) virtualServer(n *node) {
 	}
 	if len(vs.rs) == 0 {
 		im.note(n, "", "", "%s: not carried over (no real servers: keepalived ignores it too)", vs.name)
+		return
+	}
+	if im.dests += len(vs.members) * (len(vs.rs) + 1); im.dests > maxDestinations {
+		im.err = &LimitError{File: n.file, Line: n.line, Limit: destinationsLimit}
 		return
 	}
 	if len(vs.members) > 1 {
@@ -376,6 +341,14 @@ func (im *importer) vsOption(vs *virtualServer, s *node) {
 	}
 }
 
+// extraWords notes the words after the address and port of a
+// virtual_server or real_server line, which keepalived reads past.
+func (im *importer) extraWords(n *node, block string) {
+	if extra := len(n.args()) - 2; extra > 0 {
+		im.note(n, block, "", "%s: %d word(s) after the port ignored (keepalived reads only the address and port)", n.header(), extra)
+	}
+}
+
 func (vs *virtualServer) persistence() *director.Persistence {
 	if vs.persist == nil {
 		vs.persist = &director.Persistence{}
@@ -417,10 +390,11 @@ func (im *importer) granularity(vs *virtualServer, s *node) {
 func (im *importer) realServer(vs *virtualServer, s *node) *realServer {
 	block := vs.name + ": " + s.header()
 	a, ok := addrPort(s.arg(0), s.arg(1))
-	if !ok || len(s.args()) > 2 {
+	if !ok {
 		im.note(s, vs.name, "", "%s: not carried over (not an address and port)", s.header())
 		return nil
 	}
+	im.extraWords(s, vs.name)
 	rs := &realServer{n: s, block: block, addr: a, fwd: vs.fwd}
 	for _, o := range s.children {
 		if im.timingOption(&rs.timing, o, block) || im.notifyOption(rs, o) {
@@ -504,15 +478,17 @@ func (im *importer) service(vs *virtualServer, m member, first bool) {
 		p := *vs.persist
 		out.Persistence = &p
 	}
+	have := make(map[netip.AddrPort]bool, len(vs.rs))
 	for _, rs := range vs.rs {
 		d, ok := im.destination(vs, &out, rs)
 		if !ok {
 			continue
 		}
-		if slices.ContainsFunc(out.RealServers, func(o director.RealServer) bool { return o.Address == d.Address }) {
+		if have[d.Address] {
 			im.note(rs.n, vs.name, "", "%s: not carried over (a duplicate: keepalived drops it too)", rs.n.header())
 			continue
 		}
+		have[d.Address] = true
 		out.RealServers = append(out.RealServers, d)
 	}
 	if vs.sorry != nil {
@@ -549,11 +525,51 @@ func (im *importer) service(vs *virtualServer, m member, first bool) {
 		im.note(vs.n, name, "", "health check (%s) not carried over: %v; its real servers count as healthy", chk.Spec.Type(), err)
 	}
 	if prev, dup := im.seen[key(out)]; dup {
+		if g := vs.group(); g != "" && im.seenGroup[key(out)] == g {
+			im.mergeGroup(vs, out, first)
+			return
+		}
 		fail("the same service as " + prev)
 		return
 	}
 	im.seen[key(out)] = name
+	im.seenAt[key(out)] = len(im.cfg.Services)
+	im.seenGroup[key(out)] = vs.group()
 	im.cfg.Services = append(im.cfg.Services, out)
+}
+
+// group is the virtual_server_group vs is made of, "" if none.
+func (vs *virtualServer) group() string {
+	if vs.n.arg(0) == "group" {
+		return vs.n.arg(1)
+	}
+	return ""
+}
+
+// mergeGroup adds the real servers of svc, made by a second
+// "virtual_server group G" block, to the service an earlier block of the
+// same group made, as keepalived adds them to the same IPVS service: the
+// earlier block's settings and check stay.
+func (im *importer) mergeGroup(vs *virtualServer, svc director.VirtualService, first bool) {
+	at := im.seenAt[key(svc)]
+	dst := &im.cfg.Services[at]
+	added := 0
+	for _, d := range svc.RealServers {
+		if slices.ContainsFunc(dst.RealServers, func(o director.RealServer) bool { return o.Address == d.Address }) {
+			continue
+		}
+		dst.RealServers = append(dst.RealServers, d)
+		added++
+	}
+	if err := (&director.Config{Services: []director.VirtualService{*dst}}).Validate(); err != nil {
+		dst.RealServers = dst.RealServers[:len(dst.RealServers)-added]
+		im.note(vs.n, vs.name, "", "not carried over (its real servers cannot join the services of the earlier block of group %s: %v)", word(vs.group()), err)
+		return
+	}
+	if first {
+		im.note(vs.n, vs.name, "", "a second block of group %s: its real servers are added to the services of the earlier block (%s), as keepalived adds them to the same IPVS services; the services' settings and check are the earlier block's",
+			word(vs.group()), im.seen[key(svc)])
+	}
 }
 
 // fwmarkFamily is a firewall-mark service's family as keepalived sets it:

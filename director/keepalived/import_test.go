@@ -258,9 +258,6 @@ func TestInclude(t *testing.T) {
 
 func TestSyntaxErrors(t *testing.T) {
 	for _, tc := range []struct{ src, want string }{
-		{"virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n}\n", `keepalived.conf:1: block "virtual_server 10.0.0.1 80" is not closed`},
-		{"global_defs {\n}\n}\n", "keepalived.conf:3: } without a block to close"},
-		{"\n\n{\n", "keepalived.conf:3: { without a keyword"},
 		{"global_defs {\n router_id \"x\n}\n", "keepalived.conf:2: unterminated quote"},
 		{"~SEQ(i,1,3) x\n", "keepalived.conf:1: ~SEQ"},
 	} {
@@ -270,6 +267,25 @@ func TestSyntaxErrors(t *testing.T) {
 			t.Errorf("%q: error %v, want %q", tc.src, err, tc.want)
 		}
 	}
+}
+
+// TestBracesAsKeepalived: an unclosed block, an extra } and a { without
+// a keyword are read as keepalived reads them (it reports them and goes
+// on), with notes.
+func TestBracesAsKeepalived(t *testing.T) {
+	cfg, notes := imp(t, "}\nvirtual_server 10.0.0.1 80 {\n protocol TCP\n real_server 10.0.0.2 80 {\n}\n", nil)
+	if len(cfg.Services) != 1 || len(cfg.Services[0].RealServers) != 1 {
+		t.Errorf("services %+v", cfg.Services)
+	}
+	wantNote(t, notes, "keepalived.conf:1: }: without a block to close: ignored")
+	wantNote(t, notes, "keepalived.conf:2: virtual_server: block virtual_server 10.0.0.1 80 is not closed: closed at the end of the input")
+	// The } matching a { without a keyword closes the virtual server: the
+	// second real server is read at the top level, and not made.
+	cfg, notes = imp(t, "virtual_server 10.0.0.1 80 {\n protocol TCP\n real_server 10.0.0.2 80 {\n }\n {\n }\n real_server 10.0.0.3 80 {\n }\n}\n", nil)
+	if rs := cfg.Services[0].RealServers; len(rs) != 1 {
+		t.Errorf("real servers %+v, want 10.0.0.2 alone", rs)
+	}
+	wantNote(t, notes, "keepalived.conf:5: {: without a keyword: ignored")
 }
 
 func TestNothingCarried(t *testing.T) {
@@ -451,10 +467,38 @@ real_server 10.0.0.2 443 { SSL_GET { url { path / } } } }`, nil)
 	if c == nil {
 		t.Fatalf("no check:\n%s", notesText(notes))
 	}
-	if s, ok := c.Spec.(*check.HTTPS); !ok || s.CAFile != cert || s.Insecure || s.CertFile != cert || s.KeyFile != key {
+	// keepalived loads the ca but never verifies: neither does the check.
+	if s, ok := c.Spec.(*check.HTTPS); !ok || s.CAFile != "" || !s.Insecure || s.CertFile != cert || s.KeyFile != key {
 		t.Errorf("check %+v", c)
 	}
-	wantNote(t, notes, "verified against the SSL block's ca")
+	wantNote(t, notes, "not verified (insecure: true)", "to verify, set the check's caFile: "+cert+" and remove insecure")
+}
+
+// TestSSLCertWithoutKey: an SSL block with a certificate and no key keeps
+// the SSL_GET checks (without a client certificate), with a note.
+func TestSSLCertWithoutKey(t *testing.T) {
+	cert, _ := selfSigned(t, t.TempDir())
+	cfg, notes := imp(t, `SSL {
+ certificate `+cert+`
+}
+virtual_server 10.0.0.1 443 {
+ protocol TCP
+ real_server 10.0.0.2 443 {
+  SSL_GET {
+   url {
+    path /
+   }
+  }
+ }
+}`, nil)
+	c := cfg.Services[0].Check
+	if c == nil {
+		t.Fatalf("the check was dropped:\n%s", notesText(notes))
+	}
+	if s, ok := c.Spec.(*check.HTTPS); !ok || s.CertFile != "" || s.KeyFile != "" || !s.Insecure || s.Path != "/" {
+		t.Errorf("check %+v", c.Spec)
+	}
+	wantNote(t, notes, "SSL_GET", "client certificate is not carried over", "the check is kept")
 }
 
 func TestConfigIDAndDefinitions(t *testing.T) {

@@ -1,15 +1,3 @@
-// Package keepalived brings a keepalived configuration over to a
-// director.Config: its virtual_server and virtual_server_group blocks,
-// their real servers and health checkers. What has no counterpart in the
-// director (VRRP, quorums, notification scripts, a second checker on a real
-// server) is not carried over, and each such thing is listed as a Note.
-//
-// The mapping follows keepalived's own parser and defaults (check_parser.c,
-// check_data.c): a real server's weight defaults to the virtual server's
-// (1), its forwarding method to the virtual server's lb_kind (NAT), a
-// failed real server is removed unless inhibit_on_failure quiesces it, a
-// checker gives up after retry+1 failures and takes a server back after one
-// success, and a virtual server without a protocol is UDP.
 package keepalived
 
 import (
@@ -18,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -36,8 +23,11 @@ type Options struct {
 	// Name is the input's name in notes and errors (Import only;
 	// "keepalived.conf" if empty).
 	Name string
-	// Dir is the directory relative include patterns start from (Import
-	// only; the working directory if empty). ImportFile uses the file's.
+	// Dir is the directory relative include patterns of the input start
+	// from (Import only): if empty, Name's directory when Name has one,
+	// else the working directory, as keepalived reads a file. ImportFile
+	// uses the file's. An included file's patterns start from its own
+	// directory.
 	Dir string
 }
 
@@ -90,7 +80,7 @@ func Import(r io.Reader, opts *Options) (*director.Config, []Note, error) {
 	}
 	dir := o.Dir
 	if dir == "" {
-		dir = "."
+		dir = filepath.Dir(o.Name) // "." for a name without a directory
 	}
 	return run(o, func(p *parser) error { return p.parse(o.Name, dir, r, 0) })
 }
@@ -102,27 +92,11 @@ func ImportFile(path string, opts *Options) (*director.Config, []Note, error) {
 	if opts != nil {
 		o = *opts
 	}
-	b, err := readLimited(path)
+	b, err := readFile(path, path, 0, maxInputSize)
 	if err != nil {
 		return nil, nil, err
 	}
 	return run(o, func(p *parser) error { return p.parse(path, filepath.Dir(path), bytes.NewReader(b), 0) })
-}
-
-func readLimited(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxInputSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxInputSize {
-		return nil, &SyntaxError{File: path, Reason: fmt.Sprintf("larger than %d bytes", maxInputSize)}
-	}
-	return b, nil
 }
 
 func run(o Options, parse func(*parser) error) (*director.Config, []Note, error) {
@@ -134,9 +108,13 @@ func run(o Options, parse func(*parser) error) (*director.Config, []Note, error)
 	if err != nil {
 		return nil, p.notes, err
 	}
+	top = p.reshape(top)
 	im := newImporter(p.notes)
 	cfg := im.config(top)
 	sortNotes(im.notes)
+	if im.err != nil {
+		return nil, im.notes, im.err
+	}
 	if len(cfg.Services) == 0 {
 		return nil, im.notes, ErrNoServices
 	}

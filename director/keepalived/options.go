@@ -171,8 +171,8 @@ func (t timing) over(parent timing) timing {
 // notOption lists the options noted as having no director counterpart,
 // with why.
 var notOption = map[string]string{
-	"alpha":                "the director has no alpha mode (real servers start as healthy)",
-	"omega":                "the director runs quorum commands only on changes, not at start",
+	"alpha":                "keepalived keeps each real server out until its first check passes; the director puts it in at once and takes it out when its checks fail",
+	"omega":                "keepalived runs the quorum_down and notify_down commands when it stops; the director runs them only on changes, never when it stops",
 	"ha_suspend":           "the director checks whether or not the VIP is up",
 	"smtp_alert":           "the director sends no e-mail",
 	"snmp_name":            "the director has no SNMP",

@@ -3,11 +3,12 @@ package keepalived
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -23,7 +24,49 @@ type node struct {
 
 func (n *node) key() string    { return n.words[0] }
 func (n *node) args() []string { return n.words[1:] }
-func (n *node) header() string { return strings.Join(n.words, " ") }
+
+// header is the statement as notes show it: its keyword, and its
+// arguments only for the blocks whose arguments are names or addresses.
+// Notes never show other words, so that an include of a file that is not
+// a configuration (a key, /etc/shadow) does not print it.
+func (n *node) header() string {
+	if !namedBlock[n.key()] && !addrLike(n.key()) {
+		return n.label()
+	}
+	ws := make([]string, len(n.words))
+	for i, w := range n.words {
+		ws[i] = word(w)
+	}
+	return strings.Join(ws, " ")
+}
+
+// label is the statement's keyword as notes show it.
+func (n *node) label() string { return word(n.key()) }
+
+// namedBlock are the statements whose arguments notes show.
+var namedBlock = map[string]bool{
+	"virtual_server": true, "virtual_server_group": true, "real_server": true, "fwmark": true,
+	"vrrp_instance": true, "vrrp_sync_group": true, "vrrp_script": true, "vrrp_track_process": true,
+	"bfd_instance": true, "garp_group": true, "track_file": true, "vrrp_track_file": true,
+}
+
+var keywordLike = regexp.MustCompile(`^[@^]{0,2}[A-Za-z_][A-Za-z0-9_-]{0,63}$`)
+var valueLike = regexp.MustCompile(`^[A-Za-z0-9_.:/%@^-]{1,64}$`)
+
+// word is w if it is a keyword, a name or an address, else a
+// placeholder.
+func word(w string) string {
+	if keywordLike.MatchString(w) || valueLike.MatchString(w) && (addrLike(w) || !strings.ContainsAny(w, ":/")) {
+		return w
+	}
+	return "(a word that is not a keyword)"
+}
+
+// addrLike reports whether w is written like an address, a prefix or a
+// range of them (hex digits, dots, colons, / and -).
+func addrLike(w string) bool { return addrShape.MatchString(w) }
+
+var addrShape = regexp.MustCompile(`^[0-9A-Fa-f]*[.:][0-9A-Fa-f.:/-]{0,80}$`)
 
 // arg is the i-th argument, "" if there is none.
 func (n *node) arg(i int) string {
@@ -48,70 +91,82 @@ func (e *SyntaxError) Error() string {
 
 func (e *SyntaxError) Unwrap() error { return e.Err }
 
-// Limits on what the parser reads, so that a wrong path or an include
-// loop cannot exhaust memory.
-const (
-	maxIncludeDepth = 16
-	maxInputSize    = 64 << 20 // bytes, all files together
-)
-
 // parser builds the statement tree of a file and the files it includes.
 type parser struct {
 	configID string
 	stack    []*node // the open blocks; stack[0] is the root
 	pending  *node   // the last statement, if it ended its line without a block
-	defs     map[string]string
-	size     int
-	notes    []Note
+	// defs are the $ definitions, one string per line: a definition whose
+	// lines end in \ goes on to the next lines, each a line of its own
+	// where it is used.
+	defs  map[string][]string
+	multi string // the multi-line definition being read, "" if none
+	read  int    // bytes read, all files together
+	size  int    // bytes of the lines after $ expansion
+	notes []Note
 }
 
 func newParser(configID string) *parser {
-	return &parser{configID: configID, stack: []*node{{block: true}}, defs: map[string]string{}}
+	return &parser{configID: configID, stack: []*node{{block: true}}, defs: map[string][]string{}}
 }
 
 // parse reads one file's text; dir is where its include patterns are
 // relative to.
 func (p *parser) parse(name, dir string, r io.Reader, depth int) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(nil, 1<<20)
-	lineNo, joined, start := 0, "", 0
+	sc := bufio.NewScanner(io.LimitReader(r, int64(maxInputSize-p.read)+1))
+	sc.Buffer(nil, maxLineSize)
+	lineNo := 0
 	for sc.Scan() {
 		lineNo++
-		if p.size += len(sc.Bytes()) + 1; p.size > maxInputSize {
-			return &SyntaxError{File: name, Line: lineNo, Reason: fmt.Sprintf("input larger than %d bytes", maxInputSize)}
+		if p.read += len(sc.Bytes()) + 1; p.read > maxInputSize {
+			return &LimitError{File: name, Line: lineNo, Limit: inputLimit}
 		}
-		text, cont, err := decomment(sc.Text())
+		raw := strings.TrimRight(sc.Text(), "\r")
+		text, cont, err := decomment(raw)
 		if err != nil {
 			return &SyntaxError{File: name, Line: lineNo, Reason: err.Error()}
 		}
-		if joined == "" {
-			start = lineNo
-		}
-		joined += text
-		if cont {
-			joined += " "
+		if p.multi != "" {
+			// The next line of a multi-line definition. As in keepalived,
+			// an empty line ends it, comments are skipped, and a line not
+			// ending in \ is its last.
+			switch text = strings.TrimSpace(text); {
+			case raw == "":
+				p.multi = ""
+			case text != "":
+				p.defs[p.multi] = append(p.defs[p.multi], text)
+				fallthrough
+			default:
+				if !cont && text != "" {
+					p.multi = ""
+				}
+			}
 			continue
 		}
-		line := joined
-		joined = ""
-		if err := p.line(name, dir, start, line, depth); err != nil {
+		if cont && !definition.MatchString(strings.TrimSpace(text)) && !strings.HasPrefix(strings.TrimSpace(text), "@") {
+			p.notes = append(p.notes, Note{File: name, Line: lineNo, Option: "\\",
+				Reason: "ignored: keepalived continues only a $ definition on the next line, and reads the next line on its own"})
+		}
+		if err := p.line(name, dir, lineNo, text, cont, depth, 0); err != nil {
 			return err
 		}
 	}
 	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return &LimitError{File: name, Line: lineNo + 1, Limit: fmt.Sprintf("%d MiB in one line", maxLineSize>>20)}
+		}
 		return &SyntaxError{File: name, Line: lineNo + 1, Reason: "reading: " + err.Error(), Err: err}
-	}
-	if joined != "" {
-		return p.line(name, dir, start, joined, depth)
 	}
 	return nil
 }
 
-var definition = regexp.MustCompile(`^\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$`)
+var definition = regexp.MustCompile(`^\$([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*(.*)$`)
 var reference = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)`)
 
-// line handles one logical line (comments removed, continuations joined).
-func (p *parser) line(name, dir string, n int, text string, depth int) error {
+// line handles one line (comments removed); cont is a trailing \, which
+// only a definition reads. exp counts the $ expansions that led to the
+// line, to stop a definition that uses itself.
+func (p *parser) line(name, dir string, n int, text string, cont bool, depth, exp int) error {
 	text = strings.TrimSpace(text)
 	if text == "" {
 		return nil
@@ -125,23 +180,93 @@ func (p *parser) line(name, dir string, n int, text string, depth int) error {
 		neg := strings.HasPrefix(id, "@^")
 		match := p.configID != "" && strings.TrimPrefix(id[1:], "^") == p.configID
 		if rest == "" || match == neg {
-			p.notes = append(p.notes, Note{File: name, Line: n, Option: id, Reason: "line skipped (not for this config id)"})
+			p.notes = append(p.notes, Note{File: name, Line: n, Option: word(id), Reason: "line skipped (not for this config id)"})
 			return nil
 		}
 		text = rest
 	}
 	if m := definition.FindStringSubmatch(text); m != nil {
-		p.defs[m[1]] = strings.TrimSpace(m[2])
+		p.defs[m[1]] = nil
+		if v := strings.TrimSpace(m[2]); v != "" {
+			p.defs[m[1]] = []string{v}
+		}
+		if cont {
+			p.multi = m[1]
+		}
 		return nil
 	}
-	if strings.Contains(text, "$") {
-		text = reference.ReplaceAllStringFunc(text, func(ref string) string {
-			if v, ok := p.defs[strings.Trim(ref, "${}")]; ok {
-				return v
-			}
-			return ref
-		})
+	var extra []string
+	if strings.Contains(text, "$") && len(p.defs) > 0 {
+		var err error
+		if text, extra, err = p.expand(name, n, text); err != nil {
+			return err
+		}
 	}
+	if p.size += len(text) + 1; p.size > maxInputSize {
+		return &LimitError{File: name, Line: n, Limit: inputLimit}
+	}
+	if err := p.statement(name, dir, n, text, depth); err != nil {
+		return err
+	}
+	for _, x := range extra {
+		if exp >= maxExpandDepth {
+			return &SyntaxError{File: name, Line: n, Reason: fmt.Sprintf("$ definitions nested deeper than %d (one uses itself?)", maxExpandDepth)}
+		}
+		x, _, _ = decomment(x)
+		if err := p.line(name, dir, n, x, false, depth, exp+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// expand replaces the $NAME and ${NAME} of defined names in text, again
+// while the result has some, as keepalived does. A multi-line definition
+// puts its first line in place and returns the others, to be read after
+// text as lines of their own.
+func (p *parser) expand(name string, n int, text string) (string, []string, error) {
+	var extra []string
+	for i := 0; strings.Contains(text, "$"); i++ {
+		if i == maxExpandDepth {
+			return "", nil, &SyntaxError{File: name, Line: n, Reason: fmt.Sprintf("$ definitions nested deeper than %d (one uses itself?)", maxExpandDepth)}
+		}
+		var b strings.Builder
+		var more []string
+		last, changed := 0, false
+		for _, m := range reference.FindAllStringSubmatchIndex(text, -1) {
+			ref := text[m[0]:m[1]]
+			v, ok := p.defs[strings.Trim(ref, "${}")]
+			if !ok {
+				continue
+			}
+			changed = true
+			b.WriteString(text[last:m[0]])
+			if len(v) > 0 {
+				b.WriteString(v[0])
+				more = v[1:]
+			}
+			last = m[1]
+			if b.Len() > maxLineSize {
+				return "", nil, &LimitError{File: name, Line: n, Limit: fmt.Sprintf("%d MiB in one line after $ expansion", maxLineSize>>20)}
+			}
+		}
+		if !changed {
+			break
+		}
+		b.WriteString(text[last:])
+		if b.Len() > maxLineSize {
+			return "", nil, &LimitError{File: name, Line: n, Limit: fmt.Sprintf("%d MiB in one line after $ expansion", maxLineSize>>20)}
+		}
+		text = b.String()
+		if len(more) > 0 {
+			extra = append(slices.Clone(more), extra...)
+		}
+	}
+	return text, extra, nil
+}
+
+// statement reads the words and braces of one line into the tree.
+func (p *parser) statement(name, dir string, n int, text string, depth int) error {
 	if strings.HasPrefix(text, "~SEQ") || strings.HasPrefix(text, "~LST") {
 		return &SyntaxError{File: name, Line: n, Reason: "~SEQ and ~LST are not supported"}
 	}
@@ -171,14 +296,21 @@ func (p *parser) line(name, dir string, n int, text string, depth int) error {
 				p.pending.block = true
 				p.stack = append(p.stack, p.pending)
 			default:
-				return &SyntaxError{File: name, Line: n, Reason: "{ without a keyword"}
+				// keepalived: "Unexpected '{' - ignoring"; the } that
+				// matches it then closes the enclosing block.
+				p.notes = append(p.notes, Note{File: name, Line: n, Option: "{",
+					Reason: "without a keyword: ignored, as keepalived ignores it (the } that matches it closes the enclosing block)"})
+				continue
 			}
 			p.pending = nil
 		case !t.quoted && t.s == "}":
 			p.add(cur, name, n)
 			cur = nil
 			if len(p.stack) == 1 {
-				return &SyntaxError{File: name, Line: n, Reason: "} without a block to close"}
+				p.notes = append(p.notes, Note{File: name, Line: n, Option: "}",
+					Reason: "without a block to close: ignored, as keepalived ignores it (\"Extra '}' found\")"})
+				p.pending = nil
+				continue
 			}
 			p.stack = p.stack[:len(p.stack)-1]
 			p.pending = nil
@@ -226,9 +358,9 @@ func (p *parser) include(name, dir string, n int, pattern string, depth int) err
 		p.notes = append(p.notes, Note{File: name, Line: n, Option: "include " + pattern, Reason: "matches no file"})
 	}
 	for _, f := range files {
-		b, err := os.ReadFile(f)
+		b, err := readFile(name, f, n, maxInputSize-p.read)
 		if err != nil {
-			return &SyntaxError{File: name, Line: n, Reason: "include: " + err.Error(), Err: err}
+			return err
 		}
 		if err := p.parse(f, filepath.Dir(f), bytes.NewReader(b), depth+1); err != nil {
 			return err
@@ -237,12 +369,15 @@ func (p *parser) include(name, dir string, n int, pattern string, depth int) err
 	return nil
 }
 
-// finish checks every block is closed and returns the root's statements.
+// finish closes the blocks still open at the end of the input, as
+// keepalived does, noting each, and returns the root's statements.
 func (p *parser) finish() ([]*node, error) {
-	if len(p.stack) > 1 {
-		open := p.stack[len(p.stack)-1]
-		return nil, &SyntaxError{File: open.file, Line: open.line, Reason: fmt.Sprintf("block %q is not closed", open.header())}
+	for i := len(p.stack) - 1; i > 0; i-- {
+		open := p.stack[i]
+		p.notes = append(p.notes, Note{File: open.file, Line: open.line, Option: open.label(),
+			Reason: fmt.Sprintf("block %s is not closed: closed at the end of the input, as keepalived closes it", open.header())})
 	}
+	p.stack = p.stack[:1]
 	return p.stack[0].children, nil
 }
 

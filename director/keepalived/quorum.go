@@ -47,6 +47,26 @@ func (im *importer) quorum(vs *virtualServer, svc *director.VirtualService) {
 		where = vs.hystN
 	}
 	q, h := vs.quorumValue, vs.hystValue
+	if vs.quorumN == nil {
+		q = 1 // keepalived's default
+	}
+	// keepalived's own corrections (check_data.c, validate_check_config).
+	sum := 0
+	for _, rs := range svc.RealServers {
+		sum += rs.Weight
+	}
+	if q > sum {
+		im.optionNote(where, vs.name, "quorum %d is more than the real servers' total weight %d: keepalived logs \"reducing quorum to %d\" and keeps the service up with quorum %d, and so does this", q, sum, sum, sum)
+		q = sum
+	}
+	if q == 0 {
+		im.optionNote(where, vs.name, "not carried over (a quorum of 0 is never lost)")
+		return
+	}
+	if h >= q {
+		im.optionNote(where, vs.name, "hysteresis %d is not below quorum %d: keepalived sets it to %d, and so does this", h, q, q-1)
+		h = q - 1
+	}
 	w := 0
 	for _, rs := range svc.RealServers {
 		if w == 0 {
@@ -60,14 +80,11 @@ func (im *importer) quorum(vs *virtualServer, svc *director.VirtualService) {
 	case w <= 0:
 		im.optionNote(where, vs.name, "not carried over (keepalived counts the weights of live real servers, the director counts real servers, and these real servers weigh differently)")
 		return
-	case q <= h:
-		im.optionNote(where, vs.name, "not carried over (quorum %d with hysteresis %d is never lost)", q, h)
-		return
 	}
 	down := (q - h + w - 1) / w
 	up := (q + h + w - 1) / w
 	if up > len(svc.RealServers) {
-		im.optionNote(where, vs.name, "not carried over (it needs %d real servers to come up, the service has %d: keepalived would keep it down)", up, len(svc.RealServers))
+		im.optionNote(where, vs.name, "not carried over (quorum %d with hysteresis %d needs %d real servers to be regained, the service has %d: keepalived starts with the quorum up, and once it is lost never regains it)", q, h, up, len(svc.RealServers))
 		return
 	}
 	svc.Quorum, svc.Hysteresis = down, up-down

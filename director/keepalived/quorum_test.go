@@ -34,8 +34,11 @@ func TestQuorum(t *testing.T) {
 		{"hysteresis", vs("quorum 3\n  hysteresis 1", "", "1", "1", "1", "1"), 2, 2, nil, nil, "carried as quorum 2, hysteresis 2", "", ""},
 		{"weight 2", vs("quorum 3", "", "2", "2", "2"), 2, 0, nil, nil, "counted in real servers of weight 2", "", ""},
 		{"weights differ", vs("quorum 2", "", "1", "2"), 0, 0, nil, nil, "these real servers weigh differently", "", ""},
-		{"never lost", vs("quorum 1\n  hysteresis 1", "", "1", "1"), 0, 0, nil, nil, "is never lost", "", ""},
-		{"too many to come up", vs("quorum 3\n  hysteresis 1", "", "1", "1", "1"), 0, 0, nil, nil, "needs 4 real servers to come up", "", ""},
+		// keepalived lowers a hysteresis that is not below the quorum.
+		{"hysteresis lowered", vs("quorum 1\n  hysteresis 1", "", "1", "1"), 1, 0, nil, nil, "keepalived sets it to 0", "", ""},
+		{"too many to regain", vs("quorum 3\n  hysteresis 1", "", "1", "1", "1"), 0, 0, nil, nil, "needs 4 real servers to be regained", "", ""},
+		// keepalived lowers a quorum over the total weight, and keeps the service up.
+		{"quorum reduced", vs("quorum 5", "", "1", "1", "1"), 3, 0, nil, nil, `logs "reducing quorum to 3" and keeps the service up`, "", ""},
 		{"scripts without quorum", vs("quorum_up /bin/up.sh", "", "1"), 0, 0, nil, nil, "set quorum to carry it", "", ""},
 		{"same notify", vs("", "    notify_up /bin/rs-up.sh\n    notify_down /bin/rs-down.sh", "1", "1"), 0, 0, nil, nil, "", "/bin/rs-up.sh", ""},
 		{"notify differs",

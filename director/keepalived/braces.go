@@ -1,0 +1,106 @@
+package keepalived
+
+import "fmt"
+
+// subBlocks are, for each block whose statements keepalived's checker
+// reads with a keyword table of its own (check_parser.c, check_*.c), the
+// keywords that open a block in it. A statement of such a block followed
+// by { whose keyword is not one of them (unknown, misspelt, or an option
+// that takes no block) is read as keepalived reads it: the keyword is
+// ignored, and so is its { ("Unexpected '{' - ignoring"); the lines of
+// its block are read as the enclosing block's; and its } closes the
+// enclosing block, so that what follows is read a level up. The other
+// blocks (global_defs, SSL, virtual_server_group, VRRP's) keep their
+// braces as written.
+var subBlocks = map[string]map[string]bool{
+	"virtual_server": {"real_server": true},
+	"real_server": {"TCP_CHECK": true, "HTTP_GET": true, "SSL_GET": true, "MISC_CHECK": true, "SMTP_CHECK": true,
+		"DNS_CHECK": true, "UDP_CHECK": true, "PING_CHECK": true, "FILE_CHECK": true, "BFD_CHECK": true},
+	"HTTP_GET": {"url": true}, "SSL_GET": {"url": true}, "SMTP_CHECK": {"host": true},
+	"TCP_CHECK": {}, "MISC_CHECK": {}, "DNS_CHECK": {}, "UDP_CHECK": {}, "PING_CHECK": {}, "FILE_CHECK": {}, "BFD_CHECK": {},
+	"url": {}, "host": {},
+}
+
+// event is a statement, or the { or } of a block, of the tree in the
+// order the file has them.
+type event struct {
+	n    *node // the statement; for a { or }, the block's
+	kind byte  // 's', '{' or '}'
+	end  int   // for a statement with a block: the index after its }
+}
+
+func flatten(nodes []*node, out []event) []event {
+	for _, n := range nodes {
+		i := len(out)
+		out = append(out, event{n: n, kind: 's'})
+		if n.block {
+			out = append(out, event{n: n, kind: '{'})
+			out = flatten(n.children, out)
+			out = append(out, event{n: n, kind: '}'})
+		}
+		out[i].end = len(out)
+	}
+	return out
+}
+
+// reshape reads the tree again as keepalived's parser reads its lines
+// (see subBlocks), noting each block whose braces it drops.
+func (p *parser) reshape(top []*node) []*node {
+	r := &reshaper{p: p, ev: flatten(top, nil)}
+	return r.read(nil, "")
+}
+
+type reshaper struct {
+	p  *parser
+	ev []event
+	i  int
+}
+
+// read reads the statements of block (nil: the top level) up to the }
+// that closes it; path is the block as notes name it.
+func (r *reshaper) read(block *node, path string) []*node {
+	var out []*node
+	for r.i < len(r.ev) {
+		e := r.ev[r.i]
+		r.i++
+		switch e.kind {
+		case '}':
+			if block != nil {
+				return out
+			}
+			continue // keepalived ignores a } at the top level
+		case '{':
+			continue // "Unexpected '{' - ignoring"
+		}
+		n := e.n
+		if block == nil {
+			if _, ok := subBlocks[n.key()]; !ok || !n.block {
+				out = append(out, n) // kept as written
+				r.i = e.end
+				continue
+			}
+		}
+		cp := &node{words: n.words, file: n.file, line: n.line}
+		out = append(out, cp)
+		if !n.block {
+			continue
+		}
+		inner := block == nil || subBlocks[block.key()][n.key()]
+		if !inner {
+			r.p.notes = append(r.p.notes, Note{File: n.file, Line: n.line, Block: path, Option: n.label(),
+				Reason: fmt.Sprintf("opens no block here: keepalived ignores it and its {, reads the lines of its block as %s's, and its } closes %s (what follows is read a level up)", block.label(), block.label())})
+			continue
+		}
+		r.i++ // its {
+		cp.block = true
+		inPath := cp.header()
+		if path != "" {
+			inPath = path + ": " + inPath
+		}
+		if n.key() != "real_server" && n.key() != "virtual_server" {
+			inPath = path + ": " + n.label()
+		}
+		cp.children = r.read(cp, inPath)
+	}
+	return out
+}

@@ -1,0 +1,306 @@
+package keepalived
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lvs-go/lvs/director"
+	"github.com/lvs-go/lvs/internal/nstest"
+	"github.com/lvs-go/lvs/internal/vmtest"
+	"github.com/vishvananda/netns"
+)
+
+// diffConfigID is the configuration id both sides read with: it matches
+// no "@ID" line, so every "@^ID" line is read, as Import's default.
+const diffConfigID = "lvs-differential"
+
+// TestDifferentialStart runs the real keepalived (its checkers only, -C)
+// and the director on the same configuration, each in a fresh namespace
+// of the guest, and compares the IPVS tables (ipvsadm -Sn) and timeouts
+// (ipvsadm -L --timeout) right after start, before any check acts: every difference must be one a note of
+// the import names (by the address of its service or real server). The
+// corpus is Debian's samples (testdata/samples) and testdata/differential.
+// keepalived runs only inside the VM guest, never on the host.
+func TestDifferentialStart(t *testing.T) {
+	vmtest.Require(t, modules...)
+	if !vmtest.InGuest() {
+		t.Skip("keepalived runs only inside the VM guest, never on the host")
+	}
+	kd, err := exec.LookPath("/usr/sbin/keepalived")
+	if err != nil {
+		t.Skipf("keepalived is not in the guest: %v", err)
+	}
+	var corpus []string
+	for _, g := range []string{"testdata/samples/keepalived.conf*", "testdata/differential/*.conf"} {
+		m, err := filepath.Glob(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range m {
+			if !strings.HasSuffix(p, ".yaml") {
+				corpus = append(corpus, p)
+			}
+		}
+	}
+	equal, explained := 0, 0
+	for _, path := range corpus {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			cfg, notes, err := ImportFile(path, &Options{ConfigID: diffConfigID})
+			if err != nil && !errors.Is(err, ErrNoServices) {
+				t.Fatal(err)
+			}
+			ka := keepalivedTable(t, kd, path)
+			ours := directorTable(t, cfg)
+			diff := compareTables(t, ka, ours, notes)
+			if diff == 0 {
+				equal++
+			} else {
+				explained++
+			}
+		})
+	}
+	t.Logf("%d cases: %d tables equal at start, %d with every difference named by a note", len(corpus), equal, explained)
+}
+
+// keepalivedTable starts keepalived -C on path in a fresh namespace,
+// reads ipvsadm -Sn once its table is built and stable, and stops it.
+func keepalivedTable(t *testing.T, kd, path string) []string {
+	t.Helper()
+	ns := nstest.New(t)
+	dir := t.TempDir()
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(kd, "-n", "-l", "-C", "-f", abs, "-i", diffConfigID,
+		"-p", filepath.Join(dir, "keepalived.pid"), "-c", filepath.Join(dir, "checkers.pid"), "-r", filepath.Join(dir, "vrrp.pid"))
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := nstest.Do(ns, cmd.Start); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("keepalived's log:\n%s", out.String())
+		}
+	}()
+	// The table is read once it has stopped growing for 300ms (keepalived
+	// adds services one by one), or after 3s if it stays empty.
+	var last []string
+	deadline := time.Now().Add(10 * time.Second)
+	stableSince := time.Now()
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			t.Fatalf("keepalived exited: %v\n%s", err, out.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		cur := ipvsadmSave(t, ns)
+		if !slices.Equal(cur, last) {
+			last, stableSince = cur, time.Now()
+			continue
+		}
+		built := slices.ContainsFunc(cur, func(l string) bool { return strings.HasPrefix(l, "-A") })
+		if built && time.Since(stableSince) > 300*time.Millisecond || !built && time.Since(stableSince) > 3*time.Second {
+			return cur
+		}
+	}
+	t.Fatalf("keepalived's table did not settle in 10s:\n%s", strings.Join(last, "\n"))
+	return nil
+}
+
+// directorTable applies cfg with a Director in a fresh namespace and
+// reads ipvsadm -Sn there (nil: nothing was carried over, the namespace
+// is read as it is).
+func directorTable(t *testing.T, cfg *director.Config) []string {
+	t.Helper()
+	ns := nstest.New(t)
+	if cfg == nil {
+		return ipvsadmSave(t, ns)
+	}
+	d, err := director.New(&director.Options{NetNS: int(ns)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := director.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := d.Plan(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Apply(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	tab := ipvsadmSave(t, ns)
+	if err := d.Teardown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return tab
+}
+
+func ipvsadmSave(t *testing.T, ns netns.NsHandle) []string {
+	t.Helper()
+	var out []byte
+	err := nstest.Do(ns, func() error {
+		var err error
+		out, err = exec.Command("/usr/sbin/ipvsadm", "-Sn").CombinedOutput()
+		return err
+	})
+	if err != nil {
+		t.Fatalf("ipvsadm -Sn: %v\n%s", err, out)
+	}
+	// The timeouts too, as a line of their own.
+	var tout []byte
+	err = nstest.Do(ns, func() error {
+		var err error
+		tout, err = exec.Command("/usr/sbin/ipvsadm", "-L", "--timeout").CombinedOutput()
+		return err
+	})
+	if err != nil {
+		t.Fatalf("ipvsadm -L --timeout: %v\n%s", err, tout)
+	}
+	out = append(out, tout...)
+	var lines []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	slices.Sort(lines)
+	return lines
+}
+
+// compareTables logs the two tables side by side and fails for each line
+// in one only that no note names; it returns the number of such lines.
+func compareTables(t *testing.T, ka, ours []string, notes []Note) int {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-14s %s\n", "", "ipvsadm -Sn")
+	diff := 0
+	for _, l := range mergeSorted(ka, ours) {
+		inK, inO := slices.Contains(ka, l), slices.Contains(ours, l)
+		where := "both"
+		switch {
+		case inK && !inO:
+			where = "keepalived"
+		case inO && !inK:
+			where = "director"
+		}
+		why := ""
+		if where != "both" {
+			diff++
+			n, ok := namingNote(l, notes)
+			if !ok {
+				t.Errorf("%s only, and no note names it: %s", where, l)
+				why = "  <- NOT NAMED BY A NOTE"
+			} else {
+				why = "  <- " + n
+			}
+		}
+		fmt.Fprintf(&b, "%-14s %s%s\n", where, l, why)
+	}
+	t.Logf("tables at start:\n%s", b.String())
+	return diff
+}
+
+func mergeSorted(a, b []string) []string {
+	out := slices.Concat(a, b)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// namingNote finds a note naming the line's real server, else its
+// service, by address (or fwmark).
+func namingNote(line string, notes []Note) (string, bool) {
+	f := strings.Fields(line)
+	var names []string
+	if strings.HasPrefix(line, "Timeout") {
+		names = append(names, "lvs_timeouts")
+	}
+	for i := 0; i+1 < len(f); i++ {
+		switch f[i] {
+		case "-r":
+			names = append([]string{hostOf(f[i+1])}, names...)
+		case "-t", "-u", "--sctp-service":
+			names = append(names, hostOf(f[i+1]))
+		case "-f":
+			names = append(names, "fwmark "+f[i+1])
+		}
+	}
+	for _, name := range names {
+		for _, n := range notes {
+			if s := n.String(); containsWord(s, name) {
+				return s, true
+			}
+		}
+	}
+	return "", false
+}
+
+// containsWord reports whether name is in s, not as part of a longer
+// address or number.
+func containsWord(s, name string) bool {
+	for i := 0; ; {
+		j := strings.Index(s[i:], name)
+		if j < 0 {
+			return false
+		}
+		j += i
+		end := j + len(name)
+		if (j == 0 || !addrByte(s[j-1])) && (end == len(s) || !addrByte(s[end])) {
+			return true
+		}
+		i = j + 1
+	}
+}
+
+// hostOf is the address of "ADDR:PORT" or "[ADDR]:PORT".
+func hostOf(s string) string {
+	if i := strings.LastIndexByte(s, ':'); i > 0 {
+		s = s[:i]
+	}
+	return strings.Trim(s, "[]")
+}
+
+// lockedBuffer is a bytes.Buffer a process writes while the test reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
