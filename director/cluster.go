@@ -22,8 +22,9 @@ import (
 type Cluster struct {
 	// Announce are the prefixes announced, each holding VIPs of the
 	// services (a /32 or /128 per VIP, or a wider prefix, but not a
-	// default route: 0.0.0.0/0 and ::/0 are refused).
-	Announce []netip.Prefix `json:"announce"`
+	// default route: 0.0.0.0/0 and ::/0 are refused). Required, except in
+	// a cluster that only runs the sync daemon (no BGP).
+	Announce []netip.Prefix `json:"announce,omitempty"`
 	// BGP is the speaker's configuration.
 	BGP *BGP `json:"bgp,omitempty"`
 	// Sync runs IPVS's sync daemon as master and backup, so that the
@@ -177,7 +178,9 @@ func compileCluster(c *Cluster, services []*service) error {
 	fail := func(where, format string, args ...any) error {
 		return &ConfigError{Where: "cluster" + where, Reason: fmt.Sprintf(format, args...)}
 	}
-	if len(c.Announce) == 0 {
+	// A cluster announces prefixes (BGP), or only runs the sync daemon
+	// (a pair whose VIPs move otherwise, as keepalived's lvs_sync_daemon).
+	if len(c.Announce) == 0 && (c.BGP != nil || c.Sync == nil) {
 		return fail(".announce", "no prefixes")
 	}
 	for i, p := range c.Announce {

@@ -127,3 +127,18 @@ func TestAppendedOnly(t *testing.T) {
 		t.Errorf("a service outside the cluster: %v", err)
 	}
 }
+
+// TestClusterSyncOnly: a cluster may only run the sync daemon (a pair
+// whose VIPs move otherwise); with BGP, or with neither, it needs
+// prefixes to announce.
+func TestClusterSyncOnly(t *testing.T) {
+	const svc = "services: [{protocol: tcp, address: 10.0.0.8:80, realServers: [{address: 10.0.0.110:80, forward: dr}]}]\n"
+	if _, err := Parse([]byte("cluster: {sync: {interface: eth1, syncID: 7}}\n" + svc)); err != nil {
+		t.Errorf("sync alone: %v", err)
+	}
+	for _, c := range []string{"cluster: {}\n", "cluster: {sync: {interface: eth1}, bgp: {localASN: 65001, routerID: 10.0.0.1, nextHop: 10.0.0.1, peers: [{address: 10.0.0.254, asn: 65000}]}}\n"} {
+		if _, err := Parse([]byte(c + svc)); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "no prefixes") {
+			t.Errorf("%q: %v, want no prefixes refused", c, err)
+		}
+	}
+}

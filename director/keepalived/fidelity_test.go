@@ -116,8 +116,8 @@ virtual_server group web {
 
 // TestSyncDaemon: global_defs' lvs_sync_daemon goes to the director's
 // cluster.sync, its id defaulting to the VRRP instance's
-// virtual_router_id as in keepalived; where the director cannot take it
-// (a cluster needs announce prefixes), the note gives the settings.
+// virtual_router_id as in keepalived (a cluster that only runs the sync
+// daemon), with a note of what it carried.
 func TestSyncDaemon(t *testing.T) {
 	for _, tc := range []struct {
 		line, want string
@@ -126,14 +126,13 @@ func TestSyncDaemon(t *testing.T) {
 		{"lvs_sync_daemon eth1 inst VI_1 maxlen 1400 ttl 2", "{interface: eth1, syncID: 51, ttl: 2, maxLength: 1400}"},
 	} {
 		cfg, notes := imp(t, "global_defs {\n "+tc.line+"\n}\nvrrp_instance VI_1 {\n virtual_router_id 51\n}\n"+oneService, nil)
-		if cfg.Cluster != nil && cfg.Cluster.Sync != nil {
-			wantNote(t, notes, "lvs_sync_daemon: carried as cluster.sync "+tc.want, "as VRRP instance VI_1 is master or backup")
-			continue
+		if cfg.Cluster == nil || cfg.Cluster.Sync == nil || len(cfg.Cluster.Announce) != 0 {
+			t.Fatalf("%s: cluster %+v, want only its sync", tc.line, cfg.Cluster)
 		}
-		wantNote(t, notes, "lvs_sync_daemon: not carried over: the director runs sync daemons only in a cluster", "sync: "+tc.want, "as VRRP instance VI_1 is master or backup")
-		if hasNote(notes, "global_defs: not carried over (except lvs_sync_daemon") {
-			t.Errorf("global_defs note claims it carried:\n%s", notesText(notes))
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("%s: the imported configuration is refused: %v", tc.line, err)
 		}
+		wantNote(t, notes, "lvs_sync_daemon: carried as cluster.sync "+tc.want, "as VRRP instance VI_1 is master or backup")
 	}
 }
 
