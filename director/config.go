@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"syscall"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -321,14 +322,21 @@ func (vs *VirtualService) UnmarshalJSON(b []byte) error {
 const MaxConfigSize = 64 << 20
 
 // Load reads a configuration file, YAML or JSON (JSON is YAML), and
-// compiles it; unknown fields are errors, and so is a file larger than
-// MaxConfigSize.
+// compiles it; unknown fields are errors, and so are a file larger than
+// MaxConfigSize and one that is not a regular file (a FIFO, a device, a
+// directory: refused without waiting or reading).
 func Load(path string) (*Compiled, error) {
-	f, err := os.Open(path)
+	// O_NONBLOCK: a FIFO given by mistake is refused, not waited on.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, &ConfigError{Reason: fmt.Sprintf("%s is not a regular file (%v)", path, fi.Mode().Type())}
+	}
 	b, err := io.ReadAll(io.LimitReader(f, MaxConfigSize+1))
 	if err != nil {
 		return nil, err

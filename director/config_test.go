@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -197,8 +198,36 @@ func TestLoadBounded(t *testing.T) {
 	if _, err := Load(path); !errors.Is(err, ErrInvalid) {
 		t.Errorf("a %d-byte file: %v, want ErrInvalid", MaxConfigSize+1, err)
 	}
-	if _, err := Load("/dev/null"); !errors.Is(err, ErrInvalid) {
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a missing file: %v", err)
+	}
+	empty := filepath.Join(t.TempDir(), "empty.yaml")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(empty); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "no services") {
 		t.Errorf("an empty file: %v, want ErrInvalid (no services)", err)
+	}
+}
+
+// TestLoadNotRegular: a FIFO, a device or a directory given as the
+// configuration is refused at once, not waited on or read.
+func TestLoadNotRegular(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{fifo, "/dev/zero", t.TempDir()} {
+		done := make(chan error, 1)
+		go func() { _, err := Load(path); done <- err }()
+		select {
+		case err := <-done:
+			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "not a regular file") {
+				t.Errorf("%s: %v, want it refused as not a regular file", path, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: Load still waiting after 5 s", path)
+		}
 	}
 }
 
