@@ -19,7 +19,8 @@ func TestClusterSyncDaemons(t *testing.T) {
 	vmtest.Require(t, "ip_vs", "ip_vs_mh", "veth", "bridge")
 	d, l := natDirector(t, Options{})
 	dir := labtest.Host(t, l, lab.Director)
-	ctx := ctxT(t)
+	// Each step has a deadline of its own (ctxT): stopping the sync
+	// daemons waits for the kernel's threads, slow on a busy machine.
 	const conf = `
 cluster:
   announce: [10.0.0.8/32]
@@ -41,18 +42,18 @@ services:
 	}
 	apply := func(conf string) *Plan {
 		t.Helper()
-		p, err := d.Plan(ctx, mustParse(t, conf))
+		p, err := d.Plan(ctxT(t), mustParse(t, conf))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := d.Apply(ctx, p); err != nil {
+		if err := d.Apply(ctxT(t), p); err != nil {
 			t.Fatal(err)
 		}
 		return p
 	}
 	daemons := func() []ipvs.SyncDaemon {
 		t.Helper()
-		ds, err := d.IPVS().SyncDaemons(ctx)
+		ds, err := d.IPVS().SyncDaemons(ctxT(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,7 +69,7 @@ services:
 			t.Errorf("%s = %s, want %s", k, v, want)
 		}
 	}
-	if p, err := d.Plan(ctx, mustParse(t, conf)); err != nil || p.Len() != 0 {
+	if p, err := d.Plan(ctxT(t), mustParse(t, conf)); err != nil || p.Len() != 0 {
 		t.Errorf("second plan (%v):\n%s", err, p)
 	}
 	if !d.Status().Owned.Sync {
@@ -81,7 +82,7 @@ services:
 	if ds := daemons(); len(ds) != 2 || ds[0].SyncID != 8 || ds[1].SyncID != 8 {
 		t.Errorf("daemons after the new syncid %+v", ds)
 	}
-	if err := d.Teardown(ctx); err != nil {
+	if err := d.Teardown(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
 	if ds := daemons(); len(ds) != 0 {
