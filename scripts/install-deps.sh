@@ -2,7 +2,7 @@
 # Installs what lvs's tests and demo need on a Debian (bookworm) machine, as root:
 # QEMU, the tools the real-kernel tests compare against (and dnsmasq, the DNS
 # server the dns health check is tested against, and bird2, the BGP router of
-# the cluster tests), and Debian's
+# the cluster tests, and keepalived, the VRRP peer of director/vrrp's tests), and Debian's
 # linux-image-amd64 unpacked (not installed) for the VM tier when the host
 # kernel has no IPVS. Safe to run again: it only does what is missing.
 set -eu
@@ -23,12 +23,30 @@ if ! command -v bird >/dev/null 2>&1; then
 	if command -v systemctl >/dev/null 2>&1; then systemctl mask bird.service >/dev/null 2>&1 || true; fi
 	need="$need bird2"
 fi
+if ! command -v keepalived >/dev/null 2>&1 && [ ! -x /usr/sbin/keepalived ]; then
+	# keepalived is run by director/vrrp's tests only inside the VM guest:
+	# it must never start on this host. The service is masked and, during
+	# the install, policy-rc.d forbids starting any service.
+	if command -v systemctl >/dev/null 2>&1; then systemctl mask keepalived.service >/dev/null 2>&1 || true; fi
+	keepalived=yes
+fi
 updated=no
 if [ -n "$need" ]; then
 	apt-get update -q
 	updated=yes
 	# shellcheck disable=SC2086
 	apt-get install -y -q --no-install-recommends $need
+fi
+if [ "${keepalived:-no}" = yes ]; then
+	[ "$updated" = yes ] || { apt-get update -q; updated=yes; }
+	rcd=/usr/sbin/policy-rc.d
+	saved=""
+	if [ -e "$rcd" ]; then saved=$(mktemp); cp -p "$rcd" "$saved"; fi
+	printf '#!/bin/sh\nexit 101\n' >"$rcd"
+	chmod 0755 "$rcd"
+	apt-get install -y -q --no-install-recommends keepalived || status=$?
+	if [ -n "$saved" ]; then mv "$saved" "$rcd"; else rm -f "$rcd"; fi
+	[ "${status:-0}" = 0 ] || exit "$status"
 fi
 
 if ! ls "$ROOT"/lib/modules/*/kernel/net/netfilter/ipvs/ip_vs.ko >/dev/null 2>&1; then
