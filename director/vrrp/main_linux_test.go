@@ -232,4 +232,3 @@ func TestOursOurs(t *testing.T) {
 		})
 	}
 }
-
