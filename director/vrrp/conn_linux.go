@@ -215,7 +215,10 @@ func NewAnnouncer(iface string, v6 bool, netns int) (Announcer, error) {
 			return fmt.Errorf("vrrp: interface %s: %w", iface, err)
 		}
 		if v6 {
-			c, _, err := ndp.Listen(ifi, ndp.LinkLocal)
+			// Bound to "::" on the interface: the kernel picks the source
+			// when sending, so a link-local address still in DAD does
+			// not keep the announcer from opening.
+			c, _, err := ndp.Listen(ifi, ndp.Unspecified)
 			if err != nil {
 				return fmt.Errorf("vrrp: NDP on %s: %w", iface, err)
 			}

@@ -24,6 +24,7 @@ func TestGoldenKeepalived(t *testing.T) {
 		"v2-pass":    {Version: V2, VRID: 51, Priority: 100, Interval: time.Second, Addrs: []netip.Addr{vip4}, AuthType: AuthPass, Password: [8]byte{'s', 'e', 'c', 'r', 'e', 't'}},
 		"v3":         {Version: V3, VRID: 51, Priority: 100, Interval: time.Second, Addrs: []netip.Addr{vip4}},
 		"v3-unicast": {Version: V3, VRID: 51, Priority: 100, Interval: time.Second, Addrs: []netip.Addr{vip4}},
+		"v3-ipv6":    {Version: V3, VRID: 51, Priority: 100, Interval: time.Second, Addrs: []netip.Addr{netip.MustParseAddr("2001:db8::100")}},
 		"v2-unicast": {Version: V2, VRID: 51, Priority: 100, Interval: time.Second, Addrs: []netip.Addr{vip4}},
 	}
 	seen := 0

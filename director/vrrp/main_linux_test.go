@@ -232,3 +232,29 @@ func TestOursOurs(t *testing.T) {
 		})
 	}
 }
+
+// waitDAD waits until the hosts' IPv6 link-local addresses on eth0 have
+// left duplicate address detection.
+func waitDAD(t *testing.T, hosts ...*lab.Host) {
+	t.Helper()
+	for _, h := range hosts {
+		waitState(t, h.Name()+"'s link-local address", 10*time.Second, func() bool {
+			c, err := rtnl.Dial(int(h.NS()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			msgs, err := c.Address.List()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range msgs {
+				a, ok := netip.AddrFromSlice(m.Attributes.Address)
+				if ok && a.Is6() && a.IsLinkLocalUnicast() && m.Attributes.Flags&unix.IFA_F_TENTATIVE == 0 {
+					return true
+				}
+			}
+			return false
+		})
+	}
+}
