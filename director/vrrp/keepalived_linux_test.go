@@ -120,9 +120,9 @@ func (k *keepalived) pids() []int {
 	return pids
 }
 
-// stop is SIGTERM: keepalived sends priority 0 and removes its VIPs.
-func (k *keepalived) stop() {
-	k.cmd.Process.Signal(syscall.SIGTERM)
+// waitStopped waits for keepalived to end after a SIGTERM (on which it
+// sends priority 0 and removes its VIPs).
+func (k *keepalived) waitStopped() {
 	select {
 	case <-k.done:
 	case <-time.After(10 * time.Second):
@@ -235,12 +235,16 @@ func startNode(t *testing.T, kind string, h *lab.Host, cfg Config) *node {
 
 func (n *node) holds(t *testing.T) bool { return hasAddr(t, n.h, n.vip) }
 
-func (n *node) stop() {
+// stop stops the node cleanly (SIGTERM for keepalived) without waiting
+// for it to end; the returned func waits.
+func (n *node) stop() (wait func()) {
 	if n.o != nil {
-		n.o.stop()
-	} else {
-		n.k.stop()
+		done := make(chan struct{})
+		go func() { n.o.stop(); close(done) }()
+		return func() { <-done }
 	}
+	n.k.cmd.Process.Signal(syscall.SIGTERM)
+	return n.k.waitStopped
 }
 
 // kill ends the node with no word to its peer.
@@ -256,12 +260,13 @@ func (n *node) kill() {
 	}
 }
 
-// TestKeepalivedInterop runs every pairing of ours and keepalived, v2 and
-// v3 (and v2 with PASS), d1 at priority 150 and d2 at 100: election,
+// TestKeepalivedInterop runs every pairing of ours and keepalived, v2 (also
+// with PASS) and v3 (also unicast, and IPv6), d1 at priority 150 and d2 at
+// 100: election,
 // failover on kill, clean stop, preempt; with the GARPs the client sees.
 func TestKeepalivedInterop(t *testing.T) {
 	for _, pairing := range [][2]string{{"ours", "keepalived"}, {"keepalived", "ours"}, {"keepalived", "keepalived"}, {"ours", "ours"}} {
-		for _, variant := range []string{"v2", "v2pass", "v3", "v3ipv6"} {
+		for _, variant := range []string{"v2", "v2pass", "v3", "v3unicast", "v3ipv6"} {
 			t.Run(pairing[0]+"-"+pairing[1]+"/"+variant, func(t *testing.T) {
 				vmtest.RequireGuest(t, modules...)
 				if _, err := os.Stat(keepalivedPath); err != nil {
@@ -275,11 +280,15 @@ func TestKeepalivedInterop(t *testing.T) {
 
 func interop(t *testing.T, pairing [2]string, variant string) {
 	ver := V2
-	if variant == "v3" || variant == "v3ipv6" {
+	if variant == "v3" || variant == "v3ipv6" || variant == "v3unicast" {
 		ver = V3
 	}
 	c1, c2 := vrrpConfig(ver, 150), vrrpConfig(ver, 100)
 	v6 := variant == "v3ipv6"
+	if variant == "v3unicast" {
+		c1.Source, c1.Peers = netip.MustParseAddr("10.0.0.1"), []netip.Addr{netip.MustParseAddr("10.0.0.2")}
+		c2.Source, c2.Peers = netip.MustParseAddr("10.0.0.2"), []netip.Addr{netip.MustParseAddr("10.0.0.1")}
+	}
 	if v6 {
 		c1.VIPs = []VIP{{Prefix: netip.MustParsePrefix("2001:db8::100/64")}}
 		c2.VIPs = c1.VIPs
@@ -351,8 +360,12 @@ func interop(t *testing.T, pairing [2]string, variant string) {
 	// Clean stop of d1: priority 0, d2 takes over in about the skew.
 	time.Sleep(2 * time.Second)
 	stopped := time.Now()
-	d1.stop()
+	wait := d1.stop()
 	got = waitState(t, "d2 holds the VIP after a clean stop", 3*time.Second, func() bool { return d2.holds(t) })
+	wait()
+	if exited := time.Since(stopped); exited > 2*time.Second {
+		t.Logf("d1 (%s) took %s to exit", d1.name, exited.Round(time.Millisecond))
+	}
 	t.Logf("clean stop: d2 (%s) holds the VIP after %s", d2.name, got.Sub(stopped).Round(time.Millisecond))
 	if d := got.Sub(stopped); d > 1500*time.Millisecond {
 		t.Errorf("takeover after a clean stop took %s, want about one interval", d)
