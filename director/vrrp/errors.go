@@ -53,6 +53,7 @@ var reasonNames = map[Reason]string{
 	ReasonTTL: "ttl", ReasonAuth: "auth", ReasonAddrList: "addr_list", ReasonInterval: "interval", ReasonPeer: "peer",
 }
 
+// String returns the reason's metric label ("checksum", "ttl"...).
 func (r Reason) String() string {
 	if s, ok := reasonNames[r]; ok {
 		return s
@@ -66,6 +67,7 @@ type PacketError struct {
 	Detail string
 }
 
+// Error says why the packet was refused.
 func (e *PacketError) Error() string {
 	if e.Detail == "" {
 		return "vrrp: packet refused: " + e.Reason.String()

@@ -239,3 +239,12 @@ func TestNewRefuses(t *testing.T) {
 		t.Errorf("VRID 0: %v", err)
 	}
 }
+
+func TestStatsPriority(t *testing.T) {
+	h := &hub{}
+	r := run(t, h, "10.0.0.2", fast(100))
+	r.in.SetPriority(90)
+	eventually(t, "priority 90 in the stats", func() bool { return r.in.Stats().Priority == 90 })
+	r.in.SetPriority(0)
+	eventually(t, "configured priority back", func() bool { return r.in.Stats().Priority == 100 })
+}

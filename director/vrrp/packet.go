@@ -37,6 +37,7 @@ const (
 	V3 Version = 3
 )
 
+// String returns "v2" or "v3" (unknown(N) for others).
 func (v Version) String() string {
 	switch v {
 	case V2, V3:
@@ -55,6 +56,7 @@ const (
 	AuthPass AuthType = 1
 )
 
+// String returns "none" or "PASS" (unknown(N) for others).
 func (a AuthType) String() string {
 	switch a {
 	case AuthNone:
@@ -169,7 +171,8 @@ func (a *Advert) validate() error {
 
 // Unmarshal decodes one advert (the IP payload) and checks its length,
 // version, type and checksum; ad gives the packet's addresses. The
-// address family is the source's. Errors are *PacketError.
+// address family is the source's; with a zero Src or Dst the checksum is
+// not checked. Errors are *PacketError.
 func Unmarshal(b []byte, ad Addressing) (*Advert, error) {
 	if len(b) < headerLen {
 		return nil, &PacketError{Reason: ReasonLength, Detail: fmt.Sprintf("%d bytes", len(b))}

@@ -118,6 +118,7 @@ func (in *Instance) count(f func(*Stats)) {
 
 // do carries out the machine's actions.
 func (in *Instance) do(ctx context.Context, acts []action) {
+	in.count(func(s *Stats) { s.Priority = in.m.prio })
 	for _, a := range acts {
 		switch a.kind {
 		case actSend:
