@@ -63,14 +63,18 @@ type VIP struct {
 
 // GARP is when gratuitous ARPs (IPv4) or unsolicited neighbour
 // advertisements (IPv6) are sent: Repeat of each on becoming master,
-// Repeat again Delay later, and RefreshRepeat every Refresh while master.
-// keepalived's defaults (vrrp_garp_master_repeat 5, vrrp_garp_master_delay
-// 5, no refresh) are what the zero value means.
+// Repeat again Delay later, and RefreshRepeat every Refresh while master;
+// a master that hears a lower priority sends LowerPrioRepeat and again
+// LowerPrioDelay later. keepalived's defaults (vrrp_garp_master_repeat 5,
+// vrrp_garp_master_delay 5, no refresh, the lower-priority ones as the
+// master ones) are what the zero value means.
 type GARP struct {
-	Repeat        int
-	Delay         time.Duration
-	Refresh       time.Duration
-	RefreshRepeat int
+	Repeat          int
+	Delay           time.Duration
+	Refresh         time.Duration
+	RefreshRepeat   int
+	LowerPrioRepeat int
+	LowerPrioDelay  time.Duration
 	// Off sends none.
 	Off bool
 }
@@ -87,6 +91,12 @@ func (g GARP) withDefaults() GARP {
 	}
 	if g.RefreshRepeat == 0 {
 		g.RefreshRepeat = 1
+	}
+	if g.LowerPrioRepeat == 0 {
+		g.LowerPrioRepeat = g.Repeat
+	}
+	if g.LowerPrioDelay == 0 {
+		g.LowerPrioDelay = g.Delay
 	}
 	return g
 }
@@ -193,7 +203,8 @@ func (c *Config) Validate() error {
 		return invalidf("%s: preempt delay %s is not 0-1000s", name, d.PreemptDelay)
 	}
 	g := d.GARP
-	if g.Repeat < 0 || g.Repeat > 100 || g.RefreshRepeat < 0 || g.RefreshRepeat > 100 || g.Delay < 0 || g.Refresh < 0 {
+	if g.Repeat < 0 || g.Repeat > 100 || g.RefreshRepeat < 0 || g.RefreshRepeat > 100 || g.LowerPrioRepeat < 0 || g.LowerPrioRepeat > 100 ||
+		g.Delay < 0 || g.Refresh < 0 || g.LowerPrioDelay < 0 {
 		return invalidf("%s: GARP schedule %+v", name, g)
 	}
 	return nil

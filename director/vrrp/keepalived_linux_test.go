@@ -319,11 +319,14 @@ func interop(t *testing.T, pairing [2]string, variant string) {
 	if !v6 {
 		g := w.since(got.Add(-time.Second), d1.mac)
 		t.Logf("GARPs from d1 (%s) after becoming master: %d at %v", d1.name, len(g), g)
-		if len(g) != 10 {
-			t.Errorf("%d GARPs, want 10 (5 and 5 five seconds later)", len(g))
-		}
-		if early := w.since(start, d2.mac); len(early) > 0 {
+		early := w.since(start, d2.mac)
+		if len(early) > 0 {
 			t.Logf("d2 (%s) was master before d1 (%s) started: GARPs at %v after the start", d2.name, d1.name, early)
+		}
+		// 5 and 5 five seconds later; and when d1 heard an advert of d2's
+		// after it became master, 5 and 5 more for the lower priority.
+		if len(g) != 10 && !(len(early) > 0 && len(g) == 20) {
+			t.Errorf("%d GARPs, want 10 (5 and 5 five seconds later)", len(g))
 		}
 	}
 

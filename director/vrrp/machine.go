@@ -59,8 +59,10 @@ type machine struct {
 	// masterInt is Master_Adver_Interval: v3 learns it from the master.
 	masterInt time.Duration
 	// downAt is when a backup becomes master; advertAt a master's next
-	// advert; garpAt its delayed GARP burst; refreshAt its next refresh.
-	downAt, advertAt, garpAt, refreshAt time.Time
+	// advert; refreshAt its next GARP refresh; bursts its delayed GARP
+	// bursts.
+	downAt, advertAt, refreshAt time.Time
+	bursts                      []burst
 	// preemptAt is when preempt_delay ends; zero is not running.
 	preemptAt time.Time
 	// master is the current master's address as last seen (backup).
@@ -121,8 +123,8 @@ func (m *machine) becomeBackup(now time.Time) []action {
 	if m.state == Master {
 		acts = append(acts, action{kind: actDelVIPs})
 	}
+	m.clearTimers()
 	m.downAt = now.Add(m.downInterval())
-	m.advertAt, m.garpAt, m.refreshAt = time.Time{}, time.Time{}, time.Time{}
 	return append(acts, m.enter(now, Backup)...)
 }
 
@@ -139,7 +141,7 @@ func (m *machine) becomeMaster(now time.Time) []action {
 	if !g.Off {
 		acts = append(acts, action{kind: actAnnounce, count: g.Repeat})
 		if g.Delay > 0 {
-			m.garpAt = now.Add(g.Delay)
+			m.bursts = append(m.bursts, burst{at: now.Add(g.Delay), count: g.Repeat})
 		}
 		if g.Refresh > 0 {
 			m.refreshAt = now.Add(g.Delay + g.Refresh)
@@ -151,7 +153,11 @@ func (m *machine) becomeMaster(now time.Time) []action {
 // next is when the machine wants tick called; zero is never.
 func (m *machine) next() time.Time {
 	var t time.Time
-	for _, c := range []time.Time{m.downAt, m.advertAt, m.garpAt, m.refreshAt} {
+	cs := []time.Time{m.downAt, m.advertAt, m.refreshAt}
+	for _, b := range m.bursts {
+		cs = append(cs, b.at)
+	}
+	for _, c := range cs {
 		if !c.IsZero() && (t.IsZero() || c.Before(t)) {
 			t = c
 		}
@@ -175,10 +181,15 @@ func (m *machine) tick(now time.Time) []action {
 				m.advertAt = now.Add(m.cfg.Interval)
 			}
 		}
-		if !m.garpAt.IsZero() && !now.Before(m.garpAt) {
-			acts = append(acts, action{kind: actAnnounce, count: m.cfg.GARP.Repeat})
-			m.garpAt = time.Time{}
+		kept := m.bursts[:0]
+		for _, b := range m.bursts {
+			if now.Before(b.at) {
+				kept = append(kept, b)
+				continue
+			}
+			acts = append(acts, action{kind: actAnnounce, count: b.count})
 		}
+		m.bursts = kept
 		if !m.refreshAt.IsZero() && !now.Before(m.refreshAt) {
 			acts = append(acts, action{kind: actAnnounce, count: m.cfg.GARP.RefreshRepeat})
 			m.refreshAt = now.Add(m.cfg.GARP.Refresh)
@@ -287,8 +298,18 @@ func (m *machine) advert(now time.Time, r received) []action {
 		}
 		if !higher {
 			// A lower priority master: advertise now to force a new
-			// election (keepalived's default, lower_prio_no_advert off).
-			return []action{{kind: actSend, prio: m.prio}}
+			// election (keepalived's default, lower_prio_no_advert off),
+			// and refresh the neighbours the other master misled: a
+			// burst now and one later (vrrp_garp_lower_prio_repeat and
+			// _delay, which default to the master ones).
+			acts := []action{{kind: actSend, prio: m.prio}}
+			if g := m.cfg.GARP; !g.Off && g.LowerPrioRepeat > 0 {
+				acts = append(acts, action{kind: actAnnounce, count: g.LowerPrioRepeat})
+				if g.LowerPrioDelay > 0 {
+					m.bursts = append(m.bursts, burst{at: now.Add(g.LowerPrioDelay), count: g.LowerPrioRepeat})
+				}
+			}
+			return acts
 		}
 		if m.cfg.Version == V3 {
 			m.masterInt = a.Interval
@@ -300,6 +321,17 @@ func (m *machine) advert(now time.Time, r received) []action {
 	return nil
 }
 
+// burst is a delayed GARP / NA burst.
+type burst struct {
+	at    time.Time
+	count int
+}
+
+func (m *machine) clearTimers() {
+	m.downAt, m.advertAt, m.refreshAt = time.Time{}, time.Time{}, time.Time{}
+	m.bursts = nil
+}
+
 func addrGreater(a, b netip.Addr) bool { return a.Compare(b) > 0 }
 
 // stop leaves the instance: a master sends priority 0 and drops the
@@ -309,7 +341,7 @@ func (m *machine) stop(now time.Time) []action {
 	if m.state == Master {
 		acts = append(acts, action{kind: actSend, prio: 0}, action{kind: actDelVIPs})
 	}
-	m.downAt, m.advertAt, m.garpAt, m.refreshAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	m.clearTimers()
 	return append(acts, m.enter(now, Stopped)...)
 }
 
@@ -325,7 +357,7 @@ func (m *machine) setFault(now time.Time, fault bool) []action {
 		if m.state == Master {
 			acts = append(acts, action{kind: actSend, prio: 0}, action{kind: actDelVIPs})
 		}
-		m.downAt, m.advertAt, m.garpAt, m.refreshAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+		m.clearTimers()
 		return append(acts, m.enter(now, Fault)...)
 	}
 	if m.state != Fault {

@@ -127,7 +127,10 @@ func (s *sim) run(d time.Duration) {
 			s.now = end
 			return
 		}
-		s.now = next
+		if next.After(s.now) {
+			// (a revived node's overdue timers fire now)
+			s.now = next
+		}
 		if pkt >= 0 {
 			p := s.queue[pkt]
 			s.queue = append(s.queue[:pkt], s.queue[pkt+1:]...)
@@ -359,6 +362,44 @@ func TestSplitBrainHeals(t *testing.T) {
 	s.run(3 * time.Second)
 	if s.holders() != 1 || s.nodes[0].m.state != Master {
 		t.Errorf("%d holders, node 0 %s, want one master", s.holders(), s.nodes[0].m.state)
+	}
+}
+
+// TestLowerPriorityGARP: a master that hears a lower priority advertises
+// at once and refreshes the neighbours as keepalived does: 5 GARPs now
+// and 5 more 5 s later.
+func TestLowerPriorityGARP(t *testing.T) {
+	a, _ := pair(150, 100, V2, time.Second)
+	m := newMachine(a, netip.MustParseAddr("10.0.0.1"))
+	m.start(t0)
+	now := t0.Add(4 * time.Second)
+	m.tick(now)
+	if m.state != Master {
+		t.Fatalf("state %s", m.state)
+	}
+	now = now.Add(6 * time.Second) // past the master's own second burst
+	m.tick(now)
+	adv := Advert{Version: V2, VRID: 51, Priority: 100, Interval: time.Second, Addrs: []netip.Addr{vip4}}
+	acts := m.advert(now, received{adv: &adv, src: netip.MustParseAddr("10.0.0.2"), ttl: TTL, multicast: true})
+	if len(acts) != 2 || acts[0].kind != actSend || acts[0].prio != 150 || acts[1].kind != actAnnounce || acts[1].count != 5 {
+		t.Fatalf("actions %+v, want an advert and 5 GARPs", acts)
+	}
+	if next := m.next(); next.Sub(now) > time.Second {
+		t.Fatalf("next %s", next.Sub(now))
+	}
+	var later []action
+	for at := now; !at.After(now.Add(5 * time.Second)); at = at.Add(100 * time.Millisecond) {
+		for _, a := range m.tick(at) {
+			if a.kind == actAnnounce {
+				later = append(later, a)
+				if d := at.Sub(now); d < 5*time.Second {
+					t.Errorf("second burst after %s", d)
+				}
+			}
+		}
+	}
+	if len(later) != 1 || later[0].count != 5 {
+		t.Errorf("later bursts %+v, want one of 5", later)
 	}
 }
 
