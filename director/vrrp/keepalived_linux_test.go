@@ -307,7 +307,8 @@ func interop(t *testing.T, pairing [2]string, variant string) {
 	d2 := startNode(t, pairing[1], s.d2, c2)
 
 	// Election.
-	got := waitState(t, "d1 holds the VIP", 8*time.Second, func() bool { return d1.holds(t) })
+	// (15 s: keepalived itself takes 1-4 s to start in the emulated guest.)
+	got := waitState(t, "d1 holds the VIP", 15*time.Second, func() bool { return d1.holds(t) })
 	t.Logf("election: d1 (%s) holds the VIP after %s", d1.name, got.Sub(start).Round(time.Millisecond))
 	time.Sleep(6 * time.Second) // past the second GARP burst
 	if d2.holds(t) {
@@ -356,7 +357,7 @@ func interop(t *testing.T, pairing [2]string, variant string) {
 	// Preempt: d1 back takes the VIP back.
 	back := time.Now()
 	d1 = startNode(t, pairing[0], s.d1, c1)
-	got = waitState(t, "d1 holds the VIP again", 8*time.Second, func() bool { return d1.holds(t) })
+	got = waitState(t, "d1 holds the VIP again", 15*time.Second, func() bool { return d1.holds(t) })
 	waitState(t, "d2 drops the VIP", 2*time.Second, func() bool { return !d2.holds(t) })
 	t.Logf("preempt: d1 (%s) holds the VIP after %s; d2 dropped it %s later", d1.name, got.Sub(back).Round(time.Millisecond), time.Since(got).Round(time.Millisecond))
 
