@@ -2,7 +2,9 @@
 # Installs what lvs's tests and demo need on a Debian (bookworm) machine, as root:
 # QEMU, the tools the real-kernel tests compare against (and dnsmasq, the DNS
 # server the dns health check is tested against, and bird2, the BGP router of
-# the cluster tests, and promtool for the monitoring kit's rules), and Debian's
+# the cluster tests, promtool for the monitoring kit's rules, and keepalived,
+# the reference director/vrrp and director/keepalived are tested against in
+# the VM guest), and Debian's
 # linux-image-amd64 unpacked (not installed) for the VM tier when the host
 # kernel has no IPVS. Safe to run again: it only does what is missing.
 set -eu
@@ -23,6 +25,14 @@ if ! command -v bird >/dev/null 2>&1; then
 	if command -v systemctl >/dev/null 2>&1; then systemctl mask bird.service >/dev/null 2>&1 || true; fi
 	need="$need bird2"
 fi
+if ! command -v keepalived >/dev/null 2>&1 && [ ! -x /usr/sbin/keepalived ]; then
+	# keepalived runs only inside the VM guest (director/vrrp's interop tests,
+	# director/keepalived's differential test), never on this host: its
+	# service is masked, and policy-rc.d forbids every start during the
+	# install.
+	if command -v systemctl >/dev/null 2>&1; then systemctl mask keepalived.service >/dev/null 2>&1 || true; fi
+	need="$need keepalived"
+fi
 if ! command -v promtool >/dev/null 2>&1; then
 	# promtool checks and unit-tests the monitoring kit's alert rules
 	# (examples/director/monitoring); the Prometheus server that comes with it
@@ -34,15 +44,18 @@ updated=no
 if [ -n "$need" ]; then
 	apt-get update -q
 	updated=yes
-	# No service starts during the install (policy-rc.d 101: action forbidden),
-	# unless the machine already has a policy of its own.
-	policy=no
-	if [ ! -e /usr/sbin/policy-rc.d ]; then
-		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 0755 /usr/sbin/policy-rc.d && policy=yes
-	fi
+	# No service starts during the install (policy-rc.d 101: action
+	# forbidden), whatever policy the machine has; its own is put back.
+	rcd=/usr/sbin/policy-rc.d
+	saved=""
+	if [ -e "$rcd" ]; then saved=$(mktemp); cp -p "$rcd" "$saved"; fi
+	printf '#!/bin/sh\nexit 101\n' >"$rcd"
+	chmod 0755 "$rcd"
+	status=0
 	# shellcheck disable=SC2086
-	apt-get install -y -q --no-install-recommends $need || { [ "$policy" = no ] || rm -f /usr/sbin/policy-rc.d; exit 1; }
-	[ "$policy" = no ] || rm -f /usr/sbin/policy-rc.d
+	apt-get install -y -q --no-install-recommends $need || status=$?
+	if [ -n "$saved" ]; then mv "$saved" "$rcd"; else rm -f "$rcd"; fi
+	[ "$status" = 0 ] || exit "$status"
 fi
 
 if ! ls "$ROOT"/lib/modules/*/kernel/net/netfilter/ipvs/ip_vs.ko >/dev/null 2>&1; then

@@ -95,6 +95,33 @@ func Require(tb testing.TB, modules ...string) {
 		skipOrFail(tb, fmt.Sprintf("needs kernel modules %v; the VM tier cannot run: %v", modules, err))
 		return
 	}
+	deferToGuest(tb, modules)
+}
+
+// RequireGuest is Require for a test that must only ever run inside the
+// guest (it starts daemons that must never run on the host, such as
+// keepalived): on the host it is always skipped here and run in the VM tier,
+// or skipped with the reason when there is no VM (or LVS_VMTEST=host).
+func RequireGuest(tb testing.TB, modules ...string) {
+	tb.Helper()
+	if vm.IsGuest() {
+		Require(tb, modules...)
+		return
+	}
+	if os.Getenv(Env) == "host" {
+		skipOrFail(tb, fmt.Sprintf("runs only in the VM guest, and %s=host", Env))
+		return
+	}
+	if err := vmAvailable(); err != nil {
+		skipOrFail(tb, fmt.Sprintf("runs only in the VM guest; the VM tier cannot run: %v", err))
+		return
+	}
+	deferToGuest(tb, modules)
+}
+
+// deferToGuest records tb's top-level test for the VM run and skips it here.
+func deferToGuest(tb testing.TB, modules []string) {
+	tb.Helper()
 	top, _, _ := strings.Cut(tb.Name(), "/")
 	deferred.Lock()
 	if deferred.seen == nil {
