@@ -258,3 +258,53 @@ func waitDAD(t *testing.T, hosts ...*lab.Host) {
 		})
 	}
 }
+
+// stalls watches the test process's clock for freezes of the emulated
+// guest (on a loaded host QEMU can stop the guest for a second): a ticker
+// every 10 ms, each gap over 50 ms recorded. The timing assertions
+// discount what the guest was frozen for, and log it, so that they judge
+// the protocol, not the emulator.
+type stalls struct {
+	mu   sync.Mutex
+	gaps [][2]time.Time
+	stop chan struct{}
+}
+
+func watchStalls(t *testing.T) *stalls {
+	s := &stalls{stop: make(chan struct{})}
+	go func() {
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		last := time.Now()
+		for {
+			select {
+			case <-s.stop:
+				return
+			case now := <-tick.C:
+				if now.Sub(last) > 50*time.Millisecond {
+					s.mu.Lock()
+					s.gaps = append(s.gaps, [2]time.Time{last, now})
+					s.mu.Unlock()
+				}
+				last = now
+			}
+		}
+	}()
+	t.Cleanup(func() { close(s.stop) })
+	return s
+}
+
+// frozen is how long the guest stood still between from and to, past the
+// ticker's own 10 ms.
+func (s *stalls) frozen(from, to time.Time) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var d time.Duration
+	for _, g := range s.gaps {
+		a, b := max(g[0].UnixNano(), from.UnixNano()), min(g[1].UnixNano(), to.UnixNano())
+		if b > a {
+			d += time.Duration(b-a) - 10*time.Millisecond
+		}
+	}
+	return max(d, 0)
+}
