@@ -25,7 +25,7 @@ func benchClient(b *testing.B) (*Client, int) {
 	b.Helper()
 	vmtest.Require(b, "ip_vs")
 	ns := nstest.New(b)
-	routeViaLo(b, int(ns), mustPrefix("10.0.0.0/8"))
+	nstest.RouteViaLo(b, int(ns), mustPrefix("10.0.0.0/8"))
 	c, err := New(&Config{NetNS: int(ns)})
 	if err != nil {
 		b.Fatal(err)

@@ -1,33 +1,16 @@
 package ipvs
 
 import (
-	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/lvs-go/lvs/internal/nstest"
-	"github.com/vishvananda/netns"
 )
 
 // ipvsadm runs the real ipvsadm in namespace ns with stdin.
 func ipvsadm(t *testing.T, ns int, stdin string, args ...string) string {
 	t.Helper()
-	path, err := exec.LookPath("ipvsadm")
-	if err != nil {
-		t.Fatalf("ipvsadm not installed: %v", err)
-	}
-	var out []byte
-	err = nstest.Do(netns.NsHandle(ns), func() error {
-		cmd := exec.Command(path, args...)
-		cmd.Stdin = strings.NewReader(stdin)
-		var err error
-		out, err = cmd.CombinedOutput()
-		return err
-	})
-	if err != nil {
-		t.Fatalf("ipvsadm %v: %v\n%s", args, err, out)
-	}
-	return string(out)
+	return nstest.Run(t, ns, stdin, "ipvsadm", args...)
 }
 
 // crossRules is crossTable in ipvsadm-save -n's rule syntax.

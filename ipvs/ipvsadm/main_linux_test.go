@@ -2,17 +2,13 @@ package ipvsadm
 
 import (
 	"context"
-	"net"
 	"net/netip"
 	"testing"
 	"time"
 
-	"github.com/jsimonetti/rtnetlink/v2"
 	"github.com/lvs-go/lvs/internal/nstest"
 	"github.com/lvs-go/lvs/internal/vmtest"
 	"github.com/lvs-go/lvs/ipvs"
-	"github.com/mdlayher/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // kernelModules are what the real-kernel tests need: IPVS, every scheduler
@@ -36,40 +32,13 @@ func testClient(t testing.TB) (*ipvs.Client, int) {
 	t.Helper()
 	vmtest.Require(t, "ip_vs")
 	ns := nstest.New(t)
-	routeViaLo(t, int(ns), netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("2001:db8::/32"))
+	nstest.RouteViaLo(t, int(ns), netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("2001:db8::/32"))
 	c, err := ipvs.New(&ipvs.Config{NetNS: int(ns)})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	t.Cleanup(func() { c.Close() })
 	return c, int(ns)
-}
-
-func routeViaLo(t testing.TB, ns int, prefixes ...netip.Prefix) {
-	t.Helper()
-	rt, err := rtnetlink.Dial(&netlink.Config{NetNS: ns})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rt.Close()
-	lo, err := net.InterfaceByName("lo") // index 1 in every namespace
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range prefixes {
-		fam := uint8(unix.AF_INET)
-		if p.Addr().Is6() {
-			fam = unix.AF_INET6
-		}
-		err := rt.Route.Add(&rtnetlink.RouteMessage{
-			Family: fam, DstLength: uint8(p.Bits()), Table: unix.RT_TABLE_MAIN,
-			Protocol: unix.RTPROT_STATIC, Scope: unix.RT_SCOPE_LINK, Type: unix.RTN_UNICAST,
-			Attributes: rtnetlink.RouteAttributes{Dst: net.IP(p.Addr().AsSlice()), OutIface: uint32(lo.Index)},
-		})
-		if err != nil {
-			t.Fatalf("route %v dev lo: %v", p, err)
-		}
-	}
 }
 
 func ctxT(t *testing.T) context.Context {

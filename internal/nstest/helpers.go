@@ -1,0 +1,68 @@
+//go:build linux
+
+package nstest
+
+import (
+	"net"
+	"net/netip"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/jsimonetti/rtnetlink/v2"
+	"github.com/mdlayher/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// RouteViaLo routes prefixes to the loopback link of the namespace open as
+// ns, so that the kernel takes addresses in them as unicast (IPVS refuses
+// a destination it has no route to).
+func RouteViaLo(tb testing.TB, ns int, prefixes ...netip.Prefix) {
+	tb.Helper()
+	rt, err := rtnetlink.Dial(&netlink.Config{NetNS: ns})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer rt.Close()
+	lo, err := net.InterfaceByName("lo") // index 1 in every namespace
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, p := range prefixes {
+		fam := uint8(unix.AF_INET)
+		if p.Addr().Is6() {
+			fam = unix.AF_INET6
+		}
+		err := rt.Route.Add(&rtnetlink.RouteMessage{
+			Family: fam, DstLength: uint8(p.Bits()), Table: unix.RT_TABLE_MAIN,
+			Protocol: unix.RTPROT_STATIC, Scope: unix.RT_SCOPE_LINK, Type: unix.RTN_UNICAST,
+			Attributes: rtnetlink.RouteAttributes{Dst: net.IP(p.Addr().AsSlice()), OutIface: uint32(lo.Index)},
+		})
+		if err != nil {
+			tb.Fatalf("route %v dev lo: %v", p, err)
+		}
+	}
+}
+
+// Run runs the program name (looked up in PATH) in the namespace open as
+// ns with stdin, and returns its output; a failure fails the test with it.
+func Run(tb testing.TB, ns int, stdin, name string, args ...string) string {
+	tb.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		tb.Fatalf("%s not installed: %v", name, err)
+	}
+	var out []byte
+	err = Do(netns.NsHandle(ns), func() error {
+		cmd := exec.Command(path, args...)
+		cmd.Stdin = strings.NewReader(stdin)
+		var err error
+		out, err = cmd.CombinedOutput()
+		return err
+	})
+	if err != nil {
+		tb.Fatalf("%s %v: %v\n%s", name, args, err, out)
+	}
+	return string(out)
+}
