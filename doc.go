@@ -25,6 +25,14 @@
 //   - director/directortest: in-memory sysctls, links and firewall (with
 //     ipvs/ipvstest's IPVS), for testing a program that embeds a Director
 //     without root or ip_vs; held to the real sides by one suite.
+//   - director/check: the health checks, one typed kind per protocol behind
+//     one interface, with a registry programs add their own kinds to.
+//   - director/keepalived: reads keepalived.conf as keepalived's own parser
+//     does, into a director Config, noting what it does not carry.
+//   - director/bgp: the director's BGP speaker (GoBGP), for several
+//     directors behind a router.
+//   - director/vrrp: a VRRP v2/v3 speaker that interoperates with
+//     keepalived, for a director pair without BGP.
 //   - director/metrics: a Prometheus collector of the IPVS table and a
 //     director's status, read on each scrape; the only package that
 //     imports client_golang.
