@@ -13,6 +13,7 @@ import (
 	"github.com/lvs-go/lvs/internal/nstest"
 	"github.com/lvs-go/lvs/internal/vmtest"
 	"github.com/lvs-go/lvs/ipvs"
+	"github.com/vishvananda/netns"
 )
 
 var modules = []string{"ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_wlc"}
@@ -58,25 +59,7 @@ func TestSamplesApply(t *testing.T) {
 			t.Fatalf("%s: %v", path, err)
 		}
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			ns := nstest.New(t)
-			d, err := director.New(&director.Options{NetNS: int(ns)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer d.Close()
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			c, err := director.Compile(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := d.Plan(ctx, c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := d.Apply(ctx, p); err != nil {
-				t.Fatal(err)
-			}
+			d, c, ctx := applyIn(t, nstest.New(t), cfg)
 			tab, err := d.IPVS().Table(ctx)
 			if err != nil {
 				t.Fatal(err)
@@ -133,4 +116,30 @@ func TestSamplesApply(t *testing.T) {
 	if applied < 16 {
 		t.Errorf("%d samples applied, want the 16 with virtual servers", applied)
 	}
+}
+
+// applyIn applies cfg with a Director in the namespace ns, and returns the
+// Director, the compiled configuration and a context of a minute, all
+// released when the test ends.
+func applyIn(t *testing.T, ns netns.NsHandle, cfg *director.Config) (*director.Director, *director.Compiled, context.Context) {
+	t.Helper()
+	d, err := director.New(&director.Options{NetNS: int(ns)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	c, err := director.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := d.Plan(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Apply(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	return d, c, ctx
 }

@@ -2,7 +2,6 @@ package keepalived
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"os/exec"
@@ -138,24 +137,7 @@ func directorTable(t *testing.T, cfg *director.Config) []string {
 	if cfg == nil {
 		return ipvsadmSave(t, ns)
 	}
-	d, err := director.New(&director.Options{NetNS: int(ns)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	c, err := director.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := d.Plan(ctx, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Apply(ctx, p); err != nil {
-		t.Fatal(err)
-	}
+	d, _, ctx := applyIn(t, ns, cfg)
 	tab := ipvsadmSave(t, ns)
 	if err := d.Teardown(ctx); err != nil {
 		t.Fatal(err)
