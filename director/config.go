@@ -45,6 +45,9 @@ type Config struct {
 	// prefixes it announces by BGP, and the rules announced services
 	// follow so that every director sends a flow to the same real server.
 	Cluster *Cluster `json:"cluster,omitempty"`
+	// VRRP makes the director one of a pair that moves the VIPs between
+	// them by VRRP, as a keepalived pair does.
+	VRRP *VRRP `json:"vrrp,omitempty"`
 	// AllowNoServices makes a configuration without services valid.
 	// Applying one deletes every service the director owns, so without it
 	// an empty or truncated file (a reload during an editor's write) is

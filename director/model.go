@@ -60,6 +60,10 @@ type target struct {
 // naming where in the configuration they are.
 func compile(cfg *Config) (*model, error) {
 	m := &model{}
+	if cfg.VRRP != nil {
+		// The section's types are in place; Run does not run it yet.
+		return nil, &ConfigError{Where: "vrrp", Reason: "not run by this version of the director yet"}
+	}
 	if len(cfg.Services) == 0 && !cfg.AllowNoServices {
 		return nil, &ConfigError{Reason: "no services (an empty or truncated file?); set allowNoServices to mean it"}
 	}
