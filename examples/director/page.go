@@ -6,7 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	_ "embed"
-	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -166,6 +166,9 @@ func (e *pageEvents) reloaded(res reloadResult, now time.Time) {
 }
 
 func (e *pageEvents) snapshot() (map[pageKey]string, pageReload) {
+	if e == nil {
+		return nil, pageReload{}
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	out := make(map[pageKey]string, len(e.reasons))
@@ -179,7 +182,8 @@ func (e *pageEvents) snapshot() (map[pageKey]string, pageReload) {
 // within pageMinRead of the last read renders that read's data.
 type statusPage struct {
 	read    func(context.Context) (statusView, error)
-	peers   bool // cluster.bgp: show the BGP section
+	config  string // the configuration file's path
+	peers   bool   // cluster.bgp: show the BGP section
 	events  *pageEvents
 	version string
 	refresh time.Duration
@@ -195,7 +199,7 @@ func newStatusPage(dm *daemon) *statusPage {
 		read: func(ctx context.Context) (statusView, error) {
 			return readStatus(ctx, dm.d, dm.opts.Announcer, dm.path)
 		},
-		peers: dm.opts.Announcer != nil, events: dm.events, version: dm.version.String(),
+		config: dm.path, peers: dm.opts.Announcer != nil, events: dm.events, version: dm.version.String(),
 		refresh: cmp.Or(dm.pageRefresh, pageRefresh), sem: make(chan struct{}, 1),
 	}
 }
@@ -220,7 +224,7 @@ func (p *statusPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	nonce := make([]byte, 16)
 	rand.Read(nonce)
-	data := pageData{Now: now, Refresh: p.refresh, Nonce: base64.StdEncoding.EncodeToString(nonce), Version: p.version}
+	data := pageData{Now: now, Config: p.config, Refresh: p.refresh, Nonce: hex.EncodeToString(nonce), Version: p.version}
 	code := http.StatusOK
 	if err != nil {
 		data.ReadErr = err.Error()
@@ -247,7 +251,7 @@ func (p *statusPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // fill puts v, and the events, in data.
 func (p *statusPage) fill(data *pageData, v statusView) {
 	reasons, reload := p.events.snapshot()
-	data.Config, data.Reload = v.Config, reload
+	data.Reload = reload
 	data.Director = pageDirector{Applies: v.Applies, Errors: v.Errors, Drift: v.Drift, LastApply: v.LastApply,
 		LastResync: v.LastResync, Fingerprint: v.Fingerprint}
 	below := map[string]bool{}

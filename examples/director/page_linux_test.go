@@ -196,18 +196,25 @@ func TestStatusPage(t *testing.T) {
 			t.Errorf("%s at 390 px: scroll width %d, client width %d: fits %v, want %v", tc.path, sw, cw, fits, tc.fits)
 		}
 	}
-	shot := filepath.Join(artifactDir(t), "status-page-390.png")
-	runChromium(t, bin, "--screenshot="+shot, "--window-size=390,844", "--hide-scrollbars", pageURL)
-	f, err := os.Open(shot)
+	// The screenshots: a phone's, and a desktop's.
+	for _, size := range [][2]int{{390, 844}, {1280, 900}} {
+		shot := filepath.Join(artifactDir(t), fmt.Sprintf("status-page-%d.png", size[0]))
+		runChromium(t, bin, "--screenshot="+shot, fmt.Sprintf("--window-size=%d,%d", size[0], size[1]), "--hide-scrollbars", pageURL)
+		if w, err := pngWidth(shot); err != nil || w != size[0] {
+			t.Errorf("the screenshot %s: %v, %d px wide, want a %d px PNG", shot, err, w, size[0])
+		}
+		t.Logf("screenshot of the status page at %d px wide: %s", size[0], shot)
+	}
+}
+
+func pngWidth(path string) (int, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		t.Fatalf("no screenshot: %v", err)
+		return 0, err
 	}
 	defer f.Close()
 	cfg, err := png.DecodeConfig(f)
-	if err != nil || cfg.Width != 390 {
-		t.Errorf("the screenshot %s: %v, %d px wide, want a 390 px PNG", shot, err, cfg.Width)
-	}
-	t.Logf("screenshot of the status page at 390 px wide: %s", shot)
+	return cfg.Width, err
 }
 
 // TestStatusPageFlag: -status-page without -metrics is refused in one
