@@ -115,7 +115,7 @@ func TestStatusPage(t *testing.T) {
 	// the failure, and the page's shared read is stale): the refreshed
 	// page shows rs1 failed, with the check's error.
 	var mu sync.Mutex
-	var loads []time.Time
+	var loads []time.Time // when each load of the page was answered
 	closeRS1 := sync.OnceFunc(func() {
 		ln1.Close()
 		failed := func() bool {
@@ -135,7 +135,7 @@ func TestStatusPage(t *testing.T) {
 		mu.Lock()
 		first := loads[0]
 		mu.Unlock()
-		time.Sleep(time.Until(first.Add(pageMinRead)))
+		time.Sleep(time.Until(first.Add(pageMinRead))) // the first load's read is stale
 	})
 	target, err := url.Parse(pageURL)
 	if err != nil {
@@ -145,13 +145,15 @@ func TestStatusPage(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
-		loads = append(loads, time.Now())
-		n := len(loads)
+		n := len(loads) + 1
 		mu.Unlock()
 		if n == 2 {
 			closeRS1()
 		}
 		proxy.ServeHTTP(w, r)
+		mu.Lock()
+		loads = append(loads, time.Now())
+		mu.Unlock()
 	})
 	mux.HandleFunc("GET /probe", probePage("/"))
 	mux.HandleFunc("GET /wide", func(w http.ResponseWriter, r *http.Request) {
