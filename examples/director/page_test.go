@@ -23,7 +23,7 @@ import (
 func TestStatusPageRender(t *testing.T) {
 	const evil = `<img src=x onerror=alert(1)>`
 	svc := ipvs.Service{Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort("10.0.0.8:80")}.Key()
-	rs1, rs2 := netip.MustParseAddrPort("10.0.0.110:80"), netip.MustParseAddrPort("10.0.0.120:80")
+	rs1, rs2, rs3 := netip.MustParseAddrPort("10.0.0.110:80"), netip.MustParseAddrPort("10.0.0.120:80"), netip.MustParseAddrPort("10.0.0.130:80")
 	start := time.Now().Add(-time.Hour)
 	view := statusView{Config: "/etc/lvs/director.yaml", Applies: 7, Services: []serviceView{{Service: svc, Scheduler: "wrr",
 		RealServers: []realServerView{
@@ -31,6 +31,8 @@ func TestStatusPageRender(t *testing.T) {
 				Why: "failed its health check"},
 			{Addr: rs2, Weight: 0, DeclaredWeight: 2, Health: "healthy", InKernel: true, Disabled: true, Reason: evil,
 				DisabledSince: start, Why: "disabled by hand"},
+			{Addr: rs3, Weight: 0, DeclaredWeight: 4, Health: "unchecked", InKernel: true, ActiveConns: 2, DrainUntil: start.Add(2 * time.Hour),
+				Why: "draining by hand until idle or 2026-01-01 00:00:00 (2 connections): upgrade"},
 		}}},
 		Announced: []netip.Prefix{netip.MustParsePrefix("10.0.0.8/32")},
 		Peers:     []director.Peer{{Address: netip.MustParseAddr("192.0.2.1"), ASN: 65000, Established: true, State: "established", Since: start}},
@@ -66,6 +68,10 @@ func TestStatusPageRender(t *testing.T) {
 	for _, want := range []string{
 		`data-service="TCP 10.0.0.8:80"`,
 		`data-realserver="10.0.0.110:80" data-health="failed" data-weight="0" data-declared="1"`,
+		`data-realserver="10.0.0.130:80" data-health="unchecked" data-weight="0" data-declared="4"`,
+		"draining by hand until idle or 2026-01-01 00:00:00 (2 connections): upgrade",
+		"draining until ",
+		"14 active, 0 inactive connections",
 		"dial tcp 10.0.0.110:80: connection refused",
 		"failed its health check",
 		"3.0 Mi",
@@ -74,7 +80,7 @@ func TestStatusPageRender(t *testing.T) {
 		"applied with 2 errors",
 		`data-peer="192.0.2.1" data-established="true"`,
 		"<code>10.0.0.8/32</code>",
-		"1 of 2 real servers in service",
+		"2 of 3 real servers in service",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the page lacks %q", want)
