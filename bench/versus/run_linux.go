@@ -348,6 +348,7 @@ func (b *bench) writeConf(weight int) error {
 		return nil
 	}
 	// As an operator would: lvs-director -import keepalived.conf.
+	t0 := time.Now()
 	imp := exec.Command(b.o.director, "-import", path)
 	var errb bytes.Buffer
 	imp.Stderr = &errb
@@ -355,11 +356,22 @@ func (b *bench) writeConf(weight int) error {
 	if err != nil {
 		return fmt.Errorf("lvs-director -import: %v: %s", err, errb.String())
 	}
+	if b.o.verbose {
+		fmt.Printf("lvs-director -import of %d virtual servers: %v\n", b.n+1, time.Since(t0).Round(time.Millisecond))
+	}
 	tmp := filepath.Join(b.dir, "director.yaml.new")
 	if err := os.WriteFile(tmp, y, 0o600); err != nil {
 		return err
 	}
-	return os.Rename(tmp, filepath.Join(b.dir, "director.yaml"))
+	if err := os.Rename(tmp, filepath.Join(b.dir, "director.yaml")); err != nil {
+		return err
+	}
+	if b.o.verbose {
+		t0 = time.Now()
+		out, err := exec.Command(b.o.director, "-check", filepath.Join(b.dir, "director.yaml")).CombinedOutput()
+		fmt.Printf("lvs-director -check: %v (%v, %s)\n", time.Since(t0).Round(time.Millisecond), err, bytes.TrimSpace(out))
+	}
+	return nil
 }
 
 func (b *bench) start(weight int) error {
