@@ -19,6 +19,8 @@ command -v nft >/dev/null 2>&1 || need="$need nftables"
 command -v iptables-restore >/dev/null 2>&1 || need="$need iptables"
 command -v ip >/dev/null 2>&1 || need="$need iproute2"
 command -v dnsmasq >/dev/null 2>&1 || need="$need dnsmasq-base"
+# man renders lvs-director(8) in its test (with groff), as lintian does.
+command -v man >/dev/null 2>&1 || need="$need man-db groff-base"
 if ! command -v bird >/dev/null 2>&1; then
 	# bird2 is the BGP router of the cluster tests, which run it in their own
 	# namespaces: the system's service is masked, never started.
