@@ -48,8 +48,12 @@ CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath -ldflags='-s -w -buildi
 	-o "$root/usr/sbin/lvs-director" ./examples/director
 chmod 0755 "$root/usr/sbin/lvs-director"
 
-# The unit, with the binary where the package puts it.
-sed 's|/usr/local/sbin/lvs-director|/usr/sbin/lvs-director|g; s|Install the binary as /usr/sbin/lvs-director,|The package installs the binary as /usr/sbin/lvs-director,|' \
+# The unit, with the binary where the package puts it, and its comment
+# saying what the package did (no copy into /etc/systemd/system).
+sed -e 's|/usr/local/sbin/lvs-director|/usr/sbin/lvs-director|g' \
+	-e 's|Install the binary as /usr/sbin/lvs-director,|The package installed the binary as /usr/sbin/lvs-director|' \
+	-e 's|^# the configuration as /etc/lvs/director.yaml|# and a sample configuration as /etc/lvs/director.yaml: edit it|' \
+	-e '/^#   cp lvs-director.service /d' \
 	examples/director/lvs-director.service >"$root/lib/systemd/system/lvs-director.service"
 install -m 0644 examples/director/director.yaml "$root/etc/lvs/director.yaml"
 gzip -9n <examples/director/lvs-director.8 >"$root/usr/share/man/man8/lvs-director.8.gz"

@@ -124,7 +124,7 @@ func TestDebianPackage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Contains(unit, []byte("/usr/local")) || !bytes.Contains(unit, []byte("ExecStart=/usr/sbin/lvs-director -config /etc/lvs/director.yaml")) {
+	if bytes.Contains(unit, []byte("/usr/local")) || bytes.Contains(unit, []byte("cp lvs-director.service")) || !bytes.Contains(unit, []byte("ExecStart=/usr/sbin/lvs-director -config /etc/lvs/director.yaml")) {
 		t.Errorf("the packaged unit does not run /usr/sbin/lvs-director:\n%s", unit)
 	}
 
