@@ -40,7 +40,7 @@ _lvs_director() {
 	case $cmd in
 	"")
 		if [[ $cur == -* ]]; then
-			words="-check -config -control -control-group -drain -dry-run -import -log-format -log-level -metrics -state -status-group -teardown -version"
+			words="-check -config -control -control-group -drain -dry-run -import -log-format -log-level -metrics -state -status-group -status-page -teardown -version"
 		else
 			words="status disable enable weight drain restore reload withdraw rejoin version undrain"
 		fi
