@@ -33,6 +33,10 @@ const flipWindow = 5 * time.Millisecond
 // operations, so that a first apply of any size completes). The checks
 // start once the first apply has been tried. What Run does and the health of the real servers it
 // checks are counted in the Director's Status.
+//
+// With a vrrp section Run also runs its VRRP instances (see VRRP): they
+// start after the first apply, hold their VIPs while master, and stop
+// (priority 0 sent, VIPs removed) before Run returns.
 func (d *Director) Run(ctx context.Context, c *Compiled, reload <-chan *Compiled, report func(Report)) error {
 	loop := &runLoop{admin: make(chan adminRequest), stopped: make(chan struct{})}
 	d.mu.Lock()

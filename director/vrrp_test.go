@@ -511,3 +511,115 @@ func TestVRRPNotify(t *testing.T) {
 		t.Errorf("notify calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestVRRPReload: a reload that leaves an instance as it was (its notify
+// and track may change) keeps it running, master; one that changes it
+// restarts it, and one without it stops it.
+func TestVRRPReload(t *testing.T) {
+	n := directortest.NewVRRPNetwork()
+	a := startNode(t, n, "a", "10.0.0.1", vrrpConf(150, "", ""), nil)
+	b := startNode(t, n, "b", "10.0.0.2", vrrpConf(100, "", ""), nil)
+	master(t, a, b)
+	before := a.instance("VI_1").Stats.Transitions
+	reload := func(conf string) {
+		t.Helper()
+		select {
+		case a.reload <- parse(t, conf):
+		case <-time.After(10 * time.Second):
+			t.Fatal("reload not taken")
+		}
+		if err := a.d.Ping(stepCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reload(vrrpConf(150, "    track: {interfaces: [{name: eth1, weight: -60}]}\n    notify: {any: [/bin/true]}\n", ""))
+	if st := a.instance("VI_1"); st.State != vrrp.Master || st.Stats.Transitions != before {
+		t.Errorf("after a reload of track and notify: %v, %d transitions (was %d)", st.State, st.Stats.Transitions, before)
+	}
+	// The new track applies.
+	a.k.Links.SetLinkUp("eth1", false)
+	master(t, b, a)
+	a.k.Links.SetLinkUp("eth1", true)
+	master(t, a, b)
+	// A new priority restarts the instance: it gives way, then preempts
+	// back as a backup of priority 200.
+	reload(vrrpConf(200, "", ""))
+	master(t, a, b)
+	if st := a.instance("VI_1"); st.Priority != 200 || st.Stats.Transitions > 3 {
+		t.Errorf("after a restart: %+v", st)
+	}
+	reload("allowNoServices: true\n")
+	if a.holds() || len(a.d.Status().VRRP) != 0 {
+		t.Errorf("without vrrp: holds %v, status %v", a.holds(), a.d.Status().VRRP)
+	}
+	master(t, b, a)
+}
+
+// TestVRRPSyncGroup: a group's instances change state together: one's
+// interface down puts the other in FAULT too, and the peer takes both.
+func TestVRRPSyncGroup(t *testing.T) {
+	n := directortest.NewVRRPNetwork()
+	second := `  - name: VI_2
+    interface: eth1
+    vrid: 52
+    priority: %d
+    version: 3
+    interval: 100ms
+    vips: [{address: 10.0.1.100/24, interface: eth1}]
+  syncGroups: [{name: G, instances: [VI_1, VI_2]}]
+`
+	conf := func(prio int) string { return vrrpConf(prio, "", fmt.Sprintf(second, prio)) }
+	a := startNode(t, n, "a", "10.0.0.1", conf(150), nil)
+	b := startNode(t, n, "b", "10.0.0.2", conf(100), nil)
+	state := func(n *vrrpNode, name string) vrrp.State { return n.instance(name).State }
+	both := func(m, o *vrrpNode) func() bool {
+		return func() bool {
+			return state(m, "VI_1") == vrrp.Master && state(m, "VI_2") == vrrp.Master &&
+				state(o, "VI_1") != vrrp.Master && state(o, "VI_2") != vrrp.Master
+		}
+	}
+	eventually(t, "a master of both", both(a, b))
+	if st := a.instance("VI_2"); st.Group != "G" {
+		t.Errorf("VI_2's group %q", st.Group)
+	}
+	_, addrs, _ := a.k.Links.State("eth1")
+	if !slices.Contains(addrs, netip.MustParsePrefix("10.0.1.100/24")) {
+		t.Errorf("a's eth1: %v", addrs)
+	}
+	a.k.Links.SetLinkUp("eth1", false)
+	eventually(t, "b master of both", both(b, a))
+	if state(a, "VI_1") != vrrp.Fault {
+		t.Errorf("a's VI_1 %v, want FAULT with its group", state(a, "VI_1"))
+	}
+	if !slices.ContainsFunc(b.vrrpEvents(), func(e director.VRRPEvent) bool { return e.Instance == "" && e.Group == "G" && e.To == vrrp.Master }) {
+		t.Errorf("b's reports: %v, want group G MASTER", b.vrrpEvents())
+	}
+	a.k.Links.SetLinkUp("eth1", true)
+	eventually(t, "a master of both again", both(a, b))
+}
+
+// TestVRRPStaleVIP: a VIP left on the interface (a director killed while
+// master) is removed when the instance starts as a backup.
+func TestVRRPStaleVIP(t *testing.T) {
+	n := directortest.NewVRRPNetwork()
+	b := startNode(t, n, "b", "10.0.0.2", vrrpConf(200, "", ""), nil)
+	eventually(t, "b master", func() bool { return b.state() == vrrp.Master })
+	k := directortest.NewKernel()
+	k.Links.AddLink("eth0", "", true, netip.MustParsePrefix("10.0.0.1/24"), vip)
+	d, err := director.New(k.Options(&director.Options{VRRP: n.Host("a", netip.MustParseAddr("10.0.0.1"))}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx, parse(t, vrrpConf(100, "", "")), nil, nil) }()
+	eventually(t, "the stale VIP removed", func() bool {
+		_, addrs, _ := k.Links.State("eth0")
+		return !slices.Contains(addrs, vip)
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

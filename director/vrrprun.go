@@ -252,6 +252,26 @@ func (v *vrrpRunner) runOnce(ctx context.Context, u *vrrpUnit) error {
 		}
 		ins = append(ins, in)
 	}
+	// VIPs left by a director killed while master go: the instances
+	// start as backups (the address owner's are its own addresses).
+	for _, rm := range u.members {
+		cfg := rm.model().cfg
+		if cfg.Priority == vrrp.PriorityOwner {
+			continue
+		}
+		for _, a := range cfg.VIPs {
+			iface := a.Interface
+			if iface == "" {
+				iface = cfg.Interface
+			}
+			cctx, cancel := context.WithTimeout(ctx, v.d.opts.callTimeout())
+			err := v.d.links.DelAddr(cctx, iface, a.Prefix)
+			cancel()
+			if err != nil {
+				return fmt.Errorf("director: vrrp: %s: removing %v: %w", cfg.Name, a.Prefix, err)
+			}
+		}
+	}
 	if len(ins) > 1 {
 		if _, err := vrrp.NewGroup(u.group, ins...); err != nil {
 			return fmt.Errorf("director: %w", err)
