@@ -281,12 +281,7 @@ func (v *vrrpRunner) runOnce(ctx context.Context, u *vrrpUnit) error {
 	defer cancel()
 	errs := make(chan error, len(ins))
 	for i, in := range ins {
-		rm := u.members[i]
-		rm.mu.Lock()
-		rm.in, rm.err = in, nil
-		tr := rm.tr
-		rm.mu.Unlock()
-		tr.attach(in)
+		u.members[i].attach(in)
 		go func() { errs <- in.Run(ctx) }()
 	}
 	var first error
@@ -297,10 +292,7 @@ func (v *vrrpRunner) runOnce(ctx context.Context, u *vrrpUnit) error {
 		}
 	}
 	for _, rm := range u.members {
-		rm.mu.Lock()
-		tr := rm.tr
-		rm.mu.Unlock()
-		tr.attach(nil)
+		rm.attach(nil)
 	}
 	if first == nil && ctx.Err() == nil {
 		first = errors.New("director: vrrp: instance stopped")

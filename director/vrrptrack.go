@@ -37,15 +37,17 @@ type trackItem struct {
 
 // retrack replaces rm's tracker with one for m (nil: rm's own model)
 // running in ctx, carrying over what the old one knew of the items both
-// have and what it told the instance.
+// have, its instance and what it told it. rm.mu is held throughout, so
+// that the unit's attach goes to the old tracker before or to the new one
+// after.
 func (rm *vrrpRunning) retrack(d *Director, ctx context.Context, m *vrrpInstance) {
 	rm.mu.Lock()
+	defer rm.mu.Unlock()
 	if m != nil {
 		rm.m = m
 	}
 	m = rm.m
 	old := rm.tr
-	rm.mu.Unlock()
 	old.stop()
 	t := &tracker{base: m.cfg.Priority, prio: m.cfg.Priority}
 	add := func(name string, weight int) { t.items = append(t.items, trackItem{name: name, weight: weight}) }
@@ -72,9 +74,18 @@ func (rm *vrrpRunning) retrack(d *Director, ctx context.Context, m *vrrpInstance
 		old.mu.Unlock()
 	}
 	t.start(d, ctx, m)
-	rm.mu.Lock()
 	rm.tr = t
-	rm.mu.Unlock()
+}
+
+// attach makes in the instance rm's tracker tells (nil: none runs); in
+// stays rm's for its Stats.
+func (rm *vrrpRunning) attach(in *vrrp.Instance) {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	if in != nil {
+		rm.in, rm.err = in, nil
+	}
+	rm.tr.attach(in)
 }
 
 // start polls the interfaces once, then keeps polling them and running
