@@ -291,6 +291,10 @@ func (r *runner) onAdmin(a adminRequest) {
 	case a.ping:
 		a.done <- nil
 	case a.announce:
+		r.d.mu.Lock()
+		out := r.d.withdrawn
+		r.d.mu.Unlock()
+		r.vrrp.withdraw(out)
 		sctx, cancel := r.step()
 		ann, wd, err := r.d.announce(sctx, r.m, r.v.below, r.ready && r.announcing())
 		cancel()

@@ -112,7 +112,8 @@ type VRRPInstanceStatus struct {
 	// advertises, as its track items' weights make it.
 	Priority, EffectivePriority uint8
 	// Failing are its track items that fail, "interface eth1", "service
-	// web", "check ping"; a failing item of weight 0 is why it is in FAULT.
+	// web", "check ping", and "withdrawn" while the Director is
+	// (Withdraw); a failing item of weight 0 is why it is in FAULT.
 	Failing []string
 	// Err is why it does not run, if so: its socket could not be opened,
 	// or its receiving failed. Run tries again every second.

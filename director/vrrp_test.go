@@ -443,6 +443,8 @@ func TestVRRPConfigErrors(t *testing.T) {
 		var ce *director.ConfigError
 		if !errors.As(err, &ce) || ce.Where != tc.where || !errors.Is(err, director.ErrInvalid) {
 			t.Errorf("%s\n  = %v, want a *ConfigError at %s", tc.conf, err, tc.where)
+		} else if ce.Line == 0 {
+			t.Errorf("%s\n  = %v, without the line", tc.conf, err)
 		}
 	}
 	// Valid: a service on a VRRP VIP, the address owner, unicast peers, IPv6.
@@ -622,4 +624,24 @@ func TestVRRPStaleVIP(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestVRRPWithdraw: Withdraw puts the instances in FAULT, so that the
+// peer takes the VIP; Rejoin brings them back, and the master preempts.
+func TestVRRPWithdraw(t *testing.T) {
+	n := directortest.NewVRRPNetwork()
+	a := startNode(t, n, "a", "10.0.0.1", vrrpConf(150, "", ""), nil)
+	b := startNode(t, n, "b", "10.0.0.2", vrrpConf(100, "", ""), nil)
+	master(t, a, b)
+	if err := a.d.Withdraw(stepCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	master(t, b, a)
+	if st := a.instance("VI_1"); st.State != vrrp.Fault || !slices.Equal(st.Failing, []string{"withdrawn"}) {
+		t.Errorf("withdrawn: %v, failing %v", st.State, st.Failing)
+	}
+	if err := a.d.Rejoin(stepCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	master(t, a, b)
 }

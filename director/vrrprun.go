@@ -63,6 +63,9 @@ type vrrpRunner struct {
 	// groups are the sync groups' states, as their members' (Run's
 	// goroutine only).
 	groups map[string]vrrp.State
+	// withdrawn is the Director's Withdraw, which puts every instance in
+	// FAULT (Run's goroutine only).
+	withdrawn bool
 }
 
 // vrrpUnit is a sync group, or an instance of none.
@@ -149,7 +152,7 @@ func (v *vrrpRunner) sync(m *vrrpModel) {
 			continue
 		}
 		for j, rm := range u.members {
-			rm.retrack(v.d, u.ctx, wants[i].members[j])
+			rm.retrack(v.d, u.ctx, wants[i].members[j], v.withdrawn)
 		}
 		keep = append(keep, u)
 		wants = slices.Delete(wants, i, i+1)
@@ -168,7 +171,7 @@ func (v *vrrpRunner) sync(m *vrrpModel) {
 	for _, u := range next[len(keep):] {
 		u.ctx, u.cancel = context.WithCancel(v.ctx)
 		for _, rm := range u.members {
-			rm.retrack(v.d, u.ctx, nil)
+			rm.retrack(v.d, u.ctx, nil, v.withdrawn)
 		}
 		go v.runUnit(u.ctx, u)
 	}
@@ -383,6 +386,26 @@ func (v *vrrpRunner) status() []VRRPInstanceStatus {
 	return out
 }
 
+// withdraw puts every instance in FAULT while the Director is withdrawn
+// (on), or takes them out.
+func (v *vrrpRunner) withdraw(on bool) {
+	if v == nil || v.withdrawn == on {
+		return
+	}
+	v.withdrawn = on
+	v.mu.Lock()
+	units := slices.Clone(v.units)
+	v.mu.Unlock()
+	for _, u := range units {
+		for _, rm := range u.members {
+			rm.mu.Lock()
+			tr := rm.tr
+			rm.mu.Unlock()
+			tr.set("withdrawn", on)
+		}
+	}
+}
+
 // startVRRP starts the model's VRRP instances, if it has any.
 func (r *runner) startVRRP() {
 	if r.m.vrrp == nil {
@@ -394,6 +417,9 @@ func (r *runner) startVRRP() {
 		return
 	}
 	r.vrrp = v
+	r.d.mu.Lock()
+	v.withdrawn = r.d.withdrawn
+	r.d.mu.Unlock()
 	v.sync(r.m.vrrp)
 	r.judge(nil)
 }

@@ -12,7 +12,8 @@ import (
 // (VRRPTrack): its own interface (weight 0, as keepalived tracks an
 // instance's interface), the tracked interfaces, polled; the tracked
 // services, as Run's verdicts say; the tracked checks, each run on its own
-// schedule with its rise and fall.
+// schedule with its rise and fall; and "withdrawn" (weight 0) while the
+// Director is withdrawn (Director.Withdraw).
 type tracker struct {
 	base uint8
 
@@ -40,7 +41,7 @@ type trackItem struct {
 // have, its instance and what it told it. rm.mu is held throughout, so
 // that the unit's attach goes to the old tracker before or to the new one
 // after.
-func (rm *vrrpRunning) retrack(d *Director, ctx context.Context, m *vrrpInstance) {
+func (rm *vrrpRunning) retrack(d *Director, ctx context.Context, m *vrrpInstance, withdrawn bool) {
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
 	if m != nil {
@@ -52,6 +53,7 @@ func (rm *vrrpRunning) retrack(d *Director, ctx context.Context, m *vrrpInstance
 	t := &tracker{base: m.cfg.Priority, prio: m.cfg.Priority}
 	add := func(name string, weight int) { t.items = append(t.items, trackItem{name: name, weight: weight}) }
 	add("interface "+m.cfg.Interface, 0)
+	t.items = append(t.items, trackItem{name: "withdrawn", failing: withdrawn})
 	for _, it := range m.ifaces {
 		add("interface "+it.Name, it.Weight)
 	}
