@@ -5,7 +5,6 @@ package director_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -181,11 +180,11 @@ func TestVRRPPair(t *testing.T) {
 	if got := n.Announced("a"); len(got) == 0 || got[0] != vip.Addr() {
 		t.Errorf("a announced %v, want the VIP", got)
 	}
-	if !slices.ContainsFunc(a.vrrpEvents(), func(e director.VRRPEvent) bool {
-		return e.Instance == "VI_1" && e.From == vrrp.Backup && e.To == vrrp.Master && e.Priority == 150
-	}) {
-		t.Errorf("a's reports: %v, want BACKUP -> MASTER", a.vrrpEvents())
-	}
+	eventually(t, "a's report of BACKUP -> MASTER", func() bool {
+		return slices.ContainsFunc(a.vrrpEvents(), func(e director.VRRPEvent) bool {
+			return e.Instance == "VI_1" && e.From == vrrp.Backup && e.To == vrrp.Master && e.Priority == 150
+		})
+	})
 	start := time.Now()
 	a.stop()
 	if a.holds() {
@@ -200,75 +199,6 @@ func TestVRRPPair(t *testing.T) {
 	master(t, b, a)
 	// Priority 0: the backup waits its skew, not three intervals.
 	t.Logf("takeover %v after the stop", time.Since(start))
-}
-
-// TestVRRPTrackInterface: the master's own interface down puts it in
-// FAULT and its peer takes over; back up, it preempts again. A tracked
-// interface with a weight lowers the priority instead.
-func TestVRRPTrackInterface(t *testing.T) {
-	n := directortest.NewVRRPNetwork()
-	track := "    track: {interfaces: [{name: eth1, weight: -60}]}\n"
-	a := startNode(t, n, "a", "10.0.0.1", vrrpConf(150, track, ""), nil)
-	b := startNode(t, n, "b", "10.0.0.2", vrrpConf(100, "", ""), nil)
-	master(t, a, b)
-
-	a.k.Links.SetLinkUp("eth0", false)
-	eventually(t, "a in FAULT", func() bool { return a.state() == vrrp.Fault })
-	master(t, b, a)
-	if st := a.instance("VI_1"); !slices.Contains(st.Failing, "interface eth0") {
-		t.Errorf("a's failing items: %v", st.Failing)
-	}
-	a.k.Links.SetLinkUp("eth0", true)
-	master(t, a, b)
-
-	a.k.Links.SetLinkUp("eth1", false)
-	master(t, b, a)
-	if st := a.instance("VI_1"); st.EffectivePriority != 90 || st.State != vrrp.Backup || !slices.Equal(st.Failing, []string{"interface eth1"}) {
-		t.Errorf("a with eth1 down: %+v", st)
-	}
-	a.k.Links.SetLinkUp("eth1", true)
-	master(t, a, b)
-}
-
-// TestVRRPTrackService: a tracked service below its quorum puts the
-// master in FAULT, and back at quorum it preempts again.
-func TestVRRPTrackService(t *testing.T) {
-	dir := t.TempDir()
-	touch(t, dir, "10.0.0.110", true)
-	touch(t, dir, "10.0.0.120", true)
-	n := directortest.NewVRRPNetwork()
-	svc := strings.Replace(healthConf(dir, 2), "  - protocol: tcp\n", "  - name: web\n    protocol: tcp\n", 1)
-	a := startNode(t, n, "a", "10.0.0.1", vrrpConf(150, "    track: {services: [{name: web}]}\n", svc), nil)
-	b := startNode(t, n, "b", "10.0.0.2", vrrpConf(100, "", ""), nil)
-	master(t, a, b)
-	touch(t, dir, "10.0.0.110", false)
-	eventually(t, "a in FAULT", func() bool { return a.state() == vrrp.Fault })
-	master(t, b, a)
-	if st := a.instance("VI_1"); !slices.Equal(st.Failing, []string{"service web"}) {
-		t.Errorf("a's failing items: %v", st.Failing)
-	}
-	touch(t, dir, "10.0.0.110", true)
-	master(t, a, b)
-}
-
-// TestVRRPTrackCheck: a tracked check failing lowers the priority by its
-// weight.
-func TestVRRPTrackCheck(t *testing.T) {
-	dir := t.TempDir()
-	touch(t, dir, "invalid IP", true) // a command check without an address
-	n := directortest.NewVRRPNetwork()
-	check := fmt.Sprintf("    track:\n      checks: [{name: file, weight: -100, check: {type: command, command: [%q, %q, %q], interval: 100ms, rise: 1, fall: 1}}]\n",
-		exe(t), director.ExistsArg, dir)
-	a := startNode(t, n, "a", "10.0.0.1", vrrpConf(150, check, ""), nil)
-	b := startNode(t, n, "b", "10.0.0.2", vrrpConf(100, "", ""), nil)
-	master(t, a, b)
-	touch(t, dir, "invalid IP", false)
-	master(t, b, a)
-	if st := a.instance("VI_1"); st.EffectivePriority != 50 || !slices.Equal(st.Failing, []string{"check file"}) {
-		t.Errorf("a with its check failing: %+v", st)
-	}
-	touch(t, dir, "invalid IP", true)
-	master(t, a, b)
 }
 
 // TestVRRPSplitBrain: partitioned, both become master; joined again,
@@ -363,9 +293,9 @@ func TestVRRPAnnounceWith(t *testing.T) {
 	a.k.Links.SetLinkUp("eth0", false)
 	aa.next(t, "withdraw 10.0.0.100/32")
 	ba.next(t, "announce 10.0.0.100/32")
-	if !slices.Equal(b.d.Status().Announced, []netip.Prefix{netip.MustParsePrefix("10.0.0.100/32")}) {
-		t.Errorf("b's Status().Announced = %v", b.d.Status().Announced)
-	}
+	eventually(t, "b's Status().Announced", func() bool {
+		return slices.Equal(b.d.Status().Announced, []netip.Prefix{netip.MustParsePrefix("10.0.0.100/32")})
+	})
 	a.k.Links.SetLinkUp("eth0", true)
 	aa.next(t, "announce 10.0.0.100/32")
 	ba.next(t, "withdraw 10.0.0.100/32")
@@ -379,86 +309,6 @@ func exe(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// TestVRRPConfigErrors: bad vrrp sections are refused with the field
-// named, before anything runs.
-func TestVRRPConfigErrors(t *testing.T) {
-	// one is an instance: fields (each ", key: value") and the defaults
-	// of the keys they do not have.
-	one := func(defaults, fields string) string {
-		for _, d := range strings.Split(defaults, ";") {
-			if !strings.Contains(fields, ", "+strings.Split(d, ":")[0]+":") {
-				fields = ", " + d + fields
-			}
-		}
-		return "  - {" + strings.TrimPrefix(fields, ", ") + "}\n"
-	}
-	const d1, d2 = "name: VI_1;interface: eth0;vrid: 51;vips: [10.0.0.100/24]", "name: VI_2;interface: eth0;vrid: 52;vips: [10.0.0.101/24]"
-	inst := func(fields string) string {
-		return "allowNoServices: true\nvrrp:\n  instances:\n" + one(d1, fields)
-	}
-	two := func(a, b string) string {
-		return "allowNoServices: true\nvrrp:\n  instances:\n" + one(d1, a) + one(d2, b)
-	}
-	svc := "services:\n  - {name: web, protocol: tcp, address: 10.0.0.100:80}\n"
-	for _, tc := range []struct{ conf, where string }{
-		{"allowNoServices: true\nvrrp: {}\n", "vrrp.instances"},
-		{inst(", vrid: 0"), "vrrp.instances[0].vrid"},
-		{inst(", name: ''"), "vrrp.instances[0].name"},
-		{inst(", interface: ''"), "vrrp.instances[0].interface"},
-		{inst(", vips: []"), "vrrp.instances[0].vips"},
-		{inst(", vips: [224.0.0.1]"), "vrrp.instances[0].vips[0]"},
-		{inst(", vips: [10.0.0.1, '2001:db8::1']"), "vrrp.instances[0].vips[1]"},
-		{inst(", vips: [{address: 10.0.0.1,interface: 'a b'}]"), "vrrp.instances[0].vips[0].interface"},
-		{inst(", version: 4"), "vrrp.instances[0].version"},
-		{inst(", version: 2, vips: ['2001:db8::1']"), "vrrp.instances[0].version"},
-		{inst(", interval: 0.5"), "vrrp.instances[0].interval"},
-		{inst(", interval: 300s"), "vrrp.instances[0].interval"},
-		{inst(", version: 3, interval: 5ms"), "vrrp.instances[0].interval"},
-		{inst(", version: 3, interval: 41s"), "vrrp.instances[0].interval"},
-		{inst(", password: '123456789'"), "vrrp.instances[0].password"},
-		{inst(", version: 3, password: secret"), "vrrp.instances[0].password"},
-		{inst(", source: 10.0.0.1, peers: [10.0.0.1]"), "vrrp.instances[0].peers[0]"},
-		{inst(", peers: ['2001:db8::2']"), "vrrp.instances[0].peers[0]"},
-		{inst(", preemptDelay: 2000s"), "vrrp.instances[0].preemptDelay"},
-		{inst(", track: {services: [{name: nosuch}]}"), "vrrp.instances[0].track.services[0].name"},
-		{inst(", track: {interfaces: [{name: eth1, weight: 300}]}"), "vrrp.instances[0].track.interfaces[0].weight"},
-		{inst(", priority: 255, track: {interfaces: [{name: eth1, weight: -10}]}"), "vrrp.instances[0].track.interfaces[0].weight"},
-		{inst(", track: {checks: [{name: c, check: {type: tcp}}]}"), "vrrp.instances[0].track.checks[0].address"},
-		{inst(", track: {checks: [{name: c, check: {type: tcp, interval: 1ms}, address: '10.0.0.9:80'}]}"), "vrrp.instances[0].track.checks[0].check"},
-		{inst(", notify: {master: []}"), "vrrp.instances[0].notify.master"},
-		{two("", ", vrid: 51"), "vrrp.instances[1].vrid"},
-		{two("", ", name: VI_1"), "vrrp.instances[1].name"},
-		{two("", ", vips: [10.0.0.100]"), "vrrp.instances[1].vips[0]"},
-		{inst("") + "vips: [{address: 10.0.0.100}]\n", "vrrp.instances[0].vips[0]"},
-		{inst("") + "  syncGroups: [{name: G, instances: [VI_9]}]\n", "vrrp.syncGroups[0].instances[0]"},
-		{two("", "") + "  syncGroups: [{name: G, instances: [VI_1]}, {name: H, instances: [VI_2, VI_1]}]\n", "vrrp.syncGroups[1].instances[1]"},
-		{inst("") + "  syncDaemon: {instance: VI_9, interface: eth0}\n", "vrrp.syncDaemon.instance"},
-		{inst("") + "  syncDaemon: {instance: VI_1, interface: eth0}\ncluster: {sync: {interface: eth0}}\n", "vrrp.syncDaemon"},
-		{inst("") + "  announceWith: VI_9\n", "vrrp.announceWith"},
-		{inst("") + "cluster: {announce: [10.0.0.100/32]}\n", "vrrp.announceWith"},
-	} {
-		_, err := director.Parse([]byte(tc.conf))
-		var ce *director.ConfigError
-		if !errors.As(err, &ce) || ce.Where != tc.where || !errors.Is(err, director.ErrInvalid) {
-			t.Errorf("%s\n  = %v, want a *ConfigError at %s", tc.conf, err, tc.where)
-		} else if ce.Line == 0 {
-			t.Errorf("%s\n  = %v, without the line", tc.conf, err)
-		}
-	}
-	// Valid: a service on a VRRP VIP, the address owner, unicast peers, IPv6.
-	for _, ok := range []string{
-		svc + strings.TrimPrefix(inst(", track: {services: [{name: web, weight: -20}]}"), "allowNoServices: true\n"),
-		inst(", priority: 255, track: {interfaces: [{name: eth1}]}"),
-		inst(", source: 10.0.0.1, peers: [10.0.0.2], password: secret"),
-		inst(", vips: ['2001:db8::100/64'], interval: 20ms"),
-		two("", "") + "  syncGroups: [{name: G, instances: [VI_1, VI_2]}]\n  syncDaemon: {instance: VI_1, interface: eth0, both: true}\n",
-	} {
-		if _, err := director.Parse([]byte(ok)); err != nil {
-			t.Errorf("%s\n  = %v", ok, err)
-		}
-	}
 }
 
 // TestVRRPNotify: the state's command runs with the environment, and
@@ -593,9 +443,10 @@ func TestVRRPSyncGroup(t *testing.T) {
 	if state(a, "VI_1") != vrrp.Fault {
 		t.Errorf("a's VI_1 %v, want FAULT with its group", state(a, "VI_1"))
 	}
-	if !slices.ContainsFunc(b.vrrpEvents(), func(e director.VRRPEvent) bool { return e.Instance == "" && e.Group == "G" && e.To == vrrp.Master }) {
-		t.Errorf("b's reports: %v, want group G MASTER", b.vrrpEvents())
-	}
+	// Reported once Run's loop has taken both instances' changes.
+	eventually(t, "b's report of group G MASTER", func() bool {
+		return slices.ContainsFunc(b.vrrpEvents(), func(e director.VRRPEvent) bool { return e.Instance == "" && e.Group == "G" && e.To == vrrp.Master })
+	})
 	a.k.Links.SetLinkUp("eth1", true)
 	eventually(t, "a master of both again", both(a, b))
 }
@@ -615,7 +466,8 @@ func TestVRRPStaleVIP(t *testing.T) {
 	defer d.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx, parse(t, vrrpConf(100, "", "")), nil, nil) }()
+	c := parse(t, vrrpConf(100, "", ""))
+	go func() { done <- d.Run(ctx, c, nil, nil) }()
 	eventually(t, "the stale VIP removed", func() bool {
 		_, addrs, _ := k.Links.State("eth0")
 		return !slices.Contains(addrs, vip)
@@ -626,22 +478,120 @@ func TestVRRPStaleVIP(t *testing.T) {
 	}
 }
 
-// TestVRRPWithdraw: Withdraw puts the instances in FAULT, so that the
-// peer takes the VIP; Rejoin brings them back, and the master preempts.
-func TestVRRPWithdraw(t *testing.T) {
+// TestVRRPPairVariants: election and clean-stop takeover with VRRPv2
+// unicast peers and a password, and with IPv6.
+func TestVRRPPairVariants(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		a, b       string
+		srcA, srcB string
+		vip        string
+		insA, insB string
+	}{
+		{"v2 unicast", "", "", "10.0.0.1", "10.0.0.2", "10.0.0.100/24",
+			"    version: 2\n    interval: 1s\n    password: secret\n    peers: [10.0.0.2]\n",
+			"    version: 2\n    interval: 1s\n    password: secret\n    peers: [10.0.0.1]\n"},
+		{"v3 IPv6", "", "", "fe80::1", "fe80::2", "2001:db8::100/64", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conf := func(prio int, ins string) string {
+				c := vrrpConf(prio, ins, "")
+				c = strings.Replace(c, "vips: [10.0.0.100/24]", "vips: ["+tc.vip+"]", 1)
+				if strings.Contains(ins, "version: 2") {
+					c = strings.Replace(c, "    version: 3\n    interval: 100ms\n", "", 1)
+				}
+				return c
+			}
+			n := directortest.NewVRRPNetwork()
+			mk := func(name, src string, prio int, ins string) *vrrpNode {
+				k := directortest.NewKernel()
+				k.Links.AddLink("eth0", "", true)
+				d, err := director.New(k.Options(&director.Options{VRRP: n.Host(name, netip.MustParseAddr(src))}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { d.Close() })
+				node := &vrrpNode{t: t, name: name, d: d, k: k, done: make(chan error, 1)}
+				ctx, cancel := context.WithCancel(context.Background())
+				node.cancel = cancel
+				c := parse(t, conf(prio, ins))
+				go func() { node.done <- d.Run(ctx, c, nil, nil) }()
+				t.Cleanup(node.stop)
+				return node
+			}
+			p := netip.MustParsePrefix(tc.vip)
+			has := func(n *vrrpNode) bool {
+				_, addrs, _ := n.k.Links.State("eth0")
+				return slices.Contains(addrs, p)
+			}
+			a := mk("a", tc.srcA, 150, tc.insA)
+			b := mk("b", tc.srcB, 100, tc.insB)
+			eventually(t, "a master", func() bool { return a.state() == vrrp.Master && has(a) && b.state() == vrrp.Backup && !has(b) })
+			eventually(t, "b to see a's adverts", func() bool { return b.instance("VI_1").Stats.Master == netip.MustParseAddr(tc.srcA) })
+			a.stop()
+			eventually(t, "b master", func() bool { return b.state() == vrrp.Master && has(b) && !has(a) })
+		})
+	}
+}
+
+// failingSides fail Listen until ok is set.
+type failingSides struct {
+	director.VRRPSides
+	mu sync.Mutex
+	ok bool
+}
+
+func (f *failingSides) Listen(cfg *vrrp.Config) (vrrp.Conn, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.ok {
+		return nil, fmt.Errorf("no socket for %s", cfg.Name)
+	}
+	return f.VRRPSides.Listen(cfg)
+}
+
+// TestVRRPOpenFails: an instance whose socket cannot be opened is reported
+// once, shown with its error in Status, and started once it can be.
+func TestVRRPOpenFails(t *testing.T) {
 	n := directortest.NewVRRPNetwork()
-	a := startNode(t, n, "a", "10.0.0.1", vrrpConf(150, "", ""), nil)
-	b := startNode(t, n, "b", "10.0.0.2", vrrpConf(100, "", ""), nil)
-	master(t, a, b)
-	if err := a.d.Withdraw(stepCtx(t)); err != nil {
+	k := directortest.NewKernel()
+	k.Links.AddLink("eth0", "", true)
+	sides := &failingSides{VRRPSides: n.Host("a", netip.MustParseAddr("10.0.0.1"))}
+	d, err := director.New(k.Options(&director.Options{VRRP: sides}))
+	if err != nil {
 		t.Fatal(err)
 	}
-	master(t, b, a)
-	if st := a.instance("VI_1"); st.State != vrrp.Fault || !slices.Equal(st.Failing, []string{"withdrawn"}) {
-		t.Errorf("withdrawn: %v, failing %v", st.State, st.Failing)
+	defer d.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	reports := make(chan director.Report, 64)
+	done := make(chan error, 1)
+	c := parse(t, vrrpConf(150, "", ""))
+	go func() { done <- d.Run(ctx, c, nil, func(r director.Report) { reports <- r }) }()
+	eventually(t, "the error in Status", func() bool {
+		st := d.Status().VRRP
+		return len(st) == 1 && st[0].Err != nil
+	})
+	time.Sleep(2500 * time.Millisecond) // two retries
+	errs := 0
+	for len(reports) > 0 {
+		r := <-reports
+		if r.VRRP != nil && r.VRRP.Err != nil && r.Err != nil {
+			errs++
+		}
 	}
-	if err := a.d.Rejoin(stepCtx(t)); err != nil {
+	if errs != 1 {
+		t.Errorf("%d error reports, want 1", errs)
+	}
+	sides.mu.Lock()
+	sides.ok = true
+	sides.mu.Unlock()
+	eventually(t, "master", func() bool {
+		st := d.Status().VRRP
+		return len(st) == 1 && st[0].State == vrrp.Master && st[0].Err == nil
+	})
+	cancel()
+	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	master(t, a, b)
 }

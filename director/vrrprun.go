@@ -203,8 +203,9 @@ func (v *vrrpRunner) runUnit(ctx context.Context, u *vrrpUnit) {
 			tr.stop()
 		}
 	}()
+	last := ""
 	for {
-		err := v.runOnce(ctx, u)
+		ran, err := v.runOnce(ctx, u)
 		if ctx.Err() != nil {
 			return
 		}
@@ -213,7 +214,15 @@ func (v *vrrpRunner) runUnit(ctx context.Context, u *vrrpUnit) {
 			rm.err = err
 			rm.mu.Unlock()
 		}
-		v.q.push(vrrpMsg{vrrp.Event{Instance: u.members[0].model().cfg.Name, Time: time.Now(), Err: err}, u.members[0]})
+		// An error opening the sockets is reported once, not on every
+		// try (Status shows it meanwhile).
+		if ran {
+			last = ""
+		}
+		if err.Error() != last {
+			last = err.Error()
+			v.q.push(vrrpMsg{vrrp.Event{Instance: u.members[0].model().cfg.Name, Time: time.Now(), Err: err}, u.members[0]})
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -223,8 +232,8 @@ func (v *vrrpRunner) runUnit(ctx context.Context, u *vrrpUnit) {
 }
 
 // runOnce opens u's instances and runs them until ctx is done or one's
-// receiving fails.
-func (v *vrrpRunner) runOnce(ctx context.Context, u *vrrpUnit) error {
+// receiving fails; ran says they were opened.
+func (v *vrrpRunner) runOnce(ctx context.Context, u *vrrpUnit) (ran bool, err error) {
 	var closers []io.Closer
 	defer func() {
 		for _, c := range closers {
@@ -237,13 +246,13 @@ func (v *vrrpRunner) runOnce(ctx context.Context, u *vrrpUnit) error {
 		events := func(e vrrp.Event) { v.q.push(vrrpMsg{e, rm}) }
 		conn, err := v.sides.Listen(&cfg)
 		if err != nil {
-			return fmt.Errorf("director: vrrp: %s: %w", cfg.Name, err)
+			return false, fmt.Errorf("director: vrrp: %s: %w", cfg.Name, err)
 		}
 		closers = append(closers, conn)
 		var ann vrrp.Announcer
 		if !cfg.GARP.Off {
 			if ann, err = v.sides.Announcer(cfg.Interface, cfg.Is6()); err != nil {
-				return fmt.Errorf("director: vrrp: %s: %w", cfg.Name, err)
+				return false, fmt.Errorf("director: vrrp: %s: %w", cfg.Name, err)
 			}
 			if c, ok := ann.(io.Closer); ok {
 				closers = append(closers, c)
@@ -251,7 +260,7 @@ func (v *vrrpRunner) runOnce(ctx context.Context, u *vrrpUnit) error {
 		}
 		in, err := vrrp.New(cfg, vrrp.Options{Conn: conn, Addrs: v.d.links, Announcer: ann, Events: events})
 		if err != nil {
-			return fmt.Errorf("director: %w", err)
+			return false, fmt.Errorf("director: %w", err)
 		}
 		ins = append(ins, in)
 	}
@@ -271,13 +280,13 @@ func (v *vrrpRunner) runOnce(ctx context.Context, u *vrrpUnit) error {
 			err := v.d.links.DelAddr(cctx, iface, a.Prefix)
 			cancel()
 			if err != nil {
-				return fmt.Errorf("director: vrrp: %s: removing %v: %w", cfg.Name, a.Prefix, err)
+				return false, fmt.Errorf("director: vrrp: %s: removing %v: %w", cfg.Name, a.Prefix, err)
 			}
 		}
 	}
 	if len(ins) > 1 {
 		if _, err := vrrp.NewGroup(u.group, ins...); err != nil {
-			return fmt.Errorf("director: %w", err)
+			return false, fmt.Errorf("director: %w", err)
 		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -300,7 +309,7 @@ func (v *vrrpRunner) runOnce(ctx context.Context, u *vrrpUnit) error {
 	if first == nil && ctx.Err() == nil {
 		first = errors.New("director: vrrp: instance stopped")
 	}
-	return first
+	return true, first
 }
 
 // running returns the instance named name, if it runs.
