@@ -52,7 +52,9 @@ type VRRPInstance struct {
 	Name string `json:"name"`
 	// Interface is the link adverts are sent and received on.
 	Interface string `json:"interface"`
-	// VRID is the virtual router's id, 1-255, unique on the interface.
+	// VRID is the virtual router's id, 1-255, unique on the interface
+	// among the instances of its address family (an IPv4 and an IPv6
+	// router are distinct, as in keepalived).
 	VRID uint8 `json:"vrid"`
 	// Priority is 1-254 (100 if zero, keepalived's default), or 255 for
 	// the address owner: its VIPs are the interface's own addresses, it is

@@ -144,31 +144,37 @@ func (v *vrrpRunner) sync(m *vrrpModel) {
 	v.mu.Lock()
 	old := v.units
 	v.mu.Unlock()
-	var keep, next []*vrrpUnit
+	// The units to stop first (their VRIDs and VIPs may be the new
+	// ones'), then the others in the configuration's order.
+	kept := map[int]*vrrpUnit{}
 	for _, u := range old {
 		i := slices.IndexFunc(wants, func(w want) bool { return w.group == u.group && w.key == u.key })
-		if i < 0 {
+		if i < 0 || kept[i] != nil {
 			v.stopUnit(u)
 			continue
 		}
-		for j, rm := range u.members {
-			rm.retrack(v.d, u.ctx, wants[i].members[j], v.withdrawn)
-		}
-		keep = append(keep, u)
-		wants = slices.Delete(wants, i, i+1)
+		kept[i] = u
 	}
-	next = keep
-	for _, w := range wants {
+	var next, started []*vrrpUnit
+	for i, w := range wants {
+		if u := kept[i]; u != nil {
+			for j, rm := range u.members {
+				rm.retrack(v.d, u.ctx, w.members[j], v.withdrawn)
+			}
+			next = append(next, u)
+			continue
+		}
 		u := &vrrpUnit{group: w.group, key: w.key, done: make(chan struct{})}
 		for _, in := range w.members {
 			u.members = append(u.members, &vrrpRunning{unit: u, m: in, since: time.Now()})
 		}
 		next = append(next, u)
+		started = append(started, u)
 	}
 	v.mu.Lock()
 	v.units = next
 	v.mu.Unlock()
-	for _, u := range next[len(keep):] {
+	for _, u := range started {
 		u.ctx, u.cancel = context.WithCancel(v.ctx)
 		for _, rm := range u.members {
 			rm.retrack(v.d, u.ctx, nil, v.withdrawn)
