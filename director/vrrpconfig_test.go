@@ -160,6 +160,7 @@ func TestVRRPConfigErrors(t *testing.T) {
 		inst(", priority: 255, track: {interfaces: [{name: eth1}]}"),
 		inst(", source: 10.0.0.1, peers: [10.0.0.2], password: secret"),
 		inst(", vips: ['2001:db8::100/64'], interval: 20ms"),
+		two("", ", vrid: 51, vips: ['2001:db8::100/64']"), // VRID 51 of IPv6 is another router
 		two("", "") + "  syncGroups: [{name: G, instances: [VI_1, VI_2]}]\n  syncDaemon: {instance: VI_1, interface: eth0, both: true}\n",
 	} {
 		if _, err := director.Parse([]byte(ok)); err != nil {
