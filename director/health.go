@@ -373,8 +373,9 @@ func (e Event) String() string {
 }
 
 // Report is what Run tells its caller: a health change, a change of a
-// service's quorum, an applied plan, a drained server collected, or an
-// error (Run goes on after errors).
+// service's quorum, an applied plan, a drained server collected, prefixes
+// announced or withdrawn, a VRRP state change, or an error (Run goes on
+// after errors).
 type Report struct {
 	Time      time.Time
 	Health    *Event
