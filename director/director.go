@@ -69,6 +69,10 @@ type Options struct {
 	// service it holds is below its quorum, and all withdrawn by Teardown.
 	// The caller owns it (and Closes it after Run).
 	Announcer Announcer
+	// VRRP opens the sockets of the configuration's VRRP instances (see
+	// VRRP); nil is the real ones in NetNS (raw IP sockets, CAP_NET_RAW),
+	// opened by Run.
+	VRRP VRRPSides
 	// SkipFeatureChecks is ipvs.Config's, for a distribution kernel with
 	// IPVS features backported past its release number (default IPVS
 	// only).

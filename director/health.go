@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lvs-go/lvs/director/check"
+	"github.com/lvs-go/lvs/director/vrrp"
 )
 
 // Check is a keepalived-style health check of a service's real servers:
@@ -372,8 +373,9 @@ func (e Event) String() string {
 }
 
 // Report is what Run tells its caller: a health change, a change of a
-// service's quorum, an applied plan, a drained server collected, or an
-// error (Run goes on after errors).
+// service's quorum, an applied plan, a drained server collected, prefixes
+// announced or withdrawn, a VRRP state change, or an error (Run goes on
+// after errors).
 type Report struct {
 	Time      time.Time
 	Health    *Event
@@ -385,8 +387,37 @@ type Report struct {
 	// Announced and Withdrawn are the prefixes Options.Announcer has just
 	// announced and withdrawn.
 	Announced, Withdrawn []netip.Prefix
+	// VRRP is a VRRP instance's or sync group's state change, or an
+	// error of an instance (Err is then set too).
+	VRRP *VRRPEvent
 	// Resync marks a plan from the periodic full read of the kernel
 	// (Options.Resync): its operations repair changes made by someone
 	// else since the last read (drift).
 	Resync bool
+}
+
+// VRRPEvent is a VRRP instance changing state (Instance set), a sync
+// group doing so once all its instances have (Instance empty, Group set),
+// or an error of an instance (Err set: its socket could not be opened,
+// its receiving failed, or adding, removing or announcing a VIP or sending
+// an advert failed; the instance goes on, or Run opens it again).
+type VRRPEvent struct {
+	Instance string
+	// Group is the instance's sync group, if any.
+	Group    string
+	From, To vrrp.State
+	// Priority is the instance's effective priority at the change.
+	Priority uint8
+	Err      error
+}
+
+func (e VRRPEvent) String() string {
+	name := "vrrp instance " + e.Instance
+	if e.Instance == "" {
+		name = "vrrp sync group " + e.Group
+	}
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %v", name, e.Err)
+	}
+	return fmt.Sprintf("%s: %v -> %v (priority %d)", name, e.From, e.To, e.Priority)
 }

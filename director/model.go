@@ -30,6 +30,10 @@ type model struct {
 	// the sync daemons it runs.
 	cluster *Cluster
 	daemons []ipvs.SyncDaemon
+	// vrrp, if not nil, is the configuration's vrrp section; with its
+	// syncDaemon, daemons are those of a backup, and Run's follow the
+	// instance's state (vrrpModel.daemonsFor).
+	vrrp *vrrpModel
 	// byKey indexes services; built with them (index) and never changed
 	// after, so that goroutines sharing the model (Run, Disable, Status)
 	// read it without a lock.
@@ -60,10 +64,6 @@ type target struct {
 // naming where in the configuration they are.
 func compile(cfg *Config) (*model, error) {
 	m := &model{}
-	if cfg.VRRP != nil {
-		// The section's types are in place; Run does not run it yet.
-		return nil, &ConfigError{Where: "vrrp", Reason: "not run by this version of the director yet"}
-	}
 	if len(cfg.Services) == 0 && !cfg.AllowNoServices {
 		return nil, &ConfigError{Reason: "no services (an empty or truncated file?); set allowNoServices to mean it"}
 	}
@@ -150,6 +150,17 @@ func compile(cfg *Config) (*model, error) {
 		}
 		vips[v.Address] = true
 		m.vips = append(m.vips, v)
+	}
+	if cfg.VRRP != nil {
+		v, err := compileVRRP(cfg, m.services)
+		if err != nil {
+			return nil, err
+		}
+		m.vrrp = v
+		if sd := v.syncDaemon; sd != nil {
+			m.daemons = sd.wanted(false)
+			need["net.ipv4.vs.sync_refresh_period"] = "10"
+		}
 	}
 	if t := cfg.Timeouts; t != nil {
 		it := ipvs.Timeouts{TCP: t.TCP, TCPFin: t.TCPFin, UDP: t.UDP}

@@ -5,9 +5,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/lvs-go/lvs/director/vrrp"
 )
 
 // hooks runs a Run's Notify commands: started in the director's namespace,
@@ -90,4 +94,32 @@ func (h *hooks) quorum(s *service, e QuorumEvent) {
 func serviceEnv(s *service, event string) []string {
 	k, _ := s.svc.Key().MarshalText()
 	return []string{"LVS_EVENT=" + event, "LVS_SERVICE=" + string(k), "LVS_SERVICE_NAME=" + s.name}
+}
+
+// vrrp runs n's commands for a VRRP instance's (kind "INSTANCE") or sync
+// group's ("GROUP") change to state to: the state's command, and Any with
+// keepalived's four arguments.
+func (h *hooks) vrrp(n *VRRPNotify, kind, name string, to vrrp.State, prio uint8) {
+	if n == nil {
+		return
+	}
+	var argv []string
+	switch to {
+	case vrrp.Master:
+		argv = n.Master
+	case vrrp.Backup:
+		argv = n.Backup
+	case vrrp.Fault:
+		argv = n.Fault
+	case vrrp.Stopped:
+		argv = n.Stop
+	default:
+		return
+	}
+	state, p := to.String(), strconv.Itoa(int(prio))
+	env := []string{"LVS_EVENT=vrrp_" + strings.ToLower(state), "LVS_VRRP_" + kind + "=" + name, "LVS_VRRP_STATE=" + state, "LVS_VRRP_PRIORITY=" + p}
+	h.run(argv, env...)
+	if n.Any != nil {
+		h.run(append(slices.Clone(n.Any), kind, name, state, p), env...)
+	}
 }

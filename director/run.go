@@ -33,6 +33,10 @@ const flipWindow = 5 * time.Millisecond
 // operations, so that a first apply of any size completes). The checks
 // start once the first apply has been tried. What Run does and the health of the real servers it
 // checks are counted in the Director's Status.
+//
+// With a vrrp section Run also runs its VRRP instances (see VRRP): they
+// start after the first apply, hold their VIPs while master, and stop
+// (priority 0 sent, VIPs removed) before Run returns.
 func (d *Director) Run(ctx context.Context, c *Compiled, reload <-chan *Compiled, report func(Report)) error {
 	loop := &runLoop{admin: make(chan adminRequest), stopped: make(chan struct{})}
 	d.mu.Lock()
@@ -64,6 +68,8 @@ func (d *Director) Run(ctx context.Context, c *Compiled, reload <-chan *Compiled
 	r.judge(nil)
 	r.apply(readTable, false)
 	r.announce()
+	r.startVRRP()
+	defer r.stopVRRP()
 	r.stopChecks = d.startChecks(ctx, r.m, r.v.failed, r.changes)
 	defer func() {
 		r.stopChecks()
@@ -97,6 +103,8 @@ func (d *Director) Run(ctx context.Context, c *Compiled, reload <-chan *Compiled
 			r.onReload(n)
 		case a := <-loop.admin:
 			r.onAdmin(a)
+		case <-r.vrrpReady():
+			r.onVRRP()
 		case err := <-r.hooks.errs:
 			r.report(Report{Time: time.Now(), Err: err})
 		case <-resync:
@@ -123,6 +131,8 @@ type runner struct {
 	hooks      *hooks
 	changes    chan healthChange
 	stopChecks func()
+	// vrrp runs the VRRP instances; nil when the model has none.
+	vrrp *vrrpRunner
 }
 
 // report counts a Report's error in the Status and passes it on.
@@ -158,6 +168,7 @@ func (r *runner) judge(keys map[ipvs.Key]bool) {
 		r.report(Report{Time: time.Now(), Quorum: &c.e})
 		r.hooks.quorum(c.s, c.e)
 	}
+	r.vrrp.services(r.m, r.v)
 	r.v.disabled = nil
 	r.d.status.quorum(r.v.below)
 }
@@ -166,14 +177,14 @@ func (r *runner) judge(keys map[ipvs.Key]bool) {
 func (r *runner) announce() {
 	sctx, cancel := r.step()
 	defer cancel()
-	r.d.reportAnnounce(sctx, r.m, r.v.below, r.ready, r.report)
+	r.d.reportAnnounce(sctx, r.m, r.v.below, r.ready && r.announcing(), r.report)
 }
 
 // apply plans the whole model, reading the IPVS table as mode says, and
 // applies the plan; resync says it is the periodic repair.
 func (r *runner) apply(mode readMode, resync bool) error {
 	sctx, cancel := r.step()
-	p, err := r.d.planModel(sctx, r.m, r.v, mode)
+	p, err := r.d.planModel(sctx, r.planned(), r.v, mode)
 	cancel()
 	if err == nil && p.Len() > 0 {
 		actx, cancel := r.applyStep(p)
@@ -267,6 +278,7 @@ func (r *runner) onReload(c *Compiled) {
 			delete(r.v.below, k)
 		}
 	}
+	r.syncVRRP()
 	r.judge(nil)
 	r.stopChecks = r.d.startChecks(r.ctx, r.m, r.v.failed, r.changes)
 	r.apply(readKnown, false)
@@ -279,8 +291,12 @@ func (r *runner) onAdmin(a adminRequest) {
 	case a.ping:
 		a.done <- nil
 	case a.announce:
+		r.d.mu.Lock()
+		out := r.d.withdrawn
+		r.d.mu.Unlock()
+		r.vrrp.withdraw(out)
 		sctx, cancel := r.step()
-		ann, wd, err := r.d.announce(sctx, r.m, r.v.below, r.ready)
+		ann, wd, err := r.d.announce(sctx, r.m, r.v.below, r.ready && r.announcing())
 		cancel()
 		if len(ann)+len(wd) > 0 || err != nil {
 			r.report(Report{Time: time.Now(), Announced: ann, Withdrawn: wd, Err: err})

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/netip"
 
+	"github.com/lvs-go/lvs/director/vrrp"
+
 	"github.com/lvs-go/lvs/sysctl"
 )
 
@@ -52,4 +54,19 @@ type Link struct {
 	// "bridge"...; empty for a device with none, such as a physical one).
 	Kind string
 	Up   bool
+}
+
+// VRRPSides open what a VRRP instance (package director/vrrp) speaks
+// through: its socket and its gratuitous ARP / neighbour advertisement
+// sender. The default (Options.VRRP nil) opens the real ones in the
+// Director's namespace, which needs CAP_NET_RAW; package directortest has
+// an in-memory network of them (directortest.VRRPNetwork).
+type VRRPSides interface {
+	// Listen opens the socket of the instance cfg (cfg.Source zero: the
+	// interface's primary address, as vrrp.Listen picks it).
+	Listen(cfg *vrrp.Config) (vrrp.Conn, error)
+	// Announcer opens what announces addresses on iface (IPv6 if v6); nil
+	// with no error announces nothing. One that is an io.Closer is closed
+	// when its instance stops.
+	Announcer(iface string, v6 bool) (vrrp.Announcer, error)
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/jsimonetti/rtnetlink/v2"
+	"github.com/lvs-go/lvs/director/vrrp"
 	"github.com/lvs-go/lvs/internal/rtnl"
 	"github.com/lvs-go/lvs/iptables"
 	"github.com/lvs-go/lvs/ipvs"
@@ -134,3 +135,14 @@ func (l *rtLinks) DelAddr(_ context.Context, name string, p netip.Prefix) error 
 // the namespace open as netns (0: the caller's). Close it (it is an
 // io.Closer) when done.
 func OpenLinks(netns int) (Links, error) { return defaultLinks(netns) }
+
+// netnsVRRP are the real VRRP sides in a namespace.
+type netnsVRRP struct{ netns int }
+
+func defaultVRRP(netns int) (VRRPSides, error) { return netnsVRRP{netns}, nil }
+
+func (n netnsVRRP) Listen(cfg *vrrp.Config) (vrrp.Conn, error) { return vrrp.Listen(cfg, n.netns) }
+
+func (n netnsVRRP) Announcer(iface string, v6 bool) (vrrp.Announcer, error) {
+	return vrrp.NewAnnouncer(iface, v6, n.netns)
+}

@@ -22,6 +22,7 @@ func defaultIPVS(int, *Options) (ipvs.API, error)                  { return nil,
 func defaultSysctls(int) (Sysctls, error)                          { return nil, noDefault("Sysctls") }
 func defaultFirewall(int, iptables.Kind) (iptables.Backend, error) { return nil, noDefault("Firewall") }
 func defaultLinks(int) (Links, error)                              { return nil, noDefault("Links") }
+func defaultVRRP(int) (VRRPSides, error)                           { return nil, noDefault("VRRP") }
 
 // OpenLinks is not supported on this system.
 func OpenLinks(int) (Links, error) { return nil, noDefault("Links") }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lvs-go/lvs/director/vrrp"
 	"github.com/lvs-go/lvs/ipvs"
 	"github.com/lvs-go/lvs/sysctl"
 )
@@ -51,6 +52,10 @@ type Status struct {
 	// Owned is what the Director owns (see the package documentation), as
 	// of its last change.
 	Owned Owned
+	// VRRP are the configuration's VRRP instances while Run runs them, in
+	// the configuration's order (sync groups' members together); empty
+	// when no Run is running.
+	VRRP []VRRPInstanceStatus
 	// OverdueChecks counts the health checks that waited for a free
 	// checker (Options.MaxChecks) longer than their interval: too many
 	// checks, or too slow ones, for the limit.
@@ -93,17 +98,45 @@ type RealServerHealth struct {
 	Since time.Time
 }
 
+// VRRPInstanceStatus is a VRRP instance as Run runs it.
+type VRRPInstanceStatus struct {
+	Name      string
+	Group     string // its sync group, if any
+	Interface string
+	VRID      uint8
+	// State is its state, and Since when it entered it (or when Run
+	// started it).
+	State vrrp.State
+	Since time.Time
+	// Priority is the configured priority; EffectivePriority the one it
+	// advertises, as its track items' weights make it.
+	Priority, EffectivePriority uint8
+	// Failing are its track items that fail, "interface eth1", "service
+	// web", "check ping", and "withdrawn" while the Director is
+	// (Withdraw); a failing item of weight 0 is why it is in FAULT.
+	Failing []string
+	// Err is why it does not run, if so: its socket could not be opened,
+	// or its receiving failed. Run tries again every second.
+	Err error
+	// Stats are its counters (adverts sent, received and refused by
+	// reason, transitions, the last master change); a restart (Err)
+	// starts them again.
+	Stats vrrp.Stats
+}
+
 // statusBook is where a Director keeps its Status, under a lock of its own
 // so that reading it never waits for an apply or a kernel call.
 type statusBook struct {
 	mu     sync.Mutex
 	s      Status // RealServers in order, updated in place
 	health map[target]int
+	// vrrp, while Run runs VRRP instances, reads them.
+	vrrp func() []VRRPInstanceStatus
 }
 
-// snapshot returns a copy of the status, with an entry in Ops and Failed
-// for every kind.
-func (b *statusBook) snapshot() Status {
+// copy returns a copy of the status, with an entry in Ops and Failed for
+// every kind.
+func (b *statusBook) copy() Status {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s := b.s
@@ -114,6 +147,26 @@ func (b *statusBook) snapshot() Status {
 	s.RealServers = slices.Clone(b.s.RealServers)
 	// Disabled and Owned are replaced whole, never changed in place.
 	return s
+}
+
+// snapshot returns a copy of the status, with an entry in Ops and Failed
+// for every kind, and the VRRP instances read (without b.mu held).
+func (b *statusBook) snapshot() Status {
+	s := b.copy()
+	b.mu.Lock()
+	f := b.vrrp
+	b.mu.Unlock()
+	if f != nil {
+		s.VRRP = f()
+	}
+	return s
+}
+
+// vrrpFrom makes f what Status.VRRP reads (nil: none runs).
+func (b *statusBook) vrrpFrom(f func() []VRRPInstanceStatus) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.vrrp = f
 }
 
 // announced records what is announced.

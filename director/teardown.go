@@ -9,7 +9,8 @@ import (
 
 // Teardown removes everything the Director owns: its services, VIPs and
 // dummy devices, its mark and source-NAT rules, and puts back the sysctls
-// it changed.
+// it changed. The VIPs of VRRP instances are not its: Run removes them
+// when it stops the instances.
 func (d *Director) Teardown(ctx context.Context) error {
 	// The routers stop sending before anything is removed.
 	if err := d.withdrawAll(ctx); err != nil {

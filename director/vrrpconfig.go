@@ -13,6 +13,19 @@ import (
 // does: every director holds the same IPVS table, the master of an
 // instance holds its VIPs, and the connection sync daemon copies the
 // master's connections to the backups.
+//
+// Run runs the instances (over Options.VRRP's sockets) once its first
+// apply has been tried, and stops them when it ends: a master sends
+// priority 0 (its peer takes over at once) and removes its VIPs. An
+// instance starts as a backup, removing its VIPs should a director killed
+// while master have left them. Its VIPs are its own: the table's apply
+// never adds or removes them, so a VIP is in vips or in an instance, not
+// both; services on them are valid as on vips. Each state change is a
+// Report with VRRP set, and Status.VRRP shows every instance. A reload
+// keeps running the instances it leaves as they were (their track and
+// notify may change); one it changes (its VRID, interface, priority, VIPs,
+// sync group...) is stopped and started again, which hands its VIPs to the
+// peer meanwhile, as a keepalived reload of a changed instance does.
 type VRRP struct {
 	// Instances are the virtual routers (keepalived's vrrp_instance).
 	Instances []VRRPInstance `json:"instances"`
@@ -24,8 +37,9 @@ type VRRP struct {
 	// cluster.sync, which may not be set with it.
 	SyncDaemon *VRRPSyncDaemon `json:"syncDaemon,omitempty"`
 	// AnnounceWith names the instance whose state gates the cluster's BGP
-	// announcements: with both cluster.bgp and vrrp, the prefixes are
-	// announced only while that instance is master. Required when both are
+	// announcements (Options.Announcer): with both cluster.announce (and
+	// so cluster.bgp) and vrrp, the prefixes are announced only while that
+	// instance is master, as seesaw does. Required when both are
 	// configured.
 	AnnounceWith string `json:"announceWith,omitempty"`
 }
@@ -38,10 +52,13 @@ type VRRPInstance struct {
 	Name string `json:"name"`
 	// Interface is the link adverts are sent and received on.
 	Interface string `json:"interface"`
-	// VRID is the virtual router's id, 1-255, unique on the interface.
+	// VRID is the virtual router's id, 1-255, unique on the interface
+	// among the instances of its address family (an IPv4 and an IPv6
+	// router are distinct, as in keepalived).
 	VRID uint8 `json:"vrid"`
 	// Priority is 1-254 (100 if zero, keepalived's default), or 255 for
-	// the address owner.
+	// the address owner: its VIPs are the interface's own addresses, it is
+	// master at once, and its track items may only have weight 0.
 	Priority uint8 `json:"priority,omitempty"`
 	// Version is 2 (IPv4 only; keepalived's default) or 3; zero is 2 for
 	// IPv4 and 3 for IPv6.
@@ -110,8 +127,11 @@ type VRRPGARP struct {
 // puts the instance in FAULT while it fails (a faulty instance gives up
 // its VIPs, and sends priority 0 if master); a negative Weight lowers the
 // priority by its absolute value while the item fails, a positive one
-// raises it while the item is good (keepalived's weights). The effective
-// priority stays within 1-254.
+// raises it while the item is good (keepalived's weights, -254 to 254).
+// The effective priority stays within 1-254. The instance's own Interface
+// is always tracked with weight 0, as keepalived tracks it; interfaces are
+// polled every advert interval (at least every second, at most every
+// 100ms). Status.VRRP lists the failing items.
 type VRRPTrack struct {
 	// Interfaces fail while their link is down or absent.
 	Interfaces []VRRPTrackItem `json:"interfaces,omitempty"`
@@ -119,13 +139,16 @@ type VRRPTrack struct {
 	// healthy real server. Name is the service's name.
 	Services []VRRPTrackItem `json:"services,omitempty"`
 	// Checks fail while their check does (keepalived's track_script, or
-	// any other check kind): Check is run against no real server, so a
-	// command check's argv is complete and a network check needs its
-	// Address.
+	// any other check kind), with its interval, timeout, rise and fall
+	// (each starts good): Check is run against Address, not a real
+	// server, so a command check's argv is complete (its LVS_RS_ADDR is
+	// Address's, "invalid IP" without one) and every other kind needs
+	// Address (with a port unless the check has its own or uses none).
 	Checks []VRRPTrackCheck `json:"checks,omitempty"`
 }
 
-// VRRPTrackItem is an interface or a service an instance tracks.
+// VRRPTrackItem is an interface or a service an instance tracks; a
+// service is every one of that name (down if one is).
 type VRRPTrackItem struct {
 	// Name is the interface's name, or the service's.
 	Name string `json:"name"`
@@ -170,7 +193,10 @@ type VRRPNotify struct {
 	Any []string `json:"any,omitempty"`
 }
 
-// VRRPSyncGroup is a sync group: its instances are master together.
+// VRRPSyncGroup is a sync group: its instances are master together, and
+// one in FAULT puts the others in FAULT until it leaves it. Its Notify
+// runs (with "GROUP" and priority 0 for "any") once all its instances are
+// in the new state. An instance is in one group at most.
 type VRRPSyncGroup struct {
 	// Name identifies the group (in notify and status); required, unique.
 	Name string `json:"name"`
@@ -184,7 +210,10 @@ type VRRPSyncGroup struct {
 // default it follows Instance as keepalived's lvs_sync_daemon does: the
 // master daemon while the instance is master, the backup daemon while it
 // is not. Both runs the two daemons always, so that a director that failed
-// back still has the connections its peer took meanwhile.
+// back still has the connections its peer took meanwhile. As with
+// cluster.sync, net.ipv4.vs.sync_refresh_period is set to 10 (sysctls
+// overrides it), so that a backup started late learns the long-lived
+// connections too.
 type VRRPSyncDaemon struct {
 	// Instance is the VRRP instance followed (required).
 	Instance string `json:"instance"`

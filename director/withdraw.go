@@ -12,6 +12,11 @@ import (
 // directors keep their real servers there: mh, and the sync daemon).
 // WaitIdle tells when the routers have stopped sending. While Run runs,
 // Withdraw returns once Run has withdrawn; otherwise it withdraws itself.
+//
+// With a vrrp section, Run also puts every VRRP instance in FAULT until
+// Rejoin (Status.VRRP's Failing says "withdrawn"): a master sends priority
+// 0 and its peer takes the VIPs at once, the sync daemon having copied the
+// connections; the flows still reaching the Director go on.
 func (d *Director) Withdraw(ctx context.Context) error { return d.setWithdrawn(ctx, true) }
 
 // Rejoin ends a Withdraw: the prefixes are announced again (by Run, at

@@ -18,4 +18,8 @@
 // ones: this package runs it on both. Faults are injected per call
 // (Sysctls.Fail, Links.Fail, Firewall.Fail; ipvstest.Fake has its own), and
 // every stand-in counts its calls.
+//
+// VRRPNetwork joins Directors into VRRP pairs in memory: each one's
+// Options.VRRP is a Host of one network, and Cut partitions a host off;
+// Links.SetLinkUp pulls a director's cable.
 package directortest

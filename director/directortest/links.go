@@ -212,3 +212,15 @@ func (l *Links) DelAddr(ctx context.Context, name string, p netip.Prefix) error 
 	}
 	return nil
 }
+
+// SetLinkUp brings a link up or down (a test's cable pulled or plugged
+// back; it counts no call); false if there is no such link.
+func (l *Links) SetLinkUp(name string, up bool) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k, ok := l.links[name]
+	if ok {
+		k.up = up
+	}
+	return ok
+}

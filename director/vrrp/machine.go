@@ -69,8 +69,9 @@ type machine struct {
 	master netip.Addr
 	// src is this instance's own advert source, for tie breaks.
 	src netip.Addr
-	// forced holds the instance in a state a sync group asked for.
-	fault bool
+	// fault is the instance's own fault (SetFault); groupFault a fault
+	// its sync group forced, which ends when the group leaves Fault.
+	fault, groupFault bool
 }
 
 func newMachine(cfg Config, src netip.Addr) *machine {
@@ -350,21 +351,27 @@ func (m *machine) stop(now time.Time) []action {
 func (m *machine) setFault(now time.Time, fault bool) []action {
 	m.fault = fault
 	if fault {
-		if m.state == Fault || m.state == Stopped || m.state == Initialize {
-			return nil
-		}
-		var acts []action
-		if m.state == Master {
-			acts = append(acts, action{kind: actSend, prio: 0}, action{kind: actDelVIPs})
-		}
-		m.clearTimers()
-		return append(acts, m.enter(now, Fault)...)
+		return m.toFault(now)
 	}
-	if m.state != Fault {
+	if m.state != Fault || m.groupFault {
 		return nil
 	}
 	m.masterInt = m.cfg.Interval
 	return m.becomeBackup(now)
+}
+
+// toFault enters Fault: a master sends priority 0 and drops the
+// addresses.
+func (m *machine) toFault(now time.Time) []action {
+	if m.state == Fault || m.state == Stopped || m.state == Initialize {
+		return nil
+	}
+	var acts []action
+	if m.state == Master {
+		acts = append(acts, action{kind: actSend, prio: 0}, action{kind: actDelVIPs})
+	}
+	m.clearTimers()
+	return append(acts, m.enter(now, Fault)...)
 }
 
 // setPriority changes the effective priority (tracking); 0 restores
@@ -383,7 +390,22 @@ func (m *machine) setPriority(now time.Time, p uint8) []action {
 
 // force moves the instance to Master or Backup because its sync group
 // did.
+//
+// A fault it forces lasts until the group leaves Fault (a member's own
+// fault ended): the instance then goes to Backup, unless it has a fault
+// of its own.
 func (m *machine) force(now time.Time, s State) []action {
+	if s != Fault && m.groupFault {
+		m.groupFault = false
+		if !m.fault && m.state == Fault {
+			m.masterInt = m.cfg.Interval
+			acts := m.becomeBackup(now)
+			if s == Master {
+				acts = append(acts, m.becomeMaster(now)...)
+			}
+			return acts
+		}
+	}
 	if m.fault || m.state == s || m.state == Stopped || m.state == Initialize {
 		return nil
 	}
@@ -393,7 +415,8 @@ func (m *machine) force(now time.Time, s State) []action {
 	case Backup:
 		return m.becomeBackup(now)
 	case Fault:
-		return m.setFault(now, true)
+		m.groupFault = true
+		return m.toFault(now)
 	}
 	return nil
 }

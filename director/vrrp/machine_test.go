@@ -422,6 +422,16 @@ func TestSyncGroup(t *testing.T) {
 			t.Errorf("node %d %s, want %s", i, n.m.state, want[i])
 		}
 	}
+	// The fault ends: the member the group forced into Fault leaves it
+	// too, and both preempt again.
+	s.do(0, s.nodes[0].m.setFault(s.now, false))
+	s.run(10 * time.Second)
+	want = []State{Master, Backup, Master, Backup}
+	for i, n := range s.nodes {
+		if n.m.state != want[i] {
+			t.Errorf("after the fault: node %d %s, want %s", i, n.m.state, want[i])
+		}
+	}
 }
 
 func TestFaultSendsPriorityZero(t *testing.T) {
