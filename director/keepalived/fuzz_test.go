@@ -32,7 +32,7 @@ func FuzzImport(f *testing.F) {
 		var le *LimitError
 		switch {
 		case err == nil:
-			if verr := cfg.Validate(); verr != nil {
+			if verr := validNoVRRP(cfg); verr != nil {
 				t.Fatalf("invalid Config: %v", verr)
 			}
 		case errors.Is(err, ErrNoServices), errors.As(err, &se), errors.As(err, &le):
