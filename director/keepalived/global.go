@@ -86,7 +86,7 @@ func (im *importer) vrrpGlobal(s *node) string {
 	case "vrrp_version":
 		v, ok := number(s.arg(0), 3)
 		if !ok || v < 2 {
-			im.optionNote(s, "global_defs", "%q is not 2 or 3, ignored (as keepalived does)", s.arg(0))
+			im.optionNote(s, "global_defs", "%s is not 2 or 3, ignored (as keepalived does)", word(s.arg(0)))
 			return ""
 		}
 		st.version = int(v)
@@ -102,7 +102,7 @@ func (im *importer) vrrpGlobal(s *node) string {
 		"vrrp_garp_lower_prio_delay", "vrrp_garp_lower_prio_repeat":
 		what := strings.TrimPrefix(k, "vrrp_garp_")
 		im.garpOption(s, "global_defs", &st.garp, &st.lowerRep, &st.lowerDelay, what)
-		return "vrrp_garp_*, carried into the garp of the instances after it"
+		return "vrrp_garp_*, carried into the instances' garp"
 	}
 	return ""
 }

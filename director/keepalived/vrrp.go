@@ -185,7 +185,7 @@ func (im *importer) vrrpOption(in *vrrpInst, s *node) {
 	case "virtual_router_id":
 		v, ok := number(s.arg(0), 255)
 		if !ok || v == 0 {
-			ignored(fmt.Sprintf("VRID %q is not 1-255", s.arg(0)))
+			ignored(fmt.Sprintf("VRID %s is not 1-255", word(s.arg(0))))
 			return
 		}
 		in.out.VRID = uint8(v)
@@ -193,7 +193,7 @@ func (im *importer) vrrpOption(in *vrrpInst, s *node) {
 		in.prioSet = true
 		v, ok := number(s.arg(0), 255)
 		if !ok || v == 0 {
-			note("priority %q is not 1-255: 100, keepalived's default, as keepalived does", s.arg(0))
+			note("priority %s is not 1-255: 100, keepalived's default, as keepalived does", word(s.arg(0)))
 			v = 100
 		}
 		in.out.Priority = uint8(v)
@@ -206,12 +206,12 @@ func (im *importer) vrrpOption(in *vrrpInst, s *node) {
 				ignored("BACKUP after MASTER")
 			}
 		default:
-			note("unknown state %q: BACKUP, as keepalived does", s.arg(0))
+			note("unknown state %s: BACKUP, as keepalived does", word(s.arg(0)))
 		}
 	case "advert_int":
 		d, ok := timer(s.arg(0))
 		if !ok || d < 10*time.Millisecond || d > 255*time.Second || d%time.Microsecond != 0 {
-			ignored(fmt.Sprintf("interval %q is not 0.01-255 seconds", s.arg(0)))
+			ignored(fmt.Sprintf("interval %s is not 0.01-255 seconds", word(s.arg(0))))
 			return
 		}
 		in.out.Interval = d
@@ -219,7 +219,7 @@ func (im *importer) vrrpOption(in *vrrpInst, s *node) {
 		v, ok := number(s.arg(0), 3)
 		switch {
 		case !ok || v < 2:
-			ignored(fmt.Sprintf("version %q is not 2 or 3", s.arg(0)))
+			ignored(fmt.Sprintf("version %s is not 2 or 3", word(s.arg(0))))
 		case in.version != 0 && in.version != int(v) || v == 2 && in.family == 6:
 			ignored(fmt.Sprintf("version %d conflicts with the version already set or deduced", v))
 		default:
@@ -235,7 +235,7 @@ func (im *importer) vrrpOption(in *vrrpInst, s *node) {
 		if s.key() == "unicast_src_ip" {
 			in.unicast = true
 		}
-		a, ok := im.vrrpAddr(in, s, s.arg(0), "source address")
+		a, ok := im.vrrpAddr(in, s, in.block, s.label(), s.arg(0), "source address")
 		if ok {
 			in.out.Source = a
 		}
@@ -253,7 +253,7 @@ func (im *importer) vrrpOption(in *vrrpInst, s *node) {
 			case "auth_type":
 				in.authType, in.authN = a.arg(0), a
 				if a.arg(0) != "AH" && a.arg(0) != "PASS" {
-					im.optionNote(a, in.block+": authentication", "unknown type %q, ignored (as keepalived does)", a.arg(0))
+					im.optionNote(a, in.block+": authentication", "unknown type %s, ignored (as keepalived does)", word(a.arg(0)))
 					in.authType, in.authN = "", nil
 				}
 			case "auth_pass":
@@ -280,14 +280,14 @@ func (im *importer) vrrpOption(in *vrrpInst, s *node) {
 	case "preempt_delay":
 		d, ok := timer(s.arg(0))
 		if !ok || d > 1000*time.Second {
-			note("%q is not 0-1000 seconds: 0, as keepalived does", s.arg(0))
+			note("%s is not 0-1000 seconds: 0, as keepalived does", word(s.arg(0)))
 			d = 0
 		}
 		in.out.PreemptDelay, in.preemptDelayN = d, s
 	case "strict_mode":
 		v, ok := boolean(s)
 		if !ok {
-			ignored(fmt.Sprintf("%q is not a boolean", s.arg(0)))
+			ignored(fmt.Sprintf("%s is not a boolean", word(s.arg(0))))
 			return
 		}
 		in.strict = nil
@@ -330,13 +330,13 @@ func (im *importer) valueBlock(in *vrrpInst, s *node) bool {
 
 // vrrpAddr reads an address of the instance, which sets its family if
 // none has yet: keepalived skips an address of the other family.
-func (im *importer) vrrpAddr(in *vrrpInst, s *node, w, what string) (netip.Addr, bool) {
+func (im *importer) vrrpAddr(in *vrrpInst, s *node, block, option, w, what string) (netip.Addr, bool) {
 	a, err := netip.ParseAddr(w)
 	if err != nil || a.Zone() != "" || a.Is4In6() || !a.IsValid() || a.IsUnspecified() || a.IsMulticast() {
-		im.optionNote(s, in.block, "%s %s is not a unicast address, skipped (as keepalived does)", what, word(w))
+		im.note(s, block, option, "%s %s is not a unicast address, skipped (as keepalived does)", what, word(w))
 		return netip.Addr{}, false
 	}
-	if !im.family(in, s, a, what) {
+	if !im.family(in, s, block, option, a, what) {
 		return netip.Addr{}, false
 	}
 	return a, true
@@ -344,7 +344,7 @@ func (im *importer) vrrpAddr(in *vrrpInst, s *node, w, what string) (netip.Addr,
 
 // family sets the instance's family from a, or reports a's family is
 // not the instance's (noted).
-func (im *importer) family(in *vrrpInst, s *node, a netip.Addr, what string) bool {
+func (im *importer) family(in *vrrpInst, s *node, block, option string, a netip.Addr, what string) bool {
 	f := 4
 	if a.Is6() {
 		f = 6
@@ -354,7 +354,7 @@ func (im *importer) family(in *vrrpInst, s *node, a netip.Addr, what string) boo
 		in.family = f
 	case f:
 	default:
-		im.optionNote(s, in.block, "%s %s is not of the instance's family (IPv%d, from its first address), skipped (as keepalived does)", what, a, in.family)
+		im.note(s, block, option, "%s %s is not of the instance's family (IPv%d, from its first address), skipped (as keepalived does)", what, a, in.family)
 		return false
 	}
 	return true
@@ -362,13 +362,13 @@ func (im *importer) family(in *vrrpInst, s *node, a netip.Addr, what string) boo
 
 // unicastPeer reads a line of unicast_peer: "ADDR [min_ttl N] [max_ttl N]".
 func (im *importer) unicastPeer(in *vrrpInst, p *node) {
-	a, ok := im.vrrpAddr(in, p, p.key(), "unicast peer")
+	a, ok := im.vrrpAddr(in, p, in.block+": unicast_peer", "", p.key(), "unicast peer")
 	if !ok {
 		return
 	}
 	for _, q := range in.out.Peers {
 		if q == a {
-			im.optionNote(p, in.block+": unicast_peer", "%s listed twice: carried once", a)
+			im.note(p, in.block+": unicast_peer", "", "%s listed twice: carried once", a)
 			return
 		}
 	}
@@ -434,7 +434,7 @@ func (im *importer) vip(in *vrrpInst, a *node, excluded bool) {
 	list := &in.out.VIPs
 	if excluded {
 		list = &in.out.ExcludedVIPs
-	} else if !im.family(in, a, addr, "virtual address") {
+	} else if !im.family(in, a, block, "", addr, "virtual address") {
 		return
 	}
 	for _, v := range *list {
@@ -533,7 +533,7 @@ func (im *importer) vrrpNotify(dst **director.VRRPNotify, s *node, block string)
 func (im *importer) garpOption(s *node, block string, g *garpSettings, lowerRep **int, lowerDelay **time.Duration, what string) {
 	v, ok := number(s.arg(0), 1<<32-1)
 	if !ok {
-		im.optionNote(s, block, "invalid value %q, ignored (as keepalived does)", s.arg(0))
+		im.optionNote(s, block, "invalid value %s, ignored (as keepalived does)", word(s.arg(0)))
 		return
 	}
 	d := time.Duration(v) * time.Second
@@ -582,7 +582,7 @@ func (im *importer) vrrpScriptBlock(n *node) {
 		case "interval", "timeout":
 			v, ok := number(s.arg(0), 1<<32/1000000)
 			if !ok {
-				note("invalid value %q, ignored (as keepalived does)", s.arg(0))
+				note("invalid value %s, ignored (as keepalived does)", word(s.arg(0)))
 				continue
 			}
 			if v == 0 {
@@ -597,7 +597,7 @@ func (im *importer) vrrpScriptBlock(n *node) {
 		case "weight":
 			w, err := strconv.Atoi(s.arg(0))
 			if err != nil || w < -253 || w > 253 {
-				note("weight %q is not -253..253, ignored", s.arg(0))
+				note("weight %s is not -253..253, ignored", word(s.arg(0)))
 				continue
 			}
 			sc.weight = w
@@ -605,7 +605,7 @@ func (im *importer) vrrpScriptBlock(n *node) {
 		case "rise", "fall":
 			v, ok := number(s.arg(0), 1<<31-1)
 			if !ok || v == 0 {
-				note("invalid value %q: 1, as keepalived does", s.arg(0))
+				note("invalid value %s: 1, as keepalived does", word(s.arg(0)))
 				v = 1
 			}
 			if s.key() == "rise" {

@@ -465,11 +465,11 @@ func (im *importer) instanceTracks(in *vrrpInst, used map[*vrrpScript]bool) {
 			im.note(t.n, block, "", "%s: weight %d ignored, as keepalived ignores it in a sync group: its failure puts the instance in FAULT (give the group sync_group_tracking_weight to keep weights)", word(t.name), t.weight)
 			t.weight = 0
 		default:
-			why := "the address owner's (priority 255)"
+			why := "keepalived ignores weighted tracking on the address owner (priority 255)"
 			if !owner {
-				why = "a sync group member's (give the group sync_group_tracking_weight to keep weights)"
+				why = "keepalived ignores weighted tracking on a member of a sync group; give the group sync_group_tracking_weight to keep weights"
 			}
-			im.note(t.n, block, "", "%s: not carried over (weighted tracking is ignored on %s, as keepalived ignores it)", word(t.name), why)
+			im.note(t.n, block, "", "%s: not carried over (%s)", word(t.name), why)
 			continue
 		}
 		items = append(items, t)
@@ -491,7 +491,11 @@ func (im *importer) instanceTracks(in *vrrpInst, used map[*vrrpScript]bool) {
 	}
 	for _, t := range items {
 		if t.reverse {
-			im.note(t.n, in.block, "", "%s: not carried over (reverse weights have no counterpart in the director)", word(t.name))
+			what := "track_interface"
+			if t.script != nil {
+				what = "track_script"
+			}
+			im.note(t.n, in.block+": "+what, "", "%s: not carried over (reverse weights have no counterpart in the director)", word(t.name))
 			continue
 		}
 		if in.out.Track == nil {
