@@ -95,6 +95,11 @@ func (im *importer) vrrpGlobal(s *node) string {
 		st.strict = s
 		im.optionNote(s, "global_defs", "keepalived's configuration rules of strict mode applied (no authentication, no preempt_delay, version 3 for IPv6, no gratuitous ARPs on hearing a lower priority); its firewall rules (no accept mode) not carried over: the director adds none")
 		return ""
+	case "vrrp_garp_interval", "vrrp_gna_interval", "vrrp_min_garp", "vrrp_startup_delay", "vrrp_lower_prio_no_advert",
+		"vrrp_higher_prio_send_advert", "vrrp_skip_check_adv_addr", "vrrp_check_unicast_src", "vrrp_iptables", "vrrp_nftables",
+		"vrrp_notify_fifo", "vrrp_notify_fifo_script", "vrrp_garp_extra_if", "vrrp_vmac_garp_intvl", "vrrp_priority", "vrrp_no_swap":
+		im.optionNote(s, "global_defs", "not carried over (%s)", vrrpGlobalNot[k])
+		return ""
 	case "vrrp_mcast_group4", "vrrp_mcast_group6":
 		im.optionNote(s, "global_defs", "not carried over (the director sends to the standard group, 224.0.0.18 or ff02::12: a keepalived peer with this setting does not hear it)")
 		return ""
@@ -245,4 +250,25 @@ func syncYAML(s *director.Sync) string {
 		f = append(f, fmt.Sprintf("maxLength: %d", s.MaxLength))
 	}
 	return "{" + strings.Join(f, ", ") + "}"
+}
+
+// vrrpGlobalNot are global_defs' VRRP settings the director has no
+// counterpart of, with why.
+var vrrpGlobalNot = map[string]string{
+	"vrrp_garp_interval":           "the director sends a burst's gratuitous ARPs back to back",
+	"vrrp_gna_interval":            "the director sends a burst's neighbour advertisements back to back",
+	"vrrp_min_garp":                "the director sends keepalived's default gratuitous ARPs unless an instance's garp says otherwise",
+	"vrrp_startup_delay":           "the director starts its instances at once, as backup",
+	"vrrp_lower_prio_no_advert":    "the director answers a lower priority with an advert, as keepalived does by default",
+	"vrrp_higher_prio_send_advert": "the director sends no advert on hearing a higher priority, as keepalived by default",
+	"vrrp_skip_check_adv_addr":     "the director always checks an advert's addresses",
+	"vrrp_check_unicast_src":       "the director takes unicast adverts only from its peers anyway",
+	"vrrp_iptables":                "the director adds no firewall rules for VRRP",
+	"vrrp_nftables":                "the director adds no firewall rules for VRRP",
+	"vrrp_notify_fifo":             "the director runs notify commands, and has no FIFO",
+	"vrrp_notify_fifo_script":      "the director runs notify commands, and has no FIFO",
+	"vrrp_garp_extra_if":           "the director uses no VMAC",
+	"vrrp_vmac_garp_intvl":         "the director uses no VMAC",
+	"vrrp_priority":                "the director does not change its scheduling priority",
+	"vrrp_no_swap":                 "the director does not lock its memory",
 }
