@@ -531,7 +531,14 @@ func (im *importer) vrrpNotify(dst **director.VRRPNotify, s *node, block string)
 // garpOption reads an instance's garp_* option (what: master_delay,
 // master_repeat, ...) or global_defs' vrrp_garp_* one.
 func (im *importer) garpOption(s *node, block string, g *garpSettings, lowerRep **int, lowerDelay **time.Duration, what string) {
-	v, ok := number(s.arg(0), 1<<32-1)
+	most := uint64(1<<32 - 1)
+	switch what {
+	case "master_delay", "lower_prio_delay":
+		most = (1<<32 - 1) / 1000000 // keepalived's UINT_MAX / TIMER_HZ
+	case "lower_prio_repeat":
+		most = 1<<31 - 1
+	}
+	v, ok := number(s.arg(0), most)
 	if !ok {
 		im.optionNote(s, block, "invalid value %s, ignored (as keepalived does)", word(s.arg(0)))
 		return

@@ -84,6 +84,9 @@ func (im *importer) finishVRRP() {
 		for _, g := range st.groups {
 			im.note(g.n, "", "", "%s: not carried over (no vrrp_instance was)", g.block)
 		}
+		for _, sc := range st.scripts {
+			im.note(sc.n, "", "", "%s: not carried over (tracked by no vrrp_instance: keepalived does not run it)", sc.n.header())
+		}
 		return
 	}
 	var carried []*vrrpInst
@@ -436,6 +439,15 @@ func (im *importer) resolveGroups() []*syncGroup {
 			continue
 		case 1:
 			im.note(g.n, "", "", "%s: one instance, %s: carried, though a group of one changes nothing (keepalived warns of it too)", g.block, word(g.members[0].name))
+		}
+		owners := 0
+		for _, m := range g.members {
+			if m.out.Priority == 255 {
+				owners++
+			}
+		}
+		if owners > 0 && owners < len(g.members) {
+			im.note(g.n, "", "", "%s: some instances are the address owner (priority 255) and some not: the group cannot be master together on one node (keepalived warns \"this won't work\"); carried as written", g.block)
 		}
 		out = append(out, g)
 	}
