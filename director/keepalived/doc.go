@@ -49,10 +49,11 @@
 //	SSL certificate without key (or key without     the check kept, without client certificate,
 //	  certificate)                                    noted
 //	alpha (start down), omega (scripts on stop)     not carried, noted
-//	lvs_sync_daemon IF inst VI                      vrrp.syncDaemon following VI when VI is carried
-//	                                                  over; else (no instance, or VI not carried)
-//	                                                  cluster.sync, both daemons, noted; an instance
-//	                                                  that does not exist clears it, as in keepalived
+//	lvs_sync_daemon IF [inst VI]                    with a vrrp section, vrrp.syncDaemon following VI
+//	                                                  (both daemons always without VI, or with VI not
+//	                                                  carried over); without one, cluster.sync (both
+//	                                                  daemons); an instance that does not exist
+//	                                                  clears it, as in keepalived
 //	lvs_timeouts                                    timeouts
 //	BFD, FILE_CHECK, global_defs' others            not carried, noted
 //

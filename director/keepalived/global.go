@@ -117,9 +117,10 @@ func (im *importer) vrrpGlobal(s *node) string {
 // VRRP instances are known. keepalived runs the sync daemon as master or
 // backup following the VRRP instance's state, with the instance's
 // virtual_router_id as its default id, and both daemons when it names no
-// instance. With the instance carried over, it becomes vrrp.syncDaemon,
-// which follows the instance as keepalived does; without one, the
-// director's cluster.sync, which runs both daemons always.
+// instance. With a vrrp section it becomes vrrp.syncDaemon, which follows
+// the instance as keepalived does (or runs both daemons always, without
+// an instance carried over); without one, the director's cluster.sync,
+// which runs both daemons always.
 func (im *importer) finishSync() {
 	s := im.syncN
 	if s == nil {
@@ -205,14 +206,26 @@ func (im *importer) syncDaemon(s *node) string {
 	}
 	c := &director.Cluster{Sync: sync}
 	err := (&director.Config{Cluster: c, AllowNoServices: true}).Validate()
-	if in != nil && in.carried {
+	if v := im.cfg.VRRP; v != nil {
+		// With a vrrp section, the sync daemon is its.
 		if err != nil {
 			im.optionNote(s, "global_defs", "not carried over: %v", err)
 			return ""
 		}
-		im.cfg.VRRP.SyncDaemon = &director.VRRPSyncDaemon{Instance: in.name, Sync: *sync}
-		im.optionNote(s, "global_defs", "carried as vrrp.syncDaemon {instance: %s, %s}: the master daemon while VRRP instance %s is master, the backup daemon while it is not, as keepalived runs them",
-			word(in.name), strings.Trim(syncYAML(sync), "{}"), word(in.name))
+		sd := &director.VRRPSyncDaemon{Instance: v.Instances[0].Name, Both: true, Sync: *sync}
+		if in != nil && in.carried {
+			sd.Instance, sd.Both = in.name, false
+			im.optionNote(s, "global_defs", "carried as vrrp.syncDaemon {instance: %s, %s}: the master daemon while VRRP instance %s is master, the backup daemon while it is not, as keepalived runs them",
+				word(in.name), strings.Trim(syncYAML(sync), "{}"), word(in.name))
+		} else {
+			why := "as keepalived runs them without an instance"
+			if in != nil {
+				why = fmt.Sprintf("VRRP instance %s, which keepalived follows, is not carried over", word(in.name))
+			}
+			im.optionNote(s, "global_defs", "carried as vrrp.syncDaemon {instance: %s, both: true, %s}: the master and backup daemons always (%s)",
+				word(sd.Instance), strings.Trim(syncYAML(sync), "{}"), why)
+		}
+		v.SyncDaemon = sd
 		return "lvs_sync_daemon, carried as vrrp.syncDaemon"
 	}
 	var follows string

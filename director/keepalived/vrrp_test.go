@@ -301,9 +301,17 @@ func TestVRRPSyncDaemonFollows(t *testing.T) {
 	wantNote(t, notes, "keepalived.conf:2: global_defs: lvs_sync_daemon: carried as vrrp.syncDaemon {instance: VI_1, interface: eth1, syncID: 42, port: 8849}")
 	wantNote(t, notes, "keepalived.conf:1: global_defs: not carried over (except lvs_sync_daemon, carried as vrrp.syncDaemon)")
 
-	cfg, _ = imp(t, "global_defs {\nlvs_sync_daemon eth1\n}\n"+inst+oneService, nil)
-	if cfg.Cluster == nil || cfg.Cluster.Sync == nil || cfg.VRRP.SyncDaemon != nil {
-		t.Errorf("without an instance: cluster %+v, vrrp sync daemon %+v; want cluster.sync", cfg.Cluster, cfg.VRRP.SyncDaemon)
+	// Without an instance, keepalived runs both daemons always: so does
+	// vrrp.syncDaemon with both; without a vrrp section, cluster.sync.
+	cfg, notes = imp(t, "global_defs {\nlvs_sync_daemon eth1\n}\n"+inst+oneService, nil)
+	want = &director.VRRPSyncDaemon{Instance: "VI_1", Both: true, Sync: director.Sync{Interface: "eth1"}}
+	if cfg.Cluster != nil || !reflect.DeepEqual(cfg.VRRP.SyncDaemon, want) {
+		t.Errorf("without an instance: cluster %+v, vrrp sync daemon %+v; want %+v", cfg.Cluster, cfg.VRRP.SyncDaemon, want)
+	}
+	wantNote(t, notes, "carried as vrrp.syncDaemon {instance: VI_1, both: true, interface: eth1}: the master and backup daemons always (as keepalived runs them without an instance)")
+	cfg, _ = imp(t, "global_defs {\nlvs_sync_daemon eth1\n}\n"+oneService, nil)
+	if cfg.Cluster == nil || cfg.Cluster.Sync == nil || cfg.VRRP != nil {
+		t.Errorf("without VRRP: cluster %+v, vrrp %+v; want cluster.sync", cfg.Cluster, cfg.VRRP)
 	}
 
 	cfg, notes = imp(t, "global_defs {\nlvs_sync_daemon eth1 inst VI_9\n}\n"+inst+oneService, nil)
