@@ -20,16 +20,16 @@ type vrrpState struct {
 	insts   []*vrrpInst
 	byName  map[string]*vrrpInst
 	scripts map[string]*vrrpScript
+	ordered []*vrrpScript // the scripts in the order read
 	groups  []*syncGroup
 	// global_defs' settings: the garp ones as instances take them when
 	// they start (keepalived copies them into each instance as it reads
 	// its vrrp_instance line), the others as they are at the end.
-	garp                 garpSettings
-	version              int // vrrp_version; 0: 2
-	strict               *node
-	lowerRep             *int
-	lowerDelay           *time.Duration
-	lowerRepN, lowerDlyN *node
+	garp       garpSettings
+	version    int // vrrp_version; 0: 2
+	strict     *node
+	lowerRep   *int
+	lowerDelay *time.Duration
 }
 
 // garpSettings are keepalived's per-instance gratuitous ARP settings.
@@ -373,8 +373,21 @@ func (im *importer) unicastPeer(in *vrrpInst, p *node) {
 		}
 	}
 	in.out.Peers = append(in.out.Peers, a)
-	if len(p.args()) > 0 {
+	ttl, other := false, false
+	for i, w := range p.args() {
+		if i%2 == 0 {
+			if w == "min_ttl" || w == "max_ttl" {
+				ttl = true
+			} else {
+				other = true
+			}
+		}
+	}
+	if ttl {
 		im.note(p, in.block+": unicast_peer", "", "%s: min_ttl and max_ttl not carried over (the director takes a peer's adverts whatever their TTL)", a)
+	}
+	if other {
+		im.note(p, in.block+": unicast_peer", "", "%s: words other than min_ttl and max_ttl ignored (as keepalived does)", a)
 	}
 }
 
@@ -637,6 +650,7 @@ func (im *importer) vrrpScriptBlock(n *node) {
 		return
 	}
 	st.scripts[sc.name] = sc
+	st.ordered = append(st.ordered, sc)
 }
 
 // scriptArgv splits a script's command line as keepalived does (words,

@@ -84,7 +84,7 @@ func (im *importer) finishVRRP() {
 		for _, g := range st.groups {
 			im.note(g.n, "", "", "%s: not carried over (no vrrp_instance was)", g.block)
 		}
-		for _, sc := range st.scripts {
+		for _, sc := range st.ordered {
 			im.note(sc.n, "", "", "%s: not carried over (tracked by no vrrp_instance: keepalived does not run it)", sc.n.header())
 		}
 		return
@@ -104,7 +104,7 @@ func (im *importer) finishVRRP() {
 	for _, in := range carried {
 		im.instanceTracks(in, used)
 	}
-	for _, sc := range st.scripts {
+	for _, sc := range st.ordered {
 		if !used[sc] {
 			im.note(sc.n, "", "", "%s: not carried over (tracked by no vrrp_instance carried over: keepalived does not run it)", sc.n.header())
 		}
