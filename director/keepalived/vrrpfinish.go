@@ -210,21 +210,30 @@ func (im *importer) completeInstance(in *vrrpInst) bool {
 	im.completePreempt(in, strict)
 	im.completeInterval(in)
 	im.completeGARP(in, strict)
-	c := vrrp.Config{Name: out.Name, Interface: out.Interface, VRID: out.VRID, Priority: out.Priority, Version: vrrp.Version(out.Version),
-		Interval: out.Interval, Source: out.Source, Peers: out.Peers, Password: out.Password, NoPreempt: out.NoPreempt, PreemptDelay: out.PreemptDelay}
-	if out.Password != "" {
-		c.AuthType = vrrp.AuthPass
-	}
-	for _, a := range out.VIPs {
-		c.VIPs = append(c.VIPs, vrrp.VIP{Prefix: a.Address, Interface: a.Interface})
-	}
-	if g := out.GARP; g != nil {
-		c.GARP = vrrp.GARP{Repeat: g.Repeat, Delay: g.Delay, Refresh: g.Refresh, RefreshRepeat: g.RefreshRepeat, LowerPrioRepeat: g.LowerPrioRepeat, LowerPrioDelay: g.LowerPrioDelay}
-	}
+	c := speakerConfig(*out)
 	if err := c.Validate(); err != nil {
 		return refuse("the director refuses it: %v", err)
 	}
 	return true
+}
+
+// speakerConfig is in as package director/vrrp's Config, which validates
+// it as the director will.
+func speakerConfig(in director.VRRPInstance) vrrp.Config {
+	c := vrrp.Config{Name: in.Name, Interface: in.Interface, VRID: in.VRID, Priority: in.Priority, Version: vrrp.Version(in.Version),
+		Interval: in.Interval, Source: in.Source, Peers: in.Peers, Password: in.Password, NoPreempt: in.NoPreempt, PreemptDelay: in.PreemptDelay,
+		V3ChecksumAsV2: in.V3ChecksumAsV2}
+	if in.Password != "" {
+		c.AuthType = vrrp.AuthPass
+	}
+	for _, a := range in.VIPs {
+		c.VIPs = append(c.VIPs, vrrp.VIP{Prefix: a.Address, Interface: a.Interface})
+	}
+	if g := in.GARP; g != nil {
+		c.GARP = vrrp.GARP{Repeat: g.Repeat, Delay: g.Delay, Refresh: g.Refresh, RefreshRepeat: g.RefreshRepeat,
+			LowerPrioRepeat: g.LowerPrioRepeat, LowerPrioDelay: g.LowerPrioDelay, Off: g.Off}
+	}
+	return c
 }
 
 // completeAuth carries PASS authentication as keepalived keeps it; false
