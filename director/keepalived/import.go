@@ -28,10 +28,11 @@ type importer struct {
 	dests     int     // real servers of all services, sorry servers counted
 	err       error   // a limit reached: the import stops
 
-	vrrp      vrrpState      // the VRRP blocks read
-	globals   []*globalBlock // the global_defs blocks
-	syncN     *node          // global_defs' lvs_sync_daemon, carried at the end
-	syncBlock *globalBlock   // its global_defs
+	vrrp       vrrpState      // the VRRP blocks read
+	vrrpTracks int            // sync groups' tracked items copied to their members
+	globals    []*globalBlock // the global_defs blocks
+	syncN      *node          // global_defs' lvs_sync_daemon, carried at the end
+	syncBlock  *globalBlock   // its global_defs
 }
 
 // sslConf is the top-level SSL block, which SSL_GET checkers use.

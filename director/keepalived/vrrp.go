@@ -22,6 +22,8 @@ type vrrpState struct {
 	scripts map[string]*vrrpScript
 	ordered []*vrrpScript // the scripts in the order read
 	groups  []*syncGroup
+	// groupByName indexes groups.
+	groupByName map[string]*syncGroup
 	// global_defs' settings: the garp ones as instances take them when
 	// they start (keepalived copies them into each instance as it reads
 	// its vrrp_instance line), the others as they are at the end.
@@ -90,6 +92,10 @@ type vrrpInst struct {
 	lowerRep       *int
 	lowerDelay     *time.Duration
 	tracks         []trackItem
+	tracked        map[trackKey]bool
+	addrs          map[netip.Addr]bool // VIPs, excluded ones apart (seen[true])
+	excluded       map[netip.Addr]bool
+	peers          map[netip.Addr]bool
 	group          *syncGroup
 	carried        bool
 	syncInterfaceN *node // lvs_sync_daemon_interface
@@ -139,6 +145,7 @@ func (st *vrrpState) init() {
 	if st.byName == nil {
 		st.byName = map[string]*vrrpInst{}
 		st.scripts = map[string]*vrrpScript{}
+		st.groupByName = map[string]*syncGroup{}
 		st.garp = defaultGARP
 	}
 }
@@ -155,7 +162,8 @@ func (im *importer) vrrpInstance(n *node) {
 		im.note(n, "", "", "%s: not carried over (defined again: keepalived skips it and keeps line %d's)", n.header(), prev.n.line)
 		return
 	}
-	in := &vrrpInst{n: n, name: n.arg(0), block: n.header(), garp: st.garp}
+	in := &vrrpInst{n: n, name: n.arg(0), block: n.header(), garp: st.garp, tracked: map[trackKey]bool{},
+		addrs: map[netip.Addr]bool{}, excluded: map[netip.Addr]bool{}, peers: map[netip.Addr]bool{}}
 	in.out.Name = in.name
 	for _, s := range n.children {
 		im.vrrpOption(in, s)
@@ -303,10 +311,11 @@ func (im *importer) vrrpOption(in *vrrpInst, s *node) {
 		}
 		for _, t := range s.children {
 			if item, ok := im.trackItem(t, in.block+": "+s.key(), s.key() == "track_script"); ok {
-				if i := trackIndex(in.tracks, item); i >= 0 {
+				if in.tracked[item.key()] {
 					im.optionNote(t, in.block+": "+s.key(), "tracked twice: the second ignored (as keepalived does)")
 					continue
 				}
+				in.tracked[item.key()] = true
 				in.tracks = append(in.tracks, item)
 			}
 		}
@@ -366,12 +375,11 @@ func (im *importer) unicastPeer(in *vrrpInst, p *node) {
 	if !ok {
 		return
 	}
-	for _, q := range in.out.Peers {
-		if q == a {
-			im.note(p, in.block+": unicast_peer", "", "%s listed twice: carried once", a)
-			return
-		}
+	if in.peers[a] {
+		im.note(p, in.block+": unicast_peer", "", "%s listed twice: carried once", a)
+		return
 	}
+	in.peers[a] = true
 	in.out.Peers = append(in.out.Peers, a)
 	ttl, other := false, false
 	for i, w := range p.args() {
@@ -444,22 +452,21 @@ func (im *importer) vip(in *vrrpInst, a *node, excluded bool) {
 	if len(dropped) > 0 {
 		note("%s: %s not carried over (the director adds the address with its prefix length and interface alone)", addr, strings.Join(dropped, ", "))
 	}
-	list := &in.out.VIPs
+	list, seen := &in.out.VIPs, in.addrs
 	if excluded {
-		list = &in.out.ExcludedVIPs
+		list, seen = &in.out.ExcludedVIPs, in.excluded
 	} else if !im.family(in, a, block, "", addr, "virtual address") {
 		return
 	}
-	for _, v := range *list {
-		if v.Address.Addr() == addr {
-			if excluded {
-				note("%s listed twice: carried once", addr)
-			} else {
-				note("%s listed twice: carried once; keepalived lists it twice in its adverts, and a keepalived peer with this configuration refuses adverts that list it once (\"expected %d VIPs\"): remove the duplicate there too", addr, len(*list)+1)
-			}
-			return
+	if seen[addr] {
+		if excluded {
+			note("%s listed twice: carried once", addr)
+		} else {
+			note("%s listed twice: carried once; keepalived lists it twice in its adverts, and a keepalived peer with this configuration refuses adverts that list it once (\"expected %d VIPs\"): remove the duplicate there too", addr, len(*list)+1)
 		}
+		return
 	}
+	seen[addr] = true
 	*list = append(*list, out)
 }
 
@@ -505,15 +512,13 @@ func (im *importer) trackItem(t *node, block string, script bool) (trackItem, bo
 	return item, true
 }
 
-// trackIndex is where item's interface or script is in items, -1 if not.
-func trackIndex(items []trackItem, item trackItem) int {
-	for i, o := range items {
-		if o.name == item.name && (o.script == nil) == (item.script == nil) {
-			return i
-		}
-	}
-	return -1
+// trackKey identifies a tracked interface or script.
+type trackKey struct {
+	name   string
+	script bool
 }
+
+func (t trackItem) key() trackKey { return trackKey{t.name, t.script != nil} }
 
 // vrrpNotify reads notify_master, notify_backup, notify_fault,
 // notify_stop or notify: one command line, quoted if it has arguments,

@@ -2,6 +2,8 @@ package keepalived
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -373,5 +375,53 @@ auth_pass TOPSECRETPASSWORD
 		if strings.Contains(text, secret) {
 			t.Errorf("the notes show %q:\n%s", secret, text)
 		}
+	}
+}
+
+// TestVRRPBounded: sync groups' tracking copied to every member is
+// bounded (a *LimitError past it), and large blocks are read in linear
+// time.
+func TestVRRPBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("vrrp_sync_group G {\ngroup {\n")
+	for i := range 1 << 11 {
+		fmt.Fprintf(&b, "VI%d\n", i)
+	}
+	b.WriteString("}\ntrack_interface {\n")
+	for i := range 1 << 10 {
+		fmt.Fprintf(&b, "if%d\n", i)
+	}
+	b.WriteString("}\n}\n")
+	for i := range 1 << 11 {
+		fmt.Fprintf(&b, "vrrp_instance VI%d {\ninterface eth%d\nvirtual_router_id 1\nvirtual_ipaddress {\n10.0.0.1\n}\n}\n", i, i)
+	}
+	_, _, err := Import(strings.NewReader(b.String()+oneService), nil)
+	var le *LimitError
+	if !errors.As(err, &le) || !strings.Contains(le.Limit, "tracked by sync groups") {
+		t.Errorf("error %v, want a *LimitError on the sync groups' tracking", err)
+	}
+
+	// One instance with 50,000 VIPs, peers and tracked interfaces.
+	b.Reset()
+	b.WriteString("vrrp_instance VI {\ninterface eth0\nvirtual_router_id 1\nvirtual_ipaddress_excluded {\n")
+	for i := range 50000 {
+		fmt.Fprintf(&b, "10.%d.%d.1\n", i>>8, i&255)
+	}
+	b.WriteString("}\nvirtual_ipaddress {\n10.0.0.1\n}\nunicast_peer {\n")
+	for i := range 50000 {
+		fmt.Fprintf(&b, "10.%d.%d.2\n", i>>8, i&255)
+	}
+	b.WriteString("}\ntrack_interface {\n")
+	for i := range 50000 {
+		fmt.Fprintf(&b, "if%d\n", i)
+	}
+	b.WriteString("}\n}\n")
+	start := time.Now()
+	v, _ := vrrpOf(t, b.String())
+	if in := instance(t, v, "VI"); len(in.ExcludedVIPs) != 50000 || len(in.Peers) != 50000 || len(in.Track.Interfaces) != 50000 {
+		t.Errorf("%d excluded VIPs, %d peers, %d tracked interfaces; want 50,000 each", len(in.ExcludedVIPs), len(in.Peers), len(in.Track.Interfaces))
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("took %v", d)
 	}
 }

@@ -20,6 +20,8 @@ type syncGroup struct {
 	groupN         *node
 	members        []*vrrpInst
 	tracks         []trackItem
+	tracked        map[trackKey]bool
+	owners         int // members that are the address owner
 	notify         *director.VRRPNotify
 	trackingWeight bool
 }
@@ -33,13 +35,11 @@ func (im *importer) vrrpSyncGroup(n *node) {
 		im.note(n, "", "", "%s: not carried over (a vrrp_sync_group takes one name: keepalived skips it)", n.header())
 		return
 	}
-	for _, g := range st.groups {
-		if g.name == n.arg(0) {
-			im.note(n, "", "", "%s: not carried over (defined again: keepalived skips it and keeps line %d's)", n.header(), g.n.line)
-			return
-		}
+	if g, dup := st.groupByName[n.arg(0)]; dup {
+		im.note(n, "", "", "%s: not carried over (defined again: keepalived skips it and keeps line %d's)", n.header(), g.n.line)
+		return
 	}
-	g := &syncGroup{n: n, name: n.arg(0), block: n.header()}
+	g := &syncGroup{n: n, name: n.arg(0), block: n.header(), tracked: map[trackKey]bool{}}
 	for _, s := range n.children {
 		note := func(format string, args ...any) { im.optionNote(s, g.block, format, args...) }
 		switch s.key() {
@@ -58,7 +58,8 @@ func (im *importer) vrrpSyncGroup(n *node) {
 				continue
 			}
 			for _, t := range s.children {
-				if item, ok := im.trackItem(t, g.block+": "+s.key(), s.key() == "track_script"); ok && trackIndex(g.tracks, item) < 0 {
+				if item, ok := im.trackItem(t, g.block+": "+s.key(), s.key() == "track_script"); ok && !g.tracked[item.key()] {
+					g.tracked[item.key()] = true
 					g.tracks = append(g.tracks, item)
 				}
 			}
@@ -73,6 +74,7 @@ func (im *importer) vrrpSyncGroup(n *node) {
 		}
 	}
 	st.groups = append(st.groups, g)
+	st.groupByName[g.name] = g
 }
 
 // finishVRRP completes the instances read as keepalived completes them,
@@ -103,6 +105,9 @@ func (im *importer) finishVRRP() {
 	used := map[*vrrpScript]bool{}
 	for _, in := range carried {
 		im.instanceTracks(in, used)
+		if im.err != nil {
+			return
+		}
 	}
 	for _, sc := range st.ordered {
 		if !used[sc] {
@@ -396,20 +401,40 @@ func (im *importer) completeGARP(in *vrrpInst, strict *node) {
 // the same interface, family and group (multicast, or a shared unicast
 // peer): keepalived refuses such a configuration.
 func (im *importer) vridConflicts(insts []*vrrpInst) []*vrrpInst {
+	// The VRIDs taken, by interface, family and group: the multicast
+	// group, or each unicast peer.
+	type space struct {
+		iface  string
+		vrid   uint8
+		family int
+		peer   netip.Addr // invalid: multicast
+	}
+	taken := map[space]*vrrpInst{}
+	spaces := func(in *vrrpInst) []space {
+		if len(in.out.Peers) == 0 {
+			return []space{{in.out.Interface, in.out.VRID, in.family, netip.Addr{}}}
+		}
+		var out []space
+		for _, p := range in.out.Peers {
+			out = append(out, space{in.out.Interface, in.out.VRID, in.family, p})
+		}
+		return out
+	}
 	var out []*vrrpInst
 	for _, in := range insts {
-		i := slices.IndexFunc(out, func(o *vrrpInst) bool {
-			a, b := o.out, in.out
-			if a.VRID != b.VRID || a.Interface != b.Interface || o.family != in.family || (len(a.Peers) > 0) != (len(b.Peers) > 0) {
-				return false
+		var o *vrrpInst
+		for _, sp := range spaces(in) {
+			if o = taken[sp]; o != nil {
+				break
 			}
-			return len(a.Peers) == 0 || slices.ContainsFunc(a.Peers, func(p netip.Addr) bool { return slices.Contains(b.Peers, p) })
-		})
-		if i >= 0 {
-			o := out[i]
+		}
+		if o != nil {
 			im.note(in.n, "", "", "%s: not carried over (VRID %d on interface %s is %s's too (line %d): keepalived refuses the configuration)",
 				in.block, in.out.VRID, word(in.out.Interface), word(o.name), o.n.line)
 			continue
+		}
+		for _, sp := range spaces(in) {
+			taken[sp] = in
 		}
 		out = append(out, in)
 	}
@@ -449,13 +474,12 @@ func (im *importer) resolveGroups() []*syncGroup {
 		case 1:
 			im.note(g.n, "", "", "%s: one instance, %s: carried, though a group of one changes nothing (keepalived warns of it too)", g.block, word(g.members[0].name))
 		}
-		owners := 0
 		for _, m := range g.members {
 			if m.out.Priority == 255 {
-				owners++
+				g.owners++
 			}
 		}
-		if owners > 0 && owners < len(g.members) {
+		if g.owners > 0 && g.owners < len(g.members) {
 			im.note(g.n, "", "", "%s: some instances are the address owner (priority 255) and some not: the group cannot be master together on one node (keepalived warns \"this won't work\"); carried as written", g.block)
 		}
 		out = append(out, g)
@@ -472,6 +496,7 @@ func (im *importer) instanceTracks(in *vrrpInst, used map[*vrrpScript]bool) {
 	owner := in.out.Priority == 255
 	syncNoWeight := in.group != nil && !in.group.trackingWeight
 	var items []trackItem
+	kept := map[trackKey]bool{}
 	for _, t := range in.tracks {
 		block := in.block + ": track_interface"
 		if t.script != nil {
@@ -494,17 +519,21 @@ func (im *importer) instanceTracks(in *vrrpInst, used map[*vrrpScript]bool) {
 			continue
 		}
 		items = append(items, t)
+		kept[t.key()] = true
 	}
 	if g := in.group; g != nil {
-		ownerInGroup := slices.ContainsFunc(g.members, func(m *vrrpInst) bool { return m.out.Priority == 255 })
+		if im.vrrpTracks += len(g.tracks); im.vrrpTracks > maxVRRPTracks {
+			im.err = &LimitError{File: g.n.file, Line: g.n.line, Limit: vrrpTracksLimit}
+			return
+		}
 		for _, t := range g.tracks {
-			if ownerInGroup && t.weight != 0 {
+			if g.owners > 0 && t.weight != 0 {
 				if in == g.members[0] {
 					im.note(t.n, g.block, "", "%s: weight %d ignored (a member is the address owner, as keepalived clears it): its failure puts the instances in FAULT", word(t.name), t.weight)
 				}
 				t.weight = 0
 			}
-			if trackIndex(items, t) >= 0 {
+			if kept[t.key()] {
 				continue
 			}
 			items = append(items, t)
