@@ -110,7 +110,9 @@
 //
 // The importer reads at most 64 MiB, all files together, and as much again
 // after $ expansion, 1 MiB a line; it makes at most 65,536 services (each
-// member of a virtual_server_group one) and 1,048,576 real servers in all.
+// member of a virtual_server_group one) and 1,048,576 real servers in all,
+// and copies at most 1,048,576 items tracked by sync groups to their
+// members (each counted once per member).
 // Past a limit it stops with a *LimitError naming it. An include of a
 // device, a FIFO or a directory is a *SyntaxError before it is opened.
 // Notes show keywords, names and addresses, never other words of the
