@@ -88,6 +88,12 @@ type VRRPInstance struct {
 	GARP *VRRPGARP `json:"garp,omitempty"`
 	// VIPs are the addresses the master holds, all of one family.
 	VIPs []VRRPAddress `json:"vips"`
+	// ExcludedVIPs are held by the master too, but not listed in its
+	// adverts, and may be of either family (keepalived's
+	// virtual_ipaddress_excluded): a peer compares the adverts' list with
+	// its own VIPs, so these are how a master holds more addresses than an
+	// advert lists, or addresses of the other family.
+	ExcludedVIPs []VRRPAddress `json:"excludedVIPs,omitempty"`
 	// Track lowers the instance's priority or puts it in FAULT when what
 	// it depends on fails (keepalived's track_interface and track_script).
 	Track *VRRPTrack `json:"track,omitempty"`

@@ -1,9 +1,10 @@
 // Package keepalived brings a keepalived configuration over to a
 // director.Config: its virtual_server and virtual_server_group blocks,
-// their real servers and health checkers. What has no counterpart in the
-// director (VRRP, notification scripts of differing real servers, a
-// second checker on a real server) is not carried over, and each such
-// thing is listed as a Note.
+// their real servers and health checkers, and its VRRP instances, scripts
+// and sync groups (the director's vrrp section). What has no counterpart
+// in the director (VMAC, AH authentication, notification scripts of
+// differing real servers, a second checker on a real server) is not
+// carried over, and each such thing is listed as a Note.
 //
 // The mapping follows keepalived's own parser and defaults (lib/parser.c,
 // check_parser.c, check_data.c, the check_*.c checkers): a real server's
@@ -48,16 +49,70 @@
 //	SSL certificate without key (or key without     the check kept, without client certificate,
 //	  certificate)                                    noted
 //	alpha (start down), omega (scripts on stop)     not carried, noted
-//	lvs_sync_daemon                                 cluster.sync where the director takes it, else
-//	                                                  noted with its settings
+//	lvs_sync_daemon IF [inst VI]                    with a vrrp section, vrrp.syncDaemon following VI
+//	                                                  (both daemons always without VI, or with VI not
+//	                                                  carried over); without one, cluster.sync (both
+//	                                                  daemons); an instance that does not exist
+//	                                                  clears it, as in keepalived
 //	lvs_timeouts                                    timeouts
-//	VRRP, BFD, FILE_CHECK, global_defs' others      not carried, noted
+//	BFD, FILE_CHECK, global_defs' others            not carried, noted
+//
+// # VRRP
+//
+// keepalived 2.2.7's vrrp_parser.c reads each vrrp_instance, and
+// vrrp.c's vrrp_complete_instance completes it; so does the importer,
+// then it validates the instance as package director/vrrp does. An
+// instance keepalived refuses (no virtual_router_id, a VRID used twice on
+// an interface, a name defined twice), or the director does (no
+// interface, no virtual_ipaddress, auth_type AH, IPv6 with version 2), is
+// left out with a note; sync groups and lvs_sync_daemon lose it too.
+//
+//	keepalived                                      director (vrrp section)
+//	----------------------------------------------  -----------------------------------------------
+//	vrrp_instance NAME                              instances[].name
+//	interface                                       interface
+//	virtual_router_id                               vrid
+//	priority (100; 255 with state MASTER and no     priority (255: the address owner, as keepalived
+//	  priority)                                       takes it; noted)
+//	state                                           no field: the director starts in backup, as
+//	                                                  keepalived does
+//	version, global vrrp_version (2), IPv6 (3)      version
+//	advert_int (v2 whole seconds, v3 centiseconds,  interval
+//	  rounded as keepalived rounds it)
+//	unicast_src_ip, mcast_src_ip                    source
+//	unicast_peer { ADDR [min_ttl N] [max_ttl N] }   peers (the TTL limits noted)
+//	authentication { auth_type PASS auth_pass }     password (its first 8 bytes; none with version 3
+//	                                                  or strict mode, as keepalived)
+//	virtual_ipaddress { ADDR[/LEN] [dev IF] ... }   vips (address/prefix, interface; label, scope,
+//	                                                  brd and the others noted)
+//	virtual_ipaddress_excluded                      excludedVIPs
+//	nopreempt, preempt_delay                        noPreempt, preemptDelay (cleared where keepalived
+//	                                                  clears them: address owner, state MASTER)
+//	garp_master_* and garp_lower_prio_*, global     garp (where not keepalived's defaults; 0
+//	  vrrp_garp_* (read before the instance)          delays and 0 lower-priority repeats noted)
+//	track_interface { IF [weight N] }               track.interfaces
+//	track_script { S [weight N] }, vrrp_script S    track.checks: a command check (interval 1s,
+//	  { script interval timeout rise fall weight }    timeout the interval, rise and fall 1)
+//	weights in a sync group, on the address owner   dropped or made 0 as keepalived does, noted
+//	  (priority 255)
+//	... weight N reverse                            not carried, noted
+//	notify_master, _backup, _fault, _stop, notify   notify.master, .backup, .fault, .stop, .any (the
+//	                                                  command line split into words as keepalived
+//	                                                  splits it; a user noted)
+//	vrrp_sync_group { group { } notify_* track_* }  syncGroups (the group's tracking copied to each
+//	                                                  member, as keepalived applies it)
+//	use_vmac, use_ipvlan, vmac_xmit_base, accept,   not carried, noted with why (see package
+//	  dont_track_primary, track_file, track_bfd,      director/vrrp's "Not supported")
+//	  track_process, mcast_dst_ip, vrrp_strict's
+//	  firewall, ...
 //
 // # Limits
 //
 // The importer reads at most 64 MiB, all files together, and as much again
 // after $ expansion, 1 MiB a line; it makes at most 65,536 services (each
-// member of a virtual_server_group one) and 1,048,576 real servers in all.
+// member of a virtual_server_group one) and 1,048,576 real servers in all,
+// and copies at most 1,048,576 items tracked by sync groups to their
+// members (each counted once per member).
 // Past a limit it stops with a *LimitError naming it. An include of a
 // device, a FIFO or a directory is a *SyntaxError before it is opened.
 // Notes show keywords, names and addresses, never other words of the

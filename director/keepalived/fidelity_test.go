@@ -129,7 +129,7 @@ func TestSyncDaemon(t *testing.T) {
 		if cfg.Cluster == nil || cfg.Cluster.Sync == nil || len(cfg.Cluster.Announce) != 0 {
 			t.Fatalf("%s: cluster %+v, want only its sync", tc.line, cfg.Cluster)
 		}
-		if err := cfg.Validate(); err != nil {
+		if err := validNoVRRP(cfg); err != nil {
 			t.Errorf("%s: the imported configuration is refused: %v", tc.line, err)
 		}
 		wantNote(t, notes, "lvs_sync_daemon: carried as cluster.sync "+tc.want, "as VRRP instance VI_1 is master or backup")

@@ -11,6 +11,8 @@ import (
 // FuzzImport: no panics, and whatever Import returns validates.
 func FuzzImport(f *testing.F) {
 	samples, _ := filepath.Glob("testdata/samples/keepalived.conf*")
+	vrrpConfs, _ := filepath.Glob("testdata/vrrp/*.conf")
+	samples = append(samples, vrrpConfs...)
 	for _, p := range samples {
 		if strings.HasSuffix(p, ".yaml") {
 			continue
@@ -22,6 +24,10 @@ func FuzzImport(f *testing.F) {
 	f.Add("virtual_server group g {\nreal_server 10.0.0.2 80 {}\n}\nvirtual_server_group g { 10.0.0.1-5 80\nfwmark 3 inet6\n}")
 	f.Add("$A=real_server 10.0.0.2 80 { \\\n TCP_CHECK { \\\n } }\nvirtual_server 10.0.0.1 80 dev x { protocol TCP\n$A\nHTTP_GETT { url { path / } }\n}")
 	f.Add("virtual_server 10.0.0.1 80 { lb_kind TUN type gue port 1 remcsum\nreal_server ::1 80 { HTTP_GET { url { path \"/ x\" } } } }")
+	f.Add("vrrp_script s { script \"</dev/tcp/x\" weight 254 reverse }\nvrrp_sync_group g { group { a b a } track_script { s weight 9 } }\n" +
+		"vrrp_instance a { interface e virtual_router_id 1 priority 255 version 2 native_ipv6 virtual_ipaddress { fe80::1/129 dev\n::1 dev x } track_script { s } }\n" +
+		"vrrp_instance b { interface e virtual_router_id 1 unicast_peer { 10.0.0.1 min_ttl } virtual_ipaddress { 10.0.0.2 } advert_int 300 }\n" +
+		"global_defs { lvs_sync_daemon e a id 300 }\nvirtual_server 10.0.0.1 80 { real_server 10.0.0.2 80 {} }")
 	f.Fuzz(func(t *testing.T, src string) {
 		// Includes would read the files of the working directory.
 		if strings.Contains(src, "include") {
@@ -32,7 +38,7 @@ func FuzzImport(f *testing.F) {
 		var le *LimitError
 		switch {
 		case err == nil:
-			if verr := cfg.Validate(); verr != nil {
+			if verr := validNoVRRP(cfg); verr != nil {
 				t.Fatalf("invalid Config: %v", verr)
 			}
 		case errors.Is(err, ErrNoServices), errors.As(err, &se), errors.As(err, &le):

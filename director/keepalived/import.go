@@ -27,6 +27,12 @@ type importer struct {
 	top       []*node // the top-level statements
 	dests     int     // real servers of all services, sorry servers counted
 	err       error   // a limit reached: the import stops
+
+	vrrp       vrrpState      // the VRRP blocks read
+	vrrpTracks int            // sync groups' tracked items copied to their members
+	globals    []*globalBlock // the global_defs blocks
+	syncN      *node          // global_defs' lvs_sync_daemon, carried at the end
+	syncBlock  *globalBlock   // its global_defs
 }
 
 // sslConf is the top-level SSL block, which SSL_GET checkers use.
@@ -77,14 +83,21 @@ func (im *importer) config(top []*node) *director.Config {
 			// read above; unused ones are noted below
 		case n.key() == "global_defs" && n.block:
 			im.globalDefs(n)
-		case strings.HasPrefix(n.key(), "vrrp_instance") && n.block:
+		case n.key() == "vrrp_instance" && n.block:
 			im.vrrpInstance(n)
+		case n.key() == "vrrp_script" && n.block:
+			im.vrrpScriptBlock(n)
+		case n.key() == "vrrp_sync_group" && n.block:
+			im.vrrpSyncGroup(n)
 		case n.block:
 			im.note(n, "", "", "%s: not carried over (not part of the director)", n.header())
 		default:
 			im.note(n, "", n.label(), "not carried over (not part of the director)")
 		}
 	}
+	im.finishVRRP()
+	im.finishSync()
+	im.globalNotes()
 	for name, g := range im.groups {
 		if !im.used[name] {
 			im.note(g, "", "", "%s: not used by any virtual_server", g.header())

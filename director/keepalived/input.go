@@ -25,6 +25,9 @@ const (
 	maxServices = 1 << 16
 	// maxDestinations bounds the real servers of all services together.
 	maxDestinations = 1 << 20
+	// maxVRRPTracks bounds the items sync groups track, counted once for
+	// each member they are copied to.
+	maxVRRPTracks = 1 << 20
 )
 
 // LimitError is a configuration larger than the importer reads: more
@@ -39,6 +42,9 @@ type LimitError struct {
 func (e *LimitError) Error() string {
 	return fmt.Sprintf("keepalived: %s:%d: more than %s (the importer's limit)", e.File, e.Line, e.Limit)
 }
+
+// vrrpTracksLimit is the text of maxVRRPTracks.
+var vrrpTracksLimit = fmt.Sprintf("%d items tracked by sync groups, counted once per member", maxVRRPTracks)
 
 // inputLimit is the text of maxInputSize.
 var inputLimit = fmt.Sprintf("%d MiB of input after includes and $ expansion", maxInputSize>>20)

@@ -64,9 +64,12 @@ func (n Note) String() string {
 var ErrNoServices = errors.New("keepalived: no virtual server could be carried over")
 
 // Import reads a keepalived configuration (its virtual_server,
-// virtual_server_group and real_server blocks, their checkers) into a
-// director Config, and lists what it did not carry over. The Config is
-// valid (Validate passes). The error is a *SyntaxError when keepalived
+// virtual_server_group and real_server blocks, their checkers, and its
+// vrrp_instance, vrrp_script and vrrp_sync_group blocks) into a director
+// Config, and lists what it did not carry over. The Config is valid
+// (Validate passes) but for its vrrp section, which this version of the
+// director does not run yet: each of its instances is valid as package
+// director/vrrp validates one. The error is a *SyntaxError when keepalived
 // could not read the configuration either, and ErrNoServices when no
 // virtual server could be carried over; a virtual server that cannot be
 // carried is left out with a note.
@@ -118,7 +121,12 @@ func run(o Options, parse func(*parser) error) (*director.Config, []Note, error)
 	if len(cfg.Services) == 0 {
 		return nil, im.notes, ErrNoServices
 	}
-	if err := cfg.Validate(); err != nil {
+	// Until the director runs the vrrp section, Validate refuses any:
+	// each instance was validated as package director/vrrp validates it,
+	// and the rest is validated here.
+	rest := *cfg
+	rest.VRRP = nil
+	if err := rest.Validate(); err != nil {
 		// Every service was validated on its own; this would be a bug.
 		return nil, im.notes, fmt.Errorf("keepalived: the imported configuration is invalid: %w", err)
 	}
