@@ -2,7 +2,8 @@
 # Installs what lvs's tests and demo need on a Debian (bookworm) machine, as root:
 # QEMU, the tools the real-kernel tests compare against (and dnsmasq, the DNS
 # server the dns health check is tested against, and bird2, the BGP router of
-# the cluster tests, promtool for the monitoring kit's rules, and keepalived,
+# the cluster tests, promtool for the monitoring kit's rules, chromium for the
+# status page's browser test, and keepalived,
 # the reference director/vrrp and director/keepalived are tested against in
 # the VM guest), and Debian's
 # linux-image-amd64 unpacked (not installed) for the VM tier when the host
@@ -33,6 +34,9 @@ if ! command -v keepalived >/dev/null 2>&1 && [ ! -x /usr/sbin/keepalived ]; the
 	if command -v systemctl >/dev/null 2>&1; then systemctl mask keepalived.service >/dev/null 2>&1 || true; fi
 	need="$need keepalived"
 fi
+# chromium (headless) loads the daemon's status page in the
+# examples/director tests, from a loopback server only.
+command -v chromium >/dev/null 2>&1 || need="$need chromium"
 if ! command -v promtool >/dev/null 2>&1; then
 	# promtool checks and unit-tests the monitoring kit's alert rules
 	# (examples/director/monitoring); the Prometheus server that comes with it

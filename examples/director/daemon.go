@@ -43,6 +43,13 @@ type daemon struct {
 	reloads *reloadMetrics
 	bgp     *director.BGP    // the speaker's settings, which a reload cannot change
 	hup     <-chan os.Signal // SIGHUP
+
+	// statusPage serves the status page at / on metricsAt, refreshing
+	// itself every pageRefresh (the default if zero); events keeps what it
+	// shows beyond the director's status.
+	statusPage  bool
+	pageRefresh time.Duration
+	events      *pageEvents
 }
 
 // reloadRequest asks the daemon to re-read its configuration file; done,
@@ -96,6 +103,9 @@ func (dm *daemon) runContext(ctx context.Context) error {
 	defer d.Close()
 	dm.d = d
 	dm.reloads = newReloadMetrics(time.Now())
+	if dm.statusPage {
+		dm.events = newPageEvents(time.Now())
+	}
 	if dm.dryRun {
 		p, err := d.Plan(ctx, compiled)
 		if err != nil {
@@ -125,7 +135,7 @@ func (dm *daemon) runContext(ctx context.Context) error {
 	go dm.supervise(ctx)
 
 	dm.log.Info("applying", "config", dm.path)
-	err = d.Run(ctx, compiled, configs, dm.report)
+	err = d.Run(ctx, compiled, configs, dm.events.observe(dm.report))
 	dm.sd.send("STOPPING=1")
 	if dm.teardown {
 		tctx, cancel := context.WithTimeout(context.Background(), dm.stopTimeout)
@@ -153,6 +163,7 @@ func (dm *daemon) reloadLoop(ctx context.Context, configs chan<- *director.Compi
 		}
 		res := dm.reloadOnce(ctx, configs)
 		dm.reloads.record(res, time.Now())
+		dm.events.reloaded(res, time.Now())
 		if r.done != nil {
 			r.done <- res
 		}
@@ -256,6 +267,10 @@ func (dm *daemon) serveMetrics() (stop func(), err error) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	dm.log.Info("serving metrics", "url", "http://"+ln.Addr().String()+"/metrics")
+	if dm.statusPage {
+		mux.Handle("GET /{$}", newStatusPage(dm))
+		dm.log.Info("serving the status page", "url", "http://"+ln.Addr().String()+"/")
+	}
 	return dm.serve(ln, mux, "metrics"), nil
 }
 

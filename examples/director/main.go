@@ -5,7 +5,7 @@
 // keepalived does) or, with -teardown, removes everything it owns first.
 //
 //	lvs-director -config /etc/lvs/director.yaml [-state /var/lib/lvs/director.json] [-control /run/lvs-director.sock]
-//	             [-drain 30s] [-teardown] [-metrics 127.0.0.1:9120] [-log-format text|json] [-log-level info]
+//	             [-drain 30s] [-teardown] [-metrics 127.0.0.1:9120 [-status-page]] [-log-format text|json] [-log-level info]
 //	lvs-director -check [-config] FILE      validate a configuration offline (no root, no kernel), like keepalived -t
 //	lvs-director -dry-run -config FILE      print the plan (the diff against the kernel) and exit
 //	lvs-director -import keepalived.conf    print a keepalived configuration's virtual servers as a director configuration
@@ -34,7 +34,13 @@
 //
 // -metrics serves Prometheus metrics at /metrics on the address: the IPVS
 // table and the director's status (package director/metrics), and the
-// process's own.
+// process's own. With -status-page it also serves, at /, a read-only HTML
+// page of the director's state (services, real servers with their declared
+// and effective weights and why they differ, health and since when,
+// connections and rates, BGP sessions, the last reload) that refreshes
+// itself every 5 seconds, loads nothing from elsewhere (it works on an
+// air-gapped host) and shows narrow screens each real server as a card:
+// open http://127.0.0.1:9120/ in a browser (or through an SSH tunnel).
 package main
 
 import (
@@ -76,6 +82,7 @@ func main() {
 		dryRun    = fs.Bool("dry-run", false, "print the plan and exit")
 		teardown  = fs.Bool("teardown", false, "remove what the director owns when stopped")
 		metricsAt = fs.String("metrics", "", "address to serve Prometheus metrics on at /metrics (host:port); off if empty")
+		page      = fs.Bool("status-page", false, "also serve a read-only HTML status page at / on the -metrics address (refreshes itself, no external assets)")
 		logFormat = fs.String("log-format", "text", "log records as text or json")
 		logLevel  = fs.String("log-level", "info", "the least important records logged: debug, info, warn or error")
 		importKA  = fs.String("import", "", "print this keepalived.conf's virtual servers as a director configuration, and what was not carried over, and exit")
@@ -107,6 +114,9 @@ func main() {
 		os.Exit(2)
 	case *check:
 		os.Exit(checkConfig(*path))
+	case *page && *metricsAt == "":
+		fmt.Fprintf(os.Stderr, "%s: -status-page is served on the -metrics address: give -metrics too (see %s -h)\n", progName(), progName())
+		os.Exit(2)
 	}
 	log, err := newLogger(os.Stderr, *logFormat, *logLevel)
 	if err != nil {
@@ -123,7 +133,7 @@ func main() {
 	}
 	d := daemon{
 		path: *path, opts: director.Options{StateFile: *state, Drain: *drain}, control: *control, access: access,
-		dryRun: *dryRun, teardown: *teardown, metricsAt: *metricsAt, log: log, stopTimeout: 30 * time.Second,
+		dryRun: *dryRun, teardown: *teardown, metricsAt: *metricsAt, statusPage: *page, log: log, stopTimeout: 30 * time.Second,
 		version: readBuildVersion(),
 	}
 	if err := d.run(); err != nil {

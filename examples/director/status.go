@@ -51,6 +51,11 @@ type realServerView struct {
 	Weight        int                `json:"weight"`
 	ActiveConns   uint32             `json:"activeConns"`
 	InactiveConns uint32             `json:"inactiveConns"`
+	// CPS, InBPS and OutBPS are the kernel's rates: connections, bytes in
+	// and bytes out per second.
+	CPS    uint64 `json:"cps"`
+	InBPS  uint64 `json:"inBps"`
+	OutBPS uint64 `json:"outBps"`
 	// Health is "healthy", "failed" or "unchecked" (no health check).
 	Health      string    `json:"health"`
 	HealthSince time.Time `json:"healthSince,omitzero"`
@@ -147,7 +152,8 @@ func readStatus(ctx context.Context, d *director.Director, a director.Announcer,
 		for _, dst := range ts.Destinations {
 			in[dst.Addr] = true
 			rv := realServerView{Addr: dst.Addr, Forward: dst.Forward, Weight: dst.Weight,
-				ActiveConns: dst.ActiveConns, InactiveConns: dst.InactiveConns, InKernel: true}
+				ActiveConns: dst.ActiveConns, InactiveConns: dst.InactiveConns, InKernel: true,
+				CPS: dst.Stats.CPS, InBPS: dst.Stats.BPSIn, OutBPS: dst.Stats.BPSOut}
 			fill(rsKey{k, dst.Addr}, &rv)
 			sv.RealServers = append(sv.RealServers, rv)
 		}

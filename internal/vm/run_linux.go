@@ -48,6 +48,12 @@ type Spec struct {
 	// QuietKernel drops the kernel's own console lines ("[    2.1] ...")
 	// from Output.
 	QuietKernel bool
+	// ICount, if nonzero, runs the guest with QEMU's -icount
+	// shift=ICount,sleep=off: the guest's clock counts instructions (2^ICount
+	// ns each) instead of the host's time, and skips ahead while the guest
+	// is idle, so that CPU and time figures taken in the guest repeat on a
+	// busy host. For benchmarks.
+	ICount int
 	// Dir, if set, is a host directory copied into the guest at the same
 	// path (files up to 1 MiB; no symbolic links) and made the program's
 	// working directory: a test's package directory, for its testdata.
@@ -88,12 +94,15 @@ func Run(ctx context.Context, spec Spec) (int, error) {
 	if mem == "" {
 		mem = "1024"
 	}
-	cmd := exec.CommandContext(ctx, qemu,
-		"-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", mem,
+	args := []string{"-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", mem,
 		"-nodefaults", "-no-user-config", "-nic", "none",
 		"-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
 		"-kernel", k.Image, "-initrd", initrd,
-		"-append", "console=ttyS0 panic=-1 loglevel=3 quiet")
+		"-append", "console=ttyS0 panic=-1 loglevel=3 quiet"}
+	if spec.ICount > 0 {
+		args = append(args, "-icount", fmt.Sprintf("shift=%d,sleep=off", spec.ICount))
+	}
+	cmd := exec.CommandContext(ctx, qemu, args...)
 	cmd.Stdin = nil
 	cmd.WaitDelay = 5 * time.Second
 	// If this process dies, so does the VM.
