@@ -78,6 +78,8 @@ type BGP struct {
 
 // BGPPeer is a router the speaker keeps a session with.
 type BGPPeer struct {
+	// Address is the router's address, and ASN its autonomous system
+	// number.
 	Address netip.Addr `json:"address"`
 	ASN     uint32     `json:"asn"`
 	// Port is the router's BGP port: 179 if zero.

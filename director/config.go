@@ -57,6 +57,7 @@ type Config struct {
 
 // VIP is a virtual address and where it lives.
 type VIP struct {
+	// Address is the virtual address (required).
 	Address netip.Addr `json:"address"`
 	// Interface holds the address: "lo" if empty.
 	Interface string `json:"interface,omitempty"`
@@ -68,6 +69,9 @@ type VIP struct {
 // Timeouts are IPVS's connection timeouts, in whole seconds; a zero field
 // is left as it is.
 type Timeouts struct {
+	// TCP is the timeout of established TCP connections (ipvsadm --set's
+	// first value), TCPFin that of TCP connections after a FIN (its
+	// second), UDP that of UDP (its third).
 	TCP    time.Duration `json:"tcp,omitempty"`
 	TCPFin time.Duration `json:"tcpfin,omitempty"`
 	UDP    time.Duration `json:"udp,omitempty"`
@@ -95,6 +99,7 @@ type VirtualService struct {
 	Flags       ipvs.ServiceFlags `json:"flags,omitempty"`
 	Persistence *Persistence      `json:"persistence,omitempty"`
 
+	// RealServers are the service's destinations.
 	RealServers []RealServer `json:"realServers,omitempty"`
 	// Check is the health check run against each real server; nil means
 	// none (every real server counts as healthy).
@@ -141,10 +146,14 @@ type VirtualService struct {
 //
 // A Go program gets the same events as Reports from Run.
 type Notify struct {
+	// RealServerUp runs when a real server becomes healthy, RealServerDown
+	// when it fails (realserver_up, realserver_down).
 	RealServerUp   []string `json:"realServerUp,omitempty"`
 	RealServerDown []string `json:"realServerDown,omitempty"`
-	QuorumUp       []string `json:"quorumUp,omitempty"`
-	QuorumDown     []string `json:"quorumDown,omitempty"`
+	// QuorumUp runs when the service is up again, QuorumDown when it goes
+	// below its Quorum (quorum_up, quorum_down).
+	QuorumUp   []string `json:"quorumUp,omitempty"`
+	QuorumDown []string `json:"quorumDown,omitempty"`
 }
 
 // NotifyTimeout bounds how long a Notify command may run.
@@ -154,15 +163,22 @@ const NotifyTimeout = 30 * time.Second
 // `iptables -t mangle -A PREROUTING -d VIP -p tcp -m multiport --dports
 // 80,88 -j MARK --set-mark N` does.
 type MarkRule struct {
-	Destination netip.Prefix         `json:"destination"`
-	Source      netip.Prefix         `json:"source,omitzero"`
-	InInterface string               `json:"inInterface,omitempty"`
-	Protocol    ipvs.Protocol        `json:"protocol"`
-	Ports       []iptables.PortRange `json:"ports"` // "80", "8000-8080" in files
+	// Destination is the packets' destination (-d): the VIP, or a prefix.
+	Destination netip.Prefix `json:"destination"`
+	// Source, if set, is their source (-s).
+	Source netip.Prefix `json:"source,omitzero"`
+	// InInterface, if set, is the interface they come in on (-i).
+	InInterface string `json:"inInterface,omitempty"`
+	// Protocol is their protocol (-p), and Ports their destination ports
+	// (--dports).
+	Protocol ipvs.Protocol        `json:"protocol"`
+	Ports    []iptables.PortRange `json:"ports"` // "80", "8000-8080" in files
 }
 
 // Persistence is client affinity (ipvsadm -p, -M, --pe).
 type Persistence struct {
+	// Timeout is how long a client's connections keep going to the same
+	// real server after its last one (ipvsadm -p).
 	Timeout time.Duration `json:"timeout"`
 	Netmask int           `json:"netmask,omitempty"` // prefix length; 0 means the whole address
 	Engine  string        `json:"engine,omitempty"`  // e.g. "sip"
@@ -170,6 +186,8 @@ type Persistence struct {
 
 // RealServer is a destination of a virtual service.
 type RealServer struct {
+	// Address is the real server's address and port (a firewall-mark
+	// service's real servers may have port 0).
 	Address netip.AddrPort `json:"address"`
 	// Forward is the forwarding method: nat, dr, tunnel or local in files,
 	// where it is required. (In Go its zero value is ipvs.Masquerade.)
@@ -177,10 +195,15 @@ type RealServer struct {
 	// Weight is the real server's share of new connections. In a file a
 	// missing weight means 1, as with ipvsadm; in Go the zero value is 0,
 	// which quiesces the real server (no new connections): set it.
-	Weight         int     `json:"weight"`
-	UpperThreshold uint32  `json:"upperThreshold,omitempty"`
-	LowerThreshold uint32  `json:"lowerThreshold,omitempty"`
-	Tunnel         *Tunnel `json:"tunnel,omitempty"`
+	Weight int `json:"weight"`
+	// UpperThreshold, if set, is the most connections the real server
+	// takes (ipvsadm -x); past it, it gets no new ones until it is below
+	// LowerThreshold (-y).
+	UpperThreshold uint32 `json:"upperThreshold,omitempty"`
+	LowerThreshold uint32 `json:"lowerThreshold,omitempty"`
+	// Tunnel sets the encapsulation of a tunnel real server (IPIP if
+	// nil).
+	Tunnel *Tunnel `json:"tunnel,omitempty"`
 }
 
 // Tunnel configures GUE or GRE encapsulation of a tunnel destination.

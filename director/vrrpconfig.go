@@ -148,8 +148,11 @@ type VRRPTrack struct {
 // VRRPTrackItem is an interface or a service an instance tracks; a
 // service is every one of that name (down if one is).
 type VRRPTrackItem struct {
-	Name   string `json:"name"`
-	Weight int    `json:"weight,omitempty"`
+	// Name is the interface's name, or the service's.
+	Name string `json:"name"`
+	// Weight is what the item does to the priority (see VRRPTrack): 0
+	// puts the instance in FAULT while it fails.
+	Weight int `json:"weight,omitempty"`
 }
 
 // VRRPTrackCheck is a check an instance tracks.
@@ -159,8 +162,11 @@ type VRRPTrackCheck struct {
 	// Address is where a network check connects; required for every kind
 	// but command.
 	Address netip.AddrPort `json:"address,omitzero"`
-	Check   *Check         `json:"check"`
-	Weight  int            `json:"weight,omitempty"`
+	// Check is the check, as a service's check block writes it.
+	Check *Check `json:"check"`
+	// Weight is what its failure does to the priority (see VRRPTrack): 0
+	// puts the instance in FAULT.
+	Weight int `json:"weight,omitempty"`
 }
 
 // VRRPNotify lists the commands run when an instance (or a sync group)
@@ -174,11 +180,15 @@ type VRRPTrackCheck struct {
 // vrrp_stop), LVS_VRRP_INSTANCE (or LVS_VRRP_GROUP), LVS_VRRP_STATE and
 // LVS_VRRP_PRIORITY.
 type VRRPNotify struct {
+	// Master runs on becoming master (notify_master), Backup on becoming
+	// backup (notify_backup), Fault on entering FAULT (notify_fault), Stop
+	// when the instance stops (notify_stop).
 	Master []string `json:"master,omitempty"`
 	Backup []string `json:"backup,omitempty"`
 	Fault  []string `json:"fault,omitempty"`
 	Stop   []string `json:"stop,omitempty"`
-	Any    []string `json:"any,omitempty"`
+	// Any runs on every change, with the four arguments (notify).
+	Any []string `json:"any,omitempty"`
 }
 
 // VRRPSyncGroup is a sync group: its instances are master together, and
@@ -186,9 +196,12 @@ type VRRPNotify struct {
 // runs (with "GROUP" and priority 0 for "any") once all its instances are
 // in the new state. An instance is in one group at most.
 type VRRPSyncGroup struct {
-	Name      string      `json:"name"`
-	Instances []string    `json:"instances"`
-	Notify    *VRRPNotify `json:"notify,omitempty"`
+	// Name identifies the group (in notify and status); required, unique.
+	Name string `json:"name"`
+	// Instances are the names of the instances it ties together.
+	Instances []string `json:"instances"`
+	// Notify runs commands on the group's state changes.
+	Notify *VRRPNotify `json:"notify,omitempty"`
 }
 
 // VRRPSyncDaemon runs IPVS's connection sync daemon for a VRRP pair. By
@@ -202,7 +215,9 @@ type VRRPSyncGroup struct {
 type VRRPSyncDaemon struct {
 	// Instance is the VRRP instance followed (required).
 	Instance string `json:"instance"`
-	Both     bool   `json:"both,omitempty"`
+	// Both runs the master and the backup daemon always, whatever the
+	// instance's state.
+	Both bool `json:"both,omitempty"`
 	// Sync is the daemons' interface, sync id, group, port, TTL and
 	// maximum message length, as cluster.sync spells them.
 	Sync

@@ -3,7 +3,8 @@
 # QEMU, the tools the real-kernel tests compare against (and dnsmasq, the DNS
 # server the dns health check is tested against, and bird2, the BGP router of
 # the cluster tests, promtool for the monitoring kit's rules, chromium for the
-# status page's browser test, and keepalived,
+# status page's browser test, man and lintian for the manual page and the
+# Debian package, and keepalived,
 # the reference director/vrrp and director/keepalived are tested against in
 # the VM guest), and Debian's
 # linux-image-amd64 unpacked (not installed) for the VM tier when the host
@@ -20,6 +21,10 @@ command -v nft >/dev/null 2>&1 || need="$need nftables"
 command -v iptables-restore >/dev/null 2>&1 || need="$need iptables"
 command -v ip >/dev/null 2>&1 || need="$need iproute2"
 command -v dnsmasq >/dev/null 2>&1 || need="$need dnsmasq-base"
+# man renders lvs-director(8) in its test (with groff), as lintian does.
+command -v man >/dev/null 2>&1 || need="$need man-db groff-base"
+# lintian checks the Debian package scripts/deb.sh builds (never installed here).
+command -v lintian >/dev/null 2>&1 || need="$need lintian"
 if ! command -v bird >/dev/null 2>&1; then
 	# bird2 is the BGP router of the cluster tests, which run it in their own
 	# namespaces: the system's service is masked, never started.
