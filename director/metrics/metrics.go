@@ -88,7 +88,8 @@
 // where kind is the operation's kind in lower case with underscores
 // ("update_destination"); every kind has its series from the start.
 //
-// Per VRRP instance that Run runs, labelled instance (its name):
+// Per VRRP instance that Run runs, labelled vrrp_instance (its name; not
+// instance, which Prometheus gives the target):
 //
 //	lvs_director_vrrp_instance_info{group,interface,vrid}   gauge    1
 //	lvs_director_vrrp_state{state}                          gauge    1 for its state, 0 for the other four

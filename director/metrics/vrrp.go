@@ -25,10 +25,10 @@ var vdescs = newVRRPDescs()
 
 func newVRRPDescs() *vrrpDescs {
 	desc := func(name, help string, labels ...string) *prometheus.Desc {
-		return prometheus.NewDesc("lvs_director_vrrp_"+name, help, append([]string{"instance"}, labels...), nil)
+		return prometheus.NewDesc("lvs_director_vrrp_"+name, help, append([]string{"vrrp_instance"}, labels...), nil)
 	}
 	return &vrrpDescs{
-		info:          desc("instance_info", "1 for each VRRP instance, with its sync group, interface and virtual router id.", "group", "interface", "vrid"),
+		info:          desc("instance_info", "1 for each VRRP instance (label vrrp_instance: Prometheus keeps instance for the target), with its sync group, interface and virtual router id.", "group", "interface", "vrid"),
 		state:         desc("state", "1 for the VRRP state the instance is in (INIT, BACKUP, MASTER, FAULT, STOP), 0 for the others.", "state"),
 		since:         desc("state_since_timestamp_seconds", "When the instance entered its state, or Run started it."),
 		priority:      desc("priority", "The instance's configured priority."),

@@ -31,36 +31,36 @@ func TestVRRP(t *testing.T) {
 	const want = `
 # HELP lvs_director_vrrp_state 1 for the VRRP state the instance is in (INIT, BACKUP, MASTER, FAULT, STOP), 0 for the others.
 # TYPE lvs_director_vrrp_state gauge
-lvs_director_vrrp_state{instance="VI_1",state="BACKUP"} 0
-lvs_director_vrrp_state{instance="VI_1",state="FAULT"} 0
-lvs_director_vrrp_state{instance="VI_1",state="INIT"} 0
-lvs_director_vrrp_state{instance="VI_1",state="MASTER"} 1
-lvs_director_vrrp_state{instance="VI_1",state="STOP"} 0
-lvs_director_vrrp_state{instance="VI_2",state="BACKUP"} 0
-lvs_director_vrrp_state{instance="VI_2",state="FAULT"} 1
-lvs_director_vrrp_state{instance="VI_2",state="INIT"} 0
-lvs_director_vrrp_state{instance="VI_2",state="MASTER"} 0
-lvs_director_vrrp_state{instance="VI_2",state="STOP"} 0
-# HELP lvs_director_vrrp_instance_info 1 for each VRRP instance, with its sync group, interface and virtual router id.
+lvs_director_vrrp_state{state="BACKUP",vrrp_instance="VI_1"} 0
+lvs_director_vrrp_state{state="FAULT",vrrp_instance="VI_1"} 0
+lvs_director_vrrp_state{state="INIT",vrrp_instance="VI_1"} 0
+lvs_director_vrrp_state{state="MASTER",vrrp_instance="VI_1"} 1
+lvs_director_vrrp_state{state="STOP",vrrp_instance="VI_1"} 0
+lvs_director_vrrp_state{state="BACKUP",vrrp_instance="VI_2"} 0
+lvs_director_vrrp_state{state="FAULT",vrrp_instance="VI_2"} 1
+lvs_director_vrrp_state{state="INIT",vrrp_instance="VI_2"} 0
+lvs_director_vrrp_state{state="MASTER",vrrp_instance="VI_2"} 0
+lvs_director_vrrp_state{state="STOP",vrrp_instance="VI_2"} 0
+# HELP lvs_director_vrrp_instance_info 1 for each VRRP instance (label vrrp_instance: Prometheus keeps instance for the target), with its sync group, interface and virtual router id.
 # TYPE lvs_director_vrrp_instance_info gauge
-lvs_director_vrrp_instance_info{group="G",instance="VI_1",interface="eth0",vrid="51"} 1
-lvs_director_vrrp_instance_info{group="",instance="VI_2",interface="eth1",vrid="52"} 1
+lvs_director_vrrp_instance_info{group="G",interface="eth0",vrid="51",vrrp_instance="VI_1"} 1
+lvs_director_vrrp_instance_info{group="",interface="eth1",vrid="52",vrrp_instance="VI_2"} 1
 # HELP lvs_director_vrrp_effective_priority The priority the instance advertises, as its track items' weights make it.
 # TYPE lvs_director_vrrp_effective_priority gauge
-lvs_director_vrrp_effective_priority{instance="VI_1"} 130
-lvs_director_vrrp_effective_priority{instance="VI_2"} 100
+lvs_director_vrrp_effective_priority{vrrp_instance="VI_1"} 130
+lvs_director_vrrp_effective_priority{vrrp_instance="VI_2"} 100
 # HELP lvs_director_vrrp_track_failing 1 for each of the instance's track items that fails ("interface eth1", "service web", "check ping", "withdrawn").
 # TYPE lvs_director_vrrp_track_failing gauge
-lvs_director_vrrp_track_failing{instance="VI_1",item="interface eth1"} 1
-lvs_director_vrrp_track_failing{instance="VI_2",item="service web"} 1
+lvs_director_vrrp_track_failing{item="interface eth1",vrrp_instance="VI_1"} 1
+lvs_director_vrrp_track_failing{item="service web",vrrp_instance="VI_2"} 1
 # HELP lvs_director_vrrp_instance_error 1 while the instance does not run: its socket could not be opened, or its receiving failed (Run tries again).
 # TYPE lvs_director_vrrp_instance_error gauge
-lvs_director_vrrp_instance_error{instance="VI_1"} 0
-lvs_director_vrrp_instance_error{instance="VI_2"} 1
+lvs_director_vrrp_instance_error{vrrp_instance="VI_1"} 0
+lvs_director_vrrp_instance_error{vrrp_instance="VI_2"} 1
 # HELP lvs_director_vrrp_last_master_change_timestamp_seconds When the instance last became or stopped being master (0: never).
 # TYPE lvs_director_vrrp_last_master_change_timestamp_seconds gauge
-lvs_director_vrrp_last_master_change_timestamp_seconds{instance="VI_1"} 1.7e+09
-lvs_director_vrrp_last_master_change_timestamp_seconds{instance="VI_2"} 0
+lvs_director_vrrp_last_master_change_timestamp_seconds{vrrp_instance="VI_1"} 1.7e+09
+lvs_director_vrrp_last_master_change_timestamp_seconds{vrrp_instance="VI_2"} 0
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "lvs_director_vrrp_state", "lvs_director_vrrp_instance_info",
 		"lvs_director_vrrp_effective_priority", "lvs_director_vrrp_track_failing", "lvs_director_vrrp_instance_error",
@@ -74,8 +74,8 @@ lvs_director_vrrp_last_master_change_timestamp_seconds{instance="VI_2"} 0
 	const ttl = `
 # HELP lvs_director_vrrp_adverts_sent_total Adverts the instance sent.
 # TYPE lvs_director_vrrp_adverts_sent_total counter
-lvs_director_vrrp_adverts_sent_total{instance="VI_1"} 12
-lvs_director_vrrp_adverts_sent_total{instance="VI_2"} 0
+lvs_director_vrrp_adverts_sent_total{vrrp_instance="VI_1"} 12
+lvs_director_vrrp_adverts_sent_total{vrrp_instance="VI_2"} 0
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(ttl), "lvs_director_vrrp_adverts_sent_total"); err != nil {
 		t.Error(err)
