@@ -88,6 +88,26 @@
 // where kind is the operation's kind in lower case with underscores
 // ("update_destination"); every kind has its series from the start.
 //
+// Per VRRP instance that Run runs, labelled vrrp_instance (its name; not
+// instance, which Prometheus gives the target):
+//
+//	lvs_director_vrrp_instance_info{group,interface,vrid}   gauge    1
+//	lvs_director_vrrp_state{state}                          gauge    1 for its state, 0 for the other four
+//	lvs_director_vrrp_state_since_timestamp_seconds         gauge
+//	lvs_director_vrrp_priority                              gauge    configured
+//	lvs_director_vrrp_effective_priority                    gauge    advertised (track weights)
+//	lvs_director_vrrp_adverts_sent_total                    counter
+//	lvs_director_vrrp_adverts_received_total                counter
+//	lvs_director_vrrp_adverts_invalid_total{reason}         counter  every reason from the start
+//	lvs_director_vrrp_adverts_other_vrid_total              counter
+//	lvs_director_vrrp_priority_zero_sent_total              counter
+//	lvs_director_vrrp_priority_zero_received_total          counter
+//	lvs_director_vrrp_transitions_total                     counter
+//	lvs_director_vrrp_gratuitous_announcements_total        counter  GARPs and unsolicited NAs
+//	lvs_director_vrrp_last_master_change_timestamp_seconds  gauge    0: never
+//	lvs_director_vrrp_track_failing{item}                   gauge    1 per failing track item
+//	lvs_director_vrrp_instance_error                        gauge    1 while its socket fails
+//
 // # Cardinality
 //
 // A scrape has one series per service for each per-service metric, one
@@ -95,7 +115,8 @@
 // checked real server (three when disabled by hand), one per service
 // below its quorum, and a fixed few dozen for the Director (two per
 // operation kind): with S services and R real servers in all, at most
-// 9·S + 11·R + 33. The per-real-server series are
+// 9·S + 11·R + 33, plus 31 per VRRP instance (and one per failing track
+// item). The per-real-server series are
 // what grow; Options.MaxRealServers bounds them (the first real servers in
 // the kernel's order keep theirs) and Options.NoRealServers drops them,
 // leaving the per-service sums.
@@ -273,6 +294,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, x := range []*prometheus.Desc{d.healthy, d.healthChanged, d.disabled, d.belowQuorum, d.applies, d.ops, d.failedOps, d.errors, d.lastApply, d.lastApplyDuration, d.lastResync, d.drift} {
 		ch <- x
 	}
+	for _, x := range vdescs.all() {
+		ch <- x
+	}
 }
 
 // Collect reads the IPVS table once, and the Director's status, and sends
@@ -362,6 +386,7 @@ func (c *Collector) collectStatus(ch chan<- prometheus.Metric, s director.Status
 	send(ch, d.lastApplyDuration, prometheus.GaugeValue, s.LastApplyDuration.Seconds())
 	send(ch, d.lastResync, prometheus.GaugeValue, seconds(s.LastResync))
 	send(ch, d.drift, prometheus.CounterValue, float64(s.Drift))
+	collectVRRP(ch, s.VRRP)
 }
 
 // maxLabel bounds a label value from outside the kernel (a disabled real

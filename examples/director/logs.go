@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/lvs-go/lvs/director"
+	"github.com/lvs-go/lvs/director/vrrp"
 )
 
 // newLogger logs to w as text or JSON, from level up.
@@ -34,6 +35,8 @@ func (dm *daemon) report(r director.Report) {
 		log = log.With("resync", true)
 	}
 	switch {
+	case r.VRRP != nil:
+		dm.reportVRRP(log, *r.VRRP)
 	case r.Health != nil:
 		h := r.Health
 		if h.Healthy {
@@ -95,6 +98,31 @@ func (dm *daemon) report(r director.Report) {
 		if r.Err != nil {
 			log.Error("error", "error", r.Err)
 		}
+	}
+}
+
+// reportVRRP logs a VRRP instance's (or sync group's) state change or
+// error: becoming master at info, leaving it or a fault at warn, errors at
+// error.
+func (dm *daemon) reportVRRP(log *slog.Logger, e director.VRRPEvent) {
+	attrs := []any{"instance", e.Instance}
+	if e.Instance == "" {
+		attrs = []any{"sync_group", e.Group}
+	} else if e.Group != "" {
+		attrs = append(attrs, "sync_group", e.Group)
+	}
+	if e.Err != nil {
+		log.Error("vrrp error", append(attrs, "error", e.Err)...)
+		return
+	}
+	attrs = append(attrs, "from", e.From.String(), "to", e.To.String(), "priority", e.Priority)
+	switch {
+	case e.To == vrrp.Master:
+		log.Info("vrrp master", attrs...)
+	case e.From == vrrp.Master || e.To == vrrp.Fault:
+		log.Warn("vrrp state", attrs...)
+	default:
+		log.Info("vrrp state", attrs...)
 	}
 }
 

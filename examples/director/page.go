@@ -61,8 +61,7 @@ type pageData struct {
 	Reload   pageReload
 	Services []pageService
 	BGP      *pageBGP // nil without cluster.bgp
-	// VRRP, once director.Status has it: a field here and a block in
-	// page.html.
+	VRRP     []vrrpView
 }
 
 // pageDirector is the director's own counters.
@@ -279,6 +278,7 @@ func (p *statusPage) fill(data *pageData, v statusView) {
 	if p.peers || len(v.Announced)+len(v.Peers) > 0 {
 		data.BGP = &pageBGP{Announced: v.Announced, Peers: v.Peers}
 	}
+	data.VRRP = v.VRRP
 }
 
 // pageWhen is t in UTC and how long ago it was at now; "never" if zero.

@@ -37,6 +37,58 @@ type statusView struct {
 	Fingerprint string          `json:"fingerprint"`
 	Peers       []director.Peer `json:"peers,omitempty"`
 	BelowQuorum []ipvs.Key      `json:"belowQuorum,omitempty"`
+	// VRRP are the VRRP instances (the vrrp section).
+	VRRP []vrrpView `json:"vrrp,omitempty"`
+}
+
+// vrrpView is a VRRP instance: its state, priorities and counters.
+type vrrpView struct {
+	Name              string    `json:"name"`
+	Group             string    `json:"group,omitempty"`
+	Interface         string    `json:"interface"`
+	VRID              uint8     `json:"vrid"`
+	State             string    `json:"state"`
+	Since             time.Time `json:"since,omitzero"`
+	Priority          uint8     `json:"priority"`
+	EffectivePriority uint8     `json:"effectivePriority"`
+	// Master is the last master heard (this director's address when it
+	// is master).
+	Master netip.Addr `json:"master,omitzero"`
+	// Failing are the track items that fail; Error why the instance does
+	// not run, if so.
+	Failing      []string          `json:"failing,omitempty"`
+	Error        string            `json:"error,omitempty"`
+	AdvertsSent  uint64            `json:"advertsSent"`
+	AdvertsRecvd uint64            `json:"advertsReceived"`
+	Invalid      map[string]uint64 `json:"invalid,omitempty"`
+	Transitions  uint64            `json:"transitions"`
+	// LastMasterChange is when the instance last became or stopped being
+	// master.
+	LastMasterChange time.Time `json:"lastMasterChange,omitzero"`
+}
+
+// vrrpViews are the instances of st.
+func vrrpViews(st []director.VRRPInstanceStatus) []vrrpView {
+	var out []vrrpView
+	for _, in := range st {
+		v := vrrpView{Name: in.Name, Group: in.Group, Interface: in.Interface, VRID: in.VRID, State: in.State.String(),
+			Since: in.Since, Priority: in.Priority, EffectivePriority: in.EffectivePriority, Master: in.Stats.Master,
+			Failing: in.Failing, AdvertsSent: in.Stats.AdvertsSent, AdvertsRecvd: in.Stats.AdvertsRecvd,
+			Transitions: in.Stats.Transitions, LastMasterChange: in.Stats.LastMasterChange}
+		if in.Err != nil {
+			v.Error = in.Err.Error()
+		}
+		for r, n := range in.Stats.Invalid {
+			if n > 0 {
+				if v.Invalid == nil {
+					v.Invalid = map[string]uint64{}
+				}
+				v.Invalid[r.String()] = n
+			}
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 type serviceView struct {
@@ -85,7 +137,8 @@ func readStatus(ctx context.Context, d *director.Director, a director.Announcer,
 		return statusView{}, err
 	}
 	v := statusView{Config: config, Applies: st.Applies, Errors: st.Errors, Drift: st.Drift,
-		LastApply: st.LastApply, LastResync: st.LastResync, Owned: st.Owned, Announced: st.Announced, BelowQuorum: st.BelowQuorum}
+		LastApply: st.LastApply, LastResync: st.LastResync, Owned: st.Owned, Announced: st.Announced, BelowQuorum: st.BelowQuorum,
+		VRRP: vrrpViews(st.VRRP)}
 	if v.Fingerprint, err = d.Fingerprint(ctx); err != nil {
 		return statusView{}, err
 	}
@@ -222,10 +275,42 @@ func writeStatus(w io.Writer, v statusView, now time.Time) error {
 			fmt.Fprintf(w, "  bgp peer %v as %d: %s since %s\n", p.Address, p.ASN, p.State, p.Since.Format(time.DateTime))
 		}
 	}
+	for _, in := range v.VRRP {
+		line := fmt.Sprintf("vrrp %s (%s vrid %d): %s since %s, priority %d", printable(in.Name), printable(in.Interface), in.VRID,
+			in.State, in.Since.Format(time.DateTime), in.EffectivePriority)
+		if in.EffectivePriority != in.Priority {
+			line += fmt.Sprintf(" (configured %d)", in.Priority)
+		}
+		if in.Group != "" {
+			line += ", sync group " + printable(in.Group)
+		}
+		if in.Master.IsValid() {
+			line += fmt.Sprintf(", master %v", in.Master)
+		}
+		if len(in.Failing) > 0 {
+			failing := make([]string, len(in.Failing))
+			for i, f := range in.Failing {
+				failing[i] = printable(f)
+			}
+			line += ", failing: " + strings.Join(failing, ", ")
+		}
+		if in.Error != "" {
+			line += ", not running: " + printable(in.Error)
+		}
+		fmt.Fprintf(w, "%s; adverts sent %d, received %d, refused %d\n", line, in.AdvertsSent, in.AdvertsRecvd, sumValues(in.Invalid))
+	}
 	o := v.Owned
 	fmt.Fprintf(w, "owns %d services, VIPs %v, dummies %v, %d sysctls, marks %v, source NAT %v\n",
 		len(o.Services), vipList(o.VIPs), o.Dummies, len(o.Sysctls), o.Marks, o.SNAT)
 	return nil
+}
+
+func sumValues(m map[string]uint64) uint64 {
+	var n uint64
+	for _, v := range m {
+		n += v
+	}
+	return n
 }
 
 func vipList(vs []director.VIP) []string {
