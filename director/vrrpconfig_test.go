@@ -118,6 +118,9 @@ func TestVRRPConfigErrors(t *testing.T) {
 		{inst(", vips: [224.0.0.1]"), "vrrp.instances[0].vips[0]"},
 		{inst(", vips: [10.0.0.1, '2001:db8::1']"), "vrrp.instances[0].vips[1]"},
 		{inst(", vips: [{address: 10.0.0.1,interface: 'a b'}]"), "vrrp.instances[0].vips[0].interface"},
+		{inst(", excludedVIPs: [10.0.0.100/32]"), "vrrp.instances[0].excludedVIPs[0]"},
+		{inst(", excludedVIPs: [224.0.0.1]"), "vrrp.instances[0].excludedVIPs[0]"},
+		{two("", ", excludedVIPs: ['2001:db8::1', 10.0.0.100]"), "vrrp.instances[1].excludedVIPs[1]"},
 		{inst(", version: 4"), "vrrp.instances[0].version"},
 		{inst(", version: 2, vips: ['2001:db8::1']"), "vrrp.instances[0].version"},
 		{inst(", interval: 0.5"), "vrrp.instances[0].interval"},
@@ -136,6 +139,7 @@ func TestVRRPConfigErrors(t *testing.T) {
 		{inst(", track: {checks: [{name: c, check: {type: tcp, interval: 1ms}, address: '10.0.0.9:80'}]}"), "vrrp.instances[0].track.checks[0].check"},
 		{inst(", notify: {master: []}"), "vrrp.instances[0].notify.master"},
 		{two("", ", vrid: 51"), "vrrp.instances[1].vrid"},
+		{two(", peers: [10.0.0.2]", ", vrid: 51, peers: [10.0.0.3, 10.0.0.2]"), "vrrp.instances[1].vrid"},
 		{two("", ", name: VI_1"), "vrrp.instances[1].name"},
 		{two("", ", vips: [10.0.0.100]"), "vrrp.instances[1].vips[0]"},
 		{inst("") + "vips: [{address: 10.0.0.100}]\n", "vrrp.instances[0].vips[0]"},
@@ -165,6 +169,21 @@ func TestVRRPConfigErrors(t *testing.T) {
 	} {
 		if _, err := director.Parse([]byte(ok)); err != nil {
 			t.Errorf("%s\n  = %v", ok, err)
+		}
+	}
+}
+
+// TestVRRPSharedVRID accepts one VRID twice on an interface where
+// keepalived does: a unicast and a multicast instance, or two unicast
+// ones with no peer in common.
+func TestVRRPSharedVRID(t *testing.T) {
+	for _, conf := range []string{
+		"allowNoServices: true\nvrrp:\n  instances:\n  - {name: a, interface: eth0, vrid: 7, vips: [10.0.0.100/24], peers: [10.0.0.2]}\n  - {name: b, interface: eth0, vrid: 7, vips: [10.0.0.200/24]}\n",
+		"allowNoServices: true\nvrrp:\n  instances:\n  - {name: a, interface: eth0, vrid: 7, vips: [10.0.0.100/24], peers: [10.0.0.2]}\n  - {name: b, interface: eth0, vrid: 7, vips: [10.0.0.200/24], peers: [10.0.0.3]}\n",
+		"allowNoServices: true\nvrrp:\n  instances:\n  - {name: a, interface: eth0, vrid: 7, vips: [10.0.0.100/24], peers: [10.0.0.2], source: 10.0.0.1}\n  - {name: b, interface: eth0, vrid: 7, vips: [10.0.0.200/24], peers: [10.0.0.2], source: 10.0.0.5}\n",
+	} {
+		if _, err := director.Parse([]byte(conf)); err != nil {
+			t.Errorf("%s: %v", conf, err)
 		}
 	}
 }

@@ -84,12 +84,17 @@ func compileVRRP(cfg *Config, services []*service) (*vrrpModel, error) {
 	}
 	out := &vrrpModel{}
 	byName := map[string]int{}
+	// A VRID is an instance's once per interface and address family
+	// among the multicast instances; unicast ones are a space of their
+	// own, where two conflict only from one source address to a peer
+	// they share (keepalived's check_vrid_conflicts).
 	type vridOn struct {
-		iface string
-		v6    bool
-		vrid  uint8
+		iface   string
+		v6      bool
+		vrid    uint8
+		unicast bool
 	}
-	vrids := map[vridOn]int{}
+	vrids := map[vridOn][]int{}
 	staticVIPs := map[netip.Addr]bool{}
 	for _, sv := range cfg.VIPs {
 		staticVIPs[sv.Address] = true
@@ -108,18 +113,24 @@ func compileVRRP(cfg *Config, services []*service) (*vrrpModel, error) {
 		if err != nil {
 			return nil, err
 		}
-		k := vridOn{in.cfg.Interface, in.cfg.Is6(), in.cfg.VRID}
-		if j, dup := vrids[k]; dup {
-			return nil, fail(where+".vrid", "VRID %d is instances[%d]'s on %s already", k.vrid, j, k.iface)
+		k := vridOn{in.cfg.Interface, in.cfg.Is6(), in.cfg.VRID, len(in.cfg.Peers) > 0}
+		for _, j := range vrids[k] {
+			if !k.unicast || vridsMeet(&out.instances[j].cfg, &in.cfg) {
+				return nil, fail(where+".vrid", "VRID %d is instances[%d]'s on %s already", k.vrid, j, k.iface)
+			}
 		}
-		vrids[k] = i
-		for n, a := range in.cfg.VIPs {
+		vrids[k] = append(vrids[k], i)
+		for n, a := range append(slices.Clip(in.cfg.VIPs), in.cfg.Excluded...) {
 			addr := a.Prefix.Addr()
+			field := fmt.Sprintf("%s.vips[%d]", where, n)
+			if n >= len(in.cfg.VIPs) {
+				field = fmt.Sprintf("%s.excludedVIPs[%d]", where, n-len(in.cfg.VIPs))
+			}
 			if staticVIPs[addr] {
-				return nil, fail(fmt.Sprintf("%s.vips[%d]", where, n), "%v is in vips too: a VIP is held always (vips) or by VRRP, not both", addr)
+				return nil, fail(field, "%v is in vips too: a VIP is held always (vips) or by VRRP, not both", addr)
 			}
 			if j, dup := vipOwner[addr]; dup && j != i {
-				return nil, fail(fmt.Sprintf("%s.vips[%d]", where, n), "%v is instances[%d]'s VIP already", addr, j)
+				return nil, fail(field, "%v is instances[%d]'s VIP already", addr, j)
 			}
 			vipOwner[addr] = i
 		}
@@ -205,6 +216,21 @@ func compileVRRP(cfg *Config, services []*service) (*vrrpModel, error) {
 	return out, nil
 }
 
+// vridsMeet reports whether two unicast instances of one VRID on one
+// interface would take each other's adverts: the same source (both the
+// interface's address when unset) and a peer in common.
+func vridsMeet(a, b *vrrp.Config) bool {
+	if a.Source != b.Source {
+		return false
+	}
+	for _, p := range a.Peers {
+		if slices.Contains(b.Peers, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // compileVRRPInstance converts and validates one instance, at where
 // (".instances[i]").
 func compileVRRPInstance(vi VRRPInstance, where string, services []*service) (*vrrpInstance, error) {
@@ -250,6 +276,27 @@ func compileVRRPInstance(vi VRRPInstance, where string, services []*service) (*v
 			}
 		}
 		c.VIPs = append(c.VIPs, vrrp.VIP{Prefix: a.Address, Interface: a.Interface})
+	}
+	held := map[netip.Addr]bool{}
+	for _, v := range c.VIPs {
+		held[v.Prefix.Addr()] = true
+	}
+	for i, a := range vi.ExcludedVIPs {
+		w := fmt.Sprintf(".excludedVIPs[%d]", i)
+		addr := a.Address.Addr()
+		switch {
+		case addr.Is4In6():
+			return nil, mapped("vrrp"+where+w, addr)
+		case !a.Address.IsValid() || addr.Zone() != "" || addr.IsUnspecified() || addr.IsMulticast() || addr.IsLoopback() ||
+			addr == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+			return nil, fail(w, "%v is not a unicast address", a.Address)
+		case a.Interface != "" && !ifname.Valid(a.Interface):
+			return nil, fail(w+".interface", "interface name %q", a.Interface)
+		case held[addr]:
+			return nil, fail(w, "%v listed twice (vips and excludedVIPs hold each address once)", addr)
+		}
+		held[addr] = true
+		c.Excluded = append(c.Excluded, vrrp.VIP{Prefix: a.Address, Interface: a.Interface})
 	}
 	switch vi.Version {
 	case 0:

@@ -130,12 +130,7 @@ func applyIn(t *testing.T, ns netns.NsHandle, cfg *director.Config) (*director.D
 	t.Cleanup(func() { d.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
-	// Compile refuses a vrrp section until the director runs it: the
-	// IPVS side is applied without it. When the director runs it, this
-	// compiles cfg itself.
-	noVRRP := *cfg
-	noVRRP.VRRP = nil
-	c, err := director.Compile(&noVRRP)
+	c, err := director.Compile(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

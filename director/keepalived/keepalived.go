@@ -121,13 +121,9 @@ func run(o Options, parse func(*parser) error) (*director.Config, []Note, error)
 	if len(cfg.Services) == 0 {
 		return nil, im.notes, ErrNoServices
 	}
-	// Until the director runs the vrrp section, Validate refuses any:
-	// each instance was validated as package director/vrrp validates it,
-	// and the rest is validated here.
-	rest := *cfg
-	rest.VRRP = nil
-	if err := rest.Validate(); err != nil {
-		// Every service was validated on its own; this would be a bug.
+	if err := cfg.Validate(); err != nil {
+		// Every service and instance was validated on its own; this
+		// would be a bug.
 		return nil, im.notes, fmt.Errorf("keepalived: the imported configuration is invalid: %w", err)
 	}
 	return cfg, im.notes, nil

@@ -212,6 +212,21 @@ func (im *importer) completeInstance(in *vrrpInst) bool {
 		out.ExcludedVIPs = append(slices.Clone(out.VIPs[vrrp.MaxAddrs:]), out.ExcludedVIPs...)
 		out.VIPs = out.VIPs[:vrrp.MaxAddrs]
 	}
+	if len(out.ExcludedVIPs) > 0 {
+		inVIPs := map[netip.Addr]bool{}
+		for _, v := range out.VIPs {
+			inVIPs[v.Address.Addr()] = true
+		}
+		kept := out.ExcludedVIPs[:0]
+		for _, v := range out.ExcludedVIPs {
+			if inVIPs[v.Address.Addr()] {
+				note(nil, "virtual_ipaddress_excluded", "%s is in virtual_ipaddress too: carried there only", v.Address.Addr())
+				continue
+			}
+			kept = append(kept, v)
+		}
+		out.ExcludedVIPs = kept
+	}
 	im.completePreempt(in, strict)
 	im.completeInterval(in)
 	im.completeGARP(in, strict)

@@ -2,6 +2,7 @@ package vrrp
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -28,6 +29,11 @@ type Config struct {
 	// VIPs are the virtual addresses, all of one family, added to
 	// Interface (or to VIP.Interface) while master.
 	VIPs []VIP
+	// Excluded are held while master as VIPs are, but not listed in
+	// adverts, and may be of either family (keepalived's
+	// virtual_ipaddress_excluded); gratuitous ARPs / NAs go out for those
+	// of the instance's family.
+	Excluded []VIP
 	// Source is the address adverts are sent from (keepalived's
 	// unicast_src_ip); zero is the interface's primary address (IPv6: its
 	// link-local address), filled in by the socket.
@@ -101,6 +107,11 @@ func (g GARP) withDefaults() GARP {
 	return g
 }
 
+// held are the addresses the master holds: the VIPs, then the excluded.
+func (c *Config) held() []VIP {
+	return append(slices.Clip(c.VIPs), c.Excluded...)
+}
+
 // Is6 reports whether the instance is IPv6.
 func (c *Config) Is6() bool {
 	return len(c.VIPs) > 0 && c.VIPs[0].Prefix.Addr().Is6()
@@ -164,6 +175,16 @@ func (c *Config) Validate() error {
 		}
 		if a.Is6() != v6 {
 			return invalidf("%s: virtual addresses %s and %s of different families", name, d.VIPs[0].Prefix, v.Prefix)
+		}
+		if seen[a] {
+			return invalidf("%s: virtual address %s twice", name, a)
+		}
+		seen[a] = true
+	}
+	for _, v := range d.Excluded {
+		a := v.Prefix.Addr()
+		if !v.Prefix.IsValid() || a.Zone() != "" || a.Is4In6() {
+			return invalidf("%s: excluded virtual address %q", name, v.Prefix)
 		}
 		if seen[a] {
 			return invalidf("%s: virtual address %s twice", name, a)

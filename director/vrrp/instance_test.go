@@ -248,3 +248,43 @@ func TestStatsPriority(t *testing.T) {
 	r.in.SetPriority(0)
 	eventually(t, "configured priority back", func() bool { return r.in.Stats().Priority == 100 })
 }
+
+// TestExcluded holds the excluded addresses (of either family) with the
+// VIPs while master, lists only the VIPs in adverts, and announces those
+// of the instance's family.
+func TestExcluded(t *testing.T) {
+	h := &hub{}
+	cfg := fast(200)
+	cfg.Excluded = []VIP{{Prefix: netip.MustParsePrefix("10.0.1.100/32")}, {Prefix: netip.MustParsePrefix("2001:db8::100/128")}}
+	listener := h.conn("10.0.0.9")
+	m := run(t, h, "10.0.0.1", cfg)
+	eventually(t, "master holding three addresses", func() bool {
+		m.addrs.mu.Lock()
+		defer m.addrs.mu.Unlock()
+		return len(m.addrs.m) == 3
+	})
+	b := make([]byte, 1500)
+	n, hd, err := listener.Receive(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ad, err := Unmarshal(b[:n], Addressing{Src: hd.Src, Dst: hd.Dst})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ad.Addrs) != 1 || ad.Addrs[0] != netip.MustParseAddr("10.0.0.100") {
+		t.Errorf("advert lists %v, want the VIP only", ad.Addrs)
+	}
+	eventually(t, "announcements of the two IPv4 addresses", func() bool {
+		m.ann.mu.Lock()
+		defer m.ann.mu.Unlock()
+		return m.ann.n >= 2*cfg.GARP.Repeat
+	})
+	m.cancel()
+	eventually(t, "the stopped master holding nothing", func() bool { return !m.addrs.holds() })
+	bad := fast(200)
+	bad.Excluded = []VIP{{Prefix: netip.MustParsePrefix("10.0.0.100/32")}}
+	if err := bad.Validate(); !errors.Is(err, ErrInvalid) {
+		t.Errorf("an excluded address equal to a VIP: %v", err)
+	}
+}

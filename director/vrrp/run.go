@@ -124,14 +124,14 @@ func (in *Instance) do(ctx context.Context, acts []action) {
 		case actSend:
 			in.send(a.prio)
 		case actAddVIPs:
-			for _, v := range in.cfg.VIPs {
+			for _, v := range in.cfg.held() {
 				err := in.opts.Addrs.AddAddr(ctx, in.link(v), v.Prefix)
 				if err != nil && !errors.Is(err, fs.ErrExist) {
 					in.event(Event{Err: fmt.Errorf("vrrp: %s: adding %s: %w", in.cfg.Name, v.Prefix, err)})
 				}
 			}
 		case actDelVIPs:
-			for _, v := range in.cfg.VIPs {
+			for _, v := range in.cfg.held() {
 				if err := in.opts.Addrs.DelAddr(ctx, in.link(v), v.Prefix); err != nil {
 					in.event(Event{Err: fmt.Errorf("vrrp: %s: removing %s: %w", in.cfg.Name, v.Prefix, err)})
 				}
@@ -188,8 +188,14 @@ func (in *Instance) announce(n int) {
 	if in.opts.Announcer == nil {
 		return
 	}
+	var addrs []VIP
+	for _, v := range in.cfg.held() {
+		if v.Prefix.Addr().Is6() == in.cfg.Is6() {
+			addrs = append(addrs, v)
+		}
+	}
 	for i := 0; i < n; i++ {
-		for _, v := range in.cfg.VIPs {
+		for _, v := range addrs {
 			if err := in.opts.Announcer.Announce(v.Prefix.Addr()); err != nil {
 				in.event(Event{Err: fmt.Errorf("vrrp: %s: announcing %s: %w", in.cfg.Name, v.Prefix.Addr(), err)})
 				continue
