@@ -64,6 +64,11 @@ func (p tlsChecker) Check(ctx context.Context, env Env, target netip.AddrPort) e
 	if err != nil {
 		return err
 	}
+	// Reset once done (closeReset), after the close_notify that tc.Close
+	// sends.
+	if l, ok := c.(interface{ SetLinger(sec int) error }); ok {
+		_ = l.SetLinger(0)
+	}
 	tc := tls.Client(c, tlsConfigFor(p.tls, target))
 	defer tc.Close()
 	if err := tc.HandshakeContext(ctx); err != nil {
