@@ -107,7 +107,13 @@ func (d *Director) startChecks(ctx context.Context, m *model, failed map[target]
 	}
 	targets := m.targets()
 	d.status.watch(targets, failed)
-	ps := probes(targets, failed, time.Now())
+	return d.runProbes(ctx, cancel, probes(targets, failed, time.Now()), workers, changes)
+}
+
+// runProbes runs the probes ps on workers workers until ctx ends, sending
+// each health change on changes; cancel ends ctx. The returned func stops
+// them and waits for them to end.
+func (d *Director) runProbes(ctx context.Context, cancel context.CancelFunc, ps []*probe, workers int, changes chan<- healthChange) func() {
 	if len(ps) == 0 {
 		return cancel
 	}
