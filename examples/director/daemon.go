@@ -43,6 +43,9 @@ type daemon struct {
 	reloads *reloadMetrics
 	bgp     *director.BGP    // the speaker's settings, which a reload cannot change
 	hup     <-chan os.Signal // SIGHUP
+	// statusGate lets one status request at a time wait for a running
+	// apply (readStatusGated).
+	statusGate statusGate
 }
 
 // reloadRequest asks the daemon to re-read its configuration file; done,
@@ -112,6 +115,7 @@ func (dm *daemon) runContext(ctx context.Context) error {
 		defer stop()
 	}
 	dm.reload = make(chan reloadRequest)
+	dm.statusGate = newStatusGate()
 	if dm.control != "" {
 		stop, err := dm.serveControl()
 		if err != nil {
@@ -197,7 +201,7 @@ func (dm *daemon) supervise(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		if !dm.d.Status().LastResync.IsZero() {
+		if dm.ready() {
 			break
 		}
 	}
@@ -224,6 +228,11 @@ func (dm *daemon) supervise(ctx context.Context) {
 		dm.sd.send("WATCHDOG=1")
 	}
 }
+
+// ready says the first apply has succeeded: the director has made the
+// kernel match the configuration once. It is polled every 50 ms during
+// start, so it reads that alone, not the whole Status.
+func (dm *daemon) ready() bool { return !dm.d.LastResync().IsZero() }
 
 // serveMetrics serves the director's metrics, and the process's, at
 // /metrics on dm.metricsAt until the returned func is called.
