@@ -230,3 +230,15 @@ func TestReadyPollIsCheap(t *testing.T) {
 		t.Errorf("a readiness poll allocates %d bytes with %d checked real servers", per, services*perService)
 	}
 }
+
+// TestCallTimeoutFlag: -call-timeout is the director's Options.CallTimeout;
+// a negative one is refused.
+func TestCallTimeoutFlag(t *testing.T) {
+	opts, err := daemonOptions("/var/lib/lvs/state.json", time.Minute, 2*time.Minute)
+	if err != nil || opts.CallTimeout != 2*time.Minute || opts.Drain != time.Minute || opts.StateFile != "/var/lib/lvs/state.json" {
+		t.Errorf("daemonOptions: %+v, %v; want call timeout 2m, drain 1m and the state file", opts, err)
+	}
+	if _, err := daemonOptions("", 0, -time.Second); err == nil || !strings.Contains(err.Error(), "-call-timeout -1s is negative") {
+		t.Errorf("a negative -call-timeout: %v", err)
+	}
+}
