@@ -2,6 +2,7 @@ package director
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"sync/atomic"
@@ -16,8 +17,8 @@ import (
 
 // BenchmarkScheduler20k is the health-check scheduler checking 20,000 real
 // servers every second (interval 1s, the first checks spread over a second
-// by jitter), with the default 32 workers, measured over a window of 3 s
-// after a second of warm-up:
+// by jitter), with the default 32 workers (Options.MaxChecks) and with
+// 128, measured over a window of 3 s after a second of warm-up:
 //
 //	LVS_VMTEST=host go test ./director/ -run '^$' -bench Scheduler20k -cpu 1 -benchtime 1x
 //
@@ -39,8 +40,12 @@ import (
 //	    -test.run "^$" -test.bench Scheduler20k -test.cpu 1 -test.benchtime 1x'
 func BenchmarkScheduler20k(b *testing.B) {
 	const n, window = 20000, 3 * time.Second
-	for _, kind := range []string{"stub", "tcp", "tcp-here"} {
-		b.Run(kind, func(b *testing.B) {
+	for _, run := range []struct {
+		kind    string
+		workers int
+	}{{"stub", 32}, {"tcp", 32}, {"tcp-here", 32}, {"tcp-here", 128}} {
+		kind := run.kind
+		b.Run(fmt.Sprintf("%s/workers=%d", kind, run.workers), func(b *testing.B) {
 			var d Director
 			var chk check.Checker = stubChecker{}
 			if kind != "stub" {
@@ -87,7 +92,7 @@ func BenchmarkScheduler20k(b *testing.B) {
 					}
 				}()
 				ctx, cancel := context.WithCancel(context.Background())
-				stop := d.runProbes(ctx, cancel, ps, 32, changes)
+				stop := d.runProbes(ctx, cancel, ps, run.workers, changes)
 				time.Sleep(time.Second)
 				ran0, failed0, took0, over0, cpu0, start := ran.Load(), failed.Load(), took.Load(), d.status.snapshot().OverdueChecks, cpuTime(b), time.Now()
 				time.Sleep(window)

@@ -27,14 +27,20 @@ import (
 // checker's alone. Each benchmark runs its checks from 32 goroutines, as
 // the director's runner does, and reports checks/s (wall clock) and
 // checks/cpu-s (checks per second of the checker's CPU, user and
-// system: the rate one core sustains). Run them on one core:
+// system: the rate one core sustains, whatever share of the machine the
+// benchmark got). Run them on one core:
 //
-//	LVS_VMTEST=host go test ./director/check/ -run '^$' -bench . -cpu 1 -benchtime 20000x
+//	LVS_VMTEST=host go test ./director/check/ -run '^$' -bench . -cpu 1 -benchtime 5000x
 //
-// The "local" benchmarks check from goroutines whose threads are in the
-// namespace, with Local (as a director running in its own namespace
-// does); the "ns" ones through an Env that enters the namespace for each
-// dial (as a director given another namespace does).
+// The "ns" benchmarks check through an Env that enters the namespace for
+// each dial, as a director given Options.NetNS does. The "here" ones
+// check with Local from the process's own namespace, as a director
+// without Options.NetNS does; they run only in a namespace with nothing
+// but lo:
+//
+//	go test -c -o /tmp/check.test ./director/check/
+//	unshare -n sh -c 'ip link set lo up && LVS_VMTEST=host /tmp/check.test \
+//	    -test.run "^$" -test.bench Checks -test.cpu 1 -test.benchtime 5000x'
 
 // benchServerEnv names the kind TestBenchServer serves.
 const benchServerEnv = "LVS_CHECK_BENCH_SERVER"
@@ -128,6 +134,16 @@ func benchServer(b *testing.B, ns netns.NsHandle, kind string, pki *testPKI) net
 	return addr
 }
 
+// onlyLoopback says the process's network namespace has no interface
+// but lo: one of its own, where its checks reach nothing else.
+func onlyLoopback(b *testing.B) bool {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return len(ifs) == 1 && ifs[0].Flags&net.FlagLoopback != 0
+}
+
 // cpuTime is the process's CPU time so far, user and system.
 func cpuTime(b *testing.B) time.Duration {
 	var ru unix.Rusage
@@ -151,34 +167,21 @@ func BenchmarkChecks(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, env := range []string{"local", "ns"} {
+		for _, env := range []string{"ns", "here"} {
 			b.Run(kind.name+"/"+env, func(b *testing.B) {
-				ns := nstest.New(b)
-				pinned := pinnedDialer(b, ns)
-				rs := benchServer(b, ns, kind.name, pki)
-				if kind.name == "tls" {
-					// The test PKI's certificate is for 127.0.0.1 and svc.test.
-					rs = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), rs.Port())
+				var ns netns.NsHandle // this process's
+				var e Env = Local{}
+				if env == "ns" {
+					ns = nstest.New(b)
+					e = nsEnv{ns}
+				} else if !onlyLoopback(b) {
+					b.Skip("run the process in a network namespace of its own (unshare -n) to check from it")
 				}
+				rs := benchServer(b, ns, kind.name, pki)
 				b.SetParallelism(max(1, 32/runtime.GOMAXPROCS(0)))
 				start := cpuTime(b)
 				b.ResetTimer()
 				b.RunParallel(func(pb *testing.PB) {
-					var e Env = nsEnv{ns}
-					switch {
-					case env == "local" && kind.name == "http":
-						// http.Transport dials from a goroutine of its own.
-						e = pinned
-					case env == "local":
-						// This goroutine's thread enters the namespace for
-						// good: it ends with the goroutine, locked.
-						runtime.LockOSThread()
-						if err := unix.Setns(int(ns), unix.CLONE_NEWNET); err != nil {
-							b.Error(err)
-							return
-						}
-						e = Local{}
-					}
 					ctx := context.Background()
 					for pb.Next() {
 						cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -197,54 +200,4 @@ func BenchmarkChecks(b *testing.B) {
 			})
 		}
 	}
-}
-
-// pinnedEnv dials on goroutines whose threads are in a namespace for
-// good: a Dial is handed to one of them, for checks (http) that dial from
-// goroutines of their own.
-type pinnedEnv struct {
-	nsEnv
-	dials chan<- pinnedDial
-}
-
-type pinnedDial struct {
-	ctx              context.Context
-	network, address string
-	done             chan<- dialed
-}
-
-type dialed struct {
-	c   net.Conn
-	err error
-}
-
-func (e pinnedEnv) Dial(ctx context.Context, network, address string) (net.Conn, error) {
-	done := make(chan dialed, 1)
-	e.dials <- pinnedDial{ctx, network, address, done}
-	r := <-done
-	return r.c, r.err
-}
-
-// pinnedDialer starts the dialling goroutines of ns, and ends them when b
-// ends (their threads with them, still locked).
-func pinnedDialer(b *testing.B, ns netns.NsHandle) pinnedEnv {
-	dials := make(chan pinnedDial)
-	b.Cleanup(func() { close(dials) })
-	for range 32 {
-		go func() {
-			runtime.LockOSThread()
-			if err := unix.Setns(int(ns), unix.CLONE_NEWNET); err != nil {
-				for d := range dials {
-					d.done <- dialed{nil, err}
-				}
-				return
-			}
-			for d := range dials {
-				var dl net.Dialer
-				c, err := dl.DialContext(d.ctx, d.network, d.address)
-				d.done <- dialed{c, err}
-			}
-		}()
-	}
-	return pinnedEnv{nsEnv{ns}, dials}
 }

@@ -231,14 +231,17 @@ func TestReadyPollIsCheap(t *testing.T) {
 	}
 }
 
-// TestCallTimeoutFlag: -call-timeout is the director's Options.CallTimeout;
-// a negative one is refused.
-func TestCallTimeoutFlag(t *testing.T) {
-	opts, err := daemonOptions("/var/lib/lvs/state.json", time.Minute, 2*time.Minute)
-	if err != nil || opts.CallTimeout != 2*time.Minute || opts.Drain != time.Minute || opts.StateFile != "/var/lib/lvs/state.json" {
-		t.Errorf("daemonOptions: %+v, %v; want call timeout 2m, drain 1m and the state file", opts, err)
+// TestOptionFlags: -call-timeout and -max-checks are the director's
+// Options.CallTimeout and MaxChecks; negative ones are refused.
+func TestOptionFlags(t *testing.T) {
+	opts, err := daemonOptions("/var/lib/lvs/state.json", time.Minute, 2*time.Minute, 256)
+	if err != nil || opts.CallTimeout != 2*time.Minute || opts.MaxChecks != 256 || opts.Drain != time.Minute || opts.StateFile != "/var/lib/lvs/state.json" {
+		t.Errorf("daemonOptions: %+v, %v; want call timeout 2m, 256 checks, drain 1m and the state file", opts, err)
 	}
-	if _, err := daemonOptions("", 0, -time.Second); err == nil || !strings.Contains(err.Error(), "-call-timeout -1s is negative") {
+	if _, err := daemonOptions("", 0, -time.Second, 0); err == nil || !strings.Contains(err.Error(), "-call-timeout -1s is negative") {
 		t.Errorf("a negative -call-timeout: %v", err)
+	}
+	if _, err := daemonOptions("", 0, 0, -1); err == nil || !strings.Contains(err.Error(), "-max-checks -1 is negative") {
+		t.Errorf("a negative -max-checks: %v", err)
 	}
 }
