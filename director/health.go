@@ -24,8 +24,8 @@ import (
 //	check: {type: http, path: /healthz, interval: 2s, fall: 3}
 //
 // with Interval, Timeout, Jitter and RetryDelay written "5s" or as a
-// number of seconds and OnFailure as "quiesce" or "remove". A field that the kind
-// does not read is an error, never ignored.
+// number of seconds and OnFailure as "quiesce" or "remove". A field that
+// the kind does not read is an error, never ignored.
 type Check struct {
 	// Spec is the kind of check and its own fields: a *check.TCP,
 	// *check.HTTP, *check.HTTPS, *check.TLS, *check.UDP, *check.DNS,

@@ -475,6 +475,12 @@ func (im *importer) timing(c *director.Check, t timing, kind string, miscTimeout
 				Reason: "0 carried as retryDelay 1ms (keepalived retries at once; the director's retryDelay 0 retries at the interval)"})
 		}
 	}
+	if delay > director.MaxCheckInterval {
+		s := t.delayBeforeRetryNode
+		b.notes = append(b.notes, Note{File: s.file, Line: s.line, Block: block, Option: s.label(),
+			Reason: fmt.Sprintf("%v carried as %v, the longest retryDelay", delay, director.MaxCheckInterval)})
+		delay = director.MaxCheckInterval
+	}
 	if delay != c.Interval {
 		c.RetryDelay = delay
 	}

@@ -375,6 +375,13 @@ delay_before_retry 0.25 }`, with(func(c *director.Check) {
 		{"tcp delay_before_retry 0", `TCP_CHECK { delay_before_retry 0 }`, with(func(c *director.Check) {
 			c.Spec, c.RetryDelay = &check.TCP{}, time.Millisecond
 		}), [][]string{{"delay_before_retry: 0 carried as retryDelay 1ms"}}},
+		{"tcp delay_before_retry of the real server", `delay_before_retry 2
+TCP_CHECK { }`, with(func(c *director.Check) {
+			c.Spec, c.RetryDelay = &check.TCP{}, 2*time.Second
+		}), nil},
+		{"tcp delay_before_retry too long", `TCP_CHECK { delay_before_retry 100000 }`, with(func(c *director.Check) {
+			c.Spec, c.RetryDelay = &check.TCP{}, director.MaxCheckInterval
+		}), [][]string{{"delay_before_retry: 27h46m40s carried as 24h0m0s, the longest retryDelay"}}},
 		{"tcp delay_before_retry of the interval", `TCP_CHECK { delay_before_retry 10 }`, with(func(c *director.Check) {
 			c.Spec, c.RetryDelay = &check.TCP{}, 0 // the same as retrying at the interval
 		}), nil},
