@@ -144,3 +144,19 @@ func TestProbeNext(t *testing.T) {
 		t.Errorf("an overdue probe runs next %v from now, want now", got.Sub(now))
 	}
 }
+
+// TestStatusAccessors: LastResync and OverdueChecks are Status's, read
+// without the copy.
+func TestStatusAccessors(t *testing.T) {
+	var d Director
+	if !d.LastResync().IsZero() || d.OverdueChecks() != 0 {
+		t.Fatalf("a new Director: last resync %v, %d overdue", d.LastResync(), d.OverdueChecks())
+	}
+	d.status.overdue()
+	d.status.overdue()
+	d.status.resynced(true, 0)
+	st := d.Status()
+	if d.OverdueChecks() != 2 || st.OverdueChecks != 2 || !d.LastResync().Equal(st.LastResync) || st.LastResync.IsZero() {
+		t.Errorf("OverdueChecks %d, LastResync %v; Status has %d, %v", d.OverdueChecks(), d.LastResync(), st.OverdueChecks, st.LastResync)
+	}
+}

@@ -236,3 +236,11 @@ func (d *Director) LastResync() time.Time {
 	defer d.status.mu.Unlock()
 	return d.status.s.LastResync
 }
+
+// OverdueChecks is Status().OverdueChecks without a copy of the rest of
+// the status: for a program that watches it often.
+func (d *Director) OverdueChecks() uint64 {
+	d.status.mu.Lock()
+	defer d.status.mu.Unlock()
+	return d.status.s.OverdueChecks
+}

@@ -245,3 +245,41 @@ func TestOptionFlags(t *testing.T) {
 		t.Errorf("a negative -max-checks: %v", err)
 	}
 }
+
+// slowCheck is a kind of check that passes after 300 ms, sending nothing.
+type slowCheck struct{}
+
+func (*slowCheck) Type() string                    { return "slowtest" }
+func (*slowCheck) Compile() (check.Checker, error) { return slowChecker{}, nil }
+
+type slowChecker struct{}
+
+func (slowChecker) Check(ctx context.Context, _ check.Env, _ netip.AddrPort) error {
+	select {
+	case <-time.After(300 * time.Millisecond):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// TestOverdueChecksLogged: checks that wait longer than their interval
+// for a free checker are logged, with how many.
+func TestOverdueChecksLogged(t *testing.T) {
+	if err := check.Register("slowtest", check.Kind{New: func() check.Spec { return new(slowCheck) }, Port: check.PortUnused}); err != nil && !errors.Is(err, check.ErrDuplicate) {
+		t.Fatal(err)
+	}
+	w := &countingWriter{count: map[string]int{}}
+	fakeDaemon(t, `services:
+  - {protocol: tcp, address: 10.1.0.1:80, check: {type: slowtest, interval: 100ms}, realServers: [{address: 10.2.0.1:80, forward: dr}, {address: 10.2.0.2:80, forward: dr}, {address: 10.2.0.3:80, forward: dr}]}
+`, func(dm *daemon) {
+		dm.opts.MaxChecks = 1 // three checks of 300 ms every 100 ms: overdue
+		dm.overdueEvery = 200 * time.Millisecond
+		dm.log = slog.New(slog.NewTextHandler(w, nil))
+	})
+	waitFor(t, 10*time.Second, "a log record of overdue checks", func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.count["health checks overdue"] > 0
+	})
+}
