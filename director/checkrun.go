@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 )
@@ -106,7 +107,13 @@ func (d *Director) startChecks(ctx context.Context, m *model, failed map[target]
 	}
 	targets := m.targets()
 	d.status.watch(targets, failed)
-	ps := probes(targets, failed, time.Now())
+	return d.runProbes(ctx, cancel, probes(targets, failed, time.Now()), workers, changes)
+}
+
+// runProbes runs the probes ps on workers workers until ctx ends, sending
+// each health change on changes; cancel ends ctx. The returned func stops
+// them and waits for them to end.
+func (d *Director) runProbes(ctx context.Context, cancel context.CancelFunc, ps []*probe, workers int, changes chan<- healthChange) func() {
 	if len(ps) == 0 {
 		return cancel
 	}
@@ -189,13 +196,29 @@ func (d *Director) schedule(ctx context.Context, ps []*probe, workers int, work 
 					return
 				}
 			}
-			// As a ticker: the next run an interval after this one was due,
-			// at once if that has passed (a probe slower than its interval).
-			r.p.due = r.p.due.Add(r.p.cc.check.Interval)
-			if now := time.Now(); r.p.due.Before(now) {
-				r.p.due = now
-			}
+			r.p.due = r.p.next(r.err == nil, time.Now())
 			heap.Push(&s, r.p)
 		}
 	}
 }
+
+// next is when p runs again after a run that was due at p.due, ended at
+// now, and passed if ok: RetryDelay from now after a failure that one of
+// its real servers counts toward Fall (healthy, failures in a row fewer
+// than Fall), as keepalived's delay_before_retry; otherwise as a ticker,
+// an interval after this run was due (at once if that has passed: a
+// probe slower than its interval).
+func (p *probe) next(ok bool, now time.Time) time.Time {
+	if d := p.cc.check.RetryDelay; !ok && d > 0 && slices.ContainsFunc(p.subs, counting) {
+		return now.Add(d)
+	}
+	due := p.due.Add(p.cc.check.Interval)
+	if due.Before(now) {
+		due = now
+	}
+	return due
+}
+
+// counting says the subscriber is healthy with a run of failures that has
+// not reached Fall yet (tally.add resets it when it does).
+func counting(sub *subscriber) bool { return !sub.tl.failed && sub.tl.run > 0 }

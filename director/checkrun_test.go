@@ -1,6 +1,9 @@
 package director
 
 import (
+	"context"
+	"errors"
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -32,5 +35,128 @@ services:
 		if subs[k] != n {
 			t.Errorf("probes %v, want %v", subs, want)
 		}
+	}
+}
+
+// TestScheduleRetryDelay: a failed check of a healthy real server is tried
+// again after RetryDelay, not a whole Interval, until Fall fails it; a
+// failed real server is then checked every Interval, as keepalived's
+// delay_before_retry does.
+func TestScheduleRetryDelay(t *testing.T) {
+	const interval, retry = time.Second, 20 * time.Millisecond
+	cc := &compiledCheck{check: Check{Interval: interval, Timeout: time.Second, Rise: 1, Fall: 3, RetryDelay: retry}}
+	tg := target{addr: netip.MustParseAddrPort("10.0.0.110:80")}
+	p := &probe{cc: cc, addr: tg.addr, due: time.Now(), subs: []*subscriber{{tg: tg}}}
+	ctx, cancel := context.WithCancel(context.Background())
+	work, results, changes := make(chan *probe), make(chan probeResult), make(chan healthChange, 4)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		(&Director{}).schedule(ctx, []*probe{p}, 1, work, results, changes)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	refused := errors.New("connection refused")
+	// run takes the next dispatch of the probe, answers err, and returns
+	// when it was dispatched.
+	run := func(err error) time.Time {
+		t.Helper()
+		select {
+		case q := <-work:
+			at := time.Now()
+			results <- probeResult{q, err}
+			return at
+		case <-time.After(5 * interval):
+			t.Fatal("the probe was not run")
+			return time.Time{}
+		}
+	}
+	first := run(refused)
+	run(refused)
+	run(refused)
+	var e healthChange
+	select {
+	case e = <-changes:
+	case <-time.After(5 * interval):
+		t.Fatal("no health change after Fall failures")
+	}
+	if e.e.Healthy {
+		t.Fatalf("change %v, want failed", e.e)
+	}
+	if took := time.Since(first); took >= interval/2 {
+		t.Errorf("failed %v after the first failure, want about 2*RetryDelay (%v), well under the interval %v", took, 2*retry, interval)
+	}
+	// Failed: the next check waits a whole interval.
+	last := time.Now()
+	if at := run(nil); at.Sub(last) < interval*8/10 {
+		t.Errorf("a failed real server was checked again after %v, want an interval (%v)", at.Sub(last), interval)
+	}
+	select {
+	case e = <-changes:
+		if !e.e.Healthy {
+			t.Fatalf("change %v, want healthy", e.e)
+		}
+	case <-time.After(5 * interval):
+		t.Fatal("no health change after Rise successes")
+	}
+	// Healthy again, passing: the next check after an interval.
+	last = time.Now()
+	if at := run(refused); at.Sub(last) < interval*8/10 {
+		t.Errorf("a passing real server was checked again after %v, want an interval (%v)", at.Sub(last), interval)
+	}
+	last = time.Now()
+	if at := run(nil); at.Sub(last) >= interval/2 {
+		t.Errorf("a retry came %v after a failure, want RetryDelay (%v)", at.Sub(last), retry)
+	}
+}
+
+// TestProbeNext: when a probe runs next, as a pure function of its
+// subscribers' runs of results.
+func TestProbeNext(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	due := now.Add(-100 * time.Millisecond)
+	chk := Check{Interval: 5 * time.Second, Fall: 3, Rise: 2, RetryDelay: time.Second}
+	for _, c := range []struct {
+		name  string
+		retry time.Duration
+		ok    bool
+		tl    []tally
+		want  time.Time
+	}{
+		{"passed", time.Second, true, []tally{{}}, due.Add(5 * time.Second)},
+		{"failed, counting", time.Second, false, []tally{{run: 1}}, now.Add(time.Second)},
+		{"failed, no retry delay", 0, false, []tally{{run: 1}}, due.Add(5 * time.Second)},
+		{"failed, already failed", time.Second, false, []tally{{failed: true}}, due.Add(5 * time.Second)},
+		{"failed, one of two counting", time.Second, false, []tally{{failed: true}, {run: 2}}, now.Add(time.Second)},
+	} {
+		cc := &compiledCheck{check: chk}
+		cc.check.RetryDelay = c.retry
+		p := &probe{cc: cc, due: due}
+		for _, tl := range c.tl {
+			p.subs = append(p.subs, &subscriber{tl: tl})
+		}
+		if got := p.next(c.ok, now); !got.Equal(c.want) {
+			t.Errorf("%s: next %v, want %v", c.name, got.Sub(now), c.want.Sub(now))
+		}
+	}
+	// Slower than its interval: at once.
+	p := &probe{cc: &compiledCheck{check: chk}, due: now.Add(-10 * time.Second), subs: []*subscriber{{}}}
+	if got := p.next(true, now); !got.Equal(now) {
+		t.Errorf("an overdue probe runs next %v from now, want now", got.Sub(now))
+	}
+}
+
+// TestStatusAccessors: LastResync and OverdueChecks are Status's, read
+// without the copy.
+func TestStatusAccessors(t *testing.T) {
+	var d Director
+	if !d.LastResync().IsZero() || d.OverdueChecks() != 0 {
+		t.Fatalf("a new Director: last resync %v, %d overdue", d.LastResync(), d.OverdueChecks())
+	}
+	d.status.overdue()
+	d.status.overdue()
+	d.status.resynced(true, 0)
+	st := d.Status()
+	if d.OverdueChecks() != 2 || st.OverdueChecks != 2 || !d.LastResync().Equal(st.LastResync) || st.LastResync.IsZero() {
+		t.Errorf("OverdueChecks %d, LastResync %v; Status has %d, %v", d.OverdueChecks(), d.LastResync(), st.OverdueChecks, st.LastResync)
 	}
 }

@@ -24,9 +24,9 @@ import (
 //
 //	check: {type: http, path: /healthz, interval: 2s, fall: 3}
 //
-// with Interval, Timeout and Jitter written "5s" or as a number of
-// seconds and OnFailure as "quiesce" or "remove". A field that the kind
-// does not read is an error, never ignored.
+// with Interval, Timeout, Jitter and RetryDelay written "5s" or as a
+// number of seconds and OnFailure as "quiesce" or "remove". A field that
+// the kind does not read is an error, never ignored.
 type Check struct {
 	// Spec is the kind of check and its own fields: a *check.TCP,
 	// *check.HTTP, *check.HTTPS, *check.TLS, *check.UDP, *check.DNS,
@@ -52,6 +52,14 @@ type Check struct {
 	// Fall failures in a row make a healthy one failed (3).
 	Rise int
 	Fall int
+	// RetryDelay is how soon a check that failed is tried again while the
+	// real server is healthy and its failures in a row are fewer than
+	// Fall, keepalived's delay_before_retry: a refusing real server then
+	// fails Interval + (Fall-1)*RetryDelay after it began refusing at
+	// worst, not Fall*Interval. Zero, the default, tries again at the
+	// next Interval; at most MaxCheckInterval. A failed real server, and
+	// one whose check passed, is checked every Interval.
+	RetryDelay time.Duration
 	// OnFailure is what a failed server gets: Quiesce (the default) or
 	// Remove.
 	OnFailure FailureAction
@@ -60,7 +68,7 @@ type Check struct {
 // checkFields are the fields of a check block that are the director's,
 // as files spell them, in the order they are written; the others are the
 // kind's.
-var checkFields = []string{"type", "port", "interval", "timeout", "jitter", "rise", "fall", "onFailure"}
+var checkFields = []string{"type", "port", "interval", "timeout", "jitter", "rise", "fall", "retryDelay", "onFailure"}
 
 // checkHead and checkTail are how files spell Check's own fields, written
 // before and after the kind's.
@@ -70,12 +78,13 @@ type (
 		Port uint16 `json:"port,omitempty"`
 	}
 	checkTail struct {
-		Interval  jsonDuration  `json:"interval,omitempty"`
-		Timeout   jsonDuration  `json:"timeout,omitempty"`
-		Jitter    jsonDuration  `json:"jitter,omitempty"`
-		Rise      int           `json:"rise,omitempty"`
-		Fall      int           `json:"fall,omitempty"`
-		OnFailure FailureAction `json:"onFailure,omitempty"`
+		Interval   jsonDuration  `json:"interval,omitempty"`
+		Timeout    jsonDuration  `json:"timeout,omitempty"`
+		Jitter     jsonDuration  `json:"jitter,omitempty"`
+		Rise       int           `json:"rise,omitempty"`
+		Fall       int           `json:"fall,omitempty"`
+		RetryDelay jsonDuration  `json:"retryDelay,omitempty"`
+		OnFailure  FailureAction `json:"onFailure,omitempty"`
 	}
 )
 
@@ -99,7 +108,7 @@ func (c Check) MarshalJSON() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := json.Marshal(checkTail{jsonDuration(c.Interval), jsonDuration(c.Timeout), jsonDuration(c.Jitter), c.Rise, c.Fall, c.OnFailure})
+	t, err := json.Marshal(checkTail{jsonDuration(c.Interval), jsonDuration(c.Timeout), jsonDuration(c.Jitter), c.Rise, c.Fall, jsonDuration(c.RetryDelay), c.OnFailure})
 	if err != nil {
 		return nil, err
 	}
@@ -155,6 +164,8 @@ func (c *Check) UnmarshalJSON(b []byte) error {
 			v = &out.Rise
 		case "fall":
 			v = &out.Fall
+		case "retryDelay":
+			v = (*jsonDuration)(&out.RetryDelay)
 		case "onFailure":
 			v = &out.OnFailure
 		}
@@ -271,12 +282,14 @@ func compileCheck(c Check, firewallMark bool) (*compiledCheck, error) {
 		c.Fall = 3
 	}
 	switch {
-	case c.Interval < 0 || c.Timeout < 0 || c.Jitter < 0 || c.Rise < 0 || c.Fall < 0:
-		return nil, errors.New("negative interval, timeout, jitter, rise or fall")
+	case c.Interval < 0 || c.Timeout < 0 || c.Jitter < 0 || c.Rise < 0 || c.Fall < 0 || c.RetryDelay < 0:
+		return nil, errors.New("negative interval, timeout, jitter, rise, fall or retryDelay")
 	case c.Interval < MinCheckInterval || c.Interval > MaxCheckInterval:
 		return nil, fmt.Errorf("interval %v is not from %v to %v", c.Interval, MinCheckInterval, MaxCheckInterval)
 	case c.Jitter > MaxCheckInterval:
 		return nil, fmt.Errorf("jitter %v is longer than %v", c.Jitter, MaxCheckInterval)
+	case c.RetryDelay > MaxCheckInterval:
+		return nil, fmt.Errorf("retryDelay %v is longer than %v", c.RetryDelay, MaxCheckInterval)
 	case c.Timeout > check.MaxTimeout:
 		return nil, fmt.Errorf("timeout %v is longer than %v, the longest a check may run", c.Timeout, check.MaxTimeout)
 	case int(c.OnFailure) >= len(failureActions):

@@ -141,6 +141,9 @@ func TestCompileCheckErrors(t *testing.T) {
 		{"jitter", Check{Spec: &check.TCP{}, Jitter: time.Minute}, false, ""},
 		{"negative rise", Check{Spec: &check.TCP{}, Rise: -1}, false, "negative"},
 		{"negative fall", Check{Spec: &check.TCP{}, Fall: -1}, false, "negative"},
+		{"negative retryDelay", Check{Spec: &check.TCP{}, RetryDelay: -time.Second}, false, "negative"},
+		{"retryDelay", Check{Spec: &check.TCP{}, RetryDelay: 3 * time.Second}, false, ""},
+		{"retryDelay too long", Check{Spec: &check.TCP{}, RetryDelay: MaxCheckInterval + time.Second}, false, "retryDelay 24h0m1s is longer than 24h0m0s"},
 		{"timeout above interval", Check{Spec: &check.TCP{}, Interval: time.Second, Timeout: 3 * time.Second}, false, ""},
 		{"longest timeout", Check{Spec: &check.TCP{}, Timeout: check.MaxTimeout}, false, ""},
 		{"timeout too long", Check{Spec: &check.TCP{}, Timeout: check.MaxTimeout + time.Second}, false, "timeout 5m1s is longer than 5m0s, the longest a check may run"},
@@ -228,6 +231,8 @@ func TestCheckYAML(t *testing.T) {
 		{`{type: tls, insecure: true, jitter: 1.5}`, Check{Spec: &check.TLS{Insecure: true}, Jitter: 1500 * time.Millisecond}, ""},
 		{`{type: tcp, jitter: 2s}`, Check{Spec: &check.TCP{}, Jitter: 2 * time.Second}, ""},
 		{`{type: tcp, jitter: later}`, Check{}, "later"},
+		{`{type: tcp, retryDelay: 1s, fall: 2}`, Check{Spec: &check.TCP{}, RetryDelay: time.Second, Fall: 2}, ""},
+		{`{type: tcp, retryDelay: 0.5}`, Check{Spec: &check.TCP{}, RetryDelay: 500 * time.Millisecond}, ""},
 		{`{type: dns, query: svc.test, queryType: TXT, rcode: NXDOMAIN, answer: hello}`,
 			Check{Spec: &check.DNS{Query: "svc.test", QueryType: "TXT", Rcode: "NXDOMAIN", Answer: "hello"}}, ""},
 		{`{type: smtp, helo: checker.test}`, Check{Spec: &check.SMTP{Helo: "checker.test"}}, ""},
@@ -286,6 +291,7 @@ func TestCheckRoundTrip(t *testing.T) {
 		{Check{Spec: &check.Command{Argv: []string{"x"}}}, map[string]any{"type": "command", "command": []any{"x"}}},
 		{Check{Spec: &check.UDP{Send: "ping", Expect: "pong"}}, map[string]any{"type": "udp", "send": "ping", "expect": "pong"}},
 		{Check{Spec: &check.ICMP{}, Fall: 1}, map[string]any{"type": "icmp", "fall": 1.0}},
+		{Check{Spec: &check.TCP{}, Fall: 2, RetryDelay: time.Second}, map[string]any{"type": "tcp", "fall": 2.0, "retryDelay": "1s"}},
 	} {
 		b, err := json.Marshal(tc.in)
 		if err != nil {

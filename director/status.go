@@ -280,3 +280,20 @@ func cmpKey(a, b ipvs.Key) int {
 	return cmp.Or(cmp.Compare(a.FirewallMark, b.FirewallMark), cmp.Compare(a.Family, b.Family),
 		cmp.Compare(a.Protocol, b.Protocol), a.Addr.Compare(b.Addr))
 }
+
+// LastResync is Status().LastResync without a copy of the rest of the
+// status (Status copies every checked real server's health): for a
+// program that polls for the first complete table.
+func (d *Director) LastResync() time.Time {
+	d.status.mu.Lock()
+	defer d.status.mu.Unlock()
+	return d.status.s.LastResync
+}
+
+// OverdueChecks is Status().OverdueChecks without a copy of the rest of
+// the status: for a program that watches it often.
+func (d *Director) OverdueChecks() uint64 {
+	d.status.mu.Lock()
+	defer d.status.mu.Unlock()
+	return d.status.s.OverdueChecks
+}

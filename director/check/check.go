@@ -16,10 +16,10 @@
 // # Configurations
 //
 // A director's configuration writes a check as one flat block: type names
-// the kind; port, interval, timeout, jitter, rise, fall and onFailure are
-// the director's (where and when the check runs, and what a failure
-// does); the other fields are the kind's, decoded by Decode into its Spec
-// strictly. A field the kind does not read, or a value it cannot take, is
+// the kind; port, interval, timeout, jitter, rise, fall, retryDelay and
+// onFailure are the director's (where and when the check runs, and what a
+// failure does); the other fields are the kind's, decoded by Decode into
+// its Spec strictly. A field the kind does not read, or a value it cannot take, is
 // a *FieldError naming the field as the file spells it:
 //
 //	check: {type: http, path: /healthz, status: [200, 204], interval: 2s}

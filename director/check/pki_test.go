@@ -18,7 +18,7 @@ import (
 
 // writeTestPKI writes a CA's certificate and a certificate and key it
 // signed, as PEM files in dir, and returns their paths.
-func writeTestPKI(t *testing.T, dir string) (caFile, certFile, keyFile string) {
+func writeTestPKI(t testing.TB, dir string) (caFile, certFile, keyFile string) {
 	t.Helper()
 	ca := newTestCA(t, "test CA")
 	leaf := ca.issue(t, "client", nil, nil)
@@ -39,7 +39,7 @@ type testCert struct {
 }
 
 // tls is c as a crypto/tls certificate.
-func (c *testCert) tls(t *testing.T) tls.Certificate {
+func (c *testCert) tls(t testing.TB) tls.Certificate {
 	t.Helper()
 	tc, err := tls.X509KeyPair(c.certPEM, c.keyPEM)
 	if err != nil {
@@ -56,7 +56,7 @@ func (c *testCert) pool() *x509.CertPool {
 }
 
 // newTestCA makes a self-signed CA.
-func newTestCA(t *testing.T, name string) *testCert {
+func newTestCA(t testing.TB, name string) *testCert {
 	t.Helper()
 	return makeCert(t, &x509.Certificate{Subject: pkix.Name{CommonName: name}, IsCA: true, BasicConstraintsValid: true,
 		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}, nil)
@@ -64,13 +64,13 @@ func newTestCA(t *testing.T, name string) *testCert {
 
 // issue makes a certificate signed by ca, for the names and addresses
 // given, good for servers and clients.
-func (ca *testCert) issue(t *testing.T, name string, dnsNames []string, ips []net.IP) *testCert {
+func (ca *testCert) issue(t testing.TB, name string, dnsNames []string, ips []net.IP) *testCert {
 	t.Helper()
 	return makeCert(t, &x509.Certificate{Subject: pkix.Name{CommonName: name}, DNSNames: dnsNames, IPAddresses: ips,
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}}, ca)
 }
 
-func makeCert(t *testing.T, tmpl *x509.Certificate, parent *testCert) *testCert {
+func makeCert(t testing.TB, tmpl *x509.Certificate, parent *testCert) *testCert {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -113,7 +113,7 @@ type testPKI struct {
 	serverCertificate, otherCertficate tls.Certificate
 }
 
-func newTestPKI(t *testing.T) *testPKI {
+func newTestPKI(t testing.TB) *testPKI {
 	dir := t.TempDir()
 	ca, other, cca := newTestCA(t, "server CA"), newTestCA(t, "other CA"), newTestCA(t, "client CA")
 	p := &testPKI{

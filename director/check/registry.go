@@ -81,7 +81,7 @@ var registered = &registry{kinds: map[string]Kind{}}
 // are not the kind's: its type, and where, when and to what effect the
 // director runs it. Decode skips them; a kind may not have a field so
 // named.
-var directorFields = []string{"type", "port", "interval", "timeout", "jitter", "rise", "fall", "onFailure"}
+var directorFields = []string{"type", "port", "interval", "timeout", "jitter", "rise", "fall", "retryDelay", "onFailure"}
 
 // ErrDuplicate is matched by Register's error for a type already
 // registered.
@@ -94,7 +94,7 @@ var ErrDuplicate = errors.New("check: type already registered")
 // a name that is not lower-case letters, digits, '-' and '_', or that is
 // not the Type of k's specs; no New; a Spec that reads one of the fields
 // the director reads (type, port, interval, timeout, jitter, rise, fall,
-// onFailure), which its decoding could never see.
+// retryDelay, onFailure), which its decoding could never see.
 func Register(name string, k Kind) error { return registered.register(name, k) }
 
 // Lookup returns the kind registered under the type name, built-in or
@@ -198,10 +198,10 @@ func (e *FieldError) Unwrap() error { return e.Err }
 // Decode returns a new Spec of the kind registered as typ, with fields
 // decoded into it: a check block as JSON (YAML converted first), whose
 // director fields (type, port, interval, timeout, jitter, rise, fall,
-// onFailure) it skips. Every other field must be the kind's: the first
-// that is not, or whose value the kind cannot take, is a *FieldError. An
-// unregistered typ is an *UnknownTypeError. Decode does not validate
-// what the kind reads (Compile does).
+// retryDelay, onFailure) it skips. Every other field must be the kind's:
+// the first that is not, or whose value the kind cannot take, is a
+// *FieldError. An unregistered typ is an *UnknownTypeError. Decode does
+// not validate what the kind reads (Compile does).
 func Decode(typ string, fields []byte) (Spec, error) { return registered.decode(typ, fields) }
 
 func (r *registry) decode(typ string, fields []byte) (Spec, error) {

@@ -411,12 +411,14 @@ func (im *importer) urls(c *check.HTTP, urls []*node, note func(*node, string, .
 	return carried
 }
 
-// timing sets the check's interval, timeout, jitter, rise and fall from
-// keepalived's inherited settings and defaults: a checker runs every
-// delay_loop (60s), gives up on a connection after connect_timeout (5s),
-// starts after a random warmup (up to delay_loop), marks a server failed
-// after retry+1 failures in a row (retry is 1, 0 for MISC_CHECK, 3 for
-// DNS_CHECK) and healthy after one success.
+// timing sets the check's interval, timeout, jitter, rise, fall and retry
+// delay from keepalived's inherited settings and defaults: a checker runs
+// every delay_loop (60s), gives up on a connection after connect_timeout
+// (5s), starts after a random warmup (up to delay_loop), marks a server
+// failed after retry+1 failures in a row (retry is 1, 0 for MISC_CHECK, 3
+// for DNS_CHECK), each retry delay_before_retry after the failure before
+// it (1s, 3s for HTTP_GET and SSL_GET, delay_loop for DNS_CHECK), and
+// healthy after one success.
 func (im *importer) timing(c *director.Check, t timing, kind string, miscTimeout *time.Duration, b *built, block string) {
 	c.Interval = 60 * time.Second
 	if t.delayLoop != nil {
@@ -452,9 +454,34 @@ func (im *importer) timing(c *director.Check, t timing, kind string, miscTimeout
 		retry = *t.retry
 	}
 	c.Rise, c.Fall = 1, retry+1
-	if t.delayBeforeRetry != nil && retry > 0 && *t.delayBeforeRetry != c.Interval {
+	if retry == 0 {
+		return // no retries, no delay before them
+	}
+	delay := time.Second // keepalived's default_delay_before_retry
+	switch kind {
+	case "http", "https":
+		delay = 3 * time.Second
+	case "dns":
+		delay = c.Interval
+	}
+	if t.delayBeforeRetry != nil {
+		delay = *t.delayBeforeRetry
+		if delay == 0 {
+			// keepalived retries at once; the director's zero means the
+			// interval.
+			delay = time.Millisecond
+			s := t.delayBeforeRetryNode
+			b.notes = append(b.notes, Note{File: s.file, Line: s.line, Block: block, Option: s.label(),
+				Reason: "0 carried as retryDelay 1ms (keepalived retries at once; the director's retryDelay 0 retries at the interval)"})
+		}
+	}
+	if delay > director.MaxCheckInterval {
 		s := t.delayBeforeRetryNode
 		b.notes = append(b.notes, Note{File: s.file, Line: s.line, Block: block, Option: s.label(),
-			Reason: fmt.Sprintf("not carried over (the director retries at the interval, %v, not after %v: a failure takes longer to notice)", c.Interval, *t.delayBeforeRetry)})
+			Reason: fmt.Sprintf("%v carried as %v, the longest retryDelay", delay, director.MaxCheckInterval)})
+		delay = director.MaxCheckInterval
+	}
+	if delay != c.Interval {
+		c.RetryDelay = delay
 	}
 }

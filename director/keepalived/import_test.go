@@ -104,7 +104,7 @@ virtual_server 10.0.0.1 80{   # glued brace
 		},
 		SorryServer: &director.RealServer{Address: ap("10.0.0.99:8080"), Forward: ipvs.Masquerade, Weight: 1},
 		Check: &director.Check{Spec: &check.TCP{}, Interval: 60 * time.Second, Timeout: 2 * time.Second, Jitter: 60 * time.Second,
-			Rise: 1, Fall: 2, OnFailure: director.Quiesce},
+			Rise: 1, Fall: 2, RetryDelay: time.Second, OnFailure: director.Quiesce},
 	}
 	if len(cfg.Services) != 1 || !reflect.DeepEqual(cfg.Services[0], want) {
 		t.Errorf("got  %+v\nwant %+v", cfg.Services, want)
@@ -338,7 +338,8 @@ func svcCheck(t *testing.T, rs ...string) (*director.Check, []Note) {
 }
 
 func TestChecks(t *testing.T) {
-	base := director.Check{Interval: 10 * time.Second, Timeout: 5 * time.Second, Jitter: 10 * time.Second, Rise: 1, Fall: 2, OnFailure: director.Remove}
+	// keepalived's defaults: retry 1, delay_before_retry 1s.
+	base := director.Check{Interval: 10 * time.Second, Timeout: 5 * time.Second, Jitter: 10 * time.Second, Rise: 1, Fall: 2, RetryDelay: time.Second, OnFailure: director.Remove}
 	with := func(f func(*director.Check)) *director.Check { c := base; f(&c); return &c }
 	for _, tc := range []struct {
 		name, rs string
@@ -362,8 +363,28 @@ HTTP_GET {
   nb_get_retry 2
   delay_before_retry 3 }`, with(func(c *director.Check) {
 			c.Spec = &check.HTTP{Path: "/a?b=1", Status: []int{200, 201, 202, 301}, Digest: "abcdef0123456789abcdef0123456789", Host: "rs.example"}
-			c.Port, c.Fall = 8080, 3
-		}), [][]string{{"url: path /b not carried over"}, {"delay_before_retry: not carried over", "after 3s"}}},
+			c.Port, c.Fall, c.RetryDelay = 8080, 3, 3*time.Second
+		}), [][]string{{"url: path /b not carried over"}}},
+		{"http default delay_before_retry", `HTTP_GET { url { path / } }`, with(func(c *director.Check) {
+			c.Spec, c.RetryDelay = &check.HTTP{Path: "/", Status: statuses2xx()}, 3*time.Second // keepalived's HTTP default
+		}), nil},
+		{"tcp delay_before_retry", `TCP_CHECK { retry 2
+delay_before_retry 0.25 }`, with(func(c *director.Check) {
+			c.Spec, c.Fall, c.RetryDelay = &check.TCP{}, 3, 250*time.Millisecond
+		}), nil},
+		{"tcp delay_before_retry 0", `TCP_CHECK { delay_before_retry 0 }`, with(func(c *director.Check) {
+			c.Spec, c.RetryDelay = &check.TCP{}, time.Millisecond
+		}), [][]string{{"delay_before_retry: 0 carried as retryDelay 1ms"}}},
+		{"tcp delay_before_retry of the real server", `delay_before_retry 2
+TCP_CHECK { }`, with(func(c *director.Check) {
+			c.Spec, c.RetryDelay = &check.TCP{}, 2*time.Second
+		}), nil},
+		{"tcp delay_before_retry too long", `TCP_CHECK { delay_before_retry 100000 }`, with(func(c *director.Check) {
+			c.Spec, c.RetryDelay = &check.TCP{}, director.MaxCheckInterval
+		}), [][]string{{"delay_before_retry: 27h46m40s carried as 24h0m0s, the longest retryDelay"}}},
+		{"tcp delay_before_retry of the interval", `TCP_CHECK { delay_before_retry 10 }`, with(func(c *director.Check) {
+			c.Spec, c.RetryDelay = &check.TCP{}, 0 // the same as retrying at the interval
+		}), nil},
 		{"https", `SSL_GET { url { path /
 virtualhost url.example }
 sni_name sni.example }`, with(func(c *director.Check) {
@@ -371,23 +392,24 @@ sni_name sni.example }`, with(func(c *director.Check) {
 			for v := 200; v < 300; v++ {
 				s.Status = append(s.Status, v)
 			}
-			c.Spec = s
+			c.Spec, c.RetryDelay = s, 3*time.Second
 		}), [][]string{{"SSL_GET: certificates are not verified"}}},
 		{"misc", `MISC_CHECK { misc_path "/usr/bin/check -x 'a b'"
 misc_timeout 3
 misc_dynamic }`, with(func(c *director.Check) {
-			c.Spec, c.Timeout, c.Fall = &check.Command{Argv: []string{"/usr/bin/check", "-x", "a b"}}, 3*time.Second, 1
+			c.Spec, c.Timeout, c.Fall, c.RetryDelay = &check.Command{Argv: []string{"/usr/bin/check", "-x", "a b"}}, 3*time.Second, 1, 0
 		}), [][]string{{"misc_dynamic: not carried over"}}},
 		{"misc timeout too long", `MISC_CHECK { misc_path /bin/true
 misc_timeout 7200 }`, with(func(c *director.Check) {
-			c.Spec, c.Timeout, c.Fall = &check.Command{Argv: []string{"/bin/true"}}, check.MaxTimeout, 1
+			c.Spec, c.Timeout, c.Fall, c.RetryDelay = &check.Command{Argv: []string{"/bin/true"}}, check.MaxTimeout, 1, 0
 		}), [][]string{{"MISC_CHECK: its timeout, 2h0m0s, carried as 5m0s: the longest a director check runs"}}},
 		{"dns", `DNS_CHECK { type aaaa
 name example.org }`, with(func(c *director.Check) {
-			c.Spec, c.Fall = &check.DNS{QueryType: "AAAA", Query: "example.org"}, 4
+			// keepalived's DNS_CHECK retries at delay_loop: no retryDelay.
+			c.Spec, c.Fall, c.RetryDelay = &check.DNS{QueryType: "AAAA", Query: "example.org"}, 4, 0
 		}), nil},
 		{"dns defaults", `DNS_CHECK { }`, with(func(c *director.Check) {
-			c.Spec, c.Fall = &check.DNS{QueryType: "SOA", Query: "."}, 4
+			c.Spec, c.Fall, c.RetryDelay = &check.DNS{QueryType: "SOA", Query: "."}, 4, 0
 		}), nil},
 		{"smtp hosts", `SMTP_CHECK {
 helo_name mx.example
@@ -405,7 +427,7 @@ require_reply 6f6b }`, with(func(c *director.Check) {
 		}), nil},
 		{"udp without reply", `UDP_CHECK { }`, with(func(c *director.Check) { c.Spec = &check.UDP{} }),
 			[][]string{{"needs a reply"}}},
-		{"icmp", `PING_CHECK { retry 0 }`, with(func(c *director.Check) { c.Spec, c.Fall = &check.ICMP{}, 1 }), nil},
+		{"icmp", `PING_CHECK { retry 0 }`, with(func(c *director.Check) { c.Spec, c.Fall, c.RetryDelay = &check.ICMP{}, 1, 0 }), nil},
 		{"file", `FILE_CHECK { track_file f }`, nil, [][]string{{"FILE_CHECK: not carried over"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -523,4 +545,13 @@ func TestNoteString(t *testing.T) {
 	if got, want := n.String(), "keepalived.conf:42: virtual_server 10.0.0.1 80: alpha: not carried over (x)"; got != want {
 		t.Errorf("%q, want %q", got, want)
 	}
+}
+
+// statuses2xx is keepalived's default status_code: any 2xx.
+func statuses2xx() []int {
+	var s []int
+	for v := 200; v < 300; v++ {
+		s = append(s, v)
+	}
+	return s
 }

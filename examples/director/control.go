@@ -105,7 +105,7 @@ func (dm *daemon) serveControl() (stop func(), err error) {
 	ln.(*net.UnixListener).SetUnlinkOnClose(true)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
-		v, err := readStatus(r.Context(), dm.d, dm.opts.Announcer, dm.path)
+		v, err := readStatusGated(r.Context(), dm.d, dm.opts.Announcer, dm.path, dm.statusGate)
 		answer(w, v, err)
 	})
 	maintain := func(enable bool) http.HandlerFunc {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -50,7 +51,17 @@ type daemon struct {
 	statusPage  bool
 	pageRefresh time.Duration
 	events      *pageEvents
+	// statusGate lets one status request at a time wait for a running
+	// apply (readStatusGated).
+	statusGate statusGate
+	// overdueEvery is how often the overdue health checks are looked at
+	// (overdueInterval if zero; tests shorten it).
+	overdueEvery time.Duration
 }
+
+// overdueInterval is how often the daemon looks for health checks that
+// waited longer than their interval for a free checker, and logs them.
+const overdueInterval = 10 * time.Second
 
 // reloadRequest asks the daemon to re-read its configuration file; done,
 // if not nil, gets the outcome.
@@ -122,6 +133,7 @@ func (dm *daemon) runContext(ctx context.Context) error {
 		defer stop()
 	}
 	dm.reload = make(chan reloadRequest)
+	dm.statusGate = newStatusGate()
 	if dm.control != "" {
 		stop, err := dm.serveControl()
 		if err != nil {
@@ -133,6 +145,7 @@ func (dm *daemon) runContext(ctx context.Context) error {
 	configs := make(chan *director.Compiled)
 	go dm.reloadLoop(ctx, configs)
 	go dm.supervise(ctx)
+	go dm.watchOverdue(ctx)
 
 	dm.log.Info("applying", "config", dm.path)
 	err = d.Run(ctx, compiled, configs, dm.events.observe(dm.report))
@@ -208,7 +221,7 @@ func (dm *daemon) supervise(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		if !dm.d.Status().LastResync.IsZero() {
+		if dm.ready() {
 			break
 		}
 	}
@@ -235,6 +248,36 @@ func (dm *daemon) supervise(ctx context.Context) {
 		dm.sd.send("WATCHDOG=1")
 	}
 }
+
+// watchOverdue logs, at most once every overdueEvery, how many health
+// checks became overdue since the last look: checks that waited longer
+// than their interval for a free checker, so that real servers are
+// checked less often than configured (keepalived's checker falls behind
+// silently). The count is the Director's Status.OverdueChecks.
+func (dm *daemon) watchOverdue(ctx context.Context) {
+	every := cmp.Or(dm.overdueEvery, overdueInterval)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	last := dm.d.OverdueChecks()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		n := dm.d.OverdueChecks()
+		if n > last {
+			dm.log.Warn("health checks overdue", "count", n-last, "total", n, "within", every.String(),
+				"hint", "too many or too slow checks for -max-checks at once")
+		}
+		last = n
+	}
+}
+
+// ready says the first apply has succeeded: the director has made the
+// kernel match the configuration once. It is polled every 50 ms during
+// start, so it reads that alone, not the whole Status.
+func (dm *daemon) ready() bool { return !dm.d.LastResync().IsZero() }
 
 // serveMetrics serves the director's metrics, and the process's, at
 // /metrics on dm.metricsAt until the returned func is called.

@@ -78,6 +78,8 @@ func main() {
 		state     = fs.String("state", "", "file that keeps what the director owns, and the real servers disabled by hand, across restarts")
 		control   = fs.String("control", defaultControl, "control socket for status, disable, enable and reload (mode 0600); off if empty")
 		drain     = fs.Duration("drain", 0, "drain removed real servers for up to this long instead of deleting them")
+		callTO    = fs.Duration("call-timeout", 0, "deadline of each step of the director's loop (a plan, an apply, a collection); an apply gets 1ms more per operation (0: 10s)")
+		maxChecks = fs.Int("max-checks", 0, "health checks run at once (0: 32); raise it for many real servers, or slow ones")
 		check     = fs.Bool("check", false, "validate the configuration (-config FILE, or FILE) and exit: no root, no kernel")
 		dryRun    = fs.Bool("dry-run", false, "print the plan and exit")
 		teardown  = fs.Bool("teardown", false, "remove what the director owns when stopped")
@@ -131,8 +133,13 @@ func main() {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", progName(), err)
 		os.Exit(2)
 	}
+	opts, err := daemonOptions(*state, *drain, *callTO, *maxChecks)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", progName(), err)
+		os.Exit(2)
+	}
 	d := daemon{
-		path: *path, opts: director.Options{StateFile: *state, Drain: *drain}, control: *control, access: access,
+		path: *path, opts: opts, control: *control, access: access,
 		dryRun: *dryRun, teardown: *teardown, metricsAt: *metricsAt, statusPage: *page, log: log, stopTimeout: 30 * time.Second,
 		version: readBuildVersion(),
 	}
@@ -140,6 +147,18 @@ func main() {
 		log.Error("director stopped", "error", err)
 		os.Exit(1)
 	}
+}
+
+// daemonOptions are the director's Options from the daemon's flags:
+// -state, -drain, -call-timeout and -max-checks (neither negative).
+func daemonOptions(state string, drain, callTimeout time.Duration, maxChecks int) (director.Options, error) {
+	switch {
+	case callTimeout < 0:
+		return director.Options{}, fmt.Errorf("-call-timeout %v is negative", callTimeout)
+	case maxChecks < 0:
+		return director.Options{}, fmt.Errorf("-max-checks %d is negative", maxChecks)
+	}
+	return director.Options{StateFile: state, Drain: drain, CallTimeout: callTimeout, MaxChecks: maxChecks}, nil
 }
 
 // usage prints how to run the daemon, then the subcommands, one line each.

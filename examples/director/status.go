@@ -37,6 +37,9 @@ type statusView struct {
 	Fingerprint string          `json:"fingerprint"`
 	Peers       []director.Peer `json:"peers,omitempty"`
 	BelowQuorum []ipvs.Key      `json:"belowQuorum,omitempty"`
+	// Busy says what is left out because an apply is running (see
+	// readStatusGated); empty when nothing is.
+	Busy string `json:"busy,omitempty"`
 	// VRRP are the VRRP instances (the vrrp section).
 	VRRP []vrrpView `json:"vrrp,omitempty"`
 }
@@ -128,9 +131,48 @@ type realServerView struct {
 	Override *director.Override `json:"override,omitempty"`
 }
 
+// statusKey names one real server of one service.
+type statusKey struct {
+	svc  ipvs.Key
+	addr netip.AddrPort
+}
+
+// lockedStatus is the part of the status that the Director keeps under
+// the lock its applies hold: the fingerprint, the overrides and the
+// declared weights.
+type lockedStatus struct {
+	fingerprint string
+	overrides   []director.Override
+	declared    map[statusKey]int
+	err         error
+}
+
+// statusGate lets one status read at a time wait for the Director's lock
+// (see readStatusGated); nil lets every read wait as long as it takes.
+type statusGate chan struct{}
+
+func newStatusGate() statusGate { return make(statusGate, 1) }
+
+// statusWait is how long a status read waits for the Director's lock
+// before it answers without what the lock guards.
+const statusWait = time.Second
+
+// busyText is statusView.Busy while an apply holds the Director's lock.
+const busyText = "an apply is running: fingerprint, overrides and declared weights left out"
+
 // readStatus reads the director's status and the kernel's table of the
-// services it owns.
+// services it owns, waiting for a running apply to end if it must.
 func readStatus(ctx context.Context, d *director.Director, a director.Announcer, config string) (statusView, error) {
+	return readStatusGated(ctx, d, a, config, nil)
+}
+
+// readStatusGated is readStatus that does not wait for a running apply
+// more than statusWait: what the apply's lock guards is read on a
+// goroutine of its own, and if it takes longer (or another read's is
+// still waiting: gate holds one), the status is answered without it, with
+// Busy saying so. A first apply of tens of thousands of operations then
+// leaves the control socket answering.
+func readStatusGated(ctx context.Context, d *director.Director, a director.Announcer, config string, gate statusGate) (statusView, error) {
 	st := d.Status()
 	tab, err := d.IPVS().Table(ctx)
 	if err != nil {
@@ -139,43 +181,54 @@ func readStatus(ctx context.Context, d *director.Director, a director.Announcer,
 	v := statusView{Config: config, Applies: st.Applies, Errors: st.Errors, Drift: st.Drift,
 		LastApply: st.LastApply, LastResync: st.LastResync, Owned: st.Owned, Announced: st.Announced, BelowQuorum: st.BelowQuorum,
 		VRRP: vrrpViews(st.VRRP)}
-	if v.Fingerprint, err = d.Fingerprint(ctx); err != nil {
-		return statusView{}, err
-	}
 	if a != nil {
 		if v.Peers, err = a.Peers(ctx); err != nil {
 			return statusView{}, err
 		}
 	}
-	type rsKey struct {
-		svc  ipvs.Key
-		addr netip.AddrPort
+	owned := map[ipvs.Key]bool{}
+	for _, k := range st.Owned.Services {
+		owned[k] = true
 	}
-	health := map[rsKey]director.RealServerHealth{}
+	var keys []statusKey
+	for _, ts := range tab.Services {
+		if k := ts.Key(); owned[k] {
+			for _, dst := range ts.Destinations {
+				keys = append(keys, statusKey{k, dst.Addr})
+			}
+		}
+	}
 	for _, h := range st.RealServers {
-		health[rsKey{h.Service, h.Addr}] = h
+		keys = append(keys, statusKey{h.Service, h.Addr})
 	}
-	disabled := map[rsKey]director.Maintenance{}
+	locked, fresh := readLocked(ctx, d, keys, gate)
+	if !fresh {
+		v.Busy = busyText
+	} else if locked.err != nil {
+		return statusView{}, locked.err
+	}
+	v.Fingerprint = locked.fingerprint
+	health := map[statusKey]director.RealServerHealth{}
+	for _, h := range st.RealServers {
+		health[statusKey{h.Service, h.Addr}] = h
+	}
+	disabled := map[statusKey]director.Maintenance{}
 	for _, m := range st.Disabled {
-		disabled[rsKey{m.Service, m.Addr}] = m
+		disabled[statusKey{m.Service, m.Addr}] = m
 	}
-	overrides := map[rsKey]director.Override{}
-	for _, o := range d.Overrides() {
-		overrides[rsKey{o.Service, o.Addr}] = o
+	overrides := map[statusKey]director.Override{}
+	for _, o := range locked.overrides {
+		overrides[statusKey{o.Service, o.Addr}] = o
 	}
 	below := map[ipvs.Key]bool{}
 	for _, k := range st.BelowQuorum {
 		below[k] = true
 	}
-	draining := map[rsKey]time.Time{}
+	draining := map[statusKey]time.Time{}
 	for _, dr := range st.Owned.Draining {
-		draining[rsKey{dr.Service, dr.Addr}] = dr.Deadline
+		draining[statusKey{dr.Service, dr.Addr}] = dr.Deadline
 	}
-	owned := map[ipvs.Key]bool{}
-	for _, k := range st.Owned.Services {
-		owned[k] = true
-	}
-	fill := func(k rsKey, rv *realServerView) {
+	fill := func(k statusKey, rv *realServerView) {
 		rv.Health = "unchecked"
 		if h, ok := health[k]; ok {
 			rv.Health, rv.HealthSince = "failed", h.Since
@@ -190,9 +243,11 @@ func readStatus(ctx context.Context, d *director.Director, a director.Announcer,
 		if o, ok := overrides[k]; ok {
 			rv.Override = &o
 		}
-		if w, ok := d.DeclaredWeight(k.svc, k.addr); ok {
-			rv.DeclaredWeight = w
+		if !fresh {
+			rv.DeclaredWeight = rv.Weight // unknown: shown as the kernel's
+			return
 		}
+		rv.DeclaredWeight = locked.declared[k]
 		rv.Why = why(*rv, below[k.svc], time.Now())
 	}
 	for _, ts := range tab.Services {
@@ -207,13 +262,13 @@ func readStatus(ctx context.Context, d *director.Director, a director.Announcer,
 			rv := realServerView{Addr: dst.Addr, Forward: dst.Forward, Weight: dst.Weight,
 				ActiveConns: dst.ActiveConns, InactiveConns: dst.InactiveConns, InKernel: true,
 				CPS: dst.Stats.CPS, InBPS: dst.Stats.BPSIn, OutBPS: dst.Stats.BPSOut}
-			fill(rsKey{k, dst.Addr}, &rv)
+			fill(statusKey{k, dst.Addr}, &rv)
 			sv.RealServers = append(sv.RealServers, rv)
 		}
 		for _, h := range st.RealServers { // checked, and removed from the kernel
 			if h.Service == k && !in[h.Addr] {
 				rv := realServerView{Addr: h.Addr}
-				fill(rsKey{k, h.Addr}, &rv)
+				fill(statusKey{k, h.Addr}, &rv)
 				sv.RealServers = append(sv.RealServers, rv)
 			}
 		}
@@ -227,6 +282,49 @@ func readStatus(ctx context.Context, d *director.Director, a director.Announcer,
 	return v, nil
 }
 
+// readLocked reads the status's locked part for keys, within statusWait
+// when gate is not nil; false if it was not read in time (the read goes
+// on, holding gate, until the lock is free).
+func readLocked(ctx context.Context, d *director.Director, keys []statusKey, gate statusGate) (lockedStatus, bool) {
+	read := func(ctx context.Context) lockedStatus {
+		var l lockedStatus
+		if l.fingerprint, l.err = d.Fingerprint(ctx); l.err != nil {
+			return l
+		}
+		l.overrides = d.Overrides()
+		l.declared = make(map[statusKey]int, len(keys))
+		for _, k := range keys {
+			if w, ok := d.DeclaredWeight(k.svc, k.addr); ok {
+				l.declared[k] = w
+			}
+		}
+		return l
+	}
+	if gate == nil {
+		return read(ctx), true
+	}
+	select {
+	case gate <- struct{}{}:
+	default:
+		return lockedStatus{}, false // another read waits for the lock
+	}
+	done := make(chan lockedStatus, 1)
+	go func() {
+		defer func() { <-gate }()
+		// Its own context: a read given up on still ends, once the lock is free.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		done <- read(rctx)
+	}()
+	select {
+	case l := <-done:
+		return l, true
+	case <-time.After(statusWait):
+	case <-ctx.Done():
+	}
+	return lockedStatus{}, false
+}
+
 // writeStatus prints v for people: a line for the director, then each
 // service as ipvsadm -Ln names it with its real servers below.
 func writeStatus(w io.Writer, v statusView, now time.Time) error {
@@ -238,6 +336,9 @@ func writeStatus(w io.Writer, v statusView, now time.Time) error {
 	}
 	fmt.Fprintf(w, "config %s: %d applies, %d errors, %d drift repaired; last apply %s, last resync %s; fingerprint %.16s\n",
 		printable(v.Config), v.Applies, v.Errors, v.Drift, ago(v.LastApply), ago(v.LastResync), v.Fingerprint)
+	if v.Busy != "" {
+		fmt.Fprintf(w, "%s\n", printable(v.Busy))
+	}
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	for _, s := range v.Services {
 		fmt.Fprintf(tw, "%s %s\n", s.Service, s.Scheduler)
