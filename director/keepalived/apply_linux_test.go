@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,9 @@ import (
 )
 
 var modules = []string{"ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_wlc"}
+
+// labModules are what the differential test's lab needs besides.
+var labModules = []string{"veth", "bridge"}
 
 // guestPrograms are what the guest runs: ipvsadm, and keepalived for the
 // differential test, where the host has them (keepalived only ever runs in
@@ -31,8 +35,19 @@ func guestPrograms() []string {
 	return out
 }
 
+// existsArg makes the test binary a MISC_CHECK command for keepalived and
+// the director alike (the guest has no shell): it exits 0 if the file
+// named after it exists, 1 otherwise.
+const existsArg = "-lvs-ka-exists"
+
 func TestMain(m *testing.M) {
-	vmtest.Main(m, vmtest.Config{Modules: modules, Programs: guestPrograms()})
+	if len(os.Args) == 3 && os.Args[1] == existsArg {
+		if _, err := os.Stat(os.Args[2]); err != nil {
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	vmtest.Main(m, vmtest.Config{Modules: slices.Concat(modules, labModules), Programs: guestPrograms()})
 }
 
 // TestSamplesApply applies what the importer carries over from each of

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -60,8 +59,8 @@ func TestDifferentialStart(t *testing.T) {
 			}
 			ka := keepalivedTable(t, kd, path)
 			ours := directorTable(t, cfg)
-			diff := compareTables(t, ka, ours, notes)
-			if diff == 0 {
+			diff := compareTables(t, "at start", ka, ours, notes)
+			if len(diff) == 0 {
 				equal++
 			} else {
 				explained++
@@ -76,33 +75,12 @@ func TestDifferentialStart(t *testing.T) {
 func keepalivedTable(t *testing.T, kd, path string) []string {
 	t.Helper()
 	ns := nstest.New(t)
-	dir := t.TempDir()
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(kd, "-n", "-l", "-C", "-f", abs, "-i", diffConfigID,
-		"-p", filepath.Join(dir, "keepalived.pid"), "-c", filepath.Join(dir, "checkers.pid"), "-r", filepath.Join(dir, "vrrp.pid"))
-	var out lockedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := nstest.Do(ns, cmd.Start); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("keepalived's log:\n%s", out.String())
-		}
-	}()
+	k := startKeepalived(t, kd, ns, abs)
+	defer k.stop(t)
 	// The table is read once it has stopped growing for 300ms (keepalived
 	// adds services one by one), or after 3s if it stays empty.
 	var last []string
@@ -110,8 +88,8 @@ func keepalivedTable(t *testing.T, kd, path string) []string {
 	stableSince := time.Now()
 	for time.Now().Before(deadline) {
 		select {
-		case err := <-exited:
-			t.Fatalf("keepalived exited: %v\n%s", err, out.String())
+		case <-k.exited:
+			t.Fatalf("keepalived exited: %v\n%s", k.err, k.out.String())
 		case <-time.After(50 * time.Millisecond):
 		}
 		cur := ipvsadmSave(t, ns)
@@ -177,13 +155,14 @@ func ipvsadmSave(t *testing.T, ns netns.NsHandle) []string {
 	return lines
 }
 
-// compareTables logs the two tables side by side and fails for each line
-// in one only that no note names; it returns the number of such lines.
-func compareTables(t *testing.T, ka, ours []string, notes []Note) int {
+// compareTables logs the two tables side by side, as read at stage, and
+// fails for each line in one only that no note names; it returns those
+// lines.
+func compareTables(t *testing.T, stage string, ka, ours []string, notes []Note) []string {
 	t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-14s %s\n", "", "ipvsadm -Sn")
-	diff := 0
+	var diff []string
 	for _, l := range mergeSorted(ka, ours) {
 		inK, inO := slices.Contains(ka, l), slices.Contains(ours, l)
 		where := "both"
@@ -195,7 +174,7 @@ func compareTables(t *testing.T, ka, ours []string, notes []Note) int {
 		}
 		why := ""
 		if where != "both" {
-			diff++
+			diff = append(diff, l)
 			n, ok := namingNote(l, notes)
 			if !ok {
 				t.Errorf("%s only, and no note names it: %s", where, l)
@@ -206,7 +185,7 @@ func compareTables(t *testing.T, ka, ours []string, notes []Note) int {
 		}
 		fmt.Fprintf(&b, "%-14s %s%s\n", where, l, why)
 	}
-	t.Logf("tables at start:\n%s", b.String())
+	t.Logf("tables %s:\n%s", stage, b.String())
 	return diff
 }
 

@@ -40,6 +40,9 @@
 //	hysteresis not below the quorum                 lowered to quorum-1, noted
 //	quorum and hysteresis as weights                as counts of real servers when all weigh the
 //	                                                  same, else noted
+//	the live real servers once the quorum is lost:  quiesced (weight 0), noted where keepalived
+//	  removed with a sorry server (unless             differs
+//	  inhibit_on_failure), left in without one
 //	MISC_CHECKs differing only by each real         one command reading LVS_RS_ADDR and
 //	  server's address and port                       LVS_RS_PORT, noted
 //	several checkers on a real server, or           one check per service; the others noted

@@ -31,6 +31,7 @@ virtual_server 192.0.2.1 80 {
 	// Output:
 	// virtual_server 192.0.2.1 80 wrr Route 2 tcp remove
 	// keepalived.conf:6: virtual_server 192.0.2.1 80: quorum: carried as quorum 1, hysteresis 0 (counted in real servers of weight 2: down below 1, up at 1)
+	// keepalived.conf:6: virtual_server 192.0.2.1 80: quorum: with the quorum lost and no sorry_server, keepalived leaves the live real servers in service (it only runs quorum_down); the director quiesces them (weight 0)
 }
 
 // A keepalived pair's VRRP instance and sync daemon become the director's

@@ -91,6 +91,18 @@ func (im *importer) quorum(vs *virtualServer, svc *director.VirtualService) {
 	if w != 1 || h != 0 {
 		im.optionNote(where, vs.name, "carried as quorum %d, hysteresis %d (counted in real servers of weight %d: down below %d, up at %d)", down, up-down, w, down, up)
 	}
+	// The live real servers once the quorum is lost (keepalived's
+	// update_quorum_state): the director quiesces them all.
+	removes := slices.ContainsFunc(vs.rs, func(rs *realServer) bool {
+		t := rs.timing.over(vs.timing)
+		return t.inhibit == nil || !*t.inhibit
+	})
+	switch {
+	case vs.sorry == nil:
+		im.optionNote(where, vs.name, "with the quorum lost and no sorry_server, keepalived leaves the live real servers in service (it only runs quorum_down); the director quiesces them (weight 0)")
+	case removes:
+		im.optionNote(where, vs.name, "with the quorum lost, keepalived adds the sorry server and removes the live real servers that have no inhibit_on_failure; the director quiesces them (weight 0)")
+	}
 	if vs.quorumUp != nil || vs.quorumDown != nil {
 		if svc.Notify == nil {
 			svc.Notify = &director.Notify{}

@@ -39,6 +39,11 @@ func TestQuorum(t *testing.T) {
 		{"too many to regain", vs("quorum 3\n  hysteresis 1", "", "1", "1", "1"), 0, 0, nil, nil, "needs 4 real servers to be regained", "", ""},
 		// keepalived lowers a quorum over the total weight, and keeps the service up.
 		{"quorum reduced", vs("quorum 5", "", "1", "1", "1"), 3, 0, nil, nil, `logs "reducing quorum to 3" and keeps the service up`, "", ""},
+		// The live real servers once the quorum is lost: keepalived leaves
+		// them in without a sorry server, removes them with one unless they
+		// inhibit; the director quiesces them.
+		{"quorum lost, no sorry server", vs("quorum 2", "", "1", "1"), 2, 0, nil, nil, "no sorry_server, keepalived leaves the live real servers in service", "", ""},
+		{"quorum lost, sorry server", vs("quorum 2\n  sorry_server 10.0.0.9 80", "", "1", "1"), 2, 0, nil, nil, "removes the live real servers that have no inhibit_on_failure", "", ""},
 		{"scripts without quorum", vs("quorum_up /bin/up.sh", "", "1"), 0, 0, nil, nil, "set quorum to carry it", "", ""},
 		{"same notify", vs("", "    notify_up /bin/rs-up.sh\n    notify_down /bin/rs-down.sh", "1", "1"), 0, 0, nil, nil, "", "/bin/rs-up.sh", ""},
 		{"notify differs",
@@ -67,5 +72,28 @@ func TestQuorum(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestQuorumLostInhibit: with a sorry server and inhibit_on_failure on
+// every real server, keepalived quiesces the live real servers when the
+// quorum is lost, as the director does: no note.
+func TestQuorumLostInhibit(t *testing.T) {
+	_, notes := imp(t, `virtual_server 10.0.0.1 80 {
+  protocol TCP
+  quorum 2
+  sorry_server 10.0.0.9 80
+  real_server 10.0.0.2 80 {
+    inhibit_on_failure
+  }
+  real_server 10.0.0.3 80 {
+    inhibit_on_failure
+  }
+}
+`, nil)
+	for _, n := range notes {
+		if strings.Contains(n.Reason, "quorum lost") {
+			t.Errorf("unexpected note: %s", n)
+		}
 	}
 }
