@@ -25,10 +25,11 @@ import (
 )
 
 // The soak's client requests go out from soakClientAddr, each from a port
-// of its own (soakPorts in turn, never one used before in a run of up to
-// 40,000 requests), so that a failed request is found in the director's
-// connection table by its client address: the table names the real server
-// IPVS sent it to.
+// of its own (soakPorts in turn: a port is used again 40,000 requests
+// later, over 20 minutes at the soak's rate, long after IPVS has forgotten
+// its last connection), so that a failed request is found in the
+// director's connection table by its client address: the table names the
+// real server IPVS sent it to.
 var soakClientAddr = netip.MustParseAddr("192.168.10.100")
 
 const soakFirstPort, soakPorts = 20000, 40000
