@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/lvs-go/lvs/internal/lab"
 )
 
 // flow is one client's keep-alive connection to the VIP.
@@ -22,11 +24,16 @@ type flow struct {
 // openFlows opens n flows from the client's addresses (192.168.10.100 to
 // .199, then again from other ports), each with a first request.
 func (c *cluster) openFlows(n int) ([]*flow, error) {
+	return dialFlows(c.client, func(i int) netip.Addr { return netip.AddrFrom4([4]byte{192, 168, 10, byte(100 + i%100)}) }, n)
+}
+
+// dialFlows opens n flows from client, flow i from the address src(i).
+func dialFlows(client *lab.Host, src func(int) netip.Addr, n int) ([]*flow, error) {
 	var out []*flow
 	for i := range n {
-		src := netip.AddrFrom4([4]byte{192, 168, 10, byte(100 + i%100)})
+		src := src(i)
 		var conn net.Conn
-		err := c.client.Do(func() (err error) {
+		err := client.Do(func() (err error) {
 			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: src.AsSlice()}, Timeout: 3 * time.Second}
 			conn, err = d.Dial("tcp", netip.AddrPortFrom(vip, 80).String())
 			return

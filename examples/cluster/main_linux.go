@@ -10,10 +10,11 @@ import (
 	"github.com/lvs-go/lvs/internal/vm"
 )
 
-var modules = []string{"ip_vs", "ip_vs_mh", "veth", "bridge"}
+var modules = []string{"ip_vs", "ip_vs_mh", "ip_vs_rr", "veth", "bridge"}
 
-// programs are what the guest needs besides this program: the router.
-var programs = []string{birdPath}
+// programs are what the guest needs besides this program: the router,
+// and keepalived for the migrate scenario.
+var programs = []string{birdPath, keepalivedPath}
 
 type scenario struct {
 	name string
@@ -26,6 +27,7 @@ var scenarios = []scenario{
 	{"add", add},
 	{"withdraw", withdraw},
 	{"backup", backup},
+	{"migrate", migrate},
 }
 
 func main() {

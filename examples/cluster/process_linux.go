@@ -18,7 +18,8 @@ import (
 const directorArg = "-director-process"
 
 // runDirector runs one director from the configuration file at path until
-// SIGTERM: its BGP speaker, and a Director with its state in statePath.
+// SIGTERM: its BGP speaker if it has one, and a Director with its state in
+// statePath.
 func runDirector(path, statePath string) int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	cfg, err := director.Load(path)
@@ -28,13 +29,17 @@ func runDirector(path, statePath string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	sp, err := bgp.New(ctx, cfg.Config().Cluster.BGP, nil)
-	if err != nil {
-		log.Error("bgp", "error", err)
-		return 1
+	opts := &director.Options{StateFile: statePath}
+	if c := cfg.Config().Cluster; c != nil && c.BGP != nil {
+		sp, err := bgp.New(ctx, c.BGP, nil)
+		if err != nil {
+			log.Error("bgp", "error", err)
+			return 1
+		}
+		defer sp.Close()
+		opts.Announcer = sp
 	}
-	defer sp.Close()
-	d, err := director.New(&director.Options{Announcer: sp, StateFile: statePath})
+	d, err := director.New(opts)
 	if err != nil {
 		log.Error("director", "error", err)
 		return 1

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+	"time"
+)
+
+// pairFlows is how many keep-alive connections the pair scenarios hold.
+const pairFlows = 30
+
+// tally sums what happened to the held flows over a scenario.
+type tally struct {
+	held int
+	outcome
+}
+
+func (t *tally) add(o outcome) { t.same += o.same; t.moved += o.moved; t.broken += o.broken }
+
+// askAll asks every flow once more and fails unless each kept its real
+// server.
+func (t *tally) askAll(fs []*flow, step string) error {
+	o := ask(fs)
+	t.add(o)
+	if o.moved+o.broken > 0 {
+		return fmt.Errorf("%s: %v", step, o)
+	}
+	return nil
+}
+
+// takeover ends node from (SIGTERM, or SIGKILL with its link down) and
+// waits for node to to hold the VIP; it returns how long that took and
+// checks that the client's neighbour entry moved with the gratuitous ARPs.
+func (p *pair) takeover(ctx context.Context, from, to int, kill bool, limit time.Duration) (time.Duration, error) {
+	sig := syscall.SIGTERM
+	if kill {
+		sig = syscall.SIGKILL
+	}
+	start := time.Now()
+	if err := p.stop(from, sig); err != nil {
+		return 0, err
+	}
+	if kill {
+		if err := p.hosts[from].Do(setLink("eth0", false)); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := p.waitHolder(ctx, to, limit); err != nil {
+		return 0, err
+	}
+	took := time.Since(start)
+	if err := p.waitNeighbour(ctx, to); err != nil {
+		return took, err
+	}
+	return took, nil
+}
+
+// waitNeighbour waits until the client's neighbour entry for the VIP is
+// node i's address (the test never flushes it: only gratuitous ARPs move
+// it).
+func (p *pair) waitNeighbour(ctx context.Context, i int) error {
+	want, err := macOf(p.hosts[i])
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		got, err := p.neighbour()
+		if err != nil {
+			return err
+		}
+		if bytes.Equal(got, want) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the client's neighbour entry for the VIP is %v, not %s's %v", got, hostName(i), want)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// migrate replaces a keepalived pair by lvs-directors one node at a time,
+// as an operator would, while the client holds connections through the
+// VIP: the backup first, then a failover to it, then the other node. Every
+// held connection must keep its real server at every step.
+func migrate(ctx context.Context, w io.Writer) error {
+	if _, err := os.Stat(keepalivedPath); err != nil {
+		return errNoKeepalived
+	}
+	p, err := buildPair(ctx)
+	if err != nil {
+		return err
+	}
+	defer p.close()
+	var t tally
+
+	// A keepalived pair: d1 master, d2 backup with the connections.
+	if err := p.startKeepalived(0); err != nil {
+		return err
+	}
+	took, err := p.waitHolder(ctx, 0, 20*time.Second)
+	if err != nil {
+		return err
+	}
+	if err := p.startKeepalived(1); err != nil {
+		return err
+	}
+	fs, err := p.openPairFlows(pairFlows)
+	if err != nil {
+		return fmt.Errorf("%w%s", err, p.logs())
+	}
+	defer closeFlows(fs)
+	t.held = len(fs)
+	o, err := p.waitSynced(ctx, 1, fs)
+	t.add(o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "keepalived pair: d1 master after %v, %d flows held, d2 (backup) has them all\n", took.Round(10*time.Millisecond), len(fs))
+
+	// d2 (the backup) replaced: keepalived stopped, lvs-director on its
+	// imported keepalived.conf.
+	if err := p.stop(1, syscall.SIGTERM); err != nil {
+		return err
+	}
+	if err := p.startDirector(1); err != nil {
+		return err
+	}
+	if o, err = p.waitSynced(ctx, 1, fs); err != nil {
+		return err
+	}
+	t.add(o)
+	if who, err := p.holder(); err != nil || who != 0 {
+		return fmt.Errorf("after d2 became lvs-director: holder %d (%v)%s", who, err, p.logs())
+	}
+	fmt.Fprintf(w, "d2 is lvs-director (backup), has every flow; d1 (keepalived) still master\n")
+
+	// Fail over to d2: keepalived on d1 stopped (priority 0 sent).
+	took, err = p.takeover(ctx, 0, 1, false, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	if err := t.askAll(fs, "after the failover to d2"); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "failover keepalived -> lvs-director (clean stop): d2 holds the VIP %v after the signal; the client's neighbour entry moved; every flow kept its real server\n", took.Round(10*time.Millisecond))
+
+	// d1 replaced: lvs-director, backup (nopreempt) until it has the
+	// connections, then d2 stopped so that d1 takes the VIP back.
+	if err := p.startDirector(0); err != nil {
+		return err
+	}
+	if o, err = p.waitSynced(ctx, 0, fs); err != nil {
+		return err
+	}
+	t.add(o)
+	if who, err := p.holder(); err != nil || who != 1 {
+		return fmt.Errorf("d1 took the VIP despite nopreempt: holder %d (%v)%s", who, err, p.logs())
+	}
+	took, err = p.takeover(ctx, 1, 0, false, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	if err := t.askAll(fs, "after the failover back to d1"); err != nil {
+		return err
+	}
+	if err := p.startDirector(1); err != nil {
+		return err
+	}
+	if o, err = p.waitSynced(ctx, 1, fs); err != nil {
+		return err
+	}
+	t.add(o)
+	fmt.Fprintf(w, "failover lvs-director -> lvs-director (clean stop): d1 holds the VIP %v after the signal; d2 back as backup with every flow\n", took.Round(10*time.Millisecond))
+	fmt.Fprintf(w, "migrated: %d flows held, %d requests answered by their real server, %d by another, %d reset or timed out\n", t.held, t.same, t.moved, t.broken)
+	if t.moved+t.broken > 0 {
+		return fmt.Errorf("%d requests moved, %d broken", t.moved, t.broken)
+	}
+	return nil
+}
+
+// pairScenario runs two lvs-directors as a VRRP pair (their configuration
+// imported from the same keepalived.conf as migrate's, which is how a
+// keepalived user writes one) and kills the master: the backup takes the
+// VIP within Master_Down_Interval, and every held connection keeps its
+// real server through the synced connection table.
+func pairScenario(ctx context.Context, w io.Writer) error {
+	p, err := buildPair(ctx)
+	if err != nil {
+		return err
+	}
+	defer p.close()
+	var t tally
+	if err := p.startDirector(0); err != nil {
+		return err
+	}
+	took, err := p.waitHolder(ctx, 0, 20*time.Second)
+	if err != nil {
+		return err
+	}
+	if err := p.startDirector(1); err != nil {
+		return err
+	}
+	fs, err := p.openPairFlows(pairFlows)
+	if err != nil {
+		return fmt.Errorf("%w%s", err, p.logs())
+	}
+	defer closeFlows(fs)
+	t.held = len(fs)
+	o, err := p.waitSynced(ctx, 1, fs)
+	t.add(o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "d1 master after %v, %d flows held, d2 (backup) has them all\n", took.Round(10*time.Millisecond), len(fs))
+	// Master_Down_Interval at priority 100, 1s adverts: 3s + 0.61s skew.
+	took, err = p.takeover(ctx, 0, 1, true, 8*time.Second)
+	if err != nil {
+		return err
+	}
+	if err := t.askAll(fs, "after d1 was killed"); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "d1 killed (SIGKILL, link down): d2 holds the VIP %v later; the client's neighbour entry moved; every flow kept its real server\n", took.Round(10*time.Millisecond))
+	fmt.Fprintf(w, "%d flows held, %d requests answered by their real server, %d by another, %d reset or timed out\n", t.held, t.same, t.moved, t.broken)
+	return nil
+}
