@@ -22,7 +22,7 @@ _lvs_director() {
 		COMPREPLY=($(compgen -W "debug info warn error" -- "$cur"))
 		return
 		;;
-	-control-group|-drain|-for|-metrics|-reason|-status-group|-until)
+	-call-timeout|-control-group|-drain|-for|-max-checks|-metrics|-reason|-status-group|-until)
 		COMPREPLY=()
 		return
 		;;
@@ -40,7 +40,7 @@ _lvs_director() {
 	case $cmd in
 	"")
 		if [[ $cur == -* ]]; then
-			words="-check -config -control -control-group -drain -dry-run -import -log-format -log-level -metrics -state -status-group -status-page -teardown -version"
+			words="-call-timeout -check -config -control -control-group -drain -dry-run -import -log-format -log-level -max-checks -metrics -state -status-group -status-page -teardown -version"
 		else
 			words="status disable enable weight drain restore reload withdraw rejoin version undrain"
 		fi
