@@ -24,6 +24,13 @@
 //	          director goes idle
 //	backup    active/backup by MED: the backup carries nothing until the primary dies, then
 //	          everything, synced connections included
+//	pair      two lvs-directors as a VRRP pair on one LAN (no router), their configuration
+//	          imported from a keepalived.conf: the master killed (SIGKILL, link down) with 30
+//	          flows held, the backup takes the VIP, the client's neighbour entry moves with the
+//	          gratuitous ARPs, and every flow keeps its real server (synced connections)
+//	migrate   a keepalived pair (keepalived 2.2.7 on both nodes, lvs_sync_daemon) replaced by
+//	          lvs-directors one node at a time with 30 flows held: the backup first, a failover
+//	          to it, then the other node; every flow keeps its real server at every step
 //
 // Every namespace is unnamed and held by this process, which frees them
 // when it ends; traffic flows only between them.

@@ -27,6 +27,7 @@ var scenarios = []scenario{
 	{"add", add},
 	{"withdraw", withdraw},
 	{"backup", backup},
+	{"pair", pairScenario},
 	{"migrate", migrate},
 }
 

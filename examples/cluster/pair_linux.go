@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -47,8 +48,50 @@ func pairPriority(i int) int { return 150 - 50*i }
 type node struct {
 	kind string // "keepalived" or "lvs-director"
 	cmd  *exec.Cmd
-	out  *bytes.Buffer
+	out  *lockedBuffer
 	done chan error
+}
+
+// lockedBuffer is a process's output, written by exec's copying goroutine
+// and read by the scenario.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// backupLine is what each daemon logs when its VRRP instance enters
+// BACKUP: keepalived's, and runDirector's record of the director's event.
+var backupLine = map[string]string{"keepalived": "Entering BACKUP STATE", "lvs-director": "-> BACKUP"}
+
+// waitBackup waits until node i's VRRP instance is a backup, listening:
+// a daemon applies its table before it starts VRRP, and a master's
+// priority-0 advert sent before then would go unheard.
+func (p *pair) waitBackup(ctx context.Context, i int) error {
+	n := p.nodes[i]
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(n.out.String(), backupLine[n.kind]) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s (%s) did not enter BACKUP in 30s%s", hostName(i), n.kind, p.logs())
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return nil
 }
 
 // pair is a running pair lab.
@@ -205,7 +248,7 @@ func (p *pair) start(i int, kind string, cmd *exec.Cmd) error {
 	if p.nodes[i] != nil {
 		return fmt.Errorf("%s runs %s already", hostName(i), p.nodes[i].kind)
 	}
-	n := &node{kind: kind, cmd: cmd, out: &bytes.Buffer{}, done: make(chan error, 1)}
+	n := &node{kind: kind, cmd: cmd, out: &lockedBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = n.out, n.out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := netnsx.Do(int(p.hosts[i].NS()), cmd.Start); err != nil {
@@ -236,7 +279,8 @@ func (p *pair) stop(i int, sig syscall.Signal) error {
 }
 
 // holder is the node whose eth0 has the VIP: 0, 1, or -1 for none (or
-// both: -2).
+// both: -2). A node whose link is down (killed) holds nothing the LAN
+// sees.
 func (p *pair) holder() (int, error) {
 	who := -1
 	for i, h := range p.hosts {
@@ -280,8 +324,11 @@ func (p *pair) waitHolder(ctx context.Context, i int, limit time.Duration) (time
 func (p *pair) logs() string {
 	var b strings.Builder
 	for i, n := range p.nodes {
-		if n != nil && n.out.Len() > 0 {
-			fmt.Fprintf(&b, "\n--- %s (%s):\n%s", hostName(i), n.kind, lastLines(n.out.String(), 30))
+		if out := ""; n != nil {
+			if out = n.out.String(); out == "" {
+				continue
+			}
+			fmt.Fprintf(&b, "\n--- %s (%s):\n%s", hostName(i), n.kind, lastLines(out, 30))
 		}
 	}
 	return b.String()
@@ -295,7 +342,7 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// hostHas reports whether h's link has addr.
+// hostHas reports whether h's link has addr and is up.
 func hostHas(h *lab.Host, link string, addr netip.Addr) (bool, error) {
 	var has bool
 	err := h.Do(func() error {
@@ -309,7 +356,7 @@ func hostHas(h *lab.Host, link string, addr netip.Addr) (bool, error) {
 		}
 		for _, a := range addrs {
 			if n, ok := a.(*net.IPNet); ok && n.IP.Equal(addr.AsSlice()) {
-				has = true
+				has = ifi.Flags&net.FlagUp != 0
 			}
 		}
 		return nil
@@ -421,6 +468,15 @@ func (p *pair) waitSynced(ctx context.Context, i int, fs []*flow) (outcome, erro
 		case <-time.After(700 * time.Millisecond):
 		}
 	}
+}
+
+// moreFlows opens n more flows, added to fs (closed with fs on failure).
+func (p *pair) moreFlows(fs []*flow, n int) ([]*flow, error) {
+	more, err := p.openPairFlows(n)
+	if err != nil {
+		return fs, fmt.Errorf("%w%s", err, p.logs())
+	}
+	return append(fs, more...), nil
 }
 
 // openPairFlows opens n keep-alive connections from the client to the VIP.

@@ -40,19 +40,28 @@ func (p *pair) takeover(ctx context.Context, from, to int, kill bool, limit time
 	if kill {
 		sig = syscall.SIGKILL
 	}
-	start := time.Now()
-	if err := p.stop(from, sig); err != nil {
-		return 0, err
+	n := p.nodes[from]
+	if n == nil {
+		return 0, fmt.Errorf("%s runs nothing", hostName(from))
 	}
+	// The clock runs from the signal; the process is waited for after
+	// the takeover (a daemon may take seconds to exit after its last
+	// advert).
+	start := time.Now()
+	syscall.Kill(-n.cmd.Process.Pid, sig)
 	if kill {
 		if err := p.hosts[from].Do(setLink("eth0", false)); err != nil {
 			return 0, err
 		}
 	}
-	if _, err := p.waitHolder(ctx, to, limit); err != nil {
+	_, err := p.waitHolder(ctx, to, limit)
+	took := time.Since(start)
+	if serr := p.stop(from, sig); err == nil {
+		err = serr
+	}
+	if err != nil {
 		return 0, err
 	}
-	took := time.Since(start)
 	if err := p.waitNeighbour(ctx, to); err != nil {
 		return took, err
 	}
@@ -113,11 +122,14 @@ func migrate(ctx context.Context, w io.Writer) error {
 	if err := p.startKeepalived(1); err != nil {
 		return err
 	}
+	if err := p.waitBackup(ctx, 1); err != nil {
+		return err
+	}
 	fs, err := p.openPairFlows(pairFlows)
 	if err != nil {
 		return fmt.Errorf("%w%s", err, p.logs())
 	}
-	defer closeFlows(fs)
+	defer func() { closeFlows(fs) }()
 	t.held = len(fs)
 	o, err := p.waitSynced(ctx, 1, fs)
 	t.add(o)
@@ -134,6 +146,14 @@ func migrate(ctx context.Context, w io.Writer) error {
 	if err := p.startDirector(1); err != nil {
 		return err
 	}
+	if err := p.waitBackup(ctx, 1); err != nil {
+		return err
+	}
+	// Flows opened now reach d2 through its own sync daemon only.
+	if fs, err = p.moreFlows(fs, pairFlows/3); err != nil {
+		return err
+	}
+	t.held = len(fs)
 	if o, err = p.waitSynced(ctx, 1, fs); err != nil {
 		return err
 	}
@@ -141,7 +161,7 @@ func migrate(ctx context.Context, w io.Writer) error {
 	if who, err := p.holder(); err != nil || who != 0 {
 		return fmt.Errorf("after d2 became lvs-director: holder %d (%v)%s", who, err, p.logs())
 	}
-	fmt.Fprintf(w, "d2 is lvs-director (backup), has every flow; d1 (keepalived) still master\n")
+	fmt.Fprintf(w, "d2 is lvs-director (backup), has every flow, %d of them opened since; d1 (keepalived) still master\n", pairFlows/3)
 
 	// Fail over to d2: keepalived on d1 stopped (priority 0 sent).
 	took, err = p.takeover(ctx, 0, 1, false, 10*time.Second)
@@ -158,6 +178,13 @@ func migrate(ctx context.Context, w io.Writer) error {
 	if err := p.startDirector(0); err != nil {
 		return err
 	}
+	if err := p.waitBackup(ctx, 0); err != nil {
+		return err
+	}
+	if fs, err = p.moreFlows(fs, pairFlows/3); err != nil {
+		return err
+	}
+	t.held = len(fs)
 	if o, err = p.waitSynced(ctx, 0, fs); err != nil {
 		return err
 	}
@@ -175,11 +202,14 @@ func migrate(ctx context.Context, w io.Writer) error {
 	if err := p.startDirector(1); err != nil {
 		return err
 	}
+	if err := p.waitBackup(ctx, 1); err != nil {
+		return err
+	}
 	if o, err = p.waitSynced(ctx, 1, fs); err != nil {
 		return err
 	}
 	t.add(o)
-	fmt.Fprintf(w, "failover lvs-director -> lvs-director (clean stop): d1 holds the VIP %v after the signal; d2 back as backup with every flow\n", took.Round(10*time.Millisecond))
+	fmt.Fprintf(w, "failover lvs-director -> lvs-director (clean stop, %d more flows opened before it): d1 holds the VIP %v after the signal; d2 back as backup with every flow\n", pairFlows/3, took.Round(10*time.Millisecond))
 	fmt.Fprintf(w, "migrated: %d flows held, %d requests answered by their real server, %d by another, %d reset or timed out\n", t.held, t.same, t.moved, t.broken)
 	if t.moved+t.broken > 0 {
 		return fmt.Errorf("%d requests moved, %d broken", t.moved, t.broken)
@@ -207,6 +237,9 @@ func pairScenario(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	if err := p.startDirector(1); err != nil {
+		return err
+	}
+	if err := p.waitBackup(ctx, 1); err != nil {
 		return err
 	}
 	fs, err := p.openPairFlows(pairFlows)

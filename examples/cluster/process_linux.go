@@ -59,6 +59,10 @@ func runDirector(path, statePath string) int {
 		if r.Err != nil {
 			log.Warn("director", "error", r.Err)
 		}
+		if r.VRRP != nil {
+			// The pair scenarios read these (waitBackup).
+			log.Warn("vrrp", "event", r.VRRP.String())
+		}
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
