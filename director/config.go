@@ -15,10 +15,11 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/lvs-go/lvs/internal/yamlx"
 	"github.com/lvs-go/lvs/iptables"
 	"github.com/lvs-go/lvs/ipvs"
 	"github.com/lvs-go/lvs/sysctl"
-	"sigs.k8s.io/yaml"
+	yamlv2 "go.yaml.in/yaml/v2"
 )
 
 // Config is the desired director, in Go or as a JSON or YAML file (the
@@ -354,18 +355,38 @@ func Load(path string) (*Compiled, error) {
 // are *ConfigError, with the line of b they are about where it can be
 // told.
 func Parse(b []byte) (*Compiled, error) {
-	var c Config
-	if err := yaml.UnmarshalStrict(b, &c); err != nil {
-		if ce := (*ConfigError)(nil); errors.As(err, &ce) {
-			return nil, withLine(b, ce)
-		}
-		return nil, withLine(b, &ConfigError{Reason: err.Error()})
+	c, err := readConfig(b)
+	if err != nil {
+		return nil, err
 	}
-	cc, err := Compile(&c)
+	cc, err := Compile(c)
 	if err != nil {
 		return nil, withLine(b, err)
 	}
 	return cc, nil
+}
+
+// readConfig reads the configuration in b: YAML read once into a
+// compact tree (internal/yamlx), decoded by the json tags (decodeConfig).
+func readConfig(b []byte) (*Config, error) {
+	doc, err := yamlx.Parse(b)
+	if err != nil {
+		// yaml/v2 places syntax errors on the line they are on, where
+		// v3 is often a line early: its words, as before v3 read files.
+		var v any
+		if errors.As(err, new(*yamlx.ExpandError)) {
+			return nil, &ConfigError{Reason: err.Error(), Err: err}
+		}
+		if err2 := yamlv2.Unmarshal(b, &v); err2 != nil {
+			err = err2
+		}
+		return nil, withLine(b, &ConfigError{Reason: err.Error()})
+	}
+	var c Config
+	if err := decodeConfig(doc, &c); err != nil {
+		return nil, err
+	}
+	return &c, nil
 }
 
 // Compiled is a Config checked and compiled into what Plan and Run act on

@@ -1,0 +1,79 @@
+package yamlx
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// dump prints the tree of d as one line per node, for comparing.
+func dump(d *Doc) string {
+	var b strings.Builder
+	var walk func(i int32, depth int)
+	walk = func(i int32, depth int) {
+		n := d.Node(i)
+		fmt.Fprintf(&b, "%s%d %d %q", strings.Repeat(" ", depth), n.Kind, n.Tag, n.Value)
+		if n.Kind != Scalar || n.Tag != Null || n.Value != "" {
+			fmt.Fprintf(&b, " @%d", n.Line)
+		}
+		b.WriteByte('\n')
+		for c := n.First; c != None; c = d.Node(c).Next {
+			walk(c, depth+1)
+		}
+	}
+	if d.Len() > 0 {
+		walk(0, 0)
+	}
+	return b.String()
+}
+
+var samples = []string{
+	"",
+	"# only a comment\n",
+	"a: 1\nb: [x, \"y\", 'z''s']\nc:\n  - {k: v, n: null, t: true}\n  - - nested\n    - two\nd:\n- e: 1.5\n  f: 0x1F\n",
+	"services:\n  - name: web\n    protocol: tcp\n    address: 10.0.0.8:80   # comment\n    flags: one-packet,flag-1\n    realServers:\n      - {address: 10.0.0.110:80, forward: nat}\n      - address: \"[2001:db8::1]:80\"\n        forward: dr\n\n    check: {type: tcp, interval: 5s}\n",
+	"{\"services\": [\n  {\"name\": \"x\", \"weight\": 1,\n   \"ok\": true\n  }\n]}\n",
+	"a:\nb: ~\nc: \"\\u00e9\\n\"\n",
+	"- a\n- b: c\n  d: e\n-\n  f: g\n",
+	"key: -1\nother: -x\nk3: a:b\n",
+}
+
+// TestFastMatchesV3: the fast parser reads the samples, into the tree
+// yaml/v3 reads.
+func TestFastMatchesV3(t *testing.T) {
+	for _, s := range samples {
+		fast, err := parseFast([]byte(s))
+		if err != nil {
+			t.Errorf("%q: not read by the fast parser: %v", s, err)
+			continue
+		}
+		slow, err := parseV3([]byte(s))
+		if err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		if f, v := dump(fast), dump(slow); f != v {
+			t.Errorf("%q:\nfast:\n%s\nv3:\n%s", s, f, v)
+		}
+	}
+}
+
+// FuzzFastMatchesV3: whatever the fast parser reads, yaml/v3 reads the
+// same; what it does not read, Parse still reads as yaml/v3 does.
+func FuzzFastMatchesV3(f *testing.F) {
+	for _, s := range samples {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fast, err := parseFast(b)
+		if err != nil {
+			return
+		}
+		slow, err := parseV3(b)
+		if err != nil {
+			t.Fatalf("%q: read by the fast parser, refused by yaml/v3: %v\n%s", b, err, dump(fast))
+		}
+		if f, v := dump(fast), dump(slow); f != v {
+			t.Fatalf("%q:\nfast:\n%s\nv3:\n%s", b, f, v)
+		}
+	})
+}
