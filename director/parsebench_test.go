@@ -79,3 +79,16 @@ func TestWriteParseFiles(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkParse: Parse of a configuration of 10,000 services (2.7 MB),
+// from the file's bytes to a Compiled.
+func BenchmarkParse(b *testing.B) {
+	cfg := bigConfig(10_000)
+	b.SetBytes(int64(len(cfg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse(cfg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/lvs-go/lvs/director/check"
 	"github.com/lvs-go/lvs/internal/yamlx"
 	"github.com/lvs-go/lvs/ipvs"
 )
@@ -27,7 +28,7 @@ func decodeConfig(doc *yamlx.Doc, c *Config) error {
 	if doc.Len() == 0 {
 		return nil
 	}
-	d := &decoder{doc: doc, structs: map[reflect.Type][]fieldInfo{}}
+	d := &decoder{doc: doc, structs: map[reflect.Type][]fieldInfo{}, kinds: map[reflect.Type]typeKind{}}
 	if err := d.caseDuplicates(0); err != nil {
 		return err
 	}
@@ -40,7 +41,36 @@ type decoder struct {
 	doc     *yamlx.Doc
 	path    []pathStep
 	structs map[reflect.Type][]fieldInfo
-	buf     []byte
+	kinds   map[reflect.Type]typeKind
+}
+
+// typeKind is how the decoder reads a type.
+type typeKind uint8
+
+const (
+	byKind   typeKind = iota // by its reflect.Kind
+	byJSON                   // its own UnmarshalJSON
+	byText                   // its UnmarshalText
+	byNative                 // a hook of the decoder's
+)
+
+func (d *decoder) typeKind(t reflect.Type) typeKind {
+	if k, ok := d.kinds[t]; ok {
+		return k
+	}
+	k := byKind
+	pt := reflect.PointerTo(t)
+	switch {
+	case t == durationType || t == serviceFlagsType || t == realServerType || t == checkType:
+		k = byNative
+	case t.Kind() == reflect.Pointer:
+	case pt.Implements(jsonUnmarshaler) && !native[t]:
+		k = byJSON
+	case pt.Implements(textUnmarshalerTy):
+		k = byText
+	}
+	d.kinds[t] = k
+	return k
 }
 
 // pathStep is a mapping key, or an index if key is empty.
@@ -215,19 +245,21 @@ func (d *decoder) value(i int32, v reflect.Value) error {
 		}
 		return nil
 	}
-	switch t {
-	case durationType:
-		return d.duration(i, v)
-	case serviceFlagsType:
-		return d.serviceFlags(i, v)
-	case realServerType:
-		return d.realServer(i, v)
-	}
-	pt := reflect.PointerTo(t)
-	if t.Kind() != reflect.Pointer && pt.Implements(jsonUnmarshaler) && !native[t] {
+	switch d.typeKind(t) {
+	case byNative:
+		switch t {
+		case durationType:
+			return d.duration(i, v)
+		case serviceFlagsType:
+			return d.serviceFlags(i, v)
+		case realServerType:
+			return d.realServer(i, v)
+		case checkType:
+			return d.check(i, v)
+		}
+	case byJSON:
 		return d.viaJSON(i, v)
-	}
-	if t.Kind() != reflect.Pointer && pt.Implements(textUnmarshalerTy) {
+	case byText:
 		if n.Kind != yamlx.Scalar {
 			return d.fail(i, nil, "want a string, not a %s", kindName(n.Kind))
 		}
@@ -462,6 +494,72 @@ func (d *decoder) realServer(i int32, v reflect.Value) error {
 	}
 	v.Set(reflect.ValueOf(rs))
 	return nil
+}
+
+// check reads a check block as Check.UnmarshalJSON does: the director's
+// fields here, the kind's by check.Decode (given only those, as JSON). A
+// block it cannot read this way is read by Check.UnmarshalJSON, for its
+// errors.
+func (d *decoder) check(i int32, v reflect.Value) error {
+	n := d.doc.Node(i)
+	if n.Kind != yamlx.Mapping {
+		return d.viaJSON(i, v)
+	}
+	var out Check
+	typ := ""
+	spec := []byte{'{'}
+	for k := n.First; k != yamlx.None; k = d.doc.Node(d.doc.Node(k).Next).Next {
+		key, val := d.doc.Node(k).Value, d.doc.Node(k).Next
+		name := ""
+		for _, f := range checkFields {
+			if foldEqual(f, key) {
+				name = f
+			}
+		}
+		var ok bool
+		vn := d.doc.Node(val)
+		switch name {
+		case "":
+			if len(spec) > 1 {
+				spec = append(spec, ',')
+			}
+			spec = appendJSONString(spec, key)
+			spec = append(spec, ':')
+			spec = d.appendJSON(spec, val, nil)
+			continue
+		case "type":
+			typ, ok = vn.Value, vn.Kind == yamlx.Scalar && vn.Tag == yamlx.Str
+		case "port":
+			ok = d.quiet(val, reflect.ValueOf(&out.Port).Elem())
+		case "interval":
+			ok = d.quiet(val, reflect.ValueOf(&out.Interval).Elem())
+		case "timeout":
+			ok = d.quiet(val, reflect.ValueOf(&out.Timeout).Elem())
+		case "jitter":
+			ok = d.quiet(val, reflect.ValueOf(&out.Jitter).Elem())
+		case "rise":
+			ok = d.quiet(val, reflect.ValueOf(&out.Rise).Elem())
+		case "fall":
+			ok = d.quiet(val, reflect.ValueOf(&out.Fall).Elem())
+		case "onFailure":
+			ok = d.quiet(val, reflect.ValueOf(&out.OnFailure).Elem())
+		}
+		if !ok || vn.Kind == yamlx.Scalar && vn.Tag == yamlx.Null {
+			return d.viaJSON(i, v)
+		}
+	}
+	s, err := check.Decode(typ, append(spec, '}'))
+	if err != nil {
+		return d.viaJSON(i, v)
+	}
+	out.Spec = s
+	v.Set(reflect.ValueOf(out))
+	return nil
+}
+
+// quiet decodes the scalar at i into v, reporting whether it could.
+func (d *decoder) quiet(i int32, v reflect.Value) bool {
+	return d.doc.Node(i).Kind == yamlx.Scalar && d.value(i, v) == nil
 }
 
 // viaJSON gives the subtree at i, as JSON, to v's UnmarshalJSON (or

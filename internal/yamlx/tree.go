@@ -134,6 +134,19 @@ func Resolve(s string) Tag {
 		return Float
 	}
 	c := s[0]
+	dots := 0
+	for i := 0; i < len(s); i++ {
+		switch b := s[i]; {
+		case b == '.':
+			dots++
+		case '0' <= b && b <= '9', 'a' <= b && b <= 'f', 'A' <= b && b <= 'F', b == 'x', b == 'X', b == 'o', b == 'O', b == '_', b == '+', b == '-':
+		default:
+			return Str // no number has it (an address's ':')
+		}
+	}
+	if dots > 1 {
+		return Str
+	}
 	switch {
 	case c == '.':
 		if _, err := strconv.ParseFloat(s, 64); err == nil {
