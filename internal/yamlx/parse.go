@@ -63,7 +63,12 @@ type parser struct {
 	line int32 // the line of s[i]
 	col  int   // the column of s[i]: i - the start of its line
 	doc  *Doc
+	// depth is how deep in collections the parser is: past maxDepth it
+	// leaves the document to yaml/v3, which refuses it.
+	depth int
 }
+
+const maxDepth = 10000
 
 func (p *parser) peek() byte {
 	if p.i < len(p.s) {
@@ -192,6 +197,10 @@ func (p *parser) document() error {
 // parent is at column parent, and returns its index. It returns at the
 // end of the node's last line.
 func (p *parser) block(parent, col int) (int32, error) {
+	if p.depth++; p.depth > maxDepth {
+		return 0, errSlow
+	}
+	defer func() { p.depth-- }()
 	if p.peek() == '-' && p.blankAt(1) {
 		return p.sequence(col)
 	}
@@ -369,6 +378,10 @@ func (p *parser) inline(parent int, inMap bool) (int32, error) {
 // flow reads a flow collection at s[i] ("[" or "{"), which may go on over
 // lines indented more than parent.
 func (p *parser) flow(parent int) (int32, error) {
+	if p.depth++; p.depth > maxDepth {
+		return 0, errSlow
+	}
+	defer func() { p.depth-- }()
 	open := p.peek()
 	kind, closer := Sequence, byte(']')
 	if open == '{' {
