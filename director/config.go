@@ -336,15 +336,20 @@ func Load(path string) (*Compiled, error) {
 		return nil, err
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil {
+	fi, err := f.Stat()
+	if err != nil {
 		return nil, err
 	} else if !fi.Mode().IsRegular() {
 		return nil, &ConfigError{Reason: fmt.Sprintf("%s is not a regular file (%v)", path, fi.Mode().Type())}
 	}
-	b, err := io.ReadAll(io.LimitReader(f, MaxConfigSize+1))
-	if err != nil {
+	// Read into a buffer of the file's size (one allocation, not
+	// io.ReadAll's doublings), still bounded if the file grows.
+	var buf bytes.Buffer
+	buf.Grow(int(min(fi.Size(), MaxConfigSize)) + 512)
+	if _, err := buf.ReadFrom(io.LimitReader(f, MaxConfigSize+1)); err != nil {
 		return nil, err
 	}
+	b := buf.Bytes()
 	if len(b) > MaxConfigSize {
 		return nil, &ConfigError{Reason: fmt.Sprintf("%s is larger than %d bytes", path, MaxConfigSize)}
 	}
