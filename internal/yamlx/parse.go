@@ -2,11 +2,8 @@ package yamlx
 
 import (
 	"errors"
-	"fmt"
 	"strconv"
 	"unicode/utf8"
-
-	yaml "go.yaml.in/yaml/v3"
 )
 
 // errSlow stops the fast parser at something it does not read, for
@@ -91,18 +88,10 @@ func (p *parser) skipSpaces() error {
 	for p.i < len(p.s) && p.s[p.i] == ' ' {
 		p.i++
 	}
-	if p.peek() == '#' && (p.i > start || p.col == 0 && p.i == 0 || p.i > 0 && p.s[p.i-1] == '\n') {
+	if p.peek() == '#' && (p.i > start || p.i == 0 || p.s[p.i-1] == '\n') {
 		for p.i < len(p.s) && p.s[p.i] != '\n' {
 			p.i++
 		}
-	}
-	return p.checkChar()
-}
-
-// checkChar refuses what the fast parser leaves to yaml/v3 at s[i].
-func (p *parser) checkChar() error {
-	if c := p.peek(); c == '\t' || c == '\r' {
-		return errSlow
 	}
 	return nil
 }
@@ -147,8 +136,6 @@ func (p *parser) nextLine() (int, error) {
 			continue
 		case 0:
 			return -1, nil
-		case '\t', '\r':
-			return 0, errSlow
 		}
 		p.col = p.i - start
 		if p.col == 0 && (p.at(0, '-') && p.at(1, '-') && p.at(2, '-') || p.at(0, '.') && p.at(1, '.') && p.at(2, '.')) && p.blankAt(3) {
@@ -176,7 +163,7 @@ func (p *parser) document() error {
 	if p.i >= len(p.s) {
 		return nil
 	}
-	if c := p.peek(); c == '%' || (c == '-' || c == '.') && p.at(1, c) && p.at(2, c) && p.blankAt(3) || c == '\t' || c == '\r' || c == 0xef {
+	if c := p.peek(); c == '%' || (c == '-' || c == '.') && p.at(1, c) && p.at(2, c) && p.blankAt(3) {
 		return errSlow // directives, document markers
 	}
 	p.col = ind
@@ -205,14 +192,14 @@ func (p *parser) block(parent, col int) (int32, error) {
 		return p.sequence(col)
 	}
 	if c := p.peek(); c == '[' || c == '{' {
-		return p.inline(parent, false)
+		return p.inline(parent)
 	}
 	if isKey, err := p.isKey(); err != nil {
 		return 0, err
 	} else if isKey {
 		return p.mapping(col)
 	}
-	return p.inline(parent, false)
+	return p.inline(parent)
 }
 
 // isKey reports whether the line at s[i] starts with a mapping key.
@@ -254,8 +241,6 @@ func (p *parser) sequence(col int) (int32, error) {
 				*p = save
 				item = p.doc.add(Node{Kind: Scalar, Tag: Null, Line: line, First: None, Next: None})
 			}
-		} else if c == '\t' || c == '\r' {
-			return 0, errSlow
 		} else {
 			var err error
 			if item, err = p.block(col, p.col); err != nil {
@@ -322,13 +307,11 @@ func (p *parser) mapping(col int) (int32, error) {
 				*p = save
 				val = p.doc.add(Node{Kind: Scalar, Tag: Null, Line: line, First: None, Next: None})
 			}
-		} else if c == '\t' || c == '\r' {
-			return 0, errSlow
 		} else {
 			if c == '-' && p.blankAt(1) {
 				return 0, errSlow // "key: - item": yaml/v3 refuses it
 			}
-			if val, err = p.inline(col, true); err != nil {
+			if val, err = p.inline(col); err != nil {
 				return 0, err
 			}
 		}
@@ -354,9 +337,9 @@ func (p *parser) mapping(col int) (int32, error) {
 }
 
 // inline reads a value that starts on the current line: a flow
-// collection, or a scalar that must end on it. In a mapping's value
-// (inMap), a plain scalar may not hold ": ".
-func (p *parser) inline(parent int, inMap bool) (int32, error) {
+// collection, or a scalar that must end on it (a plain one may not hold
+// ": ").
+func (p *parser) inline(parent int) (int32, error) {
 	switch p.peek() {
 	case '[', '{':
 		n, err := p.flow(parent)
@@ -491,7 +474,7 @@ func (p *parser) flowSpace(parent int) error {
 			p.i = ls
 			p.col = 0
 			continue
-		case '\t', '\r', 0:
+		case 0:
 			return errSlow
 		}
 		return nil
@@ -656,150 +639,4 @@ func (p *parser) singleQuoted() (string, error) {
 			p.i++
 		}
 	}
-}
-
-// ExpandError is a document whose aliases expand to more nodes than
-// Parse allows (a "billion laughs").
-type ExpandError struct{ Limit int }
-
-func (e *ExpandError) Error() string {
-	return fmt.Sprintf("yaml: the document's aliases expand to more than %d nodes", e.Limit)
-}
-
-// parseV3 reads b with yaml/v3 and converts its nodes.
-func parseV3(b []byte) (*Doc, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(b, &root); err != nil {
-		return nil, err
-	}
-	d := &Doc{}
-	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
-		return d, nil
-	}
-	c := converter{doc: d, limit: 16*len(b) + 1<<16}
-	if _, err := c.node(root.Content[0]); err != nil {
-		return nil, err
-	}
-	return d, nil
-}
-
-type converter struct {
-	doc   *Doc
-	limit int
-}
-
-func (c *converter) node(n *yaml.Node) (int32, error) {
-	for n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	if int(c.doc.n) >= c.limit {
-		return 0, &ExpandError{Limit: c.limit}
-	}
-	switch n.Kind {
-	case yaml.ScalarNode:
-		return c.doc.add(Node{Kind: Scalar, Tag: v3Tag(n), Value: n.Value, Line: int32(n.Line), First: None, Next: None}), nil
-	case yaml.SequenceNode:
-		i := c.doc.add(Node{Kind: Sequence, Line: int32(n.Line), First: None, Next: None})
-		last := int32(None)
-		for _, e := range n.Content {
-			e, err := c.node(e)
-			if err != nil {
-				return 0, err
-			}
-			last = c.doc.link(i, last, e)
-		}
-		return i, nil
-	case yaml.MappingNode:
-		i := c.doc.add(Node{Kind: Mapping, Line: int32(n.Line), First: None, Next: None})
-		last := int32(None)
-		pairs, err := mergedPairs(n)
-		if err != nil {
-			return 0, err
-		}
-		for _, kv := range pairs {
-			k, err := c.node(kv[0])
-			if err != nil {
-				return 0, err
-			}
-			if c.doc.Node(k).Kind != Scalar {
-				return 0, fmt.Errorf("yaml: line %d: a mapping key is not a scalar", kv[0].Line)
-			}
-			v, err := c.node(kv[1])
-			if err != nil {
-				return 0, err
-			}
-			last = c.doc.link(i, last, k)
-			last = c.doc.link(i, last, v)
-		}
-		return i, nil
-	}
-	return 0, fmt.Errorf("yaml: line %d: unexpected node", n.Line)
-}
-
-// mergedPairs are the key-value pairs of the mapping n with its merge
-// keys ("<<: *base") resolved: its own keys first, then the merged
-// mappings' keys it has not, the earlier mapping first.
-func mergedPairs(n *yaml.Node) ([][2]*yaml.Node, error) {
-	var own, merged [][2]*yaml.Node
-	var from []*yaml.Node
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
-			for v.Kind == yaml.AliasNode {
-				v = v.Alias
-			}
-			switch v.Kind {
-			case yaml.MappingNode:
-				from = append(from, v)
-			case yaml.SequenceNode:
-				for _, e := range v.Content {
-					for e.Kind == yaml.AliasNode {
-						e = e.Alias
-					}
-					if e.Kind != yaml.MappingNode {
-						return nil, fmt.Errorf("yaml: line %d: map merge requires map or sequence of maps as the value", k.Line)
-					}
-					from = append(from, e)
-				}
-			default:
-				return nil, fmt.Errorf("yaml: line %d: map merge requires map or sequence of maps as the value", k.Line)
-			}
-			continue
-		}
-		own = append(own, [2]*yaml.Node{k, v})
-	}
-	if len(from) == 0 {
-		return own, nil
-	}
-	seen := map[string]bool{}
-	for _, kv := range own {
-		seen[kv[0].Value] = true
-	}
-	for _, m := range from {
-		pairs, err := mergedPairs(m)
-		if err != nil {
-			return nil, err
-		}
-		for _, kv := range pairs {
-			if !seen[kv[0].Value] {
-				seen[kv[0].Value] = true
-				merged = append(merged, kv)
-			}
-		}
-	}
-	return append(own, merged...), nil
-}
-
-func v3Tag(n *yaml.Node) Tag {
-	switch n.ShortTag() {
-	case "!!null":
-		return Null
-	case "!!bool":
-		return Bool
-	case "!!int":
-		return Int
-	case "!!float":
-		return Float
-	}
-	return Str
 }
