@@ -1,6 +1,7 @@
 package director
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -44,6 +45,17 @@ func decodeSeeds(t testing.TB) [][]byte {
 	} {
 		out = append(out, []byte(s))
 	}
+	// JSON as programs write it, indented; YAML with CRLF line ends and
+	// tabs (read by yaml/v3, not the fast parser).
+	var c Config
+	if err := yaml.UnmarshalStrict([]byte(natYAML), &c); err != nil {
+		t.Fatal(err)
+	}
+	pretty, err := json.MarshalIndent(&c, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = append(out, pretty, []byte(strings.ReplaceAll(natYAML, "\n", "\r\n")), []byte(strings.ReplaceAll(natYAML, ": ", ":\t")))
 	return out
 }
 
