@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/lvs-go/lvs/director"
 	"github.com/lvs-go/lvs/director/keepalived"
-	"github.com/lvs-go/lvs/internal/yamlx"
 )
 
 // importKeepalived prints the keepalived configuration at path as a
@@ -47,15 +45,10 @@ func importKeepalived(path string) int {
 	return 0
 }
 
-// writeYAML writes cfg as YAML: its JSON (the json tags and the types'
-// MarshalJSON) written as block YAML in one pass, without the YAML
-// library's tree of the whole configuration.
+// writeYAML writes cfg as YAML, in one pass over it (Config.AppendYAML):
+// no JSON of the whole configuration, and no YAML library's tree of it.
 func writeYAML(w io.Writer, cfg *director.Config) error {
-	j, err := json.Marshal(cfg)
-	if err != nil {
-		return err
-	}
-	y, err := yamlx.FromJSON(make([]byte, 0, len(j)+len(j)/2), j)
+	y, err := cfg.AppendYAML(nil)
 	if err != nil {
 		return err
 	}

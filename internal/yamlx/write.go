@@ -27,6 +27,32 @@ func FromJSON(dst, j []byte) ([]byte, error) {
 	return w.out, nil
 }
 
+// AppendJSON appends the JSON value j as block YAML at indentation ind:
+// a mapping's keys or a list's items at ind. If inline, the line is
+// started ("key:" or "-") and a scalar is written after a space on it.
+// A list in a mapping sits at the mapping's keys' indentation (write it
+// at the key's).
+func AppendJSON(dst, j []byte, ind int, inline bool) ([]byte, error) {
+	w := writer{j: j, out: dst}
+	if err := w.value(ind, inline); err != nil {
+		return dst, err
+	}
+	w.skipSpace()
+	if w.i != len(w.j) {
+		return dst, errors.New("yamlx: data after the JSON value")
+	}
+	return w.out, nil
+}
+
+// AppendString appends s as a scalar that reads back as the string s:
+// plain where it can, else double-quoted.
+func AppendString(b []byte, s string) []byte {
+	if plainSafe(s) {
+		return append(b, s...)
+	}
+	return AppendQuoted(b, s)
+}
+
 type writer struct {
 	j   []byte
 	i   int
@@ -87,7 +113,7 @@ func (w *writer) value(ind int, inline bool) error {
 				return err
 			}
 			w.indent(ind)
-			w.scalar(key, true)
+			w.out = AppendString(w.out, key)
 			w.out = append(w.out, ':')
 			w.skipSpace()
 			if w.i >= len(w.j) || w.j[w.i] != ':' {
@@ -180,7 +206,7 @@ func (w *writer) atom() error {
 		if err != nil {
 			return err
 		}
-		w.scalar(s, false)
+		w.out = AppendString(w.out, s)
 		return nil
 	}
 	start := w.i
@@ -224,16 +250,6 @@ func (w *writer) str() (string, error) {
 		}
 	}
 	return "", errJSON
-}
-
-// scalar writes s plain where YAML reads it back as this string, else
-// double-quoted.
-func (w *writer) scalar(s string, key bool) {
-	if plainSafe(s) {
-		w.out = append(w.out, s...)
-		return
-	}
-	w.out = AppendQuoted(w.out, s)
 }
 
 // plainSafe reports whether s reads back as the string s when written
