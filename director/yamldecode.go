@@ -65,7 +65,7 @@ func (d *decoder) typeKind(t reflect.Type) typeKind {
 	case t.Kind() == reflect.Pointer:
 	case pt.Implements(jsonUnmarshaler) && !native[t]:
 		k = byJSON
-	case pt.Implements(textUnmarshalerTy):
+	case pt.Implements(textUnmarshaler):
 		k = byText
 	}
 	d.kinds[t] = k
@@ -214,12 +214,11 @@ func field(fs []fieldInfo, key string) (fieldInfo, bool) {
 }
 
 var (
-	durationType      = reflect.TypeFor[time.Duration]()
-	serviceFlagsType  = reflect.TypeFor[ipvs.ServiceFlags]()
-	realServerType    = reflect.TypeFor[RealServer]()
-	checkType         = reflect.TypeFor[Check]()
-	jsonUnmarshaler   = reflect.TypeFor[json.Unmarshaler]()
-	textUnmarshalerTy = reflect.TypeFor[encoding.TextUnmarshaler]()
+	durationType     = reflect.TypeFor[time.Duration]()
+	serviceFlagsType = reflect.TypeFor[ipvs.ServiceFlags]()
+	realServerType   = reflect.TypeFor[RealServer]()
+	checkType        = reflect.TypeFor[Check]()
+	jsonUnmarshaler  = reflect.TypeFor[json.Unmarshaler]()
 )
 
 // native are the types with an UnmarshalJSON that the decoder reads
@@ -367,7 +366,7 @@ func (d *decoder) mapValue(i int32, v reflect.Value) error {
 		d.push(key.Value, 0)
 		kv := reflect.New(kt).Elem()
 		switch {
-		case reflect.PointerTo(kt).Implements(textUnmarshalerTy):
+		case reflect.PointerTo(kt).Implements(textUnmarshaler):
 			if err := kv.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(key.Value)); err != nil {
 				return d.fail(k, err, "%s", err.Error())
 			}

@@ -160,7 +160,7 @@ func (d *decoder) appendJSON(b []byte, i int32, t reflect.Type) []byte {
 		pt := reflect.PointerTo(t)
 		switch {
 		case pt.Implements(jsonUnmarshaler):
-		case t.Kind() == reflect.String || pt.Implements(textUnmarshalerTy):
+		case t.Kind() == reflect.String || pt.Implements(textUnmarshaler):
 			return appendJSONString(b, n.Value)
 		case t.Kind() == reflect.Bool:
 			if v, ok := boolValue(n); ok {
