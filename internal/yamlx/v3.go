@@ -24,7 +24,9 @@ func parseV3(b []byte) (*Doc, error) {
 	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
 		return d, nil
 	}
-	c := converter{doc: d, limit: 16*len(b) + 1<<16}
+	// A document has at most about a node per byte ("{a,b}" has a null
+	// for each key); aliases may add a million more.
+	c := converter{doc: d, limit: len(b) + 1<<20}
 	if _, err := c.node(root.Content[0]); err != nil {
 		return nil, err
 	}
