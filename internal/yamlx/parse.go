@@ -65,7 +65,11 @@ type parser struct {
 	depth int
 }
 
-const maxDepth = 10000
+const (
+	maxDepth = 10000
+	// maxKey is the longest implicit key YAML reads.
+	maxKey = 1024
+)
 
 func (p *parser) peek() byte {
 	if p.i < len(p.s) {
@@ -269,11 +273,12 @@ func (p *parser) mapping(col int) (int32, error) {
 	m := p.doc.add(Node{Kind: Mapping, Line: p.line, First: None, Next: None})
 	last := int32(None)
 	for {
+		keyStart := p.i
 		key, err := p.scalar(false)
 		if err != nil {
 			return 0, err
 		}
-		if p.peek() != ':' || !p.blankAt(1) {
+		if p.peek() != ':' || !p.blankAt(1) || p.i-keyStart > maxKey {
 			return 0, errSlow
 		}
 		if k := p.doc.Node(key); k.Tag == Null || k.Value == "<<" {
@@ -396,12 +401,16 @@ func (p *parser) flow(parent int) (int32, error) {
 				return 0, errSlow // a trailing comma: yaml/v3's to read
 			}
 		}
+		itemStart, itemLine := p.i, p.line
 		item, err := p.flowItem(parent)
 		if err != nil {
 			return 0, err
 		}
 		if err := p.flowSpace(parent); err != nil {
 			return 0, err
+		}
+		if p.peek() == ':' && (p.line != itemLine || p.i-itemStart > maxKey) {
+			return 0, errSlow // a key over lines, or too long: yaml/v3's to refuse
 		}
 		if kind == Sequence {
 			if p.peek() == ':' {
@@ -414,7 +423,7 @@ func (p *parser) flow(parent int) (int32, error) {
 		if k.Kind != Scalar || k.Tag == Null || k.Value == "<<" || p.peek() != ':' {
 			return 0, errSlow
 		}
-		quoted := p.i > 0 && (p.s[p.i-1] == '"' || p.s[p.i-1] == '\'')
+		quoted := p.s[itemStart] == '"' || p.s[itemStart] == '\'' // a JSON-like key: ':' may touch its value
 		p.i++
 		p.col++
 		if !quoted && !p.blankAt(0) && !p.at(0, ',') && !p.at(0, closer) {

@@ -77,3 +77,36 @@ func FuzzFastMatchesV3(f *testing.F) {
 		}
 	})
 }
+
+// TestFastDeclines: what yaml/v3 refuses, the fast parser leaves to it
+// (so that Parse refuses it with yaml/v3's error): keys past 1,024
+// characters or over lines, a plain key ending in a quote before ":[",
+// nesting past 10,000; and documents after the first, which yaml/v3
+// skips.
+func TestFastDeclines(t *testing.T) {
+	for _, s := range []string{
+		strings.Repeat("k", 1030) + ": v\n",
+		"{" + strings.Repeat("k", 1030) + ": v}\n",
+		"{a\n : b}\n",
+		"{\"a\"\n: b}\n",
+		"{0\":[{0: 000,0: 0}]}",
+		strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
+		"a: b: c\n",
+		"a: 1\n b: 2\n",
+	} {
+		if _, err := parseFast([]byte(s)); err == nil {
+			t.Errorf("%.40q: read by the fast parser", s)
+		}
+		if _, err := Parse([]byte(s)); err == nil {
+			t.Errorf("%.40q: read by Parse", s)
+		}
+	}
+	for _, s := range []string{"a: 1\n...\nb: 2\n", "a: 1\n---\nb: 2\n"} {
+		if _, err := parseFast([]byte(s)); err == nil {
+			t.Errorf("%q: read by the fast parser", s)
+		}
+		if d, err := Parse([]byte(s)); err != nil || d.Count(0) != 2 || d.Node(d.Node(0).First).Value != "a" {
+			t.Errorf("%q: %v, want the first document, a: 1", s, err)
+		}
+	}
+}
