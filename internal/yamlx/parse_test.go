@@ -2,6 +2,7 @@ package yamlx
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -108,5 +109,61 @@ func TestFastDeclines(t *testing.T) {
 		if d, err := Parse([]byte(s)); err != nil || d.Count(0) != 2 || d.Node(d.Node(0).First).Value != "a" {
 			t.Errorf("%q: %v, want the first document, a: 1", s, err)
 		}
+	}
+}
+
+// TestFastMatchesV3Random: documents made of YAML's pieces, at random
+// (a fixed seed) as tokens and as lines of keys, items and values: each
+// the fast parser reads, yaml/v3 reads into the same tree.
+func TestFastMatchesV3Random(t *testing.T) {
+	tokens := []string{"  ", "    ", " ", "- ", "-", "a: ", "b:", "{", "}", "[", "]", ", ", ",", ": ", ":", "'q''x'", "\"d\\n\"",
+		"\"k\": ", "#c", "\n", "\n", "a", "0", "-1", "x:y", "true", "~", "1.5", "0x1F", "a b", "?", "&x", "*x", "!t", "|",
+		"... ", "---", "0o7", "1_0", ".5", "+1", "2001-12-14", "a#b", " #c", "\t", "é"}
+	vals := []string{"", "a", "0", "-1", "x:y", "true", "~", "'q''x'", "\"d\\u00e9\"", "{a: 1, b: [x, y]}", "[1, {c: d}]",
+		"[\n  1,\n  2]", "{\"k\":\"v\"}", "a b", "1.5", " #c", "x #c", "[]", "{}", "'a' ", "\"\"", "b:", "- z", "[a,\n b]"}
+	keys := []string{"a", "b", "\"q\"", "'s'", "k k", "1", "-x", "c"}
+	r := rand.New(rand.NewPCG(1, 2))
+	n := 10000
+	if testing.Short() {
+		n = 2000
+	}
+	read := 0
+	for i := range n {
+		var b strings.Builder
+		if i%2 == 0 {
+			for range r.IntN(30) {
+				b.WriteString(tokens[r.IntN(len(tokens))])
+			}
+		} else {
+			for range 1 + r.IntN(8) {
+				b.WriteString(strings.Repeat(" ", r.IntN(7)))
+				for range r.IntN(3) {
+					b.WriteString("- ")
+				}
+				if r.IntN(3) > 0 {
+					b.WriteString(keys[r.IntN(len(keys))] + ":")
+					if r.IntN(4) > 0 {
+						b.WriteString(" ")
+					}
+				}
+				b.WriteString(vals[r.IntN(len(vals))] + "\n")
+			}
+		}
+		s := b.String()
+		fast, err := parseFast([]byte(s))
+		if err != nil {
+			continue
+		}
+		read++
+		slow, err := parseV3([]byte(s))
+		if err != nil {
+			t.Fatalf("%q: read by the fast parser, refused by yaml/v3: %v", s, err)
+		}
+		if f, v := dump(fast), dump(slow); f != v {
+			t.Fatalf("%q:\nfast:\n%s\nv3:\n%s", s, f, v)
+		}
+	}
+	if read < n/20 {
+		t.Errorf("the fast parser read %d of %d documents", read, n)
 	}
 }
