@@ -371,19 +371,27 @@ func Parse(b []byte) (*Compiled, error) {
 	return cc, nil
 }
 
+// syntaxRereadSize is the largest file whose syntax error is worded by
+// yaml/v2.
+const syntaxRereadSize = 4 << 20
+
 // readConfig reads the configuration in b: YAML read once into a
 // compact tree (internal/yamlx), decoded by the json tags (decodeConfig).
 func readConfig(b []byte) (*Config, error) {
 	doc, err := yamlx.Parse(b)
 	if err != nil {
-		// yaml/v2 places syntax errors on the line they are on, where
-		// v3 is often a line early: its words, as before v3 read files.
-		var v any
 		if errors.As(err, new(*yamlx.ExpandError)) {
 			return nil, &ConfigError{Reason: err.Error(), Err: err}
 		}
-		if err2 := yamlv2.Unmarshal(b, &v); err2 != nil {
-			err = err2
+		// yaml/v2 places syntax errors on the line they are on, where
+		// v3 is often a line early: its words, as before v3 read files
+		// (for files up to syntaxRereadSize, which v2 reads in a tree of
+		// the whole file).
+		if len(b) <= syntaxRereadSize {
+			var v any
+			if err2 := yamlv2.Unmarshal(b, &v); err2 != nil {
+				err = err2
+			}
 		}
 		return nil, withLine(b, &ConfigError{Reason: err.Error()})
 	}
