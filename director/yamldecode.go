@@ -60,7 +60,7 @@ func (d *decoder) typeKind(t reflect.Type) typeKind {
 	k := byKind
 	pt := reflect.PointerTo(t)
 	switch {
-	case t == durationType || t == serviceFlagsType || t == realServerType || t == checkType:
+	case t == durationType || t == serviceFlagsType || t == realServerType || t == checkType && t.NumField() == knownCheckFields:
 		k = byNative
 	case t.Kind() == reflect.Pointer:
 	case pt.Implements(jsonUnmarshaler) && !native[t]:
@@ -220,6 +220,11 @@ var (
 	checkType        = reflect.TypeFor[Check]()
 	jsonUnmarshaler  = reflect.TypeFor[json.Unmarshaler]()
 )
+
+// knownCheckFields is the number of Check's fields that the decoder and
+// the encoder read and write themselves; a Check with more is read and
+// written by its UnmarshalJSON and MarshalJSON.
+const knownCheckFields = 8
 
 // native are the types with an UnmarshalJSON that the decoder reads
 // itself, as their UnmarshalJSON does.

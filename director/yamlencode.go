@@ -109,15 +109,18 @@ type entry struct {
 }
 
 var (
-	jsonMarshaler    = reflect.TypeFor[json.Marshaler]()
-	textMarshaler    = reflect.TypeFor[encoding.TextMarshaler]()
-	virtualService   = reflect.TypeFor[VirtualService]()
-	timeoutsType     = reflect.TypeFor[Timeouts]()
-	persistenceType  = reflect.TypeFor[Persistence]()
-	isZeroer         = reflect.TypeFor[interface{ IsZero() bool }]()
+	jsonMarshaler   = reflect.TypeFor[json.Marshaler]()
+	textMarshaler   = reflect.TypeFor[encoding.TextMarshaler]()
+	virtualService  = reflect.TypeFor[VirtualService]()
+	timeoutsType    = reflect.TypeFor[Timeouts]()
+	persistenceType = reflect.TypeFor[Persistence]()
+	isZeroer        = reflect.TypeFor[interface{ IsZero() bool }]()
+	// yamlNativeStruct are the types with a MarshalJSON whose spelling
+	// the encoder writes itself (a check only while it has the fields
+	// the encoder knows: with more, its MarshalJSON writes it).
 	yamlNativeStruct = map[reflect.Type]bool{
-		reflect.TypeFor[Config](): true, virtualService: true, timeoutsType: true, persistenceType: true,
-		checkType: true, realServerType: true,
+		virtualService: true, timeoutsType: true, persistenceType: true,
+		checkType: checkType.NumField() == knownCheckFields,
 	}
 )
 
