@@ -15,10 +15,11 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/lvs-go/lvs/internal/yamlx"
 	"github.com/lvs-go/lvs/iptables"
 	"github.com/lvs-go/lvs/ipvs"
 	"github.com/lvs-go/lvs/sysctl"
-	"sigs.k8s.io/yaml"
+	yamlv2 "go.yaml.in/yaml/v2"
 )
 
 // Config is the desired director, in Go or as a JSON or YAML file (the
@@ -358,15 +359,20 @@ func Load(path string) (*Compiled, error) {
 		return nil, err
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil {
+	fi, err := f.Stat()
+	if err != nil {
 		return nil, err
 	} else if !fi.Mode().IsRegular() {
 		return nil, &ConfigError{Reason: fmt.Sprintf("%s is not a regular file (%v)", path, fi.Mode().Type())}
 	}
-	b, err := io.ReadAll(io.LimitReader(f, MaxConfigSize+1))
-	if err != nil {
+	// Read into a buffer of the file's size (one allocation, not
+	// io.ReadAll's doublings), still bounded if the file grows.
+	var buf bytes.Buffer
+	buf.Grow(int(min(fi.Size(), MaxConfigSize)) + 512)
+	if _, err := buf.ReadFrom(io.LimitReader(f, MaxConfigSize+1)); err != nil {
 		return nil, err
 	}
+	b := buf.Bytes()
 	if len(b) > MaxConfigSize {
 		return nil, &ConfigError{Reason: fmt.Sprintf("%s is larger than %d bytes", path, MaxConfigSize)}
 	}
@@ -377,18 +383,46 @@ func Load(path string) (*Compiled, error) {
 // are *ConfigError, with the line of b they are about where it can be
 // told.
 func Parse(b []byte) (*Compiled, error) {
-	var c Config
-	if err := yaml.UnmarshalStrict(b, &c); err != nil {
-		if ce := (*ConfigError)(nil); errors.As(err, &ce) {
-			return nil, withLine(b, ce)
-		}
-		return nil, withLine(b, &ConfigError{Reason: err.Error()})
+	c, err := readConfig(b)
+	if err != nil {
+		return nil, err
 	}
-	cc, err := Compile(&c)
+	cc, err := Compile(c)
 	if err != nil {
 		return nil, withLine(b, err)
 	}
 	return cc, nil
+}
+
+// syntaxRereadSize is the largest file whose syntax error is worded by
+// yaml/v2.
+const syntaxRereadSize = 4 << 20
+
+// readConfig reads the configuration in b: YAML read once into a
+// compact tree (internal/yamlx), decoded by the json tags (decodeConfig).
+func readConfig(b []byte) (*Config, error) {
+	doc, err := yamlx.Parse(b)
+	if err != nil {
+		if errors.As(err, new(*yamlx.ExpandError)) {
+			return nil, &ConfigError{Reason: err.Error(), Err: err}
+		}
+		// yaml/v2 places syntax errors on the line they are on, where
+		// v3 is often a line early: its words, as before v3 read files
+		// (for files up to syntaxRereadSize, which v2 reads in a tree of
+		// the whole file).
+		if len(b) <= syntaxRereadSize {
+			var v any
+			if err2 := yamlv2.Unmarshal(b, &v); err2 != nil {
+				err = err2
+			}
+		}
+		return nil, withLine(b, &ConfigError{Reason: err.Error()})
+	}
+	var c Config
+	if err := decodeConfig(doc, &c); err != nil {
+		return nil, err
+	}
+	return &c, nil
 }
 
 // Compiled is a Config checked and compiled into what Plan and Run act on

@@ -1,13 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
+	"github.com/lvs-go/lvs/director"
 	"github.com/lvs-go/lvs/director/keepalived"
-	"sigs.k8s.io/yaml"
 )
 
 // importKeepalived prints the keepalived configuration at path as a
@@ -17,22 +19,39 @@ func importKeepalived(path string) int {
 	host, _ := os.Hostname()
 	host, _, _ = strings.Cut(host, ".") // keepalived's default configuration id: the short host name
 	cfg, notes, err := keepalived.ImportFile(path, &keepalived.Options{ConfigID: host})
+	out := bufio.NewWriterSize(os.Stdout, 64<<10)
+	defer out.Flush()
 	for _, n := range notes {
-		fmt.Printf("# %v\n", n)
+		fmt.Fprintf(out, "# %v\n", n)
 	}
 	if err != nil && !errors.Is(err, keepalived.ErrNoServices) || cfg == nil {
+		out.Flush()
 		fmt.Fprintln(os.Stderr, "director:", err)
 		return 1
 	}
 	if err != nil {
-		fmt.Printf("# %v\n", err)
+		fmt.Fprintf(out, "# %v\n", err)
 		return 1
 	}
-	b, err := yaml.Marshal(cfg)
-	if err != nil {
+	if err := writeYAML(out, cfg); err != nil {
+		out.Flush()
 		fmt.Fprintln(os.Stderr, "director:", err)
 		return 1
 	}
-	os.Stdout.Write(b)
+	if err := out.Flush(); err != nil {
+		fmt.Fprintln(os.Stderr, "director:", err)
+		return 1
+	}
 	return 0
+}
+
+// writeYAML writes cfg as YAML, in one pass over it (Config.AppendYAML):
+// no JSON of the whole configuration, and no YAML library's tree of it.
+func writeYAML(w io.Writer, cfg *director.Config) error {
+	y, err := cfg.AppendYAML(nil)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(y)
+	return err
 }
