@@ -96,6 +96,53 @@ func (p *pair) waitNeighbour(ctx context.Context, i int) error {
 	}
 }
 
+// up starts node 0 (start is startKeepalived or startDirector) and waits
+// for it to hold the VIP, then node 1 as its backup, and opens the flows,
+// waiting until node 1 has them; took is node 0's time to the VIP.
+func (p *pair) up(ctx context.Context, start func(int) error, t *tally) (took time.Duration, fs []*flow, err error) {
+	if err := start(0); err != nil {
+		return 0, nil, err
+	}
+	if took, err = p.waitHolder(ctx, 0, 20*time.Second); err != nil {
+		return 0, nil, err
+	}
+	if err := start(1); err != nil {
+		return 0, nil, err
+	}
+	if err := p.waitBackup(ctx, 1); err != nil {
+		return 0, nil, err
+	}
+	if fs, err = p.openPairFlows(pairFlows); err != nil {
+		return 0, nil, fmt.Errorf("%w%s", err, p.logs())
+	}
+	t.held = len(fs)
+	o, err := p.waitSynced(ctx, 1, fs)
+	t.add(o)
+	return took, fs, err
+}
+
+// replace starts lvs-director on node i (what ran there has stopped),
+// waits for its VRRP instance to listen as a backup, opens n more flows,
+// and waits until node i has every flow.
+func (p *pair) replace(ctx context.Context, i int, fs []*flow, n int, t *tally) ([]*flow, error) {
+	if err := p.startDirector(i); err != nil {
+		return fs, err
+	}
+	if err := p.waitBackup(ctx, i); err != nil {
+		return fs, err
+	}
+	var err error
+	if n > 0 {
+		if fs, err = p.moreFlows(fs, n); err != nil {
+			return fs, err
+		}
+		t.held = len(fs)
+	}
+	o, err := p.waitSynced(ctx, i, fs)
+	t.add(o)
+	return fs, err
+}
+
 // migrate replaces a keepalived pair by lvs-directors one node at a time,
 // as an operator would, while the client holds connections through the
 // VIP: the backup first, then a failover to it, then the other node. Every
@@ -112,27 +159,8 @@ func migrate(ctx context.Context, w io.Writer) error {
 	var t tally
 
 	// A keepalived pair: d1 master, d2 backup with the connections.
-	if err := p.startKeepalived(0); err != nil {
-		return err
-	}
-	took, err := p.waitHolder(ctx, 0, 20*time.Second)
-	if err != nil {
-		return err
-	}
-	if err := p.startKeepalived(1); err != nil {
-		return err
-	}
-	if err := p.waitBackup(ctx, 1); err != nil {
-		return err
-	}
-	fs, err := p.openPairFlows(pairFlows)
-	if err != nil {
-		return fmt.Errorf("%w%s", err, p.logs())
-	}
+	took, fs, err := p.up(ctx, p.startKeepalived, &t)
 	defer func() { closeFlows(fs) }()
-	t.held = len(fs)
-	o, err := p.waitSynced(ctx, 1, fs)
-	t.add(o)
 	if err != nil {
 		return err
 	}
@@ -143,21 +171,10 @@ func migrate(ctx context.Context, w io.Writer) error {
 	if err := p.stop(1, syscall.SIGTERM); err != nil {
 		return err
 	}
-	if err := p.startDirector(1); err != nil {
-		return err
-	}
-	if err := p.waitBackup(ctx, 1); err != nil {
-		return err
-	}
 	// Flows opened now reach d2 through its own sync daemon only.
-	if fs, err = p.moreFlows(fs, pairFlows/3); err != nil {
+	if fs, err = p.replace(ctx, 1, fs, pairFlows/3, &t); err != nil {
 		return err
 	}
-	t.held = len(fs)
-	if o, err = p.waitSynced(ctx, 1, fs); err != nil {
-		return err
-	}
-	t.add(o)
 	if who, err := p.holder(); err != nil || who != 0 {
 		return fmt.Errorf("after d2 became lvs-director: holder %d (%v)%s", who, err, p.logs())
 	}
@@ -175,20 +192,9 @@ func migrate(ctx context.Context, w io.Writer) error {
 
 	// d1 replaced: lvs-director, backup (nopreempt) until it has the
 	// connections, then d2 stopped so that d1 takes the VIP back.
-	if err := p.startDirector(0); err != nil {
+	if fs, err = p.replace(ctx, 0, fs, pairFlows/3, &t); err != nil {
 		return err
 	}
-	if err := p.waitBackup(ctx, 0); err != nil {
-		return err
-	}
-	if fs, err = p.moreFlows(fs, pairFlows/3); err != nil {
-		return err
-	}
-	t.held = len(fs)
-	if o, err = p.waitSynced(ctx, 0, fs); err != nil {
-		return err
-	}
-	t.add(o)
 	if who, err := p.holder(); err != nil || who != 1 {
 		return fmt.Errorf("d1 took the VIP despite nopreempt: holder %d (%v)%s", who, err, p.logs())
 	}
@@ -199,16 +205,9 @@ func migrate(ctx context.Context, w io.Writer) error {
 	if err := t.askAll(fs, "after the failover back to d1"); err != nil {
 		return err
 	}
-	if err := p.startDirector(1); err != nil {
+	if fs, err = p.replace(ctx, 1, fs, 0, &t); err != nil {
 		return err
 	}
-	if err := p.waitBackup(ctx, 1); err != nil {
-		return err
-	}
-	if o, err = p.waitSynced(ctx, 1, fs); err != nil {
-		return err
-	}
-	t.add(o)
 	fmt.Fprintf(w, "failover lvs-director -> lvs-director (clean stop, %d more flows opened before it): d1 holds the VIP %v after the signal; d2 back as backup with every flow\n", pairFlows/3, took.Round(10*time.Millisecond))
 	fmt.Fprintf(w, "migrated: %d flows held, %d requests answered by their real server, %d by another, %d reset or timed out\n", t.held, t.same, t.moved, t.broken)
 	if t.moved+t.broken > 0 {
@@ -229,27 +228,8 @@ func pairScenario(ctx context.Context, w io.Writer) error {
 	}
 	defer p.close()
 	var t tally
-	if err := p.startDirector(0); err != nil {
-		return err
-	}
-	took, err := p.waitHolder(ctx, 0, 20*time.Second)
-	if err != nil {
-		return err
-	}
-	if err := p.startDirector(1); err != nil {
-		return err
-	}
-	if err := p.waitBackup(ctx, 1); err != nil {
-		return err
-	}
-	fs, err := p.openPairFlows(pairFlows)
-	if err != nil {
-		return fmt.Errorf("%w%s", err, p.logs())
-	}
-	defer closeFlows(fs)
-	t.held = len(fs)
-	o, err := p.waitSynced(ctx, 1, fs)
-	t.add(o)
+	took, fs, err := p.up(ctx, p.startDirector, &t)
+	defer func() { closeFlows(fs) }()
 	if err != nil {
 		return err
 	}
