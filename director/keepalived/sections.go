@@ -61,19 +61,18 @@ func attribute(top []*node, notes []Note) {
 		}
 		in := Pos{t.file, t.line}
 		last := t.line
-		var walk func(n *node)
-		walk = func(n *node) {
+		// A stack, not recursion: blocks may nest as deep as the input
+		// allows.
+		for todo := []*node{t}; len(todo) > 0; {
+			n := todo[len(todo)-1]
+			todo = append(todo[:len(todo)-1], n.children...)
 			if _, ok := at[Pos{n.file, n.line}]; !ok {
 				at[Pos{n.file, n.line}] = in
 			}
 			if n.file == t.file {
 				last = max(last, n.line)
 			}
-			for _, c := range n.children {
-				walk(c)
-			}
 		}
-		walk(t)
 		spans = append(spans, span{t.file, t.line, last, in})
 	}
 	for i := range notes {
