@@ -2,14 +2,21 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lvs-go/lvs/internal/lab"
+	"github.com/lvs-go/lvs/internal/lab/labtest"
+	"github.com/lvs-go/lvs/internal/vmtest"
+	"github.com/lvs-go/lvs/ipvs"
 )
 
 // kaConf is a keepalived.conf of one NAT virtual server with rs1's weight
@@ -196,5 +203,66 @@ func TestDaemonKeepalived(t *testing.T) {
 	}
 	if w := weights(); w[rs1] != 7 {
 		t.Errorf("weights after a refused reload %v, want rs1 still 7", w)
+	}
+}
+
+// TestDaemonKeepalivedKernel is the migration as an operator does it, on
+// the NAT lab and the real kernel: the daemon started on a keepalived.conf
+// (detected) serves the client from both real servers; SIGHUP with a
+// changed weight reaches the kernel; SIGTERM leaves the table in place.
+func TestDaemonKeepalivedKernel(t *testing.T) {
+	vmtest.Require(t, modules...)
+	l := labtest.Build(t, lab.NAT())
+	ns := int(labtest.Host(t, l, lab.Director).NS())
+	client := labtest.Host(t, l, lab.Client)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	tmp := t.TempDir()
+	conf := filepath.Join(tmp, "keepalived.conf")
+	if err := os.WriteFile(conf, []byte(kaConf(1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ipc, err := ipvs.New(&ipvs.Config{NetNS: ns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ipc.Close()
+	weights := func() map[string]int {
+		tab, err := ipc.Table(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int{}
+		for _, s := range tab.Services {
+			for _, d := range s.Destinations {
+				out[d.Addr.String()] = d.Weight
+			}
+		}
+		return out
+	}
+	daemon := startDaemon(t, ns, "-config "+conf+" -config-id lb1 -control "+filepath.Join(tmp, "control.sock"))
+	waitFor(t, time.Minute, "the imported service in the kernel", func() bool { return len(weights()) == 2 })
+	got := map[string]int{}
+	for range 4 {
+		body, err := client.Get(ctx, "http://10.0.0.8/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[body]++
+	}
+	if got["rs1"] != 2 || got["rs2"] != 2 {
+		t.Errorf("answers %v, want rs1 2, rs2 2", got)
+	}
+	if err := os.WriteFile(conf, []byte(kaConf(5)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	daemon.Process.Signal(syscall.SIGHUP)
+	waitFor(t, 30*time.Second, "rs1's weight 5 in the kernel", func() bool { return weights()["10.0.0.110:80"] == 5 })
+	daemon.Process.Signal(syscall.SIGTERM)
+	if err := daemon.Wait(); err != nil {
+		t.Errorf("the daemon's end: %v", err)
+	}
+	if w := weights(); w["10.0.0.110:80"] != 5 || w["10.0.0.120:80"] != 1 {
+		t.Errorf("weights after SIGTERM %v, want the table left in place", w)
 	}
 }
