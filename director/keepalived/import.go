@@ -33,6 +33,9 @@ type importer struct {
 	globals    []*globalBlock // the global_defs blocks
 	syncN      *node          // global_defs' lvs_sync_daemon, carried at the end
 	syncBlock  *globalBlock   // its global_defs
+
+	sections  []Section     // the virtual_server and vrrp_instance blocks
+	sectionAt map[*node]int // a block's index in sections
 }
 
 // sslConf is the top-level SSL block, which SSL_GET checkers use.
@@ -75,6 +78,9 @@ func (im *importer) config(top []*node) *director.Config {
 	for _, n := range top {
 		if im.err != nil {
 			return &im.cfg
+		}
+		if sectionKind(n) {
+			im.addSection(n)
 		}
 		switch {
 		case n.key() == "virtual_server" && n.block:
@@ -549,6 +555,7 @@ func (im *importer) service(vs *virtualServer, m member, first bool) {
 	im.seenAt[key(out)] = len(im.cfg.Services)
 	im.seenGroup[key(out)] = vs.group()
 	im.cfg.Services = append(im.cfg.Services, out)
+	im.made(vs.n, out.Name)
 }
 
 // group is the virtual_server_group vs is made of, "" if none.
@@ -579,6 +586,7 @@ func (im *importer) mergeGroup(vs *virtualServer, svc director.VirtualService, f
 		im.note(vs.n, vs.name, "", "not carried over (its real servers cannot join the services of the earlier block of group %s: %v)", word(vs.group()), err)
 		return
 	}
+	im.made(vs.n, dst.Name)
 	if first {
 		im.note(vs.n, vs.name, "", "a second block of group %s: its real servers are added to the services of the earlier block (%s), as keepalived adds them to the same IPVS services; the services' settings and check are the earlier block's",
 			word(vs.group()), im.seen[key(svc)])

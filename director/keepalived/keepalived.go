@@ -29,6 +29,10 @@ type Options struct {
 	// uses the file's. An included file's patterns start from its own
 	// directory.
 	Dir string
+	// Sections, if not nil, is set to the top-level virtual_server and
+	// vrrp_instance blocks read, in order, with what was made of each
+	// (even when the import fails with ErrNoServices).
+	Sections *[]Section
 }
 
 // Note is something of the configuration that was not carried over, or
@@ -42,6 +46,9 @@ type Note struct {
 	// Option is the keyword, e.g. "alpha"; empty for a whole block.
 	Option string
 	Reason string
+	// In is where the top-level virtual_server or vrrp_instance block the
+	// note is about starts (a Section's Pos); zero for other notes.
+	In Pos
 }
 
 // String is "keepalived.conf:42: virtual_server 10.0.0.1 80: alpha: not
@@ -115,6 +122,10 @@ func run(o Options, parse func(*parser) error) (*director.Config, []Note, error)
 	im := newImporter(p.notes)
 	cfg := im.config(top)
 	sortNotes(im.notes)
+	attribute(top, im.notes)
+	if o.Sections != nil {
+		*o.Sections = im.sections
+	}
 	if im.err != nil {
 		return nil, im.notes, im.err
 	}

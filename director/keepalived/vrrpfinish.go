@@ -120,6 +120,7 @@ func (im *importer) finishVRRP() {
 	v := &director.VRRP{}
 	for _, in := range carried {
 		v.Instances = append(v.Instances, in.out)
+		im.made(in.n, in.name)
 	}
 	for _, g := range groups {
 		sg := director.VRRPSyncGroup{Name: g.name, Notify: g.notify}

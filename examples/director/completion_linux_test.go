@@ -15,8 +15,9 @@ import (
 // for a value (flagArgs FILE or SOCKET) complete file names, and -check
 // takes a file after it too.
 var flagValues = map[string]string{
-	"log-format": "text json",
-	"log-level":  "debug info warn error",
+	"log-format":    "text json",
+	"log-level":     "debug info warn error",
+	"config-format": "auto yaml keepalived",
 }
 
 // completion is lvs-director.bash: the subcommands, each one's flags, the

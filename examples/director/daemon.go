@@ -57,6 +57,15 @@ type daemon struct {
 	// overdueEvery is how often the overdue health checks are looked at
 	// (overdueInterval if zero; tests shorten it).
 	overdueEvery time.Duration
+
+	// format is -config-format (auto if empty) and configID -config-id,
+	// for a keepalived.conf; loads counts the loads, and lastNotes are
+	// the last load's import notes, to log them again only if they
+	// change.
+	format    string
+	configID  string
+	loads     int
+	lastNotes string
 }
 
 // overdueInterval is how often the daemon looks for health checks that
@@ -91,7 +100,7 @@ func (dm *daemon) run() error {
 // signal of dm.hup (none if nil) and on each request of the control
 // socket.
 func (dm *daemon) runContext(ctx context.Context) error {
-	compiled, err := director.Load(dm.path)
+	compiled, err := dm.load()
 	if err != nil {
 		return err
 	}
@@ -184,7 +193,7 @@ func (dm *daemon) reloadLoop(ctx context.Context, configs chan<- *director.Compi
 }
 
 func (dm *daemon) reloadOnce(ctx context.Context, configs chan<- *director.Compiled) reloadResult {
-	c, err := director.Load(dm.path)
+	c, err := dm.load()
 	if err != nil {
 		dm.log.Error("reload refused, keeping the running configuration", "config", dm.path, "error", err)
 		return reloadResult{Err: err}

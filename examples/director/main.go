@@ -4,11 +4,13 @@
 // on SIGINT or SIGTERM stops (leaving the configuration in place, as
 // keepalived does) or, with -teardown, removes everything it owns first.
 //
-//	lvs-director -config /etc/lvs/director.yaml [-state /var/lib/lvs/director.json] [-control /run/lvs-director.sock]
+//	lvs-director -config /etc/lvs/director.yaml [-config-format auto|yaml|keepalived] [-config-id ID] [-state /var/lib/lvs/director.json] [-control /run/lvs-director.sock]
 //	             [-drain 30s] [-teardown] [-metrics 127.0.0.1:9120 [-status-page]] [-log-format text|json] [-log-level info]
 //	lvs-director -check [-config] FILE      validate a configuration offline (no root, no kernel), like keepalived -t
 //	lvs-director -dry-run -config FILE      print the plan (the diff against the kernel) and exit
-//	lvs-director -import keepalived.conf    print a keepalived configuration's virtual servers as a director configuration
+//	lvs-director -import keepalived.conf [-config-id ID] [-report]
+//	                                        print a keepalived configuration's virtual servers as a director configuration,
+//	                                        or with -report what of each virtual server and VRRP instance is carried over
 //	lvs-director status [-json]             what the running director has: services, real servers, health, weights, drains
 //	lvs-director disable -reason TEXT SERVICE REALSERVER
 //	lvs-director enable SERVICE REALSERVER  take a real server out of service by hand, and back
@@ -18,6 +20,18 @@
 //	lvs-director reload                     re-read the configuration file (as SIGHUP does), and say how it went
 //	lvs-director withdraw / rejoin          withdraw this director's prefixes from the routers (cluster.bgp), and back
 //	lvs-director -version / version         the version (module version or VCS revision) and Go release
+//
+// The -config file may be a keepalived.conf (-config-format keepalived, or
+// auto: detected by its first statement): the daemon then imports it as
+// -import does, at start and at each reload, for the config id -config-id
+// (keepalived's -i; the host's short name by default), and logs the
+// import's notes as warnings, again on a reload only if they changed; an
+// import keepalived could not read, or of no virtual server, is refused as
+// a YAML file that does not load is (the running configuration stays).
+// -check reads it too. So a migration can be: stop keepalived, start
+// lvs-director on the same file. -import FILE -report prints, instead of
+// the configuration, what of each virtual_server and vrrp_instance is
+// carried fully, partly (the notes saying what not) or not, and the counts.
 //
 // SERVICE is "tcp 10.0.0.8:80" (one or two words) or "fwmark 10"; the
 // subcommands talk to the running director over its control socket
@@ -74,7 +88,10 @@ func main() {
 	}
 	fs := flag.NewFlagSet(progName(), flag.ContinueOnError)
 	var (
-		path      = fs.String("config", "", "configuration file (YAML or JSON)")
+		path      = fs.String("config", "", "configuration file (YAML or JSON, or a keepalived.conf: see -config-format)")
+		format    = fs.String("config-format", formatAuto, "the -config file's format: yaml (also JSON), keepalived (imported at start and at each reload, as -import reads it), or auto: keepalived if its first statement is a keepalived block keyword (global_defs, virtual_server, vrrp_instance, include...), an @ or a $ line, else yaml")
+		cfgID     = fs.String("config-id", "", "keepalived's -i (--config-id) for a keepalived.conf (-import, or a -config read as keepalived): the id that \"@ID\" lines are read for, and \"@^ID\" lines are not (default: the host's short name, as keepalived's)")
+		report    = fs.Bool("report", false, "with -import: print a migration report instead of the configuration: each virtual_server and vrrp_instance carried fully, partly (the notes saying what not, file:line first) or not (why), then the counts")
 		state     = fs.String("state", "", "file that keeps what the director owns, and the real servers disabled by hand, across restarts")
 		control   = fs.String("control", defaultControl, "control socket for status, disable, enable and reload (mode 0600); off if empty")
 		drain     = fs.Duration("drain", 0, "drain removed real servers for up to this long instead of deleting them")
@@ -110,12 +127,18 @@ func main() {
 		writeVersion(os.Stdout, readBuildVersion())
 		os.Exit(0)
 	case *importKA != "":
-		os.Exit(importKeepalived(*importKA))
+		os.Exit(importKeepalived(*importKA, *cfgID, *report))
+	case *report:
+		fmt.Fprintf(os.Stderr, "%s: -report goes with -import FILE (see %s -h)\n", progName(), progName())
+		os.Exit(2)
+	case checkFormat(*format) != nil:
+		fmt.Fprintf(os.Stderr, "%s: %v\n", progName(), checkFormat(*format))
+		os.Exit(2)
 	case *path == "":
 		fmt.Fprintf(os.Stderr, "%s: -config FILE is required (see %s -h)\n", progName(), progName())
 		os.Exit(2)
 	case *check:
-		os.Exit(checkConfig(*path))
+		os.Exit(checkConfig(*path, *format, *cfgID))
 	case *page && *metricsAt == "":
 		fmt.Fprintf(os.Stderr, "%s: -status-page is served on the -metrics address: give -metrics too (see %s -h)\n", progName(), progName())
 		os.Exit(2)
@@ -139,7 +162,7 @@ func main() {
 		os.Exit(2)
 	}
 	d := daemon{
-		path: *path, opts: opts, control: *control, access: access,
+		path: *path, format: *format, configID: *cfgID, opts: opts, control: *control, access: access,
 		dryRun: *dryRun, teardown: *teardown, metricsAt: *metricsAt, statusPage: *page, log: log, stopTimeout: 30 * time.Second,
 		version: readBuildVersion(),
 	}
@@ -174,10 +197,15 @@ func usage(fs *flag.FlagSet) {
 	fs.PrintDefaults()
 }
 
-// checkConfig validates the file at path offline and prints what is wrong
-// with it, file:line first as compilers do.
-func checkConfig(path string) int {
-	if _, err := director.Load(path); err != nil {
+// checkConfig validates the file at path, in format, offline and prints
+// what is wrong with it, file:line first as compilers do; a keepalived.conf
+// is imported with the config id id, its notes printed.
+func checkConfig(path, format, id string) int {
+	l, err := loadConfig(path, format, id)
+	if l.keepalived {
+		return checkKeepalived(path, l, err)
+	}
+	if err != nil {
 		var ce *director.ConfigError
 		if errors.As(err, &ce) && ce.Line > 0 {
 			fmt.Fprintf(os.Stderr, "%s:%d: %v\n", path, ce.Line, err)

@@ -107,6 +107,7 @@ var flagArgs = map[string]string{
 	"config": "FILE", "state": "FILE", "import": "FILE", "control": "SOCKET", "control-group": "GROUP",
 	"status-group": "GROUP", "metrics": "ADDR", "log-format": "FORMAT", "log-level": "LEVEL",
 	"reason": "TEXT", "until": "TIME", "for": "DURATION", "drain": "DURATION",
+	"config-format": "FORMAT", "config-id": "ID",
 }
 
 func (f flagDoc) arg() string {
@@ -263,7 +264,9 @@ not reach the daemon or was refused by it.
 A usage error: an unknown flag, subcommand or argument.
 .SH EXAMPLES
 .nf
+lvs\-director \-import /etc/keepalived/keepalived.conf \-report
 lvs\-director \-import /etc/keepalived/keepalived.conf > /etc/lvs/director.yaml
+lvs\-director \-config /etc/keepalived/keepalived.conf \-config\-format keepalived
 lvs\-director \-check /etc/lvs/director.yaml
 systemctl reload lvs\-director
 lvs\-director status
