@@ -67,7 +67,8 @@ func (n Note) String() string {
 }
 
 // ErrNoServices is returned, with the notes, when the configuration has
-// no virtual server that could be carried over.
+// no virtual server that could be carried over, and no VRRP instance
+// either (a VRRP-only configuration is carried with allowNoServices).
 var ErrNoServices = errors.New("keepalived: no virtual server could be carried over")
 
 // Import reads a keepalived configuration (its virtual_server,
@@ -130,7 +131,12 @@ func run(o Options, parse func(*parser) error) (*director.Config, []Note, error)
 		return nil, im.notes, im.err
 	}
 	if len(cfg.Services) == 0 {
-		return nil, im.notes, ErrNoServices
+		if cfg.VRRP == nil {
+			return nil, im.notes, ErrNoServices
+		}
+		// A VRRP-only keepalived.conf (VIPs moved for something else
+		// than IPVS) is a director that runs VRRP alone.
+		cfg.AllowNoServices = true
 	}
 	if err := cfg.Validate(); err != nil {
 		// Every service and instance was validated on its own; this

@@ -27,7 +27,7 @@ func TestImportReport(t *testing.T) {
 		{"testdata/report/mixed.conf", "lb2", "mixed-lb2.txt", true},
 		{ka + "samples/keepalived.conf.sample", "", "sample.txt", true},
 		{ka + "samples/keepalived.conf.virtual_server_group", "", "virtual_server_group.txt", true},
-		{ka + "samples/keepalived.conf.conditional_conf", "high", "conditional_conf.txt", false},
+		{ka + "samples/keepalived.conf.conditional_conf", "high", "conditional_conf.txt", true}, // VRRP alone
 		{ka + "vrrp/notes.conf", "", "vrrp-notes.txt", true},
 		{ka + "vrrp/refused.conf", "", "vrrp-refused.txt", true},
 		{ka + "differential/group-twice.conf", "", "group-twice.txt", true},
