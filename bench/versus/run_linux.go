@@ -232,14 +232,14 @@ func measure(o *options, n int, kind string) (*figures, error) {
 		return nil, err
 	}
 	t0 = time.Now()
-	if _, err := b.waitFor(time.Minute, func(t ipvs.Table) bool { return !inService(t, reactRS) }); err != nil {
+	if err := b.waitWeight(time.Minute, reactVIP, reactRS, func(w int) bool { return w <= 0 }); err != nil {
 		return nil, fmt.Errorf("reaction: %w", err)
 	}
 	f.reaction = time.Since(t0)
 	if err := b.refuse(false); err != nil {
 		return nil, err
 	}
-	if _, err := b.waitFor(time.Minute, func(t ipvs.Table) bool { return inService(t, reactRS) }); err != nil {
+	if err := b.waitWeight(time.Minute, reactVIP, reactRS, func(w int) bool { return w > 0 }); err != nil {
 		return nil, fmt.Errorf("reaction, back: %w", err)
 	}
 
@@ -255,11 +255,14 @@ func measure(o *options, n int, kind string) (*figures, error) {
 	if err := b.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		return nil, err
 	}
-	after, err := b.waitFor(10*time.Minute, func(t ipvs.Table) bool { return weightOf(t, rsAddr(0)) == 2 })
-	if err != nil {
+	if err := b.waitWeight(10*time.Minute, vsAddr(0), rsAddr(0), func(w int) bool { return w == 2 }); err != nil {
 		return nil, fmt.Errorf("reload: %w", err)
 	}
 	f.reload = time.Since(t0)
+	after, err := b.ipvs.Table(context.Background())
+	if err != nil {
+		return nil, err
+	}
 	f.moved = changed(before, after, rsAddr(0))
 	if b.o.verbose {
 		fmt.Printf("--- %s's last log lines:\n%s\n", kind, lastLines(b.out.String(), 25))
@@ -391,7 +394,31 @@ func (b *bench) start(weight int) error {
 	return netnsx.Do(int(b.lb.NS()), b.cmd.Start)
 }
 
-// waitFor reads the table every 100ms until ok, or limit passes.
+// waitWeight reads one destination every 20ms (one small request, so
+// that the benchmark's own polling costs the guest little) until ok holds
+// for its weight (-1 when it is not in the kernel), or limit passes.
+func (b *bench) waitWeight(limit time.Duration, vip, rs netip.Addr, ok func(int) bool) error {
+	svc := ipvs.Service{Protocol: ipvs.TCP, Addr: netip.AddrPortFrom(vip, 80)}
+	deadline := time.Now().Add(limit)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		w := -1
+		d, err := b.ipvs.Destination(ctx, svc, netip.AddrPortFrom(rs, 80))
+		cancel()
+		if err == nil {
+			w = d.Weight
+		}
+		if ok(w) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%v in %v: weight %d after %v\n%s", rs, vip, w, limit, lastLines(b.out.String(), 20))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitFor reads the whole table every 250ms until ok, or limit passes.
 func (b *bench) waitFor(limit time.Duration, ok func(ipvs.Table) bool) (ipvs.Table, error) {
 	deadline := time.Now().Add(limit)
 	for {
@@ -404,7 +431,7 @@ func (b *bench) waitFor(limit time.Duration, ok func(ipvs.Table) bool) (ipvs.Tab
 		if time.Now().After(deadline) {
 			return t, fmt.Errorf("not after %v (%d destinations, error %v)\n%s", limit, destinations(t), err, lastLines(b.out.String(), 20))
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(250 * time.Millisecond)
 	}
 }
 
@@ -414,20 +441,6 @@ func destinations(t ipvs.Table) int {
 		n += len(s.Destinations)
 	}
 	return n
-}
-
-// inService reports whether addr is a destination with a weight.
-func inService(t ipvs.Table, addr netip.Addr) bool { return weightOf(t, addr) > 0 }
-
-func weightOf(t ipvs.Table, addr netip.Addr) int {
-	for _, s := range t.Services {
-		for _, d := range s.Destinations {
-			if d.Addr.Addr() == addr {
-				return d.Weight
-			}
-		}
-	}
-	return -1
 }
 
 // changed counts the services and destinations that differ between two
