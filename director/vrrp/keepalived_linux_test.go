@@ -51,6 +51,9 @@ func keepalivedConf(cfg Config, name string) string {
 	if cfg.NoPreempt {
 		b.WriteString("\tnopreempt\n")
 	}
+	if cfg.PreemptDelay > 0 {
+		fmt.Fprintf(&b, "\tpreempt_delay %g\n", cfg.PreemptDelay.Seconds())
+	}
 	if cfg.AuthType == AuthPass {
 		fmt.Fprintf(&b, "\tauthentication {\n\t\tauth_type PASS\n\t\tauth_pass %s\n\t}\n", cfg.Password)
 	}
@@ -377,6 +380,13 @@ func interop(t *testing.T, pairing [2]string, variant string) {
 		}
 	}
 
+	if !v6 {
+		// The client resolves the VIP (to d1) so that the takeover's
+		// GARPs have an entry to move.
+		primeNeighbour(t, s.cl, vip)
+		waitNeighbour(t, s.cl, vip, d1.mac, 2*time.Second)
+	}
+
 	// Kill d1: d2 takes over within Master_Down_Interval + 0.5 s.
 	mdi := 3*time.Second + 156*time.Second/256
 	killed := time.Now()
@@ -396,6 +406,10 @@ func interop(t *testing.T, pairing [2]string, variant string) {
 		t.Errorf("failover took %s after %s (%s of it with the guest frozen), want within %s", d, what, frozen, mdi+500*time.Millisecond)
 	} else if frozen > 0 {
 		t.Logf("failover: the guest was frozen for %s of it", frozen)
+	}
+	if !v6 {
+		moved := waitNeighbour(t, s.cl, vip, d2.mac, 2*time.Second)
+		t.Logf("kill: the client's neighbour entry for %s moved to d2's %s by %s after d2 took the VIP", vip, d2.mac, moved.Sub(got).Round(time.Millisecond))
 	}
 	time.Sleep(500 * time.Millisecond)
 	if v6 {
