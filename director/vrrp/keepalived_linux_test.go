@@ -305,12 +305,18 @@ func (n *node) kill() {
 }
 
 // TestKeepalivedInterop runs every pairing of ours and keepalived, v2 (also
-// with PASS) and v3 (also unicast, and IPv6), d1 at priority 150 and d2 at
-// 100: election,
-// failover on kill, clean stop, preempt; with the GARPs the client sees.
+// with PASS) and v3 (also unicast, IPv6, and IPv6 unicast where ours meets
+// keepalived), d1 at priority 150 and d2 at 100: election, failover on
+// kill, clean stop, preempt; with the GARPs the client sees and its
+// neighbour entry for the VIP.
 func TestKeepalivedInterop(t *testing.T) {
 	for _, pairing := range [][2]string{{"ours", "keepalived"}, {"keepalived", "ours"}, {"keepalived", "keepalived"}, {"ours", "ours"}} {
-		for _, variant := range []string{"v2", "v2pass", "v3", "v3unicast", "v3ipv6"} {
+		variants := []string{"v2", "v2pass", "v3", "v3unicast", "v3ipv6"}
+		if pairing[0] != pairing[1] {
+			// IPv6 unicast where ours meets keepalived (the time budget).
+			variants = append(variants, "v3ipv6unicast")
+		}
+		for _, variant := range variants {
 			t.Run(pairing[0]+"-"+pairing[1]+"/"+variant, func(t *testing.T) {
 				vmtest.RequireGuest(t, modules...)
 				if _, err := os.Stat(keepalivedPath); err != nil {
@@ -325,14 +331,18 @@ func TestKeepalivedInterop(t *testing.T) {
 func interop(t *testing.T, pairing [2]string, variant string) {
 	st := watchStalls(t)
 	ver := V2
-	if variant == "v3" || variant == "v3ipv6" || variant == "v3unicast" {
+	if strings.HasPrefix(variant, "v3") {
 		ver = V3
 	}
 	c1, c2 := vrrpConfig(ver, 150), vrrpConfig(ver, 100)
-	v6 := variant == "v3ipv6"
+	v6 := strings.HasPrefix(variant, "v3ipv6")
 	if variant == "v3unicast" {
 		c1.Source, c1.Peers = netip.MustParseAddr("10.0.0.1"), []netip.Addr{netip.MustParseAddr("10.0.0.2")}
 		c2.Source, c2.Peers = netip.MustParseAddr("10.0.0.2"), []netip.Addr{netip.MustParseAddr("10.0.0.1")}
+	}
+	if variant == "v3ipv6unicast" {
+		c1.Source, c1.Peers = netip.MustParseAddr("2001:db8::1"), []netip.Addr{netip.MustParseAddr("2001:db8::2")}
+		c2.Source, c2.Peers = netip.MustParseAddr("2001:db8::2"), []netip.Addr{netip.MustParseAddr("2001:db8::1")}
 	}
 	if v6 {
 		c1.VIPs = []VIP{{Prefix: netip.MustParsePrefix("2001:db8::100/64")}}
@@ -343,6 +353,20 @@ func interop(t *testing.T, pairing [2]string, variant string) {
 		c2.AuthType, c2.Password = AuthPass, "secret"
 	}
 	s := newSegment(t)
+	if c1.Source.Is6() {
+		// The unicast sources, without duplicate address detection.
+		for _, h := range []struct {
+			h    *lab.Host
+			cidr string
+		}{{s.d1, "2001:db8::1/64"}, {s.d2, "2001:db8::2/64"}} {
+			if err := h.h.Sysctl("net/ipv6/conf/eth0/accept_dad", "0"); err != nil {
+				t.Fatal(err)
+			}
+			if err := h.h.AddAddr("eth0", h.cidr); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	if v6 {
 		waitDAD(t, s.d1, s.d2)
 	}
