@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"net"
 	"net/netip"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -13,40 +12,20 @@ import (
 	"github.com/lvs-go/lvs/internal/lab"
 	"github.com/lvs-go/lvs/internal/netnsx"
 	"github.com/lvs-go/lvs/internal/rtnl"
-	"github.com/lvs-go/lvs/internal/vmtest"
 	"golang.org/x/sys/unix"
 )
 
-// TestKeepalivedFailover runs, for every pairing of ours and keepalived
-// (v2, d1 at 150, d2 at 100), on one segment: failover when d1's link
-// goes down, preempt when it comes back, a partition (d2's bridge port
-// detached: both master) and its heal (one master within three
-// intervals), a clean stop, d1 restarted with nopreempt (it stays backup)
-// and with preempt_delay (it takes over only after the delay). The
-// client's neighbour entry for the VIP must follow the gratuitous ARPs.
-func TestKeepalivedFailover(t *testing.T) {
-	for _, pairing := range [][2]string{{"ours", "keepalived"}, {"keepalived", "ours"}, {"keepalived", "keepalived"}, {"ours", "ours"}} {
-		t.Run(pairing[0]+"-"+pairing[1], func(t *testing.T) {
-			vmtest.RequireGuest(t, modules...)
-			if _, err := os.Stat(keepalivedPath); err != nil {
-				t.Skipf("no keepalived (scripts/install-deps.sh installs it): %v", err)
-			}
-			failover(t, pairing)
-		})
-	}
-}
-
-func failover(t *testing.T, pairing [2]string) {
-	st := watchStalls(t)
-	c1, c2 := vrrpConfig(V2, 150), vrrpConfig(V2, 100)
+// failoverSteps runs, on a segment where d1 (v2, priority 150) is master
+// and d2 (100) backup, and the client has resolved the VIP to d1:
+// failover when d1's link goes down, preempt when it comes back, a
+// partition (d2's bridge port detached: both master) and its heal (one
+// master within three intervals), a clean stop, d1 restarted with
+// nopreempt (it stays backup) and with preempt_delay (it takes over only
+// after the delay). The client's neighbour entry for the VIP must follow
+// the gratuitous ARPs. It returns d1 (master again) and how long the
+// link-down failover took from d1's last advert.
+func failoverSteps(t *testing.T, st *stalls, s *segment, d1, d2 *node, c1 Config, adverts *advertWatch) (*node, time.Duration) {
 	mdi := 3*time.Second + 156*time.Second/256 // d2's Master_Down_Interval
-	s := newSegment(t)
-	adverts := watchAdverts(t, s.cl, c1)
-	d1 := startNode(t, pairing[0], s.d1, c1)
-	d2 := startNode(t, pairing[1], s.d2, c2)
-	waitState(t, "d1 alone holds the VIP", 15*time.Second, func() bool { return d1.holds(t) && !d2.holds(t) })
-	primeNeighbour(t, s.cl, vip)
-	waitNeighbour(t, s.cl, vip, d1.mac, 2*time.Second)
 
 	// Link down: d2 takes over within Master_Down_Interval + 0.5 s of
 	// d1's last advert, and the client's entry moves to d2's MAC.
@@ -65,6 +44,7 @@ func failover(t *testing.T, pairing [2]string) {
 	}
 	t.Logf("link down: d2 (%s) holds the VIP %s after %s, %s after the link went down (Master_Down_Interval %s)",
 		d2.name, got.Sub(from).Round(time.Millisecond), what, got.Sub(down).Round(time.Millisecond), mdi)
+	linkDown := got.Sub(from)
 	if d, frozen := got.Sub(from), st.frozen(from, got); d-frozen > mdi+500*time.Millisecond {
 		t.Errorf("failover on link down took %s after %s (%s of it with the guest frozen), want within %s", d, what, frozen, mdi+500*time.Millisecond)
 	}
@@ -94,7 +74,6 @@ func failover(t *testing.T, pairing [2]string) {
 	if !d1.holds(t) {
 		t.Fatal("d1 dropped the VIP in the partition")
 	}
-	time.Sleep(time.Second)
 	heal := time.Now()
 	setBridged(t, s, "d2-eth0", true)
 	got = waitState(t, "one master after the heal", 6*time.Second, func() bool { return !d2.holds(t) })
@@ -104,7 +83,7 @@ func failover(t *testing.T, pairing [2]string) {
 	if d-frozen > 3*c1.Interval {
 		t.Errorf("the partition healed to one master in %s, want within three intervals (%s)", d-frozen, 3*c1.Interval)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(time.Second)
 	if !d1.holds(t) || d2.holds(t) {
 		t.Fatalf("after the heal: VIP on d1 %v, on d2 %v; want d1 alone", d1.holds(t), d2.holds(t))
 	}
@@ -127,9 +106,9 @@ func failover(t *testing.T, pairing [2]string) {
 	// nopreempt: d1 back at the higher priority stays backup.
 	np := c1
 	np.NoPreempt = true
-	d1 = startNode(t, pairing[0], s.d1, np)
+	d1 = startNode(t, d1.name, s.d1, np)
 	began := d1.backup(t)
-	time.Sleep(mdi + 2*time.Second) // past when it would preempt
+	time.Sleep(mdi + time.Second) // past when it would preempt
 	t.Logf("nopreempt: d1 (%s) %s after it entered backup: holds the VIP %v; d2 (%s) holds it %v",
 		d1.name, time.Since(began).Round(time.Millisecond), d1.holds(t), d2.name, d2.holds(t))
 	if d1.holds(t) || !d2.holds(t) {
@@ -147,7 +126,7 @@ func failover(t *testing.T, pairing [2]string) {
 	const delay = 3 * time.Second
 	pd := c1
 	pd.PreemptDelay = delay
-	d1 = startNode(t, pairing[0], s.d1, pd)
+	d1 = startNode(t, d1.name, s.d1, pd)
 	began = d1.backup(t)
 	got = waitState(t, "d1 holds the VIP after its preempt delay", 15*time.Second, func() bool { return d1.holds(t) })
 	waitState(t, "d2 drops the VIP", 2*time.Second, func() bool { return !d2.holds(t) })
@@ -159,6 +138,9 @@ func failover(t *testing.T, pairing [2]string) {
 	if d < lo || d-frozen > hi {
 		t.Errorf("preempt_delay: d1 master after %s, want %s to %s", d, lo, hi)
 	}
+
+	waitNeighbour(t, s.cl, vip, d1.mac, 2*time.Second)
+	return d1, linkDown
 }
 
 // backup waits for a node to have entered backup (keepalived logs it; a
