@@ -49,8 +49,9 @@ type Config struct {
 	// NoPreempt keeps a lower-priority master in place when this instance
 	// could take over (keepalived's nopreempt).
 	NoPreempt bool
-	// PreemptDelay waits this long after start, or after a lower-priority
-	// advert, before preempting (keepalived's preempt_delay, 0-1000s).
+	// PreemptDelay waits this long, from the first lower-priority advert
+	// heard in Backup (after start, a fault or a higher master), before
+	// preempting (keepalived's preempt_delay, 0-1000s).
 	PreemptDelay time.Duration
 	// V3ChecksumAsV2 computes the v3 IPv4 checksum without the
 	// pseudo-header (keepalived's vrrp_version 3 with v3_checksum_as_v2).

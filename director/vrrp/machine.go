@@ -63,7 +63,8 @@ type machine struct {
 	// bursts.
 	downAt, advertAt, refreshAt time.Time
 	bursts                      []burst
-	// preemptAt is when preempt_delay ends; zero is not running.
+	// preemptAt is when preempt_delay ends; zero is not running (it
+	// starts at the first lower-priority advert heard in Backup).
 	preemptAt time.Time
 	// master is the current master's address as last seen (backup).
 	master netip.Addr
@@ -99,9 +100,6 @@ func (m *machine) downInterval() time.Duration { return 3*m.masterInt + m.skew()
 // start begins in Backup (keepalived starts there even with state
 // MASTER), or Master for the address owner.
 func (m *machine) start(now time.Time) []action {
-	if m.cfg.PreemptDelay > 0 {
-		m.preemptAt = now.Add(m.cfg.PreemptDelay)
-	}
 	if m.fault {
 		return m.enter(now, Fault)
 	}
@@ -126,6 +124,9 @@ func (m *machine) becomeBackup(now time.Time) []action {
 	}
 	m.clearTimers()
 	m.downAt = now.Add(m.downInterval())
+	// keepalived clears the preempt delay on every entry to BACKUP; the
+	// first lower-priority advert heard there starts it.
+	m.preemptAt = time.Time{}
 	return append(acts, m.enter(now, Backup)...)
 }
 

@@ -313,6 +313,34 @@ func TestPreemptDelay(t *testing.T) {
 	within(t, "preempt", s.becameMaster(0).Sub(joined), 10*time.Second, 10*time.Second+mdi+time.Millisecond)
 }
 
+// TestPreemptDelayAfterFault: keepalived clears the preempt delay on
+// every entry to BACKUP and starts it at the first lower-priority advert
+// heard there (vrrp.c), so a node whose fault ends (its link back) waits
+// the delay again, not Master_Down_Interval alone.
+func TestPreemptDelayAfterFault(t *testing.T) {
+	a, b := pair(150, 100, V2, time.Second)
+	a.PreemptDelay = 10 * time.Second
+	s := newSim(t, a, b)
+	s.start(0)
+	s.start(1)
+	s.run(30 * time.Second)
+	if s.nodes[0].m.state != Master {
+		t.Fatalf("node 0 is %s, want MASTER", s.nodes[0].m.state)
+	}
+	s.do(0, s.nodes[0].m.setFault(s.now, true))
+	s.run(20 * time.Second)
+	back := s.now
+	s.do(0, s.nodes[0].m.setFault(s.now, false))
+	s.run(30 * time.Second)
+	if s.nodes[0].m.state != Master || s.holders() != 1 {
+		t.Fatalf("after the fault: node 0 %s, %d holders", s.nodes[0].m.state, s.holders())
+	}
+	// The first advert comes within a second; adverts are accepted
+	// until the delay ends; the down interval runs from the last one.
+	mdi := 3*time.Second + 106*time.Second/256
+	within(t, "preempt after the fault", s.becameMaster(0).Sub(back), 9*time.Second+mdi, 11*time.Second+mdi)
+}
+
 func TestV3LearnsMasterInterval(t *testing.T) {
 	a, b := pair(150, 100, V3, 100*time.Millisecond)
 	b.Interval = time.Second

@@ -83,8 +83,8 @@ func hasAddr(t *testing.T, h *lab.Host, addr netip.Addr) bool {
 
 // segment is a bridge with hosts d1, d2 (the VRRP nodes) and a client.
 type segment struct {
-	lab        *lab.Lab
-	d1, d2, cl *lab.Host
+	lab            *lab.Lab
+	d1, d2, cl, br *lab.Host
 }
 
 func newSegment(t *testing.T) *segment {
@@ -104,7 +104,7 @@ func newSegment(t *testing.T) *segment {
 	if s.cl, err = l.NewHost("cl"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.Bridge("br", lab.Port{Host: s.d1, If: "eth0", CIDR: "10.0.0.1/24"},
+	if s.br, err = l.Bridge("br", lab.Port{Host: s.d1, If: "eth0", CIDR: "10.0.0.1/24"},
 		lab.Port{Host: s.d2, If: "eth0", CIDR: "10.0.0.2/24"},
 		lab.Port{Host: s.cl, If: "eth0", CIDR: "10.0.0.10/24"}); err != nil {
 		t.Fatal(err)
