@@ -76,8 +76,9 @@ type VRRPInstance struct {
 	// PASS), at most 8 bytes; empty is no authentication.
 	Password string `json:"password,omitempty"`
 	// NoPreempt keeps a lower-priority master in place when this director
-	// could take over; PreemptDelay waits this long (at most 1000s) after
-	// start before preempting.
+	// could take over; PreemptDelay (at most 1000s) waits this long before
+	// preempting, from the first lower-priority advert heard as backup
+	// (keepalived's preempt_delay).
 	NoPreempt    bool          `json:"noPreempt,omitempty"`
 	PreemptDelay time.Duration `json:"preemptDelay,omitempty"`
 	// V3ChecksumAsV2 computes version 3's IPv4 checksum without the
