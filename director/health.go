@@ -30,13 +30,14 @@ import (
 type Check struct {
 	// Spec is the kind of check and its own fields: a *check.TCP,
 	// *check.HTTP, *check.HTTPS, *check.TLS, *check.UDP, *check.DNS,
-	// *check.ICMP, *check.SMTP, *check.Command, or a kind a program
-	// registered with check.Register. In files its Type is the check's
+	// *check.ICMP, *check.SMTP, *check.Command, *check.File, or a kind
+	// a program registered with check.Register. In files its Type is the check's
 	// type.
 	Spec check.Spec
 	// Port to check; the real server's port if zero (required for
 	// firewall-mark services, whose real servers have none, except by
-	// the kinds that need no port: command and icmp; icmp reads none).
+	// the kinds that need no port: command, icmp and file; icmp and file
+	// read none).
 	Port uint16
 
 	// Interval between checks (5s), from MinCheckInterval to
