@@ -413,8 +413,9 @@ services:
 	if c := cfg.Services[0].Check; c.Interval != 10*time.Second || c.Timeout != 3*time.Second || c.Spec.(*check.UDP).Send != "ping" {
 		t.Errorf("check %+v", c)
 	}
-	for tg, cc := range mustCompile(t, cfg).targets() {
-		if tg.addr != netip.MustParseAddrPort("10.0.0.110:53") || cc.check.Rise != 2 || cc.check.Spec.(*check.UDP).Expect != "pong" {
+	for tg, l := range mustCompile(t, cfg).targets() {
+		cc := l[0]
+		if len(l) != 1 || tg.addr != netip.MustParseAddrPort("10.0.0.110:53") || cc.check.Rise != 2 || cc.check.Spec.(*check.UDP).Expect != "pong" {
 			t.Errorf("target %v: %+v", tg, cc.check)
 		}
 	}

@@ -18,8 +18,8 @@ import (
 // The target and the Env mean nothing to it: it reads the file in the
 // director's own file system.
 //
-// It reads the first FileReadLimit bytes of the file and the number at
-// their start as keepalived does (C's strtol with base 0: blanks, a sign,
+// It reads the first 127 bytes of the file (FileReadLimit) and the number
+// at their start as keepalived does (C's strtol with base 0: blanks, a sign,
 // then decimal, 0x hexadecimal or 0 octal digits; what follows the
 // number is ignored, and no number reads as 0). A file that is missing or
 // cannot be read reads as 0, as keepalived's; a number outside

@@ -133,7 +133,7 @@ virtual_server 192.0.2.1 53 {
 		t.Errorf("scheduler %q, want the default (wlc, keepalived's too)", s.Scheduler)
 	case s.Persistence == nil || s.Persistence.Timeout != 360*time.Second:
 		t.Errorf("persistence %+v, want 360s", s.Persistence)
-	case s.RealServers[0] != director.RealServer{Address: ap("192.0.2.10:53"), Forward: ipvs.Masquerade, Weight: 1}:
+	case !reflect.DeepEqual(s.RealServers[0], director.RealServer{Address: ap("192.0.2.10:53"), Forward: ipvs.Masquerade, Weight: 1}):
 		t.Errorf("real server %+v, want NAT weight 1", s.RealServers[0])
 	case s.Check != nil:
 		t.Errorf("check %+v, want none", s.Check)

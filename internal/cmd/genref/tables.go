@@ -81,6 +81,8 @@ var defaults = map[string]string{
 	"tls:services[].check.caFile":           "the system's roots",
 	"dns:services[].check.queryType":        "`A`",
 	"dns:services[].check.rcode":            "`NOERROR`",
+	"file:services[].check.file":            "required",
+	"file:services[].check.healthy":         "`nonzero`",
 	"cluster.bgp.peers[].port":              "`179`",
 	"cluster.bgp.peers[].holdTime":          "`90s`",
 	"cluster.bgp.peers[].connectRetry":      "`5s`",
