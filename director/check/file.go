@@ -44,9 +44,10 @@ type File struct {
 	// Healthy is "nonzero" (the default) or "zero": which numbers in the
 	// file are healthy.
 	Healthy string `json:"healthy,omitempty"`
-	// Weight, if not 0, is keepalived's track_file weight (from -254 to
-	// 254, negative for its "reverse"): the check fails only when the
-	// number times Weight is -2147483648 or less. Not with Healthy.
+	// Weight, if not 0, is keepalived's track_file or FILE_CHECK weight
+	// (from -2147483647 to 2147483647, negative for its "reverse"): the
+	// check fails only when the number times Weight is -2147483648 or
+	// less. Not with Healthy.
 	Weight int `json:"weight,omitempty"`
 }
 
@@ -66,8 +67,8 @@ func (f File) Compile() (Checker, error) {
 		return nil, &FieldError{Type: "file", Field: "file", Err: errors.New("needs a file")}
 	case !filepath.IsAbs(f.Path):
 		return nil, &FieldError{Type: "file", Field: "file", Err: fmt.Errorf("%q is not an absolute path", f.Path)}
-	case f.Weight < -254 || f.Weight > 254:
-		return nil, &FieldError{Type: "file", Field: "weight", Err: fmt.Errorf("%d is not from -254 to 254", f.Weight)}
+	case f.Weight < -math.MaxInt32 || f.Weight > math.MaxInt32:
+		return nil, &FieldError{Type: "file", Field: "weight", Err: fmt.Errorf("%d is not from %d to %d", f.Weight, -math.MaxInt32, math.MaxInt32)}
 	case f.Weight != 0 && f.Healthy != "":
 		return nil, &FieldError{Type: "file", Field: "healthy", Err: errors.New("not with a weight (a weighted file check fails only at its floor)")}
 	}

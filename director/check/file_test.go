@@ -123,7 +123,7 @@ func TestFileCompileErrors(t *testing.T) {
 		{File{}, "file", "needs a file"},
 		{File{Path: "run/rs1"}, "file", "not an absolute path"},
 		{File{Path: "/run/rs1", Healthy: "one"}, "healthy", `"one" is not nonzero or zero`},
-		{File{Path: "/run/rs1", Weight: 255}, "weight", "not from -254 to 254"},
+		{File{Path: "/run/rs1", Weight: 1 << 31}, "weight", "not from -2147483647 to 2147483647"},
 		{File{Path: "/run/rs1", Weight: 2, Healthy: "zero"}, "healthy", "not with a weight"},
 	} {
 		_, err := tc.f.Compile()

@@ -19,7 +19,7 @@ import (
 var checkKinds = map[string]string{
 	"TCP_CHECK": "tcp", "HTTP_GET": "http", "SSL_GET": "https", "MISC_CHECK": "command",
 	"DNS_CHECK": "dns", "SMTP_CHECK": "smtp", "UDP_CHECK": "udp", "PING_CHECK": "icmp",
-	"FILE_CHECK": "", "BFD_CHECK": "",
+	"FILE_CHECK": "file", "BFD_CHECK": "",
 }
 
 // built is one keepalived checker as a director check, with its notes.
@@ -31,22 +31,23 @@ type built struct {
 	notes []Note
 }
 
-// serviceCheck is the one check of svc, from its real servers' checkers:
-// the shared checker if every real server has the same one, else the
-// first real server's first, with a note naming what was dropped.
-func (im *importer) serviceCheck(vs *virtualServer, svc director.VirtualService) *director.Check {
-	var all []built
+// serviceChecks sets the checks of svc from its real servers' checkers,
+// as keepalived runs them: each real server's checkers are its checks (up
+// while every one passes), with its own inhibit_on_failure; the service's
+// Check (one checker) or Checks when every real server has the same ones,
+// else each real server's own Checks. A real server without a checker
+// has none, and counts as healthy, as keepalived's. carried maps each
+// real server block to its destination in svc.
+func (im *importer) serviceChecks(vs *virtualServer, svc *director.VirtualService, carried map[*realServer]int) {
 	per := map[*realServer][]built{}
-	var without []*realServer
-	index := make(map[netip.Addr]int, len(svc.RealServers))
-	for i := len(svc.RealServers) - 1; i >= 0; i-- {
-		index[svc.RealServers[i].Address.Addr()] = i // the first of an address
-	}
+	var all []built
+	var order []*realServer
 	for _, rs := range vs.rs {
-		i, ok := index[rs.addr.Addr()]
+		i, ok := carried[rs]
 		if !ok {
 			continue // not carried over
 		}
+		order = append(order, rs)
 		for _, c := range rs.checkers {
 			if b, ok := im.checker(vs, rs, c, svc.RealServers[i].Address); ok {
 				b.addr = svc.RealServers[i].Address
@@ -54,57 +55,70 @@ func (im *importer) serviceCheck(vs *virtualServer, svc director.VirtualService)
 				all = append(all, b)
 			}
 		}
-		if len(per[rs]) == 0 {
-			without = append(without, rs)
-		}
 	}
 	if len(all) == 0 {
-		return nil
+		return
 	}
-	im.commonCommand(vs, all)
-	carried := all[0]
-	var dropped []string
-	for _, b := range all[1:] {
-		if b.rs == carried.rs || !reflect.DeepEqual(b.check, carried.check) {
-			dropped = append(dropped, fmt.Sprintf("%s of %s (line %d)", b.n.key(), b.rs.n.header(), b.n.line))
+	// MISC_CHECKs that differ only by each real server's address: one
+	// command, when each real server has one.
+	var cmds []built
+	var at []*built
+	for _, rs := range order {
+		for i := range per[rs] {
+			if _, ok := per[rs][i].check.Spec.(*check.Command); ok {
+				cmds = append(cmds, per[rs][i])
+				at = append(at, &per[rs][i])
+			}
 		}
 	}
-	im.notes = appendNotes(im.notes, im.quiet, carried.notes...)
-	for _, b := range all[1:] {
-		if reflect.DeepEqual(b.check, carried.check) && b.rs != carried.rs {
-			// The same check: its notes only where they say something new.
+	if len(cmds) == len(order) && len(order) == len(per) {
+		im.commonCommand(vs, cmds)
+		for i, b := range cmds {
+			*at[i] = b
+		}
+	}
+	// inhibit_on_failure is per real server in keepalived: each of its
+	// checks carries it.
+	lists := make([][]director.Check, len(order))
+	for j, rs := range order {
+		t := rs.timing.over(vs.timing)
+		action := director.Remove
+		if t.inhibit != nil && *t.inhibit {
+			action = director.Quiesce
+		}
+		for _, b := range per[rs] {
+			c := b.check
+			c.OnFailure = action
+			lists[j] = append(lists[j], c)
+		}
+	}
+	// The notes of a check every real server has alike, once.
+	var noted []Note
+	for _, rs := range order {
+		for _, b := range per[rs] {
 			for _, n := range b.notes {
-				if !slices.ContainsFunc(carried.notes, func(c Note) bool { return c.Option == n.Option && c.Reason == n.Reason }) {
+				if !slices.ContainsFunc(noted, func(c Note) bool { return c.Option == n.Option && c.Reason == n.Reason }) {
+					noted = append(noted, n)
 					im.notes = appendNotes(im.notes, im.quiet, n)
 				}
 			}
 		}
 	}
-	if len(dropped) > 0 {
-		im.note(vs.n, vs.name, "", "checkers differ: the director has one check per service; carried %s of %s (line %d), not carried over: %s",
-			carried.n.key(), carried.rs.n.header(), carried.n.line, strings.Join(dropped, ", "))
+	same := len(per) == len(order)
+	for _, l := range lists[1:] {
+		same = same && reflect.DeepEqual(l, lists[0])
 	}
-	for _, rs := range without {
-		im.note(rs.n, vs.name, "", "%s has no checker carried over, but the service's check (%s) will check it", rs.n.header(), carried.n.key())
-	}
-	// inhibit_on_failure is per real server in keepalived, per check here.
-	c := carried.check
-	inhibit := func(rs *realServer) bool {
-		t := rs.timing.over(vs.timing)
-		return t.inhibit != nil && *t.inhibit
-	}
-	if inhibit(carried.rs) {
-		c.OnFailure = director.Quiesce
-	} else {
-		c.OnFailure = director.Remove
-	}
-	for _, rs := range vs.rs {
-		if inhibit(rs) != inhibit(carried.rs) {
-			im.note(rs.n, vs.name, "inhibit_on_failure", "differs between real servers: a failed real server is %sd as %s's is", c.OnFailure, carried.rs.n.header())
-			break
+	switch {
+	case same && len(lists[0]) == 1:
+		c := lists[0][0]
+		svc.Check = &c
+	case same:
+		svc.Checks = lists[0]
+	default:
+		for j, rs := range order {
+			svc.RealServers[carried[rs]].Checks = lists[j]
 		}
 	}
-	return &c
 }
 
 func appendNotes(dst []Note, quiet bool, n ...Note) []Note {
@@ -124,8 +138,11 @@ func (im *importer) checker(vs *virtualServer, rs *realServer, n *node, addr net
 	}
 	kind := checkKinds[n.key()]
 	if kind == "" {
-		im.note(n, rs.block, "", "%s: not carried over (the director has no %s)", n.key(), map[string]string{"FILE_CHECK": "file tracking", "BFD_CHECK": "BFD"}[n.key()])
+		im.note(n, rs.block, "", "%s: not carried over (the director has no BFD)", n.key())
 		return b, false
+	}
+	if kind == "file" {
+		return b, im.fileCheck(n, rs, &b)
 	}
 	var c director.Check
 	// The kind's own fields, made its Spec at the end.
@@ -254,7 +271,7 @@ func (im *importer) checker(vs *virtualServer, rs *realServer, n *node, addr net
 			}
 		}
 		for _, h := range extra {
-			note(h, "not carried over (another SMTP check of the real server; the director has one check)")
+			note(h, "not carried over (another host of the SMTP_CHECK: the director's smtp check connects to the real server)")
 		}
 	}
 	if connectIP != nil {

@@ -33,6 +33,8 @@ type importer struct {
 	globals    []*globalBlock // the global_defs blocks
 	syncN      *node          // global_defs' lvs_sync_daemon, carried at the end
 	syncBlock  *globalBlock   // its global_defs
+	// trackFiles are the track_file blocks, by name, for FILE_CHECKs.
+	trackFiles map[string]*trackFile
 }
 
 // sslConf is the top-level SSL block, which SSL_GET checkers use.
@@ -43,7 +45,7 @@ type sslConf struct {
 
 func newImporter(notes []Note) *importer {
 	return &importer{notes: notes, groups: map[string]*node{}, used: map[string]bool{}, seen: map[string]string{},
-		seenAt: map[string]int{}, seenGroup: map[string]string{}}
+		seenAt: map[string]int{}, seenGroup: map[string]string{}, trackFiles: map[string]*trackFile{}}
 }
 
 func (im *importer) note(n *node, block, option, format string, args ...any) {
@@ -70,6 +72,8 @@ func (im *importer) config(top []*node) *director.Config {
 			im.groups[n.arg(0)] = n
 		case n.key() == "SSL" && n.block:
 			im.sslBlock(n)
+		case isTrackFile(n):
+			im.trackFileBlock(n)
 		}
 	}
 	for _, n := range top {
@@ -79,7 +83,7 @@ func (im *importer) config(top []*node) *director.Config {
 		switch {
 		case n.key() == "virtual_server" && n.block:
 			im.virtualServer(n)
-		case n.key() == "virtual_server_group" && n.block && len(n.args()) > 0, n.key() == "SSL" && n.block:
+		case n.key() == "virtual_server_group" && n.block && len(n.args()) > 0, n.key() == "SSL" && n.block, isTrackFile(n):
 			// read above; unused ones are noted below
 		case n.key() == "global_defs" && n.block:
 			im.globalDefs(n)
@@ -97,6 +101,7 @@ func (im *importer) config(top []*node) *director.Config {
 	}
 	im.finishVRRP()
 	im.finishSync()
+	im.trackFileNotes()
 	im.globalNotes()
 	for name, g := range im.groups {
 		if !im.used[name] {
@@ -492,6 +497,7 @@ func (im *importer) service(vs *virtualServer, m member, first bool) {
 		out.Persistence = &p
 	}
 	have := make(map[netip.AddrPort]bool, len(vs.rs))
+	carried := make(map[*realServer]int, len(vs.rs))
 	for _, rs := range vs.rs {
 		d, ok := im.destination(vs, &out, rs)
 		if !ok {
@@ -502,6 +508,7 @@ func (im *importer) service(vs *virtualServer, m member, first bool) {
 			continue
 		}
 		have[d.Address] = true
+		carried[rs] = len(out.RealServers)
 		out.RealServers = append(out.RealServers, d)
 	}
 	if vs.sorry != nil {
@@ -511,7 +518,7 @@ func (im *importer) service(vs *virtualServer, m member, first bool) {
 		}
 	}
 	vs.fwmarkService = m.fwmark != 0
-	out.Check = im.serviceCheck(vs, out)
+	im.serviceChecks(vs, &out, carried)
 	im.quorum(vs, &out)
 	im.quiet = false
 	fail := func(why string) {
@@ -525,17 +532,20 @@ func (im *importer) service(vs *virtualServer, m member, first bool) {
 		return
 	}
 	if err := one(out); err != nil {
-		if out.Check == nil {
+		types := dropChecks(&out)
+		if len(types) == 0 {
 			fail(err.Error())
 			return
 		}
-		chk := out.Check
-		out.Check = nil
 		if err2 := one(out); err2 != nil {
 			fail(err2.Error())
 			return
 		}
-		im.note(vs.n, name, "", "health check (%s) not carried over: %v; its real servers count as healthy", chk.Spec.Type(), err)
+		what := "health check"
+		if len(types) > 1 {
+			what += "s"
+		}
+		im.note(vs.n, name, "", "%s (%s) not carried over: %v; its real servers count as healthy", what, strings.Join(types, ", "), err)
 	}
 	if prev, dup := im.seen[key(out)]; dup {
 		if g := vs.group(); g != "" && im.seenGroup[key(out)] == g {
@@ -645,4 +655,27 @@ func (im *importer) destination(vs *virtualServer, svc *director.VirtualService,
 		w = *rs.weight
 	}
 	return director.RealServer{Address: a, Forward: f.method, Weight: w, UpperThreshold: rs.upper, LowerThreshold: rs.lower, Tunnel: f.tunnel}, true
+}
+
+// dropChecks takes every check out of svc, its own and its real servers',
+// and returns their types, each once, in order.
+func dropChecks(svc *director.VirtualService) []string {
+	var types []string
+	add := func(cs ...director.Check) {
+		for _, c := range cs {
+			if t := c.Spec.Type(); !slices.Contains(types, t) {
+				types = append(types, t)
+			}
+		}
+	}
+	if svc.Check != nil {
+		add(*svc.Check)
+	}
+	add(svc.Checks...)
+	for i := range svc.RealServers {
+		add(svc.RealServers[i].Checks...)
+		svc.RealServers[i].Checks = nil
+	}
+	svc.Check, svc.Checks = nil, nil
+	return types
 }
