@@ -572,25 +572,40 @@ func (vs *virtualServer) group() string {
 // mergeGroup adds the real servers of svc, made by a second
 // "virtual_server group G" block, to the service an earlier block of the
 // same group made, as keepalived adds them to the same IPVS service: the
-// earlier block's settings and check stay.
+// earlier block's settings stay, and each added real server keeps its
+// own checkers (the service's checks of svc become its own).
 func (im *importer) mergeGroup(vs *virtualServer, svc director.VirtualService, first bool) {
 	at := im.seenAt[key(svc)]
 	dst := &im.cfg.Services[at]
+	own := svc.Checks
+	if svc.Check != nil {
+		own = []director.Check{*svc.Check}
+	}
+	before := *dst
+	before.RealServers = slices.Clone(dst.RealServers)
 	added := 0
 	for _, d := range svc.RealServers {
 		if slices.ContainsFunc(dst.RealServers, func(o director.RealServer) bool { return o.Address == d.Address }) {
 			continue
 		}
+		if len(d.Checks) == 0 {
+			d.Checks = own
+		}
+		if len(d.Checks) == 0 && (dst.Check != nil || len(dst.Checks) > 0) {
+			// Unchecked, as in keepalived: the earlier block's checks
+			// become its real servers' own.
+			pushDown(dst)
+		}
 		dst.RealServers = append(dst.RealServers, d)
 		added++
 	}
 	if err := (&director.Config{Services: []director.VirtualService{*dst}}).Validate(); err != nil {
-		dst.RealServers = dst.RealServers[:len(dst.RealServers)-added]
+		*dst = before
 		im.note(vs.n, vs.name, "", "not carried over (its real servers cannot join the services of the earlier block of group %s: %v)", word(vs.group()), err)
 		return
 	}
 	if first {
-		im.note(vs.n, vs.name, "", "a second block of group %s: its real servers are added to the services of the earlier block (%s), as keepalived adds them to the same IPVS services; the services' settings and check are the earlier block's",
+		im.note(vs.n, vs.name, "", "a second block of group %s: its real servers are added to the services of the earlier block (%s), as keepalived adds them to the same IPVS services; the services' settings are the earlier block's, the real servers' checks their own",
 			word(vs.group()), im.seen[key(svc)])
 	}
 }
@@ -678,4 +693,19 @@ func dropChecks(svc *director.VirtualService) []string {
 	}
 	svc.Check, svc.Checks = nil, nil
 	return types
+}
+
+// pushDown makes svc's own checks those of each of its real servers that
+// has none of its own.
+func pushDown(svc *director.VirtualService) {
+	own := svc.Checks
+	if svc.Check != nil {
+		own = []director.Check{*svc.Check}
+	}
+	for i := range svc.RealServers {
+		if len(svc.RealServers[i].Checks) == 0 {
+			svc.RealServers[i].Checks = own
+		}
+	}
+	svc.Check, svc.Checks = nil, nil
 }
