@@ -28,6 +28,9 @@ type built struct {
 	rs    *realServer
 	addr  netip.AddrPort // the real server's in the service
 	check director.Check
+	// more are the checker's further checks: an HTTP_GET's or SSL_GET's
+	// other urls, each a check of its own.
+	more  []director.Check
 	notes []Note
 }
 
@@ -87,9 +90,10 @@ func (im *importer) serviceChecks(vs *virtualServer, svc *director.VirtualServic
 			action = director.Quiesce
 		}
 		for _, b := range per[rs] {
-			c := b.check
-			c.OnFailure = action
-			lists[j] = append(lists[j], c)
+			for _, c := range append([]director.Check{b.check}, b.more...) {
+				c.OnFailure = action
+				lists[j] = append(lists[j], c)
+			}
 		}
 	}
 	// The notes of a check every real server has alike, once.
@@ -285,14 +289,22 @@ func (im *importer) checker(vs *virtualServer, rs *realServer, n *node, addr net
 	case !vs.fwmarkService && c.Port == addr.Port():
 		c.Port = 0 // the real server's port
 	}
+	var webs []check.HTTP // every url's, web the first
 	if kind == "http" || kind == "https" {
-		if !im.urls(&web, urls, note, block) {
+		if webs = im.urls(urls, note); len(webs) == 0 {
 			im.note(n, rs.block, "", "%s: not carried over (no url with a path: keepalived ignores it too)", n.key())
 			return b, false
 		}
 		t2 := t.over(rs.timing).over(vs.timing)
-		if web.Host == "" && t2.virtualhost != nil {
-			web.Host = *t2.virtualhost
+		for i := range webs {
+			if webs[i].Host == "" && t2.virtualhost != nil {
+				webs[i].Host = *t2.virtualhost
+			}
+		}
+		web = webs[0]
+		if len(webs) > 1 {
+			b.notes = append(b.notes, Note{File: n.file, Line: n.line, Block: rs.block, Option: n.key(),
+				Reason: fmt.Sprintf("its %d urls are %d checks, each counting its own retries (keepalived GETs them in turn in one checker, which fails when one fails)", len(webs), len(webs))})
 		}
 	}
 	if kind == "https" {
@@ -338,6 +350,15 @@ func (im *importer) checker(vs *virtualServer, rs *realServer, n *node, addr net
 	}
 	im.timing(&c, t.over(rs.timing).over(vs.timing), kind, misc.timeout, &b, block)
 	b.check = c
+	for _, w := range webs[min(1, len(webs)):] {
+		m := c
+		if kind == "http" {
+			m.Spec = &w
+		} else {
+			m.Spec = &check.HTTPS{HTTP: w, TLS: tlsc}
+		}
+		b.more = append(b.more, m)
+	}
 	return b, true
 }
 
@@ -363,9 +384,11 @@ func (im *importer) tlsSettings(tlsc *check.TLS, b *built, n *node, rs *realServ
 	}
 }
 
-// urls carries the first url with a path; the others are noted.
-func (im *importer) urls(c *check.HTTP, urls []*node, note func(*node, string, ...any), block string) bool {
-	carried := false
+// urls are the checks of an HTTP_GET's or SSL_GET's urls with a path,
+// one each, in order (keepalived GETs every url); one without a path is
+// noted.
+func (im *importer) urls(urls []*node, note func(*node, string, ...any)) []check.HTTP {
+	var out []check.HTTP
 	for _, u := range urls {
 		path := ""
 		for _, s := range u.children {
@@ -377,12 +400,7 @@ func (im *importer) urls(c *check.HTTP, urls []*node, note func(*node, string, .
 			note(u, "not carried over (no path: keepalived ignores it too)")
 			continue
 		}
-		if carried {
-			note(u, "path %s not carried over (the director GETs one path; keepalived GETs every url)", path)
-			continue
-		}
-		carried = true
-		c.Path = path
+		c := check.HTTP{Path: path}
 		for _, s := range u.children {
 			switch s.key() {
 			case "path":
@@ -424,8 +442,9 @@ func (im *importer) urls(c *check.HTTP, urls []*node, note func(*node, string, .
 				c.Status = append(c.Status, v)
 			}
 		}
+		out = append(out, c)
 	}
-	return carried
+	return out
 }
 
 // timing sets the check's interval, timeout, jitter, rise, fall and retry

@@ -49,6 +49,8 @@
 //	  none has failed), different ones on             passes), each with its inhibit_on_failure;
 //	  different real servers                          the service's check or checks when all real
 //	                                                  servers have the same
+//	an HTTP_GET's or SSL_GET's several urls         one check per url (each counting its own
+//	  (every one GET in turn)                         retries), noted
 //	FILE_CHECK with its track_file (weight 0:       the file check (healthy: zero; reverse:
 //	  fails while not 0; a weight: adds number *      nonzero; a weight: fails only where keepalived
 //	  weight to the real server's weight)             does, the weight change noted), read every

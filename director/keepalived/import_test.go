@@ -364,13 +364,12 @@ HTTP_GET {
   url { path /a?b=1
     status_code 200-202 301
     digest ABCDEF0123456789abcdef0123456789 }
-  url { path /b }
   connect_port 8080
   nb_get_retry 2
   delay_before_retry 3 }`, with(func(c *director.Check) {
 			c.Spec = &check.HTTP{Path: "/a?b=1", Status: []int{200, 201, 202, 301}, Digest: "abcdef0123456789abcdef0123456789", Host: "rs.example"}
 			c.Port, c.Fall, c.RetryDelay = 8080, 3, 3*time.Second
-		}), [][]string{{"url: path /b not carried over"}}},
+		}), nil},
 		{"http default delay_before_retry", `HTTP_GET { url { path / } }`, with(func(c *director.Check) {
 			c.Spec, c.RetryDelay = &check.HTTP{Path: "/", Status: statuses2xx()}, 3*time.Second // keepalived's HTTP default
 		}), nil},
@@ -497,6 +496,37 @@ func TestChecksDiffer(t *testing.T) {
 	if got := types(s.Checks); s.Check != nil || !slices.Equal(got, []string{"tcp:0", "icmp:0"}) || s.RealServers[0].Checks != nil || s.RealServers[1].Checks != nil {
 		t.Errorf("checks %v (check %+v), want the service's tcp and icmp", got, s.Check)
 	}
+}
+
+// TestURLs: every url of an HTTP_GET is a check of its own, as keepalived
+// GETs every one.
+func TestURLs(t *testing.T) {
+	cfg, notes := imp(t, `virtual_server 10.0.0.1 80 {
+ protocol TCP
+ real_server 10.0.0.2 80 {
+  HTTP_GET {
+   url { path /a
+    status_code 200 }
+   url { digest 0123 }
+   url { path /b }
+   virtualhost rs.example
+   connect_port 8080
+  }
+ }
+}
+`, nil)
+	s := cfg.Services[0]
+	if len(s.Checks) != 2 {
+		t.Fatalf("checks %+v, want one per url with a path\n%s", s.Checks, notesText(notes))
+	}
+	for i, want := range []check.HTTP{{Path: "/a", Status: []int{200}, Host: "rs.example"}, {Path: "/b", Host: "rs.example"}} {
+		got, ok := s.Checks[i].Spec.(*check.HTTP)
+		if !ok || got.Path != want.Path || got.Host != want.Host || s.Checks[i].Port != 8080 || want.Status != nil && !slices.Equal(got.Status, want.Status) {
+			t.Errorf("check %d: %+v (%+v), want %+v at port 8080", i, s.Checks[i], got, want)
+		}
+	}
+	wantNote(t, notes, "HTTP_GET: its 2 urls are 2 checks")
+	wantNote(t, notes, "url: not carried over (no path")
 }
 
 // TestFileCheck: FILE_CHECK and its track_file as the file kind, with
