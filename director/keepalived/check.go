@@ -159,6 +159,7 @@ func (im *importer) checker(vs *virtualServer, rs *realServer, n *node, addr net
 		udp  check.UDP
 	)
 	var t timing
+	var smtpHosts []smtpHost // an SMTP_CHECK's further hosts
 	var urls []*node
 	var hosts []*node
 	var connectIP *node
@@ -274,8 +275,33 @@ func (im *importer) checker(vs *virtualServer, rs *realServer, n *node, addr net
 				}
 			}
 		}
+		// Every other host is a checker of its own in keepalived: a
+		// check of its own here, at its port.
 		for _, h := range extra {
-			note(h, "not carried over (another host of the SMTP_CHECK: the director's smtp check connects to the real server)")
+			x := smtpHost{port: addr.Port()}
+			ok := true
+			for _, s := range h.children {
+				switch s.key() {
+				case "connect_ip":
+					if a, err := netip.ParseAddr(s.arg(0)); err != nil || a.Unmap() != addr.Addr() {
+						note(h, "not carried over (its connect_ip is not the real server's address, and the director checks the real server's own)")
+						ok = false
+					}
+				case "connect_port":
+					if p, good := port(s.arg(0)); good && p != 0 {
+						x.port = p
+					}
+				case "connect_timeout":
+					if d, good := timer(s.arg(0)); good && d > 0 {
+						x.timeout = &d
+					}
+				default:
+					note(s, "not carried over (the director's checks choose their source themselves)")
+				}
+			}
+			if ok {
+				smtpHosts = append(smtpHosts, x)
+			}
 		}
 	}
 	if connectIP != nil {
@@ -359,7 +385,34 @@ func (im *importer) checker(vs *virtualServer, rs *realServer, n *node, addr net
 		}
 		b.more = append(b.more, m)
 	}
+	for _, h := range smtpHosts {
+		m := c
+		switch {
+		case vs.fwmarkService:
+			m.Port = h.port
+		case h.port == addr.Port():
+			m.Port = 0
+		default:
+			m.Port = h.port
+		}
+		m.Timeout = 5 * time.Second // keepalived's, unless the host's or the real server's
+		if d := rs.timing.over(vs.timing).connectTimeout; d != nil {
+			m.Timeout = *d
+		}
+		if h.timeout != nil {
+			m.Timeout = *h.timeout
+		}
+		m.Timeout = min(m.Timeout, check.MaxTimeout)
+		b.more = append(b.more, m)
+	}
 	return b, true
+}
+
+// smtpHost is an SMTP_CHECK's host block after the first: a checker of
+// its own in keepalived.
+type smtpHost struct {
+	port    uint16
+	timeout *time.Duration
 }
 
 // tlsSettings sets an SSL_GET check's TLS as keepalived runs it: it never

@@ -51,6 +51,8 @@
 //	                                                  servers have the same
 //	an HTTP_GET's or SSL_GET's several urls         one check per url (each counting its own
 //	  (every one GET in turn)                         retries), noted
+//	an SMTP_CHECK's host blocks (a checker each)    one check per host at the real server's
+//	                                                  address; another address noted
 //	FILE_CHECK with its track_file (weight 0:       the file check (healthy: zero; reverse:
 //	  fails while not 0; a weight: adds number *      nonzero; a weight: fails only where keepalived
 //	  weight to the real server's weight)             does, the weight change noted), read every

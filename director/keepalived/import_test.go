@@ -422,7 +422,7 @@ host { connect_ip 10.0.0.2
 connect_port 587 }
 host { connect_ip 10.9.9.9 } }`, with(func(c *director.Check) {
 			c.Spec, c.Port = &check.SMTP{Helo: "mx.example"}, 587
-		}), [][]string{{"host: not carried over (another host of the SMTP_CHECK"}}},
+		}), [][]string{{"host: not carried over (its connect_ip is not the real server's address"}}},
 		{"smtp default helo", `SMTP_CHECK { connect_ip 10.0.0.7 }`, with(func(c *director.Check) {
 			c.Spec = &check.SMTP{Helo: "smtpchecker.keepalived.org"}
 		}), [][]string{{"connect_ip: not carried over"}}},
@@ -527,6 +527,36 @@ func TestURLs(t *testing.T) {
 	}
 	wantNote(t, notes, "HTTP_GET: its 2 urls are 2 checks")
 	wantNote(t, notes, "url: not carried over (no path")
+}
+
+// TestSMTPHosts: every host of an SMTP_CHECK after the first is a
+// checker of its own in keepalived, and a check of its own here.
+func TestSMTPHosts(t *testing.T) {
+	cfg, notes := imp(t, `virtual_server 10.0.0.1 25 {
+ protocol TCP
+ real_server 10.0.0.2 25 {
+  connect_timeout 4
+  SMTP_CHECK {
+   host { connect_port 2525 }
+   host { connect_ip 10.0.0.2
+    connect_timeout 9 }
+   host { connect_port 587 }
+  }
+ }
+}
+`, nil)
+	s := cfg.Services[0]
+	if len(s.Checks) != 3 {
+		t.Fatalf("checks %+v, want one per host\n%s", s.Checks, notesText(notes))
+	}
+	for i, want := range []struct {
+		port    uint16
+		timeout time.Duration
+	}{{2525, 4 * time.Second}, {0, 9 * time.Second}, {587, 4 * time.Second}} {
+		if c := s.Checks[i]; c.Spec.Type() != "smtp" || c.Port != want.port || c.Timeout != want.timeout {
+			t.Errorf("check %d: %+v, want smtp at port %d, timeout %v", i, c, want.port, want.timeout)
+		}
+	}
 }
 
 // TestFileCheck: FILE_CHECK and its track_file as the file kind, with
