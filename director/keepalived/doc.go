@@ -54,9 +54,11 @@
 //	an SMTP_CHECK's host blocks (a checker each)    one check per host at the real server's
 //	                                                  address; another address noted
 //	FILE_CHECK with its track_file (weight 0:       the file check (healthy: zero; reverse:
-//	  fails while not 0; a weight: adds number *      nonzero; a weight: fails only where keepalived
-//	  weight to the real server's weight)             does, the weight change noted), read every
-//	                                                  second; init_file noted
+//	  fails while not 0; a weight: adds number *      nonzero, noted: keepalived acts on changes,
+//	  weight to the real server's weight)             a 0 at its start leaves the real server up;
+//	                                                  a weight: fails only where keepalived does,
+//	                                                  the weight change noted), read every second;
+//	                                                  init_file noted
 //	SSL_GET never verifies certificates             neither does the check (insecure: true); the
 //	                                                  note says how to verify
 //	SSL certificate without key (or key without     the check kept, without client certificate,

@@ -85,7 +85,9 @@ func isTrackFile(n *node) bool {
 // fileCheck maps a FILE_CHECK block of a real server: its track_file and
 // weight (the FILE_CHECK's own, else the track_file's), as keepalived's
 // file_end_handler takes them. With weight 0 keepalived fails the real
-// server while the number is not 0 (with reverse, while it is 0); with
+// server while the number is not 0 (with reverse, while it is 0, once it
+// has changed since the start: a file reading 0 at the start leaves it
+// up, noted); with
 // another weight it adds number*weight to the real server's weight, and
 // fails it only when that is -2147483648 or less, which the director
 // carries without the weight change (noted).
@@ -142,6 +144,7 @@ func (im *importer) fileCheck(n *node, rs *realServer, b *built) bool {
 		spec.Healthy = "zero"
 	case weight == 0:
 		// reverse: healthy while not 0, the file check's default.
+		note(n, "reverse with weight 0: keepalived acts on the file's changes only, so a file that reads 0 (or is missing) when it starts leaves the real server up until the number changes; the director fails the real server whenever the file reads 0")
 	default:
 		spec.Weight = weight
 		how := ""

@@ -608,6 +608,7 @@ virtual_server 10.0.0.1 80 {
 	wantNote(t, notes, "track_file unused: not carried over (no FILE_CHECK carried over uses it")
 	wantNote(t, notes, "FILE_CHECK", "weight 1: keepalived adds the file's number times 1")
 	wantNote(t, notes, "read every second")
+	wantNote(t, notes, "reverse with weight 0: keepalived acts on the file's changes only")
 	if hasNote(notes, "track_file drain: not carried") || hasNote(notes, "track_file rs2: not carried") {
 		t.Errorf("a used track_file noted as not carried:\n%s", notesText(notes))
 	}
