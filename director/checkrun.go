@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -28,10 +29,40 @@ type probe struct {
 	idx  int       // its place in the schedule's heap
 }
 
-// subscriber is one target fed by a probe.
+// subscriber is one check of one target fed by a probe: a target with
+// several checks has a subscriber on each of their probes, sharing its
+// state.
 type subscriber struct {
 	tg target
 	tl tally
+	// cc is the target's own check (the probe's may be another
+	// service's identical one), naming it in the target's errors; st
+	// is the target's state, shared by its subscribers (nil: the
+	// target's only check, as tests build them).
+	cc *compiledCheck
+	st *targetState
+}
+
+// targetState is a target's health as its checks make it: failed while
+// any of them has failed (keepalived's num_failed_checkers).
+type targetState struct {
+	checks  int // how many
+	failing int // how many have failed
+}
+
+// verdict applies a flip of sub's run of results to its target: whether
+// the target's health changed, and the event's error.
+func (sub *subscriber) verdict(err error) (changed bool, e error) {
+	st := sub.st
+	if st == nil {
+		return true, err
+	}
+	if sub.tl.failed {
+		st.failing++
+		return st.failing == 1, named(sub.cc, st.checks, err)
+	}
+	st.failing--
+	return st.failing == 0, nil
 }
 
 // probeResult is what a worker reports of a probe it ran.
@@ -54,9 +85,12 @@ func (s *schedule) Pop() any {
 	return p
 }
 
-// probes groups the model's targets into probes: one per address and
-// identical check (the check's settings as its file would say them).
-func probes(targets map[target]*compiledCheck, failed map[target]bool, now time.Time) []*probe {
+// probes groups the model's targets' checks into probes: one per address
+// and identical check (the check's settings as its file would say them),
+// whichever services and real servers' lists it is in. A target failed
+// as failed says starts with each of its checks failed: it is healthy
+// again once every one has passed Rise times.
+func probes(targets map[target]checkList, failed map[target]bool, now time.Time) []*probe {
 	keys := map[*compiledCheck]string{}
 	type id struct {
 		check string
@@ -64,27 +98,33 @@ func probes(targets map[target]*compiledCheck, failed map[target]bool, now time.
 	}
 	byID := map[id]*probe{}
 	var out []*probe
-	for tg, cc := range targets {
-		k, ok := keys[cc]
-		if !ok {
-			b, err := json.Marshal(cc.check)
-			if err != nil { // not shared with any other check
-				b = []byte(tg.svc.String())
-			}
-			k = string(b)
-			keys[cc] = k
+	for tg, l := range targets {
+		st := &targetState{checks: len(l)}
+		if failed[tg] {
+			st.failing = len(l)
 		}
-		i := id{k, tg.addr}
-		p := byID[i]
-		if p == nil {
-			p = &probe{cc: cc, addr: tg.addr, due: now}
-			if j := cc.check.Jitter; j > 0 {
-				p.due = now.Add(rand.N(j))
+		for _, cc := range l {
+			k, ok := keys[cc]
+			if !ok {
+				b, err := json.Marshal(cc.check)
+				if err != nil { // not shared with any other check
+					b = fmt.Appendf(nil, "%s %p", tg.svc, cc)
+				}
+				k = string(b)
+				keys[cc] = k
 			}
-			byID[i] = p
-			out = append(out, p)
+			i := id{k, tg.addr}
+			p := byID[i]
+			if p == nil {
+				p = &probe{cc: cc, addr: tg.addr, due: now}
+				if j := cc.check.Jitter; j > 0 {
+					p.due = now.Add(rand.N(j))
+				}
+				byID[i] = p
+				out = append(out, p)
+			}
+			p.subs = append(p.subs, &subscriber{tg: tg, tl: tally{failed: failed[tg]}, cc: cc, st: st})
 		}
-		p.subs = append(p.subs, &subscriber{tg: tg, tl: tally{failed: failed[tg]}})
 	}
 	return out
 }
@@ -189,7 +229,11 @@ func (d *Director) schedule(ctx context.Context, ps []*probe, workers int, work 
 				if !sub.tl.add(r.err == nil, r.p.cc.check) {
 					continue
 				}
-				e := Event{Service: sub.tg.svc.String(), RealServer: sub.tg.addr, Healthy: !sub.tl.failed, Err: r.err}
+				changed, err := sub.verdict(r.err)
+				if !changed {
+					continue
+				}
+				e := Event{Service: sub.tg.svc.String(), RealServer: sub.tg.addr, Healthy: !sub.tl.failed, Err: err}
 				select {
 				case changes <- healthChange{sub.tg, e}:
 				case <-ctx.Done():

@@ -221,7 +221,7 @@ func compileCluster(c *Cluster, services []*service) error {
 		switch {
 		case s.svc.Scheduler != ipvs.MaglevHashing || s.svc.Flags&ipvs.FlagMHFallback == 0:
 			return refuse("needs scheduler mh with flags [mh-fallback], so that every director sends a flow to the same real server (the others schedule by what each director alone has seen)")
-		case s.check != nil && s.check.check.OnFailure == Remove:
+		case s.fails(Remove):
 			return refuse("a failed real server must be quiesced (onFailure: quiesce): removing it reorders mh's table differently on directors that see the failure at different times")
 		}
 		for _, d := range s.dests {

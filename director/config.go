@@ -105,6 +105,14 @@ type VirtualService struct {
 	// Check is the health check run against each real server; nil means
 	// none (every real server counts as healthy).
 	Check *Check `json:"check,omitempty"`
+	// Checks are several health checks run against each real server, as
+	// keepalived's several checkers of one real server: it is healthy
+	// while every one passes, and fails when the first of them fails (the
+	// real server's error names it: "checks[1] (http): ..."). Not with
+	// Check: a single check is Check, or the only one of Checks. The
+	// checks of one real server agree on onFailure. A real server's own
+	// Checks replace the service's.
+	Checks []Check `json:"checks,omitempty"`
 	// SorryServer takes the traffic when no real server is healthy, or the
 	// service is below its Quorum.
 	SorryServer *RealServer `json:"sorryServer,omitempty"`
@@ -205,6 +213,11 @@ type RealServer struct {
 	// Tunnel sets the encapsulation of a tunnel real server (IPIP if
 	// nil).
 	Tunnel *Tunnel `json:"tunnel,omitempty"`
+	// Checks, if any, are this real server's health checks, in place of
+	// its service's Check or Checks (keepalived's checkers are per real
+	// server): it is healthy while every one passes. None (empty) means
+	// the service's. A sorry server has none.
+	Checks []Check `json:"checks,omitempty"`
 }
 
 // Tunnel configures GUE or GRE encapsulation of a tunnel destination.

@@ -30,13 +30,14 @@ import (
 type Check struct {
 	// Spec is the kind of check and its own fields: a *check.TCP,
 	// *check.HTTP, *check.HTTPS, *check.TLS, *check.UDP, *check.DNS,
-	// *check.ICMP, *check.SMTP, *check.Command, or a kind a program
-	// registered with check.Register. In files its Type is the check's
+	// *check.ICMP, *check.SMTP, *check.Command, *check.File, or a kind
+	// a program registered with check.Register. In files its Type is the check's
 	// type.
 	Spec check.Spec
 	// Port to check; the real server's port if zero (required for
 	// firewall-mark services, whose real servers have none, except by
-	// the kinds that need no port: command and icmp; icmp reads none).
+	// the kinds that need no port: command, icmp and file; icmp and file
+	// read none).
 	Port uint16
 
 	// Interval between checks (5s), from MinCheckInterval to
@@ -263,6 +264,9 @@ const (
 type compiledCheck struct {
 	check   Check
 	checker check.Checker
+	// name is how a real server's errors name the check when it has
+	// several: "checks[1] (http)"; empty for a service's Check.
+	name string
 }
 
 // compileCheck fills in c's defaults and validates it: the director's
@@ -318,20 +322,71 @@ func compileCheck(c Check, firewallMark bool) (*compiledCheck, error) {
 	if kind.Port == check.PortNeeded && firewallMark && c.Port == 0 {
 		return nil, errors.New("a check of a firewall-mark service needs a port")
 	}
-	return &compiledCheck{c, chk}, nil
+	return &compiledCheck{check: c, checker: chk}, nil
 }
 
 // checkConfigError is err, compileCheck's, as the configuration error of
 // the check of the service at where: at the field it names, if it is a
 // *check.FieldError.
 func checkConfigError(where string, err error) *ConfigError {
-	where += ".check"
+	return checkErrorAt(where+".check", err)
+}
+
+// checkErrorAt is err, compileCheck's, as the configuration error of the
+// check at where: at the field it names, if it is a *check.FieldError.
+func checkErrorAt(where string, err error) *ConfigError {
 	reason := err.Error()
 	if fe := (*check.FieldError)(nil); errors.As(err, &fe) {
 		where += "." + fe.Field
 		reason = strings.TrimPrefix(reason, fe.Field+": ") // Where names it
 	}
 	return &ConfigError{Where: where, Reason: reason, Err: err}
+}
+
+// checkList is the checks of one real server, compiled: it is healthy
+// while every one passes, as keepalived's checkers of one real server
+// (a real server is up while none of its checkers has failed).
+type checkList []*compiledCheck
+
+// compileChecks compiles the checks of a list at where (the service's or a
+// real server's, ".checks" appended) for the real servers of a service
+// (firewallMark: of a firewall-mark service). All the checks of one real
+// server must agree on OnFailure: the real server is quiesced or removed
+// when the first of them fails. Each is named for the errors of a failed
+// real server: "checks[1] (http)".
+func compileChecks(cs []Check, where string, firewallMark bool) (checkList, error) {
+	var out checkList
+	for i, c := range cs {
+		at := fmt.Sprintf("%s.checks[%d]", where, i)
+		cc, err := compileCheck(c, firewallMark)
+		if err != nil {
+			return nil, checkErrorAt(at, err)
+		}
+		if i > 0 && cc.check.OnFailure != out[0].check.OnFailure {
+			return nil, &ConfigError{Where: at + ".onFailure", Reason: fmt.Sprintf("%v, where checks[0] has %v: the checks of one real server fail it one way", cc.check.OnFailure, out[0].check.OnFailure)}
+		}
+		cc.name = fmt.Sprintf("checks[%d] (%s)", i, cc.check.Spec.Type())
+		out = append(out, cc)
+	}
+	return out, nil
+}
+
+// onFailure is what a real server of the list gets when it fails: its
+// checks agree on it.
+func (l checkList) onFailure() FailureAction {
+	if len(l) == 0 {
+		return Quiesce
+	}
+	return l[0].check.OnFailure
+}
+
+// named is err, the failure of the check cc of a real server with n checks,
+// naming the check when there are several (its chain kept).
+func named(cc *compiledCheck, n int, err error) error {
+	if err == nil || n < 2 || cc == nil || cc.name == "" {
+		return err
+	}
+	return fmt.Errorf("%s: %w", cc.name, err)
 }
 
 // run checks the real server rs once from env, at the check's port if it

@@ -148,7 +148,7 @@ func TestCompileCheckErrors(t *testing.T) {
 		{"longest timeout", Check{Spec: &check.TCP{}, Timeout: check.MaxTimeout}, false, ""},
 		{"timeout too long", Check{Spec: &check.TCP{}, Timeout: check.MaxTimeout + time.Second}, false, "timeout 5m1s is longer than 5m0s, the longest a check may run"},
 		{"bad onFailure", Check{Spec: &check.TCP{}, OnFailure: 7}, false, "onFailure unknown(7)"},
-		{"unregistered type", Check{Spec: unregistered{}}, false, `unknown type "nope" (known: command, dns, http, https, icmp, smtp, tcp, tls, udp)`},
+		{"unregistered type", Check{Spec: unregistered{}}, false, `unknown type "nope" (known: command, dns, file, http, https, icmp, smtp, tcp, tls, udp)`},
 		{"no type", Check{}, false, `unknown type ""`},
 
 		// The kind's own errors, after its type.
@@ -250,7 +250,7 @@ func TestCheckYAML(t *testing.T) {
 		{`{type: 5}`, Check{}, "type: want text, got a number"},
 		{`{type: tcp, bogus: 1}`, Check{}, `unknown field "bogus"`},
 		{`{type: tcp, query: a.example}`, Check{}, "tcp checks do not read query (read by dns)"},
-		{`{type: ftp}`, Check{}, `unknown type "ftp" (known: command, dns, http, https, icmp, smtp, tcp, tls, udp)`},
+		{`{type: ftp}`, Check{}, `unknown type "ftp" (known: command, dns, file, http, https, icmp, smtp, tcp, tls, udp)`},
 		{`{interval: 5s}`, Check{}, `unknown type ""`},
 		{`tcp`, Check{}, "a check is a mapping of fields"},
 	} {
@@ -413,8 +413,9 @@ services:
 	if c := cfg.Services[0].Check; c.Interval != 10*time.Second || c.Timeout != 3*time.Second || c.Spec.(*check.UDP).Send != "ping" {
 		t.Errorf("check %+v", c)
 	}
-	for tg, cc := range mustCompile(t, cfg).targets() {
-		if tg.addr != netip.MustParseAddrPort("10.0.0.110:53") || cc.check.Rise != 2 || cc.check.Spec.(*check.UDP).Expect != "pong" {
+	for tg, l := range mustCompile(t, cfg).targets() {
+		cc := l[0]
+		if len(l) != 1 || tg.addr != netip.MustParseAddrPort("10.0.0.110:53") || cc.check.Rise != 2 || cc.check.Spec.(*check.UDP).Expect != "pong" {
 			t.Errorf("target %v: %+v", tg, cc.check)
 		}
 	}

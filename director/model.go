@@ -47,8 +47,11 @@ type service struct {
 	dests []ipvs.Destination
 	mark  *iptables.Rule
 	snat  bool
-	check *compiledCheck    // nil: no health check
-	sorry *ipvs.Destination // nil: no sorry server
+	// checks are the health checks of each checked real server, by
+	// address (the service's Check or Checks, or the real server's own);
+	// a real server not in it is not checked.
+	checks map[netip.AddrPort]checkList
+	sorry  *ipvs.Destination // nil: no sorry server
 	// quorum and hysteresis, as VirtualService has them; quorum 0: none.
 	quorum, hysteresis int
 	notify             *Notify // nil: no commands
@@ -262,6 +265,16 @@ func compileService(vs VirtualService, where string) (*service, error) {
 		if seen[d.Addr] {
 			return nil, fail(sub, "%v listed twice", d.Addr)
 		}
+		if len(rs.Checks) > 0 {
+			l, err := compileChecks(rs.Checks, where+sub, k.IsFirewallMark())
+			if err != nil {
+				return nil, err
+			}
+			if s.checks == nil {
+				s.checks = map[netip.AddrPort]checkList{}
+			}
+			s.checks[d.Addr] = l
+		}
 		seen[d.Addr] = true
 		if vs.SNAT && d.Forward != ipvs.Masquerade {
 			return nil, fail(sub, "snat needs forward: nat on every real server")
@@ -277,6 +290,9 @@ func compileService(vs VirtualService, where string) (*service, error) {
 	if vs.SorryServer != nil {
 		if vs.SorryServer.Address.Addr().Is4In6() {
 			return nil, mapped(where+".sorryServer.address", vs.SorryServer.Address.Addr())
+		}
+		if len(vs.SorryServer.Checks) > 0 {
+			return nil, fail(".sorryServer.checks", "a sorry server is not checked")
 		}
 		d, err := compileRealServer(*k, *vs.SorryServer)
 		if err != nil {
@@ -315,17 +331,54 @@ func compileService(vs VirtualService, where string) (*service, error) {
 		c := *n
 		s.notify = &c
 	}
-	if vs.Check != nil {
+	var all checkList // the service's
+	switch {
+	case vs.Check != nil && len(vs.Checks) > 0:
+		return nil, fail(".checks", "check and checks both set: write the one check as the first of checks")
+	case vs.Check != nil:
 		c, err := compileCheck(*vs.Check, k.IsFirewallMark())
 		if err != nil {
 			return nil, checkConfigError(where, err)
 		}
-		s.check = c
-		if k.Scheduler == ipvs.MaglevHashing && c.check.OnFailure == Quiesce && k.Flags&ipvs.FlagMHFallback == 0 {
-			return nil, fail(".check", "%s", errMHQuiesce)
+		all = checkList{c}
+	case len(vs.Checks) > 0:
+		l, err := compileChecks(vs.Checks, where, k.IsFirewallMark())
+		if err != nil {
+			return nil, err
 		}
+		all = l
+	}
+	for _, d := range s.dests {
+		if _, own := s.checks[d.Addr]; own || len(all) == 0 {
+			continue
+		}
+		if s.checks == nil {
+			s.checks = map[netip.AddrPort]checkList{}
+		}
+		s.checks[d.Addr] = all
+	}
+	if k.Scheduler == ipvs.MaglevHashing && k.Flags&ipvs.FlagMHFallback == 0 && s.fails(Quiesce) {
+		sub := ".check"
+		if vs.Check == nil {
+			sub = ".checks"
+		}
+		return nil, fail(sub, "%s", errMHQuiesce)
 	}
 	return s, nil
+}
+
+// checked says whether the real server a of s has health checks.
+func (s *service) checked(a netip.AddrPort) bool { return len(s.checks[a]) > 0 }
+
+// fails says whether a failed real server of s may get action: one has
+// checks whose onFailure it is.
+func (s *service) fails(action FailureAction) bool {
+	for _, l := range s.checks {
+		if l.onFailure() == action {
+			return true
+		}
+	}
+	return false
 }
 
 // errMHQuiesce is why an mh service cannot quiesce real servers without
@@ -343,7 +396,7 @@ func (s *service) kernelDefaults() map[sysctl.Key]string {
 		// persistent clients through their templates unless these expire.
 		out[sysctl.VSExpireQuiescentTemplate] = "1"
 	}
-	if s.check != nil && s.check.check.OnFailure == Remove {
+	if s.fails(Remove) {
 		// The connections of a removed real server are dropped at once,
 		// so that their clients reconnect, instead of timing out.
 		out[sysctl.VSExpireNodestConn] = "1"
@@ -403,14 +456,13 @@ func (m MarkRule) rule(mark uint32) (iptables.Rule, error) {
 
 // targets lists what the health checks check: every real server of every
 // service that has a check.
-func (m *model) targets() map[target]*compiledCheck {
-	out := map[target]*compiledCheck{}
+func (m *model) targets() map[target]checkList {
+	out := map[target]checkList{}
 	for _, s := range m.services {
-		if s.check == nil {
-			continue
-		}
 		for _, d := range s.dests {
-			out[target{s.svc.Key(), d.Addr}] = s.check
+			if l := s.checks[d.Addr]; len(l) > 0 {
+				out[target{s.svc.Key(), d.Addr}] = l
+			}
 		}
 	}
 	return out
@@ -445,11 +497,11 @@ func (s *service) effective(v verdicts) *service {
 	down := func(a netip.AddrPort) (bool, FailureAction) {
 		tg := target{k, a}
 		switch {
-		case s.check != nil && v.failed[tg]:
+		case s.checked(a) && v.failed[tg]:
 			if v.disabled[tg] {
 				return true, Quiesce // disabled by hand: in place, whatever the check says
 			}
-			return true, s.check.check.OnFailure
+			return true, s.checks[a].onFailure()
 		case below || v.disabled[tg]:
 			return true, Quiesce
 		}

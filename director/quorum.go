@@ -38,7 +38,7 @@ func (s *service) inService(failed, disabled map[target]bool) int {
 	n := 0
 	for _, d := range s.dests {
 		tg := target{k, d.Addr}
-		if d.Weight > 0 && !disabled[tg] && (s.check == nil || !failed[tg]) {
+		if d.Weight > 0 && !disabled[tg] && (!s.checked(d.Addr) || !failed[tg]) {
 			n++
 		}
 	}

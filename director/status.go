@@ -241,7 +241,7 @@ func (b *statusBook) resynced(ok bool, drift int) {
 // watch makes the checked real servers targets: one already watched keeps
 // its health and time, a new one starts as failed says, from now. No
 // targets (Run has ended) clears them.
-func (b *statusBook) watch(targets map[target]*compiledCheck, failed map[target]bool) {
+func (b *statusBook) watch(targets map[target]checkList, failed map[target]bool) {
 	now := time.Now()
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -41,6 +41,7 @@ func decodeSeeds(t testing.TB) [][]byte {
 		`{"services":[{"fwmark":7,"family":"ipv6","flags":"one-packet","realServers":[{"address":"[2001:db8::1]:0","forward":"tunnel","tunnel":{"type":"gre"}}]}]}`,
 		"timeouts: {tcp: 900, tcpfin: 1m, udp: 30.5}\nhostSysctls: true\nsysctls: {net.ipv4.vs.expire_nodest_conn: \"1\", kernel.x: \"01\"}\nallowNoServices: true\n",
 		"services:\n- protocol: tcp\n  address: 10.0.0.8:80\n  Scheduler: sh\n  flags: [sh-fallback]\n  persistence: {timeout: 5m, netmask: 24, engine: sip}\n  quorum: 1\n  notify: {realServerUp: [/bin/true, up], quorumDown: [\"/bin/x\"]}\n  check: {type: http, path: /healthz, status: [200, 204], interval: 2, fall: 3, onFailure: remove, headers: {Host: a.example}}\n  sorryServer: {address: 10.0.0.9:80, forward: nat}\n  realServers:\n  - {address: 10.0.0.110:80, forward: nat, weight: 0x10, upperThreshold: 1_000}\n  - address: 10.0.0.120:80\n    forward: nat\n",
+		"services:\n- protocol: tcp\n  address: 10.0.0.8:80\n  checks:\n  - {type: tcp, interval: 1s}\n  - {type: file, file: /run/lvs/drain, healthy: zero, onFailure: quiesce}\n  realServers:\n  - {address: 10.0.0.110:80, forward: nat}\n  - address: 10.0.0.120:80\n    forward: nat\n    checks:\n    - {type: http, path: /up, port: 8080}\n    - {type: file, file: /run/lvs/rs2, weight: -3}\n",
 		"vrrp:\n  instances:\n  - name: vi\n    interface: eth0\n    vrid: 51\n    password: \"1234\"\n    interval: 1\n    vips: [10.0.0.100/24, {address: 10.0.1.1, interface: eth1}]\n    garp: {delay: 5s}\n  syncDaemon: {instance: vi, interface: eth0, syncID: 7}\nallowNoServices: true\n",
 	} {
 		out = append(out, []byte(s))
@@ -118,6 +119,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"services:\n- scheduler: fastest\n", "services[0].scheduler", 2, "fastest"},
 		{"services:\n- flags: {a: b}\n", "services[0].flags", 2, "want a list of names or a string"},
 		{"services: 7\n", "services", 1, "want a list"},
+		{"services:\n- protocol: tcp\n  checks:\n  - {type: tcp}\n  - {type: file, path: /x}\n", "services[0].checks[1].path", 5, "file checks do not read path"},
+		{"services:\n- protocol: tcp\n  realServers:\n  - address: 10.0.0.1:80\n    forward: nat\n    checks: {type: tcp}\n", "services[0].realServers[0].checks", 6, "want a list"},
 		{"vips:\n  - {address: 10.0.0.1, dummy: maybe}\n", "vips[0].dummy", 2, "want true or false"},
 		{"cluster:\n  bgp:\n    peers:\n    - address: 10.0.0.1\n      asn: 1\n      holdtimer: 3s\n", "cluster.bgp.peers[0].holdtimer", 6, "unknown field"},
 		{"vrrp:\n  instances:\n  - name: a\n    vips: [nonsense]\n", "vrrp.instances[0]", 3, `vrrp address "nonsense"`},

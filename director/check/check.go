@@ -4,7 +4,7 @@
 // checks against its real servers; any program can run them itself.
 //
 // A Spec is one kind's fields (TCP, HTTP, HTTPS, TLS, UDP, DNS, ICMP,
-// SMTP, Command, or a program's own); its Compile validates them, reads
+// SMTP, Command, File, or a program's own); its Compile validates them, reads
 // the files they name, and returns a Checker, whose Check probes a target
 // once from an Env: the network namespace the probe runs in. Local is the
 // calling process's own.

@@ -351,7 +351,7 @@ func TestBuiltins(t *testing.T) {
 			t.Errorf("%s: port %v, want %v", typ, k.Port, want)
 		}
 	}
-	if got, want := builtinRegistry().types(), []string{"command", "dns", "http", "https", "icmp", "smtp", "tcp", "tls", "udp"}; !slices.Equal(got, want) {
+	if got, want := builtinRegistry().types(), []string{"command", "dns", "file", "http", "https", "icmp", "smtp", "tcp", "tls", "udp"}; !slices.Equal(got, want) {
 		t.Errorf("types %q, want %q", got, want)
 	}
 	for u, want := range map[PortUse]string{PortNeeded: "needed", PortOptional: "optional", PortUnused: "unused", 7: "unknown(7)"} {
@@ -370,7 +370,7 @@ func TestUnknownType(t *testing.T) {
 		if !errors.As(err, &te) || te.Type != typ {
 			t.Fatalf("%q: %v, want an *UnknownTypeError", typ, err)
 		}
-		if want := `unknown type "` + typ + `" (known: command, dns, http, https, icmp, smtp, tcp, tls, udp)`; err.Error() != want {
+		if want := `unknown type "` + typ + `" (known: command, dns, file, http, https, icmp, smtp, tcp, tls, udp)`; err.Error() != want {
 			t.Errorf("%q: %q, want %q", typ, err, want)
 		}
 	}

@@ -58,6 +58,7 @@ var builtins = map[string]Kind{
 	"icmp":    {newSpec[ICMP], PortUnused},
 	"smtp":    {newSpec[SMTP], PortNeeded},
 	"command": {newSpec[Command], PortOptional},
+	"file":    {newSpec[File], PortUnused},
 }
 
 // newSpec is a Kind's New for the struct T.

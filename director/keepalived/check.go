@@ -19,7 +19,7 @@ import (
 var checkKinds = map[string]string{
 	"TCP_CHECK": "tcp", "HTTP_GET": "http", "SSL_GET": "https", "MISC_CHECK": "command",
 	"DNS_CHECK": "dns", "SMTP_CHECK": "smtp", "UDP_CHECK": "udp", "PING_CHECK": "icmp",
-	"FILE_CHECK": "", "BFD_CHECK": "",
+	"FILE_CHECK": "file", "BFD_CHECK": "",
 }
 
 // built is one keepalived checker as a director check, with its notes.
@@ -28,25 +28,29 @@ type built struct {
 	rs    *realServer
 	addr  netip.AddrPort // the real server's in the service
 	check director.Check
+	// more are the checker's further checks: an HTTP_GET's or SSL_GET's
+	// other urls, each a check of its own.
+	more  []director.Check
 	notes []Note
 }
 
-// serviceCheck is the one check of svc, from its real servers' checkers:
-// the shared checker if every real server has the same one, else the
-// first real server's first, with a note naming what was dropped.
-func (im *importer) serviceCheck(vs *virtualServer, svc director.VirtualService) *director.Check {
-	var all []built
+// serviceChecks sets the checks of svc from its real servers' checkers,
+// as keepalived runs them: each real server's checkers are its checks (up
+// while every one passes), with its own inhibit_on_failure; the service's
+// Check (one checker) or Checks when every real server has the same ones,
+// else each real server's own Checks. A real server without a checker
+// has none, and counts as healthy, as keepalived's. carried maps each
+// real server block to its destination in svc.
+func (im *importer) serviceChecks(vs *virtualServer, svc *director.VirtualService, carried map[*realServer]int) {
 	per := map[*realServer][]built{}
-	var without []*realServer
-	index := make(map[netip.Addr]int, len(svc.RealServers))
-	for i := len(svc.RealServers) - 1; i >= 0; i-- {
-		index[svc.RealServers[i].Address.Addr()] = i // the first of an address
-	}
+	var all []built
+	var order []*realServer
 	for _, rs := range vs.rs {
-		i, ok := index[rs.addr.Addr()]
+		i, ok := carried[rs]
 		if !ok {
 			continue // not carried over
 		}
+		order = append(order, rs)
 		for _, c := range rs.checkers {
 			if b, ok := im.checker(vs, rs, c, svc.RealServers[i].Address); ok {
 				b.addr = svc.RealServers[i].Address
@@ -54,57 +58,71 @@ func (im *importer) serviceCheck(vs *virtualServer, svc director.VirtualService)
 				all = append(all, b)
 			}
 		}
-		if len(per[rs]) == 0 {
-			without = append(without, rs)
-		}
 	}
 	if len(all) == 0 {
-		return nil
+		return
 	}
-	im.commonCommand(vs, all)
-	carried := all[0]
-	var dropped []string
-	for _, b := range all[1:] {
-		if b.rs == carried.rs || !reflect.DeepEqual(b.check, carried.check) {
-			dropped = append(dropped, fmt.Sprintf("%s of %s (line %d)", b.n.key(), b.rs.n.header(), b.n.line))
+	// MISC_CHECKs that differ only by each real server's address: one
+	// command, when each real server has one.
+	var cmds []built
+	var at []*built
+	for _, rs := range order {
+		for i := range per[rs] {
+			if _, ok := per[rs][i].check.Spec.(*check.Command); ok {
+				cmds = append(cmds, per[rs][i])
+				at = append(at, &per[rs][i])
+			}
 		}
 	}
-	im.notes = appendNotes(im.notes, im.quiet, carried.notes...)
-	for _, b := range all[1:] {
-		if reflect.DeepEqual(b.check, carried.check) && b.rs != carried.rs {
-			// The same check: its notes only where they say something new.
+	if len(cmds) == len(order) && len(order) == len(per) {
+		im.commonCommand(vs, cmds)
+		for i, b := range cmds {
+			*at[i] = b
+		}
+	}
+	// inhibit_on_failure is per real server in keepalived: each of its
+	// checks carries it.
+	lists := make([][]director.Check, len(order))
+	for j, rs := range order {
+		t := rs.timing.over(vs.timing)
+		action := director.Remove
+		if t.inhibit != nil && *t.inhibit {
+			action = director.Quiesce
+		}
+		for _, b := range per[rs] {
+			for _, c := range append([]director.Check{b.check}, b.more...) {
+				c.OnFailure = action
+				lists[j] = append(lists[j], c)
+			}
+		}
+	}
+	// The notes of a check every real server has alike, once.
+	var noted []Note
+	for _, rs := range order {
+		for _, b := range per[rs] {
 			for _, n := range b.notes {
-				if !slices.ContainsFunc(carried.notes, func(c Note) bool { return c.Option == n.Option && c.Reason == n.Reason }) {
+				if !slices.ContainsFunc(noted, func(c Note) bool { return c.Option == n.Option && c.Reason == n.Reason }) {
+					noted = append(noted, n)
 					im.notes = appendNotes(im.notes, im.quiet, n)
 				}
 			}
 		}
 	}
-	if len(dropped) > 0 {
-		im.note(vs.n, vs.name, "", "checkers differ: the director has one check per service; carried %s of %s (line %d), not carried over: %s",
-			carried.n.key(), carried.rs.n.header(), carried.n.line, strings.Join(dropped, ", "))
+	same := len(per) == len(order)
+	for _, l := range lists[1:] {
+		same = same && reflect.DeepEqual(l, lists[0])
 	}
-	for _, rs := range without {
-		im.note(rs.n, vs.name, "", "%s has no checker carried over, but the service's check (%s) will check it", rs.n.header(), carried.n.key())
-	}
-	// inhibit_on_failure is per real server in keepalived, per check here.
-	c := carried.check
-	inhibit := func(rs *realServer) bool {
-		t := rs.timing.over(vs.timing)
-		return t.inhibit != nil && *t.inhibit
-	}
-	if inhibit(carried.rs) {
-		c.OnFailure = director.Quiesce
-	} else {
-		c.OnFailure = director.Remove
-	}
-	for _, rs := range vs.rs {
-		if inhibit(rs) != inhibit(carried.rs) {
-			im.note(rs.n, vs.name, "inhibit_on_failure", "differs between real servers: a failed real server is %sd as %s's is", c.OnFailure, carried.rs.n.header())
-			break
+	switch {
+	case same && len(lists[0]) == 1:
+		c := lists[0][0]
+		svc.Check = &c
+	case same:
+		svc.Checks = lists[0]
+	default:
+		for j, rs := range order {
+			svc.RealServers[carried[rs]].Checks = lists[j]
 		}
 	}
-	return &c
 }
 
 func appendNotes(dst []Note, quiet bool, n ...Note) []Note {
@@ -124,8 +142,11 @@ func (im *importer) checker(vs *virtualServer, rs *realServer, n *node, addr net
 	}
 	kind := checkKinds[n.key()]
 	if kind == "" {
-		im.note(n, rs.block, "", "%s: not carried over (the director has no %s)", n.key(), map[string]string{"FILE_CHECK": "file tracking", "BFD_CHECK": "BFD"}[n.key()])
+		im.note(n, rs.block, "", "%s: not carried over (the director has no BFD)", n.key())
 		return b, false
+	}
+	if kind == "file" {
+		return b, im.fileCheck(n, rs, &b)
 	}
 	var c director.Check
 	// The kind's own fields, made its Spec at the end.
@@ -138,6 +159,7 @@ func (im *importer) checker(vs *virtualServer, rs *realServer, n *node, addr net
 		udp  check.UDP
 	)
 	var t timing
+	var smtpHosts []smtpHost // an SMTP_CHECK's further hosts
 	var urls []*node
 	var hosts []*node
 	var connectIP *node
@@ -253,8 +275,33 @@ func (im *importer) checker(vs *virtualServer, rs *realServer, n *node, addr net
 				}
 			}
 		}
+		// Every other host is a checker of its own in keepalived: a
+		// check of its own here, at its port.
 		for _, h := range extra {
-			note(h, "not carried over (another SMTP check of the real server; the director has one check)")
+			x := smtpHost{port: addr.Port()}
+			ok := true
+			for _, s := range h.children {
+				switch s.key() {
+				case "connect_ip":
+					if a, err := netip.ParseAddr(s.arg(0)); err != nil || a.Unmap() != addr.Addr() {
+						note(h, "not carried over (its connect_ip is not the real server's address, and the director checks the real server's own)")
+						ok = false
+					}
+				case "connect_port":
+					if p, good := port(s.arg(0)); good && p != 0 {
+						x.port = p
+					}
+				case "connect_timeout":
+					if d, good := timer(s.arg(0)); good && d > 0 {
+						x.timeout = &d
+					}
+				default:
+					note(s, "not carried over (the director's checks choose their source themselves)")
+				}
+			}
+			if ok {
+				smtpHosts = append(smtpHosts, x)
+			}
 		}
 	}
 	if connectIP != nil {
@@ -268,14 +315,22 @@ func (im *importer) checker(vs *virtualServer, rs *realServer, n *node, addr net
 	case !vs.fwmarkService && c.Port == addr.Port():
 		c.Port = 0 // the real server's port
 	}
+	var webs []check.HTTP // every url's, web the first
 	if kind == "http" || kind == "https" {
-		if !im.urls(&web, urls, note, block) {
+		if webs = im.urls(urls, note); len(webs) == 0 {
 			im.note(n, rs.block, "", "%s: not carried over (no url with a path: keepalived ignores it too)", n.key())
 			return b, false
 		}
 		t2 := t.over(rs.timing).over(vs.timing)
-		if web.Host == "" && t2.virtualhost != nil {
-			web.Host = *t2.virtualhost
+		for i := range webs {
+			if webs[i].Host == "" && t2.virtualhost != nil {
+				webs[i].Host = *t2.virtualhost
+			}
+		}
+		web = webs[0]
+		if len(webs) > 1 {
+			b.notes = append(b.notes, Note{File: n.file, Line: n.line, Block: rs.block, Option: n.key(),
+				Reason: fmt.Sprintf("its %d urls are %d checks, each counting its own retries (keepalived GETs them in turn in one checker, which fails when one fails)", len(webs), len(webs))})
 		}
 	}
 	if kind == "https" {
@@ -321,7 +376,43 @@ func (im *importer) checker(vs *virtualServer, rs *realServer, n *node, addr net
 	}
 	im.timing(&c, t.over(rs.timing).over(vs.timing), kind, misc.timeout, &b, block)
 	b.check = c
+	for _, w := range webs[min(1, len(webs)):] {
+		m := c
+		if kind == "http" {
+			m.Spec = &w
+		} else {
+			m.Spec = &check.HTTPS{HTTP: w, TLS: tlsc}
+		}
+		b.more = append(b.more, m)
+	}
+	for _, h := range smtpHosts {
+		m := c
+		switch {
+		case vs.fwmarkService:
+			m.Port = h.port
+		case h.port == addr.Port():
+			m.Port = 0
+		default:
+			m.Port = h.port
+		}
+		m.Timeout = 5 * time.Second // keepalived's, unless the host's or the real server's
+		if d := rs.timing.over(vs.timing).connectTimeout; d != nil {
+			m.Timeout = *d
+		}
+		if h.timeout != nil {
+			m.Timeout = *h.timeout
+		}
+		m.Timeout = min(m.Timeout, check.MaxTimeout)
+		b.more = append(b.more, m)
+	}
 	return b, true
+}
+
+// smtpHost is an SMTP_CHECK's host block after the first: a checker of
+// its own in keepalived.
+type smtpHost struct {
+	port    uint16
+	timeout *time.Duration
 }
 
 // tlsSettings sets an SSL_GET check's TLS as keepalived runs it: it never
@@ -346,9 +437,11 @@ func (im *importer) tlsSettings(tlsc *check.TLS, b *built, n *node, rs *realServ
 	}
 }
 
-// urls carries the first url with a path; the others are noted.
-func (im *importer) urls(c *check.HTTP, urls []*node, note func(*node, string, ...any), block string) bool {
-	carried := false
+// urls are the checks of an HTTP_GET's or SSL_GET's urls with a path,
+// one each, in order (keepalived GETs every url); one without a path is
+// noted.
+func (im *importer) urls(urls []*node, note func(*node, string, ...any)) []check.HTTP {
+	var out []check.HTTP
 	for _, u := range urls {
 		path := ""
 		for _, s := range u.children {
@@ -360,12 +453,7 @@ func (im *importer) urls(c *check.HTTP, urls []*node, note func(*node, string, .
 			note(u, "not carried over (no path: keepalived ignores it too)")
 			continue
 		}
-		if carried {
-			note(u, "path %s not carried over (the director GETs one path; keepalived GETs every url)", path)
-			continue
-		}
-		carried = true
-		c.Path = path
+		c := check.HTTP{Path: path}
 		for _, s := range u.children {
 			switch s.key() {
 			case "path":
@@ -407,8 +495,9 @@ func (im *importer) urls(c *check.HTTP, urls []*node, note func(*node, string, .
 				c.Status = append(c.Status, v)
 			}
 		}
+		out = append(out, c)
 	}
-	return carried
+	return out
 }
 
 // timing sets the check's interval, timeout, jitter, rise, fall and retry

@@ -45,8 +45,20 @@
 //	  inhibit_on_failure), left in without one
 //	MISC_CHECKs differing only by each real         one command reading LVS_RS_ADDR and
 //	  server's address and port                       LVS_RS_PORT, noted
-//	several checkers on a real server, or           one check per service; the others noted
-//	  different ones on different real servers
+//	several checkers on a real server (up while     the real server's checks (up while every one
+//	  none has failed), different ones on             passes), each with its inhibit_on_failure;
+//	  different real servers                          the service's check or checks when all real
+//	                                                  servers have the same
+//	an HTTP_GET's or SSL_GET's several urls         one check per url (each counting its own
+//	  (every one GET in turn)                         retries), noted
+//	an SMTP_CHECK's host blocks (a checker each)    one check per host at the real server's
+//	                                                  address; another address noted
+//	FILE_CHECK with its track_file (weight 0:       the file check (healthy: zero; reverse:
+//	  fails while not 0; a weight: adds number *      nonzero, noted: keepalived acts on changes,
+//	  weight to the real server's weight)             a 0 at its start leaves the real server up;
+//	                                                  a weight: fails only where keepalived does,
+//	                                                  the weight change noted), read every second;
+//	                                                  init_file noted
 //	SSL_GET never verifies certificates             neither does the check (insecure: true); the
 //	                                                  note says how to verify
 //	SSL certificate without key (or key without     the check kept, without client certificate,
@@ -58,7 +70,7 @@
 //	                                                  daemons); an instance that does not exist
 //	                                                  clears it, as in keepalived
 //	lvs_timeouts                                    timeouts
-//	BFD, FILE_CHECK, global_defs' others            not carried, noted
+//	BFD, global_defs' others                        not carried, noted
 //
 // # VRRP
 //

@@ -1,6 +1,8 @@
 package keepalived
 
 import (
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -112,6 +114,38 @@ virtual_server group web {
 		}
 	}
 	wantNote(t, notes, "keepalived.conf:11: virtual_server group web: a second block of group web: its real servers are added to the services of the earlier block")
+
+	// Checks: the added real servers keep their own checkers; one without
+	// any is not checked, so the earlier block's service check becomes
+	// its real servers' own.
+	cfg, notes = imp(t, `virtual_server_group web {
+    10.0.0.1 80
+}
+virtual_server group web {
+    protocol TCP
+    real_server 192.168.0.1 80 { TCP_CHECK { } }
+}
+virtual_server group web {
+    protocol TCP
+    real_server 192.168.0.2 80 { PING_CHECK { } }
+}
+virtual_server group web {
+    protocol TCP
+    real_server 192.168.0.3 80 { }
+}
+`, nil)
+	s := cfg.Services[0]
+	var got []string
+	for _, rs := range s.RealServers {
+		var types []string
+		for _, c := range rs.Checks {
+			types = append(types, c.Spec.Type())
+		}
+		got = append(got, strings.Join(types, "+"))
+	}
+	if s.Check != nil || len(s.Checks) != 0 || !slices.Equal(got, []string{"tcp", "icmp", ""}) {
+		t.Errorf("service check %+v, real servers' checks %q; want tcp, icmp and none\n%s", s.Check, got, notesText(notes))
+	}
 }
 
 // TestSyncDaemon: global_defs' lvs_sync_daemon goes to the director's

@@ -28,6 +28,7 @@ func FuzzImport(f *testing.F) {
 		"vrrp_instance a { interface e virtual_router_id 1 priority 255 version 2 native_ipv6 virtual_ipaddress { fe80::1/129 dev\n::1 dev x } track_script { s } }\n" +
 		"vrrp_instance b { interface e virtual_router_id 1 unicast_peer { 10.0.0.1 min_ttl } virtual_ipaddress { 10.0.0.2 } advert_int 300 }\n" +
 		"global_defs { lvs_sync_daemon e a id 300 }\nvirtual_server 10.0.0.1 80 { real_server 10.0.0.2 80 {} }")
+	f.Add("track_file t { file /run/x\nweight -3 reverse\ninit_file 1 overwrite }\nvirtual_server 10.0.0.1 80 { real_server 10.0.0.2 80 { FILE_CHECK { track_file t\nweight 0 reverse }\nTCP_CHECK {}\nFILE_CHECK { track_file u } }\nreal_server 10.0.0.3 80 { FILE_CHECK { track_file t } } }")
 	f.Fuzz(func(t *testing.T, src string) {
 		// Includes would read the files of the working directory.
 		if strings.Contains(src, "include") {

@@ -36,6 +36,8 @@ type importer struct {
 
 	sections  []Section     // the virtual_server and vrrp_instance blocks
 	sectionAt map[*node]int // a block's index in sections
+	// trackFiles are the track_file blocks, by name, for FILE_CHECKs.
+	trackFiles map[string]*trackFile
 }
 
 // sslConf is the top-level SSL block, which SSL_GET checkers use.
@@ -46,7 +48,7 @@ type sslConf struct {
 
 func newImporter(notes []Note) *importer {
 	return &importer{notes: notes, groups: map[string]*node{}, used: map[string]bool{}, seen: map[string]string{},
-		seenAt: map[string]int{}, seenGroup: map[string]string{}}
+		seenAt: map[string]int{}, seenGroup: map[string]string{}, trackFiles: map[string]*trackFile{}}
 }
 
 func (im *importer) note(n *node, block, option, format string, args ...any) {
@@ -73,6 +75,8 @@ func (im *importer) config(top []*node) *director.Config {
 			im.groups[n.arg(0)] = n
 		case n.key() == "SSL" && n.block:
 			im.sslBlock(n)
+		case isTrackFile(n):
+			im.trackFileBlock(n)
 		}
 	}
 	for _, n := range top {
@@ -85,7 +89,7 @@ func (im *importer) config(top []*node) *director.Config {
 		switch {
 		case n.key() == "virtual_server" && n.block:
 			im.virtualServer(n)
-		case n.key() == "virtual_server_group" && n.block && len(n.args()) > 0, n.key() == "SSL" && n.block:
+		case n.key() == "virtual_server_group" && n.block && len(n.args()) > 0, n.key() == "SSL" && n.block, isTrackFile(n):
 			// read above; unused ones are noted below
 		case n.key() == "global_defs" && n.block:
 			im.globalDefs(n)
@@ -103,6 +107,7 @@ func (im *importer) config(top []*node) *director.Config {
 	}
 	im.finishVRRP()
 	im.finishSync()
+	im.trackFileNotes()
 	im.globalNotes()
 	for name, g := range im.groups {
 		if !im.used[name] {
@@ -498,6 +503,7 @@ func (im *importer) service(vs *virtualServer, m member, first bool) {
 		out.Persistence = &p
 	}
 	have := make(map[netip.AddrPort]bool, len(vs.rs))
+	carried := make(map[*realServer]int, len(vs.rs))
 	for _, rs := range vs.rs {
 		d, ok := im.destination(vs, &out, rs)
 		if !ok {
@@ -508,6 +514,7 @@ func (im *importer) service(vs *virtualServer, m member, first bool) {
 			continue
 		}
 		have[d.Address] = true
+		carried[rs] = len(out.RealServers)
 		out.RealServers = append(out.RealServers, d)
 	}
 	if vs.sorry != nil {
@@ -517,7 +524,7 @@ func (im *importer) service(vs *virtualServer, m member, first bool) {
 		}
 	}
 	vs.fwmarkService = m.fwmark != 0
-	out.Check = im.serviceCheck(vs, out)
+	im.serviceChecks(vs, &out, carried)
 	im.quorum(vs, &out)
 	im.quiet = false
 	fail := func(why string) {
@@ -531,17 +538,20 @@ func (im *importer) service(vs *virtualServer, m member, first bool) {
 		return
 	}
 	if err := one(out); err != nil {
-		if out.Check == nil {
+		types := dropChecks(&out)
+		if len(types) == 0 {
 			fail(err.Error())
 			return
 		}
-		chk := out.Check
-		out.Check = nil
 		if err2 := one(out); err2 != nil {
 			fail(err2.Error())
 			return
 		}
-		im.note(vs.n, name, "", "health check (%s) not carried over: %v; its real servers count as healthy", chk.Spec.Type(), err)
+		what := "health check"
+		if len(types) > 1 {
+			what += "s"
+		}
+		im.note(vs.n, name, "", "%s (%s) not carried over: %v; its real servers count as healthy", what, strings.Join(types, ", "), err)
 	}
 	if prev, dup := im.seen[key(out)]; dup {
 		if g := vs.group(); g != "" && im.seenGroup[key(out)] == g {
@@ -569,26 +579,41 @@ func (vs *virtualServer) group() string {
 // mergeGroup adds the real servers of svc, made by a second
 // "virtual_server group G" block, to the service an earlier block of the
 // same group made, as keepalived adds them to the same IPVS service: the
-// earlier block's settings and check stay.
+// earlier block's settings stay, and each added real server keeps its
+// own checkers (the service's checks of svc become its own).
 func (im *importer) mergeGroup(vs *virtualServer, svc director.VirtualService, first bool) {
 	at := im.seenAt[key(svc)]
 	dst := &im.cfg.Services[at]
+	own := svc.Checks
+	if svc.Check != nil {
+		own = []director.Check{*svc.Check}
+	}
+	before := *dst
+	before.RealServers = slices.Clone(dst.RealServers)
 	added := 0
 	for _, d := range svc.RealServers {
 		if slices.ContainsFunc(dst.RealServers, func(o director.RealServer) bool { return o.Address == d.Address }) {
 			continue
 		}
+		if len(d.Checks) == 0 {
+			d.Checks = own
+		}
+		if len(d.Checks) == 0 && (dst.Check != nil || len(dst.Checks) > 0) {
+			// Unchecked, as in keepalived: the earlier block's checks
+			// become its real servers' own.
+			pushDown(dst)
+		}
 		dst.RealServers = append(dst.RealServers, d)
 		added++
 	}
 	if err := (&director.Config{Services: []director.VirtualService{*dst}}).Validate(); err != nil {
-		dst.RealServers = dst.RealServers[:len(dst.RealServers)-added]
+		*dst = before
 		im.note(vs.n, vs.name, "", "not carried over (its real servers cannot join the services of the earlier block of group %s: %v)", word(vs.group()), err)
 		return
 	}
 	im.made(vs.n, dst.Name)
 	if first {
-		im.note(vs.n, vs.name, "", "a second block of group %s: its real servers are added to the services of the earlier block (%s), as keepalived adds them to the same IPVS services; the services' settings and check are the earlier block's",
+		im.note(vs.n, vs.name, "", "a second block of group %s: its real servers are added to the services of the earlier block (%s), as keepalived adds them to the same IPVS services; the services' settings are the earlier block's, the real servers' checks their own",
 			word(vs.group()), im.seen[key(svc)])
 	}
 }
@@ -653,4 +678,42 @@ func (im *importer) destination(vs *virtualServer, svc *director.VirtualService,
 		w = *rs.weight
 	}
 	return director.RealServer{Address: a, Forward: f.method, Weight: w, UpperThreshold: rs.upper, LowerThreshold: rs.lower, Tunnel: f.tunnel}, true
+}
+
+// dropChecks takes every check out of svc, its own and its real servers',
+// and returns their types, each once, in order.
+func dropChecks(svc *director.VirtualService) []string {
+	var types []string
+	add := func(cs ...director.Check) {
+		for _, c := range cs {
+			if t := c.Spec.Type(); !slices.Contains(types, t) {
+				types = append(types, t)
+			}
+		}
+	}
+	if svc.Check != nil {
+		add(*svc.Check)
+	}
+	add(svc.Checks...)
+	for i := range svc.RealServers {
+		add(svc.RealServers[i].Checks...)
+		svc.RealServers[i].Checks = nil
+	}
+	svc.Check, svc.Checks = nil, nil
+	return types
+}
+
+// pushDown makes svc's own checks those of each of its real servers that
+// has none of its own.
+func pushDown(svc *director.VirtualService) {
+	own := svc.Checks
+	if svc.Check != nil {
+		own = []director.Check{*svc.Check}
+	}
+	for i := range svc.RealServers {
+		if len(svc.RealServers[i].Checks) == 0 {
+			svc.RealServers[i].Checks = own
+		}
+	}
+	svc.Check, svc.Checks = nil, nil
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"net/netip"
 	"os"
@@ -98,13 +99,16 @@ virtual_server 10.0.0.1 80{   # glued brace
 		Flags:       ipvs.FlagSHPort | ipvs.FlagSHFallback,
 		Persistence: &director.Persistence{Timeout: 360 * time.Second, Netmask: 24},
 		RealServers: []director.RealServer{
-			{Address: ap("10.0.0.2:80"), Forward: ipvs.DirectRoute, Weight: 5, UpperThreshold: 100, LowerThreshold: 10},
+			// inhibit_on_failure is per real server, so are the checks.
+			{Address: ap("10.0.0.2:80"), Forward: ipvs.DirectRoute, Weight: 5, UpperThreshold: 100, LowerThreshold: 10,
+				Checks: []director.Check{{Spec: &check.TCP{}, Interval: 60 * time.Second, Timeout: 2 * time.Second, Jitter: 60 * time.Second,
+					Rise: 1, Fall: 2, RetryDelay: time.Second, OnFailure: director.Quiesce}}},
 			// DR takes the service's port; the weight is the virtual server's.
-			{Address: ap("10.0.0.3:80"), Forward: ipvs.DirectRoute, Weight: 3},
+			{Address: ap("10.0.0.3:80"), Forward: ipvs.DirectRoute, Weight: 3,
+				Checks: []director.Check{{Spec: &check.TCP{}, Interval: 60 * time.Second, Timeout: 2 * time.Second, Jitter: 60 * time.Second,
+					Rise: 1, Fall: 2, RetryDelay: time.Second, OnFailure: director.Remove}}},
 		},
 		SorryServer: &director.RealServer{Address: ap("10.0.0.99:8080"), Forward: ipvs.Masquerade, Weight: 1},
-		Check: &director.Check{Spec: &check.TCP{}, Interval: 60 * time.Second, Timeout: 2 * time.Second, Jitter: 60 * time.Second,
-			Rise: 1, Fall: 2, RetryDelay: time.Second, OnFailure: director.Quiesce},
 	}
 	if len(cfg.Services) != 1 || !reflect.DeepEqual(cfg.Services[0], want) {
 		t.Errorf("got  %+v\nwant %+v", cfg.Services, want)
@@ -112,7 +116,9 @@ virtual_server 10.0.0.1 80{   # glued brace
 	wantNote(t, notes, "keepalived.conf:11: virtual_server 10.0.0.1 80: quorum: not carried over")
 	wantNote(t, notes, "real_server 10.0.0.2 80: notify_up: not carried over")
 	wantNote(t, notes, "real_server 10.0.0.3 8080: port 8080 replaced by the service's 80")
-	wantNote(t, notes, "inhibit_on_failure", "differs between real servers")
+	if hasNote(notes, "inhibit_on_failure") {
+		t.Errorf("a note on inhibit_on_failure, carried per real server:\n%s", notesText(notes))
+	}
 }
 
 func TestDefaults(t *testing.T) {
@@ -133,7 +139,7 @@ virtual_server 192.0.2.1 53 {
 		t.Errorf("scheduler %q, want the default (wlc, keepalived's too)", s.Scheduler)
 	case s.Persistence == nil || s.Persistence.Timeout != 360*time.Second:
 		t.Errorf("persistence %+v, want 360s", s.Persistence)
-	case s.RealServers[0] != director.RealServer{Address: ap("192.0.2.10:53"), Forward: ipvs.Masquerade, Weight: 1}:
+	case !reflect.DeepEqual(s.RealServers[0], director.RealServer{Address: ap("192.0.2.10:53"), Forward: ipvs.Masquerade, Weight: 1}):
 		t.Errorf("real server %+v, want NAT weight 1", s.RealServers[0])
 	case s.Check != nil:
 		t.Errorf("check %+v, want none", s.Check)
@@ -358,13 +364,12 @@ HTTP_GET {
   url { path /a?b=1
     status_code 200-202 301
     digest ABCDEF0123456789abcdef0123456789 }
-  url { path /b }
   connect_port 8080
   nb_get_retry 2
   delay_before_retry 3 }`, with(func(c *director.Check) {
 			c.Spec = &check.HTTP{Path: "/a?b=1", Status: []int{200, 201, 202, 301}, Digest: "abcdef0123456789abcdef0123456789", Host: "rs.example"}
 			c.Port, c.Fall, c.RetryDelay = 8080, 3, 3*time.Second
-		}), [][]string{{"url: path /b not carried over"}}},
+		}), nil},
 		{"http default delay_before_retry", `HTTP_GET { url { path / } }`, with(func(c *director.Check) {
 			c.Spec, c.RetryDelay = &check.HTTP{Path: "/", Status: statuses2xx()}, 3*time.Second // keepalived's HTTP default
 		}), nil},
@@ -417,7 +422,7 @@ host { connect_ip 10.0.0.2
 connect_port 587 }
 host { connect_ip 10.9.9.9 } }`, with(func(c *director.Check) {
 			c.Spec, c.Port = &check.SMTP{Helo: "mx.example"}, 587
-		}), [][]string{{"host: not carried over (another SMTP check"}}},
+		}), [][]string{{"host: not carried over (its connect_ip is not the real server's address"}}},
 		{"smtp default helo", `SMTP_CHECK { connect_ip 10.0.0.7 }`, with(func(c *director.Check) {
 			c.Spec = &check.SMTP{Helo: "smtpchecker.keepalived.org"}
 		}), [][]string{{"connect_ip: not carried over"}}},
@@ -428,7 +433,7 @@ require_reply 6f6b }`, with(func(c *director.Check) {
 		{"udp without reply", `UDP_CHECK { }`, with(func(c *director.Check) { c.Spec = &check.UDP{} }),
 			[][]string{{"needs a reply"}}},
 		{"icmp", `PING_CHECK { retry 0 }`, with(func(c *director.Check) { c.Spec, c.Fall, c.RetryDelay = &check.ICMP{}, 1, 0 }), nil},
-		{"file", `FILE_CHECK { track_file f }`, nil, [][]string{{"FILE_CHECK: not carried over"}}},
+		{"file without its track_file", `FILE_CHECK { track_file f }`, nil, [][]string{{"FILE_CHECK: not carried over (track_file f not found"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, notes := svcCheck(t, tc.rs)
@@ -447,12 +452,166 @@ func TestChecksDiffer(t *testing.T) {
 	if same == nil || same.Port != 81 || hasNote(notes, "differ") {
 		t.Errorf("same checkers: %+v\n%s", same, notesText(notes))
 	}
-	c, notes := svcCheck(t, "TCP_CHECK { connect_port 81 }\nPING_CHECK {}", "TCP_CHECK { connect_port 82 }", "")
-	if c == nil || c.Spec.Type() != "tcp" || c.Port != 81 {
-		t.Errorf("carried %+v, want the first real server's first", c)
+	// Checkers that differ, several on one real server, and none on a
+	// third: each real server's own checks, as keepalived runs them.
+	cfg, notes := imp(t, `virtual_server 10.0.0.1 80 {
+ protocol TCP
+ delay_loop 10
+ real_server 10.0.0.2 80 {
+  TCP_CHECK { connect_port 81 }
+  PING_CHECK {}
+ }
+ real_server 10.0.0.3 80 { TCP_CHECK { connect_port 82 } }
+ real_server 10.0.0.4 80 { }
+}
+`, nil)
+	s := cfg.Services[0]
+	types := func(cs []director.Check) (out []string) {
+		for _, c := range cs {
+			out = append(out, fmt.Sprintf("%s:%d", c.Spec.Type(), c.Port))
+		}
+		return out
 	}
-	wantNote(t, notes, "checkers differ", "carried TCP_CHECK of real_server 10.0.0.2 80", "PING_CHECK of real_server 10.0.0.2 80", "TCP_CHECK of real_server 10.0.0.3 80")
-	wantNote(t, notes, "real_server 10.0.0.4 80 has no checker carried over")
+	if s.Check != nil || s.Checks != nil {
+		t.Errorf("service checks %+v %+v, want none", s.Check, s.Checks)
+	}
+	for i, want := range [][]string{{"tcp:81", "icmp:0"}, {"tcp:82"}, nil} {
+		if got := types(s.RealServers[i].Checks); !slices.Equal(got, want) {
+			t.Errorf("real server %d's checks %v, want %v", i, got, want)
+		}
+	}
+	if hasNote(notes, "differ") || hasNote(notes, "checker") {
+		t.Errorf("a note on checkers, all carried:\n%s", notesText(notes))
+	}
+	// Several checkers alike on every real server: the service's checks.
+	cfg, _ = imp(t, `virtual_server 10.0.0.1 80 {
+ protocol TCP
+ real_server 10.0.0.2 80 { TCP_CHECK { }
+  PING_CHECK { } }
+ real_server 10.0.0.3 80 { TCP_CHECK { }
+  PING_CHECK { } }
+}
+`, nil)
+	s = cfg.Services[0]
+	if got := types(s.Checks); s.Check != nil || !slices.Equal(got, []string{"tcp:0", "icmp:0"}) || s.RealServers[0].Checks != nil || s.RealServers[1].Checks != nil {
+		t.Errorf("checks %v (check %+v), want the service's tcp and icmp", got, s.Check)
+	}
+}
+
+// TestURLs: every url of an HTTP_GET is a check of its own, as keepalived
+// GETs every one.
+func TestURLs(t *testing.T) {
+	cfg, notes := imp(t, `virtual_server 10.0.0.1 80 {
+ protocol TCP
+ real_server 10.0.0.2 80 {
+  HTTP_GET {
+   url { path /a
+    status_code 200 }
+   url { digest 0123 }
+   url { path /b }
+   virtualhost rs.example
+   connect_port 8080
+  }
+ }
+}
+`, nil)
+	s := cfg.Services[0]
+	if len(s.Checks) != 2 {
+		t.Fatalf("checks %+v, want one per url with a path\n%s", s.Checks, notesText(notes))
+	}
+	for i, want := range []check.HTTP{{Path: "/a", Status: []int{200}, Host: "rs.example"}, {Path: "/b", Host: "rs.example"}} {
+		got, ok := s.Checks[i].Spec.(*check.HTTP)
+		if !ok || got.Path != want.Path || got.Host != want.Host || s.Checks[i].Port != 8080 || want.Status != nil && !slices.Equal(got.Status, want.Status) {
+			t.Errorf("check %d: %+v (%+v), want %+v at port 8080", i, s.Checks[i], got, want)
+		}
+	}
+	wantNote(t, notes, "HTTP_GET: its 2 urls are 2 checks")
+	wantNote(t, notes, "url: not carried over (no path")
+}
+
+// TestSMTPHosts: every host of an SMTP_CHECK after the first is a
+// checker of its own in keepalived, and a check of its own here.
+func TestSMTPHosts(t *testing.T) {
+	cfg, notes := imp(t, `virtual_server 10.0.0.1 25 {
+ protocol TCP
+ real_server 10.0.0.2 25 {
+  connect_timeout 4
+  SMTP_CHECK {
+   host { connect_port 2525 }
+   host { connect_ip 10.0.0.2
+    connect_timeout 9 }
+   host { connect_port 587 }
+  }
+ }
+}
+`, nil)
+	s := cfg.Services[0]
+	if len(s.Checks) != 3 {
+		t.Fatalf("checks %+v, want one per host\n%s", s.Checks, notesText(notes))
+	}
+	for i, want := range []struct {
+		port    uint16
+		timeout time.Duration
+	}{{2525, 4 * time.Second}, {0, 9 * time.Second}, {587, 4 * time.Second}} {
+		if c := s.Checks[i]; c.Spec.Type() != "smtp" || c.Port != want.port || c.Timeout != want.timeout {
+			t.Errorf("check %d: %+v, want smtp at port %d, timeout %v", i, c, want.port, want.timeout)
+		}
+	}
+}
+
+// TestFileCheck: FILE_CHECK and its track_file as the file kind, with
+// keepalived's weight readings.
+func TestFileCheck(t *testing.T) {
+	cfg, notes := imp(t, `track_file drain {
+ file /run/lvs/drain
+ weight 0
+ init_file 0 overwrite
+}
+track_file rs2 {
+ file /run/lvs/rs2
+}
+track_file unused {
+ file /run/lvs/unused
+}
+virtual_server 10.0.0.1 80 {
+ protocol TCP
+ real_server 10.0.0.2 80 {
+  TCP_CHECK { }
+  FILE_CHECK { track_file drain }
+ }
+ real_server 10.0.0.3 80 {
+  FILE_CHECK { track_file rs2 }
+  FILE_CHECK {
+   track_file drain
+   weight 0 reverse
+  }
+ }
+}
+`, nil)
+	s := cfg.Services[0]
+	file := func(c director.Check) check.File {
+		f, _ := c.Spec.(*check.File)
+		if f == nil || c.Interval != time.Second || c.Rise != 1 || c.Fall != 1 {
+			t.Errorf("check %+v, want a file check every second, rise and fall 1", c)
+			return check.File{}
+		}
+		return *f
+	}
+	rs1, rs2 := s.RealServers[0].Checks, s.RealServers[1].Checks
+	if len(rs1) != 2 || rs1[0].Spec.Type() != "tcp" || file(rs1[1]) != (check.File{Path: "/run/lvs/drain", Healthy: "zero"}) {
+		t.Errorf("rs1's checks %+v", rs1)
+	}
+	if len(rs2) != 2 || file(rs2[0]) != (check.File{Path: "/run/lvs/rs2", Weight: 1}) || file(rs2[1]) != (check.File{Path: "/run/lvs/drain"}) {
+		t.Errorf("rs2's checks %+v", rs2)
+	}
+	wantNote(t, notes, "init_file: not carried over (the director's file check never writes the file")
+	wantNote(t, notes, "track_file unused: not carried over (no FILE_CHECK carried over uses it")
+	wantNote(t, notes, "FILE_CHECK", "weight 1: keepalived adds the file's number times 1")
+	wantNote(t, notes, "read every second")
+	wantNote(t, notes, "reverse with weight 0: keepalived acts on the file's changes only")
+	if hasNote(notes, "track_file drain: not carried") || hasNote(notes, "track_file rs2: not carried") {
+		t.Errorf("a used track_file noted as not carried:\n%s", notesText(notes))
+	}
 }
 
 // selfSigned writes a certificate and its key, PEM, into dir.

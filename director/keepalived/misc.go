@@ -21,7 +21,7 @@ const (
 // (the usual pattern: "check.sh 10.0.0.2 80"): the director runs one
 // command per service with LVS_RS_ADDR and LVS_RS_PORT in its
 // environment, so the command becomes a shell line reading them. Checks
-// that differ otherwise are left as they are (serviceCheck notes them).
+// that differ otherwise are left as they are: each real server's own.
 func (im *importer) commonCommand(vs *virtualServer, all []built) {
 	if len(all) < 2 {
 		return

@@ -52,8 +52,9 @@ func TestMiscCheckPerRealServer(t *testing.T) {
 		t.Errorf("the command printed %q, %v", out, err)
 	}
 
-	// Commands that differ in more than the address stay apart.
-	_, notes = imp(t, `virtual_server 10.0.0.1 80 {
+	// Commands that differ in more than the address stay apart: each
+	// real server's own.
+	cfg, notes = imp(t, `virtual_server 10.0.0.1 80 {
     protocol TCP
     real_server 10.0.0.2 80 {
         MISC_CHECK {
@@ -67,5 +68,10 @@ func TestMiscCheckPerRealServer(t *testing.T) {
     }
 }
 `, nil)
-	wantNote(t, notes, "checkers differ")
+	for i, want := range []string{"/bin/check-a", "/bin/check-b"} {
+		cs := cfg.Services[0].RealServers[i].Checks
+		if len(cs) != 1 || cs[0].Spec.(*check.Command).Argv[0] != want {
+			t.Errorf("real server %d's checks %+v, want its own %s\n%s", i, cs, want, notesText(notes))
+		}
+	}
 }

@@ -35,6 +35,18 @@ type ref struct {
 	sections []*section
 	byType   map[reflect.Type]*section
 	docs     map[string]map[string]*typeDoc // package path, type name
+	// primary is the path each struct type's section is written at: the
+	// shallowest it is met at (a check is services[].check, not
+	// services[].realServers[].checks[]); later are the deeper paths
+	// met before it, added to its section once it has one.
+	primary map[reflect.Type]string
+	later   []typePath
+}
+
+// typePath is a struct type met at a path.
+type typePath struct {
+	t    reflect.Type
+	path string
 }
 
 // section is one struct type: the paths it appears at, and its fields.
@@ -74,10 +86,36 @@ func build(root string) (*ref, error) {
 // buildFrom walks the struct t as the root of a file.
 func buildFrom(root string, t reflect.Type) (*ref, error) {
 	r := &ref{root: root, byType: map[reflect.Type]*section{}, docs: map[string]map[string]*typeDoc{}}
+	r.primary = r.shallowest(t)
 	if err := r.walk(t, "", t.Name()); err != nil {
 		return nil, err
 	}
+	for _, tp := range r.later {
+		if err := r.walk(tp.t, tp.path, tp.t.Name()); err != nil {
+			return nil, err
+		}
+	}
 	return r, nil
+}
+
+// shallowest finds, breadth first from the root t, the shallowest path
+// of each struct type reachable from it.
+func (r *ref) shallowest(t reflect.Type) map[reflect.Type]string {
+	out := map[reflect.Type]string{t: ""}
+	queue := []typePath{{t, ""}}
+	for len(queue) > 0 {
+		tp := queue[0]
+		queue = queue[1:]
+		for _, f := range fields(tp.t) {
+			st, sub := r.structOf(f.typ, join(tp.path, f.key))
+			if _, seen := out[st]; st == nil || seen {
+				continue
+			}
+			out[st] = sub
+			queue = append(queue, typePath{st, sub})
+		}
+	}
+	return out
 }
 
 // walk adds the section of the struct t, met at path, and those of the
@@ -119,6 +157,10 @@ func (r *ref) walk(t reflect.Type, path, title string) error {
 			kinds = p
 		}
 		if st, sub := r.structOf(f.typ, p); st != nil {
+			if prim, ok := r.primary[st]; ok && prim != sub && r.byType[st] == nil {
+				r.later = append(r.later, typePath{st, sub}) // met deeper first
+				continue
+			}
 			children = append(children, child{st, sub, st.Name()})
 		}
 	}

@@ -175,6 +175,24 @@ virtual_server 10.0.0.8 80 {
 	real_server 10.0.0.122 80 { weight 1 }
 	real_server 10.0.0.123 80 { weight 1 }
 }
+virtual_server 10.0.0.8 81 {
+	protocol TCP
+	real_server 10.0.0.120 81 {
+		HTTP_GET {
+			url {
+				path /healthz
+				status_code 200
+				digest 0123456789abcdef0123456789abcdef
+				regex "ok"
+			}
+			virtualhost example.com
+			connect_port 8080
+			connect_timeout 3
+			retry 2
+			warmup 1
+		}
+	}
+}
 virtual_server 10.0.0.8 443 {
 	protocol TCP
 	real_server 10.0.0.120 443 {
@@ -229,6 +247,29 @@ virtual_server 10.0.0.9 23 {
 	protocol TCP
 	real_server 10.0.0.120 23 { TCP_CHECK { } }
 	real_server 10.0.0.121 23 { PING_CHECK { } }
+}
+virtual_server 10.0.0.9 24 {
+	protocol TCP
+	real_server 10.0.0.120 24 {
+		TCP_CHECK { }
+		PING_CHECK { }
+	}
+}
+track_file drain {
+	file /run/lvs/drain
+	weight 0
+}
+track_file weighted {
+	file /run/lvs/weighted
+	weight 2
+}
+virtual_server 10.0.0.9 26 {
+	protocol TCP
+	real_server 10.0.0.120 26 { FILE_CHECK { track_file drain } }
+}
+virtual_server 10.0.0.9 27 {
+	protocol TCP
+	real_server 10.0.0.120 27 { FILE_CHECK { track_file weighted } }
 }
 virtual_server fwmark 5 {
 	ip_family inet6
