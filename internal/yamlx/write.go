@@ -73,6 +73,46 @@ func (w *writer) indent(n int) {
 	}
 }
 
+// empty consumes a container's opening bracket at j[i]; if the container
+// is empty it consumes its end too, writes it as flow (" {}" or " []",
+// from text) and reports true; else it ends an inline line, the
+// container's entries to come on lines of their own.
+func (w *writer) empty(end byte, text string, inline bool) bool {
+	w.i++
+	w.skipSpace()
+	if w.i < len(w.j) && w.j[w.i] == end {
+		w.i++
+		w.out = append(w.out, text[boolIndex(!inline):]...)
+		return true
+	}
+	if inline {
+		w.out = append(w.out, '\n')
+	}
+	return false
+}
+
+// more reports whether a container ended by end has another entry at
+// j[i], consuming the comma before it or the end; the first entry needs
+// neither.
+func (w *writer) more(first bool, end byte) (bool, error) {
+	w.skipSpace()
+	if first {
+		return true, nil
+	}
+	switch {
+	case w.i >= len(w.j):
+		return false, errJSON
+	case w.j[w.i] == end:
+		w.i++
+		return false, nil
+	case w.j[w.i] != ',':
+		return false, errJSON
+	}
+	w.i++
+	w.skipSpace()
+	return true, nil
+}
+
 // value writes the value at j[i], at indentation ind; inline is true when
 // the line is already started (after "key:" or "- ").
 func (w *writer) value(ind int, inline bool) error {
@@ -82,31 +122,12 @@ func (w *writer) value(ind int, inline bool) error {
 	}
 	switch w.j[w.i] {
 	case '{':
-		w.i++
-		w.skipSpace()
-		if w.i < len(w.j) && w.j[w.i] == '}' {
-			w.i++
-			w.out = append(w.out, " {}\n"[boolIndex(!inline):]...)
+		if w.empty('}', " {}\n", inline) {
 			return nil
 		}
-		if inline {
-			w.out = append(w.out, '\n')
-		}
 		for first := true; ; first = false {
-			w.skipSpace()
-			if !first {
-				if w.i >= len(w.j) {
-					return errJSON
-				}
-				if w.j[w.i] == '}' {
-					w.i++
-					return nil
-				}
-				if w.j[w.i] != ',' {
-					return errJSON
-				}
-				w.i++
-				w.skipSpace()
+			if more, err := w.more(first, '}'); !more {
+				return err
 			}
 			key, err := w.str()
 			if err != nil {
@@ -130,31 +151,12 @@ func (w *writer) value(ind int, inline bool) error {
 			}
 		}
 	case '[':
-		w.i++
-		w.skipSpace()
-		if w.i < len(w.j) && w.j[w.i] == ']' {
-			w.i++
-			w.out = append(w.out, " []\n"[boolIndex(!inline):]...)
+		if w.empty(']', " []\n", inline) {
 			return nil
 		}
-		if inline {
-			w.out = append(w.out, '\n')
-		}
 		for first := true; ; first = false {
-			w.skipSpace()
-			if !first {
-				if w.i >= len(w.j) {
-					return errJSON
-				}
-				if w.j[w.i] == ']' {
-					w.i++
-					return nil
-				}
-				if w.j[w.i] != ',' {
-					return errJSON
-				}
-				w.i++
-				w.skipSpace()
+			if more, err := w.more(first, ']'); !more {
+				return err
 			}
 			w.indent(ind)
 			w.out = append(w.out, '-')
