@@ -44,6 +44,7 @@ type options struct {
 	director string // the lvs-director binary (in the guest: its path)
 	timeout  time.Duration
 	verbose  bool
+	flags    []string // more lvs-director flags
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -54,10 +55,12 @@ func parseFlags(args []string) (*options, error) {
 	fs.DurationVar(&o.window, "window", 60*time.Second, "how long CPU is measured (guest time)")
 	fs.StringVar(&o.director, "director", "", "the lvs-director binary (built from ../examples/director if empty)")
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Hour, "how long the guest may run")
+	flags := fs.String("director-flags", "", "more lvs-director flags, space-separated (for example \"-resync -1s\")")
 	fs.BoolVar(&o.verbose, "v", false, "print each daemon's last log lines after its run (lvs-director at -log-level info)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	o.flags = strings.Fields(*flags)
 	for _, f := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 || n > 16000 {

@@ -387,7 +387,8 @@ func (b *bench) start(weight int) error {
 		if b.o.verbose {
 			level = "info"
 		}
-		b.cmd = exec.Command(b.o.director, "-config", filepath.Join(b.dir, "director.yaml"), "-control", "", "-log-level", level)
+		args := append([]string{"-config", filepath.Join(b.dir, "director.yaml"), "-control", "", "-log-level", level}, b.o.flags...)
+		b.cmd = exec.Command(b.o.director, args...)
 	}
 	b.cmd.Stdout, b.cmd.Stderr = &b.out, &b.out
 	b.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
