@@ -11,9 +11,10 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/lvs-go/lvs/internal/syncbuf"
 
 	"github.com/lvs-go/lvs/internal/nstest"
 	"github.com/lvs-go/lvs/internal/vmtest"
@@ -119,7 +120,7 @@ func runIn(t *testing.T, ns netns.NsHandle, argv ...string) {
 func startIn(t *testing.T, ns netns.NsHandle, up func() error, argv ...string) {
 	t.Helper()
 	cmd := exec.Command(argv[0], argv[1:]...)
-	var out syncBuffer
+	var out syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := nstest.Do(ns, cmd.Start); err != nil {
 		t.Fatal(err)
@@ -145,24 +146,6 @@ func startIn(t *testing.T, ns netns.NsHandle, up func() error, argv ...string) {
 			t.Fatalf("%s does not serve: %v\n%s", argv[0], err, out.String())
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer that a process and the test may share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // needTool returns the path of a program the test needs: installed by

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lvs-go/lvs/internal/syncbuf"
+
 	"github.com/lvs-go/lvs/director"
 	"github.com/lvs-go/lvs/internal/nstest"
 	"github.com/lvs-go/lvs/internal/vmtest"
@@ -193,7 +195,7 @@ func expectDiffs(t *testing.T, conf string, diff []string) {
 // kaProcess is a running keepalived -C.
 type kaProcess struct {
 	cmd    *exec.Cmd
-	out    *lockedBuffer
+	out    *syncbuf.Buffer
 	exited chan struct{} // closed when it has exited, with err
 	err    error
 	once   sync.Once
@@ -206,7 +208,7 @@ type kaProcess struct {
 func startKeepalived(t *testing.T, kd string, ns netns.NsHandle, path string) *kaProcess {
 	t.Helper()
 	dir := t.TempDir()
-	k := &kaProcess{out: &lockedBuffer{}, exited: make(chan struct{})}
+	k := &kaProcess{out: &syncbuf.Buffer{}, exited: make(chan struct{})}
 	k.cmd = exec.Command(kd, "-n", "-l", "-C", "-f", path, "-i", diffConfigID,
 		"-p", filepath.Join(dir, "keepalived.pid"), "-c", filepath.Join(dir, "checkers.pid"), "-r", filepath.Join(dir, "vrrp.pid"))
 	k.cmd.Stdout, k.cmd.Stderr = k.out, k.out

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,9 +10,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/lvs-go/lvs/internal/syncbuf"
 
 	"github.com/jsimonetti/rtnetlink/v2"
 	"github.com/lvs-go/lvs/director"
@@ -48,27 +48,8 @@ func pairPriority(i int) int { return 150 - 50*i }
 type node struct {
 	kind string // "keepalived" or "lvs-director"
 	cmd  *exec.Cmd
-	out  *lockedBuffer
+	out  *syncbuf.Buffer
 	done chan error
-}
-
-// lockedBuffer is a process's output, written by exec's copying goroutine
-// and read by the scenario.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // backupLine is what each daemon logs when its VRRP instance enters
@@ -248,7 +229,7 @@ func (p *pair) start(i int, kind string, cmd *exec.Cmd) error {
 	if p.nodes[i] != nil {
 		return fmt.Errorf("%s runs %s already", hostName(i), p.nodes[i].kind)
 	}
-	n := &node{kind: kind, cmd: cmd, out: &lockedBuffer{}, done: make(chan error, 1)}
+	n := &node{kind: kind, cmd: cmd, out: &syncbuf.Buffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = n.out, n.out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := netnsx.Do(int(p.hosts[i].NS()), cmd.Start); err != nil {

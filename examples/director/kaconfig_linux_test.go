@@ -1,17 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lvs-go/lvs/internal/syncbuf"
 
 	"github.com/lvs-go/lvs/internal/lab"
 	"github.com/lvs-go/lvs/internal/lab/labtest"
@@ -125,31 +125,13 @@ func TestCheckKeepalived(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log's output that tests read while the daemon writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestDaemonKeepalived runs the daemon loop on the fake kernel with a
 // keepalived.conf as its configuration: it applies what the import makes,
 // logs the notes once, applies a reload with a changed weight (notes
 // unchanged: not logged again), and refuses a reload of a file of no
 // virtual server it can run, keeping the running configuration.
 func TestDaemonKeepalived(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	var path string
 	dm, _ := fakeDaemon(t, natConfig("rr", 1), func(dm *daemon) {
 		path = filepath.Join(filepath.Dir(dm.path), "keepalived.conf")
