@@ -12,7 +12,6 @@ import (
 	"github.com/lvs-go/lvs/director/check"
 	"github.com/lvs-go/lvs/internal/nstest"
 	"github.com/vishvananda/netns"
-	"golang.org/x/sys/unix"
 )
 
 // BenchmarkScheduler20k is the health-check scheduler checking 20,000 real
@@ -52,7 +51,7 @@ func BenchmarkScheduler20k(b *testing.B) {
 				var ns netns.NsHandle // this process's
 				if kind == "tcp" {
 					ns = nstest.New(b)
-				} else if !onlyLoopback(b) {
+				} else if !nstest.OnlyLoopback(b) {
 					b.Skip("run the process in a network namespace of its own (unshare -n) to check from it")
 				}
 				d.netns = int(ns)
@@ -94,9 +93,9 @@ func BenchmarkScheduler20k(b *testing.B) {
 				ctx, cancel := context.WithCancel(context.Background())
 				stop := d.runProbes(ctx, cancel, ps, run.workers, changes)
 				time.Sleep(time.Second)
-				ran0, failed0, took0, over0, cpu0, start := ran.Load(), failed.Load(), took.Load(), d.status.snapshot().OverdueChecks, cpuTime(b), time.Now()
+				ran0, failed0, took0, over0, cpu0, start := ran.Load(), failed.Load(), took.Load(), d.status.snapshot().OverdueChecks, nstest.CPUTime(b), time.Now()
 				time.Sleep(window)
-				checks, overdue, cpu, wall := ran.Load()-ran0, d.status.snapshot().OverdueChecks-over0, cpuTime(b)-cpu0, time.Since(start)
+				checks, overdue, cpu, wall := ran.Load()-ran0, d.status.snapshot().OverdueChecks-over0, nstest.CPUTime(b)-cpu0, time.Since(start)
 				if f := failed.Load() - failed0; f > 0 {
 					b.Errorf("%d of %d checks failed", f, checks)
 				}
@@ -131,23 +130,4 @@ func (c countingChecker) Check(ctx context.Context, env check.Env, rs netip.Addr
 	}
 	c.took.Add(int64(time.Since(start)))
 	return err
-}
-
-// onlyLoopback says the process's network namespace has no interface
-// but lo: one of its own, where its checks reach nothing else.
-func onlyLoopback(b *testing.B) bool {
-	ifs, err := net.Interfaces()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return len(ifs) == 1 && ifs[0].Flags&net.FlagLoopback != 0
-}
-
-// cpuTime is the process's CPU time so far, user and system.
-func cpuTime(b *testing.B) time.Duration {
-	var ru unix.Rusage
-	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

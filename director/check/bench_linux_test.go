@@ -17,7 +17,6 @@ import (
 
 	"github.com/lvs-go/lvs/internal/nstest"
 	"github.com/vishvananda/netns"
-	"golang.org/x/sys/unix"
 )
 
 // Checks per second of the kinds that the director runs most (tcp,
@@ -134,25 +133,6 @@ func benchServer(b *testing.B, ns netns.NsHandle, kind string, pki *testPKI) net
 	return addr
 }
 
-// onlyLoopback says the process's network namespace has no interface
-// but lo: one of its own, where its checks reach nothing else.
-func onlyLoopback(b *testing.B) bool {
-	ifs, err := net.Interfaces()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return len(ifs) == 1 && ifs[0].Flags&net.FlagLoopback != 0
-}
-
-// cpuTime is the process's CPU time so far, user and system.
-func cpuTime(b *testing.B) time.Duration {
-	var ru unix.Rusage
-	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 func BenchmarkChecks(b *testing.B) {
 	pki := newTestPKI(b)
 	for _, kind := range []struct {
@@ -174,12 +154,12 @@ func BenchmarkChecks(b *testing.B) {
 				if env == "ns" {
 					ns = nstest.New(b)
 					e = nsEnv{ns}
-				} else if !onlyLoopback(b) {
+				} else if !nstest.OnlyLoopback(b) {
 					b.Skip("run the process in a network namespace of its own (unshare -n) to check from it")
 				}
 				rs := benchServer(b, ns, kind.name, pki)
 				b.SetParallelism(max(1, 32/runtime.GOMAXPROCS(0)))
-				start := cpuTime(b)
+				start := nstest.CPUTime(b)
 				b.ResetTimer()
 				b.RunParallel(func(pb *testing.PB) {
 					ctx := context.Background()
@@ -194,7 +174,7 @@ func BenchmarkChecks(b *testing.B) {
 					}
 				})
 				b.StopTimer()
-				cpu := cpuTime(b) - start
+				cpu := nstest.CPUTime(b) - start
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "checks/s")
 				b.ReportMetric(float64(b.N)/cpu.Seconds(), "checks/cpu-s")
 			})

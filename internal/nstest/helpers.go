@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jsimonetti/rtnetlink/v2"
 	"github.com/mdlayher/netlink"
@@ -65,4 +66,24 @@ func Run(tb testing.TB, ns int, stdin, name string, args ...string) string {
 		tb.Fatalf("%s %v: %v\n%s", name, args, err, out)
 	}
 	return string(out)
+}
+
+// OnlyLoopback says the calling thread's network namespace has no
+// interface but lo: one of its own, where a benchmark's checks reach
+// nothing else.
+func OnlyLoopback(tb testing.TB) bool {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return len(ifs) == 1 && ifs[0].Flags&net.FlagLoopback != 0
+}
+
+// CPUTime is the process's CPU time so far, user and system.
+func CPUTime(tb testing.TB) time.Duration {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
