@@ -129,9 +129,11 @@ func TestVRRPRealSockets(t *testing.T) {
 		return func() bool { return m.state() == vrrp.Master && m.holds(t) && o.state() != vrrp.Master && !o.holds(t) }
 	}
 	wait("d1 master", isMaster(a, b))
-	if st := a.d.Status().VRRP[0]; st.Stats.AdvertsSent == 0 || b.d.Status().VRRP[0].Stats.AdvertsRecvd == 0 {
-		t.Errorf("adverts: d1 sent %d, d2 received %d", st.Stats.AdvertsSent, b.d.Status().VRRP[0].Stats.AdvertsRecvd)
-	}
+	// d1's first advertisement is sent as it becomes master: d2 counts
+	// it a moment later (the packet is on its way when d1 reports).
+	wait("d2 receiving d1's advertisements", func() bool {
+		return a.d.Status().VRRP[0].Stats.AdvertsSent > 0 && b.d.Status().VRRP[0].Stats.AdvertsRecvd > 0
+	})
 	setLink(t, h1, false)
 	wait("d1 in FAULT, d2 master", func() bool { return a.state() == vrrp.Fault && !a.holds(t) && b.state() == vrrp.Master && b.holds(t) })
 	setLink(t, h1, true)
