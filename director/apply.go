@@ -228,7 +228,9 @@ func (d *Director) record(ops []Op) {
 			}
 			deleted[k] = true
 		case DeleteDestination, CreateDestination, UpdateDestination:
-			delete(d.st.Draining, drainKey(k, o.Rule.Destination.Addr))
+			if len(d.st.Draining) > 0 { // no key made when nothing drains
+				delete(d.st.Draining, drainKey(k, o.Rule.Destination.Addr))
+			}
 		}
 	}
 	if len(deleted) == 0 {

@@ -41,6 +41,10 @@ type decoder struct {
 	path    []pathStep
 	structs map[reflect.Type][]fieldInfo
 	kinds   map[reflect.Type]typeKind
+	// viaJSONs counts the subtrees given to viaJSON (the slow path; a
+	// check block with the director's fields and its kind's should not
+	// take it).
+	viaJSONs int
 }
 
 // typeKind is how the decoder reads a type.
@@ -224,7 +228,7 @@ var (
 // knownCheckFields is the number of Check's fields that the decoder and
 // the encoder read and write themselves; a Check with more is read and
 // written by its UnmarshalJSON and MarshalJSON.
-const knownCheckFields = 8
+const knownCheckFields = 9
 
 // native are the types with an UnmarshalJSON that the decoder reads
 // itself, as their UnmarshalJSON does.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -184,5 +185,44 @@ services:
 	var ee *yamlx.ExpandError
 	if !errors.As(err, new(*ConfigError)) || !errors.As(err, &ee) || !strings.Contains(err.Error(), "expand to more than") {
 		t.Errorf("a billion laughs: %v, want refused for its size", err)
+	}
+}
+
+// TestCheckDecodedDirectly: a check block with every field of the
+// director's (and a kind's own) is read without the JSON path, which costs
+// a check's decoding many times over (thousands of real servers each with
+// its check block in an imported file).
+func TestCheckDecodedDirectly(t *testing.T) {
+	const conf = "services:\n- name: web\n  address: 10.0.0.1:80\n  realServers: [{address: 10.0.1.1:80, forward: dr}]\n" +
+		"  check: {type: http, port: 8080, interval: 2s, timeout: 1s, jitter: 1s, rise: 2, fall: 3, retryDelay: 1s, onFailure: remove, path: /health}\n"
+	doc, err := yamlx.Parse([]byte(conf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c Config
+	d := &decoder{doc: doc, structs: map[reflect.Type][]fieldInfo{}, kinds: map[reflect.Type]typeKind{}}
+	if err := d.value(0, reflect.ValueOf(&c).Elem()); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range checkFields {
+		if !strings.Contains(conf, f+":") {
+			t.Errorf("the test's check lacks the field %s", f)
+		}
+	}
+	ck := c.Services[0].Check
+	if ck == nil || ck.RetryDelay != time.Second || ck.OnFailure != Remove || ck.Rise != 2 || ck.Port != 8080 {
+		t.Fatalf("decoded %+v", ck)
+	}
+	if d.viaJSONs != 0 {
+		t.Errorf("%d subtrees decoded through JSON, want 0", d.viaJSONs)
+	}
+}
+
+// TestKnownCheckFields: a field added to Check must be read and written by
+// the decoder's and the encoder's own code (then knownCheckFields counts
+// it), or every check of a file silently takes the JSON path.
+func TestKnownCheckFields(t *testing.T) {
+	if n := checkType.NumField(); n != knownCheckFields {
+		t.Errorf("Check has %d fields, the decoder and encoder know %d: teach d.check and the encoder's check entries the new one", n, knownCheckFields)
 	}
 }

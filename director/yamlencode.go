@@ -394,7 +394,8 @@ func (e *yamlEncoder) checkEntries(c *Check) ([]entry, error) {
 		set bool
 	}{
 		{"interval", c.Interval, c.Interval != 0}, {"timeout", c.Timeout, c.Timeout != 0}, {"jitter", c.Jitter, c.Jitter != 0},
-		{"rise", c.Rise, c.Rise != 0}, {"fall", c.Fall, c.Fall != 0}, {"onFailure", c.OnFailure, c.OnFailure != 0},
+		{"rise", c.Rise, c.Rise != 0}, {"fall", c.Fall, c.Fall != 0}, {"retryDelay", c.RetryDelay, c.RetryDelay != 0},
+		{"onFailure", c.OnFailure, c.OnFailure != 0},
 	} {
 		if d.set {
 			out = append(out, entry{d.key, reflect.ValueOf(d.v)})

@@ -58,6 +58,8 @@ func (d *decoder) check(i int32, v reflect.Value) error {
 			ok = d.quiet(val, reflect.ValueOf(&out.Rise).Elem())
 		case "fall":
 			ok = d.quiet(val, reflect.ValueOf(&out.Fall).Elem())
+		case "retryDelay":
+			ok = d.quiet(val, reflect.ValueOf(&out.RetryDelay).Elem())
 		case "onFailure":
 			ok = d.quiet(val, reflect.ValueOf(&out.OnFailure).Elem())
 		}
@@ -82,6 +84,7 @@ func (d *decoder) quiet(i int32, v reflect.Value) bool {
 // viaJSON gives the subtree at i, as JSON, to v's UnmarshalJSON (or
 // encoding/json's decoding, strict).
 func (d *decoder) viaJSON(i int32, v reflect.Value) error {
+	d.viaJSONs++
 	b := d.appendJSON(nil, i, v.Type())
 	var err error
 	if u, ok := v.Addr().Interface().(json.Unmarshaler); ok {
