@@ -22,6 +22,13 @@
 // address of 10.1.0.0/16 (a local route), so every check is a real TCP
 // handshake with a listener.
 //
+// With -profile DIR the director also serves its profiles (-pprof), and
+// the benchmark takes them in the guest and writes them into DIR on the
+// host, with each daemon's memory map summary (smaps_rollup) in its output:
+//
+//	go run ./versus -n 1000 -profile /tmp/prof
+//	go tool pprof -top /tmp/prof/cpu-1000.pprof
+//
 // The guest runs with -icount shift=3,sleep=off: its clock counts
 // instructions, so the CPU and time figures are the guest's own and repeat
 // on a busy host; they are an emulated CPU's, so compare the ratios, not the
@@ -45,6 +52,7 @@ type options struct {
 	timeout  time.Duration
 	verbose  bool
 	flags    []string // more lvs-director flags
+	profile  string   // host directory for lvs-director's profiles; empty: none
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -57,6 +65,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Hour, "how long the guest may run")
 	flags := fs.String("director-flags", "", "more lvs-director flags, space-separated (for example \"-resync -1s\")")
 	fs.BoolVar(&o.verbose, "v", false, "print each daemon's last log lines after its run (lvs-director at -log-level info)")
+	fs.StringVar(&o.profile, "profile", "", "write lvs-director's profiles into this directory: CPU from start to a complete table (start-N.pprof), heap once settled (heap-N.pprof), CPU over the check window (cpu-N.pprof) and over a second reload (reload-N.pprof); read them with go tool pprof")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

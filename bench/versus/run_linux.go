@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -75,11 +76,19 @@ func start() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	var out io.Writer = os.Stdout
+	if o.profile != "" {
+		if err := os.MkdirAll(o.profile, 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		out = &fileSink{out: os.Stdout, dir: o.profile}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
 	code, err := vm.Run(ctx, vm.Spec{
 		Init: self, Args: args, Modules: modules, Programs: []string{keepalivedPath, o.director},
-		Output: os.Stdout, QuietKernel: true, Memory: "3072", ICount: 3,
+		Output: out, QuietKernel: true, Memory: "3072", ICount: 3,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -192,18 +201,22 @@ type bench struct {
 }
 
 func measure(o *options, n int, kind string) (*figures, error) {
+	if o.profile != "" && kind == "lvs-director" {
+		if err := profileStart(o, n); err != nil {
+			return nil, fmt.Errorf("start profile: %w", err)
+		}
+	}
 	b := &bench{o: o, n: n, kind: kind}
 	defer b.close()
 	if err := b.setup(); err != nil {
 		return nil, err
 	}
 	f := &figures{}
-	want := 4*n + 1
 	start := time.Now()
 	if err := b.start(1); err != nil {
 		return nil, err
 	}
-	if _, err := b.waitFor(10*time.Minute, func(t ipvs.Table) bool { return destinations(t) == want }); err != nil {
+	if err := b.waitComplete(10 * time.Minute); err != nil {
 		return nil, fmt.Errorf("complete table: %w", err)
 	}
 	f.table = time.Since(start)
@@ -214,12 +227,31 @@ func measure(o *options, n int, kind string) (*figures, error) {
 	if f.rss, err = b.rss(); err != nil {
 		return nil, err
 	}
+	if o.profile != "" {
+		fmt.Printf("N=%d %s memory: %s\n", n, kind, b.smaps())
+	}
+	if b.profiling() {
+		heap, err := b.fetchProfile("heap?gc=1", time.Minute)
+		if err != nil {
+			return nil, fmt.Errorf("heap profile: %w", err)
+		}
+		emitFile(fmt.Sprintf("heap-%d.pprof", n), heap)
+	}
 	cpu0, err := b.cpu()
 	if err != nil {
 		return nil, err
 	}
 	t0 := time.Now()
-	time.Sleep(o.window)
+	if b.profiling() {
+		// The profile spans the window.
+		prof, err := b.fetchProfile(fmt.Sprintf("profile?seconds=%d", int(o.window.Seconds())), o.window+time.Minute)
+		if err != nil {
+			return nil, fmt.Errorf("cpu profile: %w", err)
+		}
+		emitFile(fmt.Sprintf("cpu-%d.pprof", n), prof)
+	} else {
+		time.Sleep(o.window)
+	}
 	cpu1, err := b.cpu()
 	if err != nil {
 		return nil, err
@@ -264,6 +296,35 @@ func measure(o *options, n int, kind string) (*figures, error) {
 		return nil, err
 	}
 	f.moved = changed(before, after, rsAddr(0))
+	if b.profiling() {
+		// A second reload (the weight back to 1), profiled over a little
+		// more than the first took.
+		if err := b.writeConf(1); err != nil {
+			return nil, err
+		}
+		type result struct {
+			data []byte
+			err  error
+		}
+		got := make(chan result, 1)
+		secs := int(f.reload.Seconds()*1.2) + 2
+		go func() {
+			data, err := b.fetchProfile(fmt.Sprintf("profile?seconds=%d", secs), time.Duration(secs)*time.Second+time.Minute)
+			got <- result{data, err}
+		}()
+		time.Sleep(100 * time.Millisecond) // the profile has started
+		if err := b.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			return nil, err
+		}
+		if err := b.waitWeight(10*time.Minute, vsAddr(0), rsAddr(0), func(w int) bool { return w == 1 }); err != nil {
+			return nil, fmt.Errorf("second reload: %w", err)
+		}
+		r := <-got
+		if r.err != nil {
+			return nil, fmt.Errorf("reload profile: %w", r.err)
+		}
+		emitFile(fmt.Sprintf("reload-%d.pprof", n), r.data)
+	}
 	if b.o.verbose {
 		fmt.Printf("--- %s's last log lines:\n%s\n", kind, lastLines(b.out.String(), 25))
 	}
@@ -378,6 +439,14 @@ func (b *bench) writeConf(weight int) error {
 }
 
 func (b *bench) start(weight int) error {
+	if b.profiling() {
+		return b.startWith("-metrics", pprofAddr, "-pprof")
+	}
+	return b.startWith()
+}
+
+// startWith starts the daemon, lvs-director with more flags.
+func (b *bench) startWith(more ...string) error {
 	if b.kind == "keepalived" {
 		pid := func(s string) string { return filepath.Join(b.dir, s+".pid") }
 		b.cmd = exec.Command(keepalivedPath, "-n", "-C", "-f", filepath.Join(b.dir, "keepalived.conf"),
@@ -388,6 +457,7 @@ func (b *bench) start(weight int) error {
 			level = "info"
 		}
 		args := append([]string{"-config", filepath.Join(b.dir, "director.yaml"), "-control", "", "-log-level", level}, b.o.flags...)
+		args = append(args, more...)
 		b.cmd = exec.Command(b.o.director, args...)
 	}
 	b.cmd.Stdout, b.cmd.Stderr = &b.out, &b.out
@@ -416,6 +486,44 @@ func (b *bench) waitWeight(limit time.Duration, vip, rs netip.Addr, ok func(int)
 			return fmt.Errorf("%v in %v: weight %d after %v\n%s", rs, vip, w, limit, lastLines(b.out.String(), 20))
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitComplete waits until the table holds all 4N+1 destinations, or
+// limit passes. Reading the whole table costs the one emulated CPU (a dump
+// request per service) what the daemon being measured would have had: it
+// reads a few sample destinations every 100ms (the last real server of
+// nine virtual servers across the file, and the reaction one), and the
+// whole table only once they are all there.
+func (b *bench) waitComplete(limit time.Duration) error {
+	var samples [][2]netip.Addr
+	for i := range 9 {
+		s := i * (b.n - 1) / 8
+		samples = append(samples, [2]netip.Addr{vsAddr(s), rsAddr(4*s + 3)})
+	}
+	samples = append(samples, [2]netip.Addr{reactVIP, reactRS})
+	deadline := time.Now().Add(limit)
+	for {
+		all := true
+		for _, sm := range samples {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			_, err := b.ipvs.Destination(ctx, ipvs.Service{Protocol: ipvs.TCP, Addr: netip.AddrPortFrom(sm[0], 80)}, netip.AddrPortFrom(sm[1], 80))
+			cancel()
+			if err != nil {
+				all = false
+				break
+			}
+		}
+		if all {
+			if _, err := b.waitFor(0, func(t ipvs.Table) bool { return destinations(t) == 4*b.n+1 }); err == nil {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			_, err := b.waitFor(0, func(t ipvs.Table) bool { return destinations(t) == 4*b.n+1 })
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -51,6 +52,8 @@ type daemon struct {
 	statusPage  bool
 	pageRefresh time.Duration
 	events      *pageEvents
+	// pprof serves Go's runtime profiles at /debug/pprof/ on metricsAt.
+	pprof bool
 	// statusGate lets one status request at a time wait for a running
 	// apply (readStatusGated).
 	statusGate statusGate
@@ -215,8 +218,17 @@ func (dm *daemon) reloadOnce(ctx context.Context, configs chan<- *director.Compi
 	if err := dm.d.Ping(ctx); err != nil {
 		return reloadResult{Err: err}
 	}
-	return reloadResult{Errors: dm.d.Status().Errors - before}
+	res := reloadResult{Errors: dm.d.Status().Errors - before}
+	releaseMemory()
+	return res
 }
+
+// releaseMemory hands the memory that parsing and the first apply (or a
+// reload) used and no longer need back to the system at once: a garbage
+// collection and a return of the free heap, a few milliseconds at
+// 20,000 real servers, where the runtime would keep it for minutes, so
+// that the daemon's resident size is about its live heap's.
+func releaseMemory() { debug.FreeOSMemory() }
 
 // supervise tells systemd READY=1 once the first apply has succeeded, and
 // WATCHDOG=1 every half watchdog interval while Run's loop answers a ping
@@ -236,6 +248,7 @@ func (dm *daemon) supervise(ctx context.Context) {
 	}
 	dm.sd.send("READY=1")
 	dm.log.Info("ready")
+	releaseMemory()
 	every := watchdogInterval() / 2
 	if every <= 0 {
 		return
@@ -322,6 +335,10 @@ func (dm *daemon) serveMetrics() (stop func(), err error) {
 	if dm.statusPage {
 		mux.Handle("GET /{$}", newStatusPage(dm))
 		dm.log.Info("serving the status page", "url", "http://"+ln.Addr().String()+"/")
+	}
+	if dm.pprof {
+		servePprof(mux)
+		dm.log.Info("serving profiles", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
 	}
 	return dm.serve(ln, mux, "metrics"), nil
 }

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 
 	"github.com/lvs-go/lvs/director"
 	"github.com/lvs-go/lvs/director/vrrp"
@@ -78,6 +80,10 @@ func (dm *daemon) report(r director.Report) {
 		} else if r.Err != nil {
 			log.Error("apply failed", "error", r.Err)
 		}
+		each := len(r.Plan.Ops) <= logEachOp
+		debug := log.Enabled(context.Background(), slog.LevelDebug)
+		var kinds []director.OpKind // in the order first applied
+		count := map[director.OpKind]int{}
 		for i, o := range r.Plan.Ops {
 			if err, ok := failed[i]; ok {
 				log.Error("operation failed", append(opAttrs(o), "error", err)...)
@@ -86,7 +92,26 @@ func (dm *daemon) report(r director.Report) {
 			if r.Err != nil && ae == nil {
 				continue // not applied: the plan could not be made or sent
 			}
-			log.Info("applied", opAttrs(o)...)
+			switch {
+			case each:
+				log.Info("applied", opAttrs(o)...)
+				continue
+			case debug:
+				log.Debug("applied", opAttrs(o)...)
+			}
+			if count[o.Kind] == 0 {
+				kinds = append(kinds, o.Kind)
+			}
+			count[o.Kind]++
+		}
+		if len(kinds) > 0 {
+			attrs := []any{}
+			n := 0
+			for _, k := range kinds {
+				attrs = append(attrs, strings.ReplaceAll(k.String(), " ", "_"), count[k])
+				n += count[k]
+			}
+			log.Info("applied operations", append([]any{"count", n}, attrs...)...)
 		}
 	case r.Collected > 0 || r.Err != nil:
 		if r.Collected > 0 {
@@ -122,6 +147,14 @@ func (dm *daemon) reportVRRP(log *slog.Logger, e director.VRRPEvent) {
 		log.Info("vrrp state", attrs...)
 	}
 }
+
+// logEachOp is the largest plan whose applied operations are logged one
+// by one at info. A larger one (a first apply of a big table, a reload that
+// changes much) is one record at info with the count of each kind, each
+// operation at debug: thousands of records at start cost the daemon more
+// than the apply, and tell an operator less. Failed operations are always
+// logged one by one.
+const logEachOp = 100
 
 // opAttrs are an operation's attributes: its kind, service and real
 // server where it has them, and the diff line.

@@ -26,7 +26,7 @@ _lvs_director() {
 		COMPREPLY=($(compgen -W "debug info warn error" -- "$cur"))
 		return
 		;;
-	-call-timeout|-config-id|-control-group|-drain|-for|-max-checks|-metrics|-reason|-resync|-status-group|-until)
+	-call-timeout|-config-id|-control-group|-cpuprofile|-drain|-for|-max-checks|-metrics|-reason|-resync|-status-group|-until)
 		COMPREPLY=()
 		return
 		;;
@@ -44,7 +44,7 @@ _lvs_director() {
 	case $cmd in
 	"")
 		if [[ $cur == -* ]]; then
-			words="-call-timeout -check -config -config-format -config-id -control -control-group -drain -dry-run -import -log-format -log-level -max-checks -metrics -report -resync -state -status-group -status-page -teardown -version"
+			words="-call-timeout -check -config -config-format -config-id -control -control-group -cpuprofile -drain -dry-run -import -log-format -log-level -max-checks -metrics -pprof -report -resync -state -status-group -status-page -teardown -version"
 		else
 			words="status disable enable weight drain restore reload withdraw rejoin version undrain"
 		fi

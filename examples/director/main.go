@@ -103,6 +103,8 @@ func main() {
 		teardown  = fs.Bool("teardown", false, "remove what the director owns when stopped")
 		metricsAt = fs.String("metrics", "", "address to serve Prometheus metrics on at /metrics (host:port); off if empty")
 		page      = fs.Bool("status-page", false, "also serve a read-only HTML status page at / on the -metrics address (refreshes itself, no external assets)")
+		pprofOn   = fs.Bool("pprof", false, "also serve Go's runtime profiles at /debug/pprof/ on the -metrics address (CPU, heap, goroutines: where the director's time and memory go; keep that address local)")
+		cpuProf   = fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (mode 0600) when the director stops")
 		logFormat = fs.String("log-format", "text", "log records as text or json")
 		logLevel  = fs.String("log-level", "info", "the least important records logged: debug, info, warn or error")
 		importKA  = fs.String("import", "", "print this keepalived.conf's virtual servers as a director configuration, and what was not carried over, and exit")
@@ -143,6 +145,9 @@ func main() {
 	case *page && *metricsAt == "":
 		fmt.Fprintf(os.Stderr, "%s: -status-page is served on the -metrics address: give -metrics too (see %s -h)\n", progName(), progName())
 		os.Exit(2)
+	case *pprofOn && *metricsAt == "":
+		fmt.Fprintf(os.Stderr, "%s: -pprof is served on the -metrics address: give -metrics too (see %s -h)\n", progName(), progName())
+		os.Exit(2)
 	}
 	log, err := newLogger(os.Stderr, *logFormat, *logLevel)
 	if err != nil {
@@ -165,10 +170,19 @@ func main() {
 	}
 	d := daemon{
 		path: *path, format: *format, configID: *cfgID, opts: opts, control: *control, access: access,
-		dryRun: *dryRun, teardown: *teardown, metricsAt: *metricsAt, statusPage: *page, log: log, stopTimeout: 30 * time.Second,
+		dryRun: *dryRun, teardown: *teardown, metricsAt: *metricsAt, statusPage: *page, pprof: *pprofOn, log: log, stopTimeout: 30 * time.Second,
 		version: readBuildVersion(),
 	}
-	if err := d.run(); err != nil {
+	stopProfile, err := startCPUProfile(*cpuProf)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", progName(), err)
+		os.Exit(2)
+	}
+	err = d.run()
+	if perr := stopProfile(); perr != nil {
+		log.Error("cpu profile", "error", perr)
+	}
+	if err != nil {
 		log.Error("director stopped", "error", err)
 		os.Exit(1)
 	}
