@@ -56,17 +56,19 @@ func (d *Director) Apply(ctx context.Context, p *Plan) error {
 // failed.
 func (d *Director) applyOps(ctx context.Context, p *Plan) []FailedOp {
 	var failed []FailedOp
-	var batch []Op
+	batch := make([]Op, 0, len(p.Ops))
 	flush := func() {
 		if len(batch) == 0 {
 			return
 		}
-		var b ipvs.Batch
-		for _, o := range batch {
-			b.AddRules([]ipvs.Rule{o.Rule})
+		rules := make([]ipvs.Rule, len(batch))
+		for i, o := range batch {
+			rules[i] = o.Rule
 		}
+		var b ipvs.Batch
+		b.AddRules(rules)
 		results, err := d.ipvs.Apply(ctx, &b)
-		applied := batch[:0:0]
+		applied := make([]Op, 0, len(batch))
 		for i, o := range batch {
 			r := err
 			if results != nil {
