@@ -149,6 +149,15 @@ func (d *decoder) caseDuplicates(i int32) error {
 
 // foldEqual reports whether a and b name one field for encoding/json.
 func foldEqual(a, b string) bool {
+	if a == b {
+		return true
+	}
+	// Two keys whose first bytes are ASCII and differ but for case are
+	// not equal folded either (an ASCII letter folds with ASCII ones, or
+	// with a rune that is not ASCII): most keys compared differ there.
+	if len(a) > 0 && len(b) > 0 && a[0] < utf8.RuneSelf && b[0] < utf8.RuneSelf && lowerASCII(a[0]) != lowerASCII(b[0]) {
+		return false
+	}
 	ascii := true
 	for i := 0; i < len(a) && ascii; i++ {
 		ascii = a[i] < utf8.RuneSelf
@@ -160,6 +169,13 @@ func foldEqual(a, b string) bool {
 		return len(a) == len(b) && strings.EqualFold(a, b)
 	}
 	return string(foldName(a)) == string(foldName(b))
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // fieldInfo is a struct field as encoding/json sees it.

@@ -226,3 +226,18 @@ func TestKnownCheckFields(t *testing.T) {
 		t.Errorf("Check has %d fields, the decoder and encoder know %d: teach d.check and the encoder's check entries the new one", n, knownCheckFields)
 	}
 }
+
+// TestFoldEqual: foldEqual's quick rejection agrees with folding whole
+// names, for ASCII keys and for those that fold onto ASCII (the Kelvin
+// sign, the long s).
+func TestFoldEqual(t *testing.T) {
+	keys := []string{"", "k", "K", "\u212a", "kind", "Kind", "\u212aind", "s", "S", "\u017f", "scheduler", "\u017fcheduler",
+		"retryDelay", "retrydelay", "rise", "RISE", "1", "2", "a1", "A1", "é", "É", "éa", "Éa"}
+	for _, a := range keys {
+		for _, b := range keys {
+			if got, want := foldEqual(a, b), string(foldName(a)) == string(foldName(b)); got != want {
+				t.Errorf("foldEqual(%q, %q) = %v, want %v", a, b, got, want)
+			}
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -28,9 +29,13 @@ func (d *decoder) check(i int32, v reflect.Value) error {
 	for k := n.First; k != yamlx.None; k = d.doc.Node(d.doc.Node(k).Next).Next {
 		key, val := d.doc.Node(k).Value, d.doc.Node(k).Next
 		name := ""
-		for _, f := range checkFields {
-			if foldEqual(f, key) {
-				name = f
+		if slices.Contains(checkFields, key) {
+			name = key
+		} else {
+			for _, f := range checkFields {
+				if foldEqual(f, key) {
+					name = f
+				}
 			}
 		}
 		var ok bool
