@@ -240,6 +240,15 @@ func plan(m *model, cur current, drain bool) *Plan {
 		have[ts.Key()] = ts
 	}
 	var svcOps serviceOps
+	if len(cur.table) == 0 {
+		// Everything is created (a first apply): the operations' room at
+		// once (an Op is nearly 1 KB; growing by doubling copied them).
+		n := 0
+		for _, s := range m.services {
+			n += len(s.dests)
+		}
+		svcOps.services, svcOps.creates = make([]Op, 0, len(m.services)), make([]Op, 0, n)
+	}
 	var svcDeletes []Op
 	wantKeys := map[ipvs.Key]bool{}
 	for _, s := range m.services {
@@ -303,14 +312,34 @@ func (o *serviceOps) add(s *service, ts ipvs.TableService, exists, drain bool) {
 		o.services = append(o.services, Op{Kind: UpdateService, Rule: ipvs.Rule{Command: ipvs.UpdateService, Service: s.svc},
 			Old: ipvs.Rule{Command: ipvs.UpdateService, Service: ts.Service}})
 	}
-	cur := make(map[netip.AddrPort]ipvs.Destination, len(ts.Destinations))
-	for _, dst := range ts.Destinations {
-		cur[dst.Addr] = dst
+	// A service's few destinations are matched by a scan, more through
+	// maps (a resync plans every service: two maps each was most of its
+	// garbage).
+	var cur map[netip.AddrPort]ipvs.Destination
+	var want map[netip.AddrPort]bool
+	if len(ts.Destinations) > smallService || len(s.dests) > smallService {
+		cur = make(map[netip.AddrPort]ipvs.Destination, len(ts.Destinations))
+		for _, dst := range ts.Destinations {
+			cur[dst.Addr] = dst
+		}
+		want = make(map[netip.AddrPort]bool, len(s.dests))
+		for _, dst := range s.dests {
+			want[dst.Addr] = true
+		}
 	}
-	want := make(map[netip.AddrPort]bool, len(s.dests))
 	for _, dst := range s.dests {
-		want[dst.Addr] = true
-		old, ok := cur[dst.Addr]
+		var old ipvs.Destination
+		ok := false
+		if cur != nil {
+			old, ok = cur[dst.Addr]
+		} else {
+			for _, d := range ts.Destinations {
+				if d.Addr == dst.Addr {
+					old, ok = d, true
+					break
+				}
+			}
+		}
 		switch {
 		case !ok:
 			o.creates = append(o.creates, Op{Kind: CreateDestination, Rule: ipvs.Rule{Command: ipvs.CreateDestination, Service: s.svc, Destination: dst}})
@@ -320,7 +349,7 @@ func (o *serviceOps) add(s *service, ts ipvs.TableService, exists, drain bool) {
 		}
 	}
 	for _, dst := range ts.Destinations {
-		if want[dst.Addr] {
+		if want != nil && want[dst.Addr] || want == nil && slices.ContainsFunc(s.dests, func(d ipvs.Destination) bool { return d.Addr == dst.Addr }) {
 			continue
 		}
 		if drain {
@@ -336,6 +365,10 @@ func (o *serviceOps) add(s *service, ts ipvs.TableService, exists, drain bool) {
 		o.deletes = append(o.deletes, Op{Kind: DeleteDestination, Rule: ipvs.Rule{Command: ipvs.DeleteDestination, Service: s.svc, Destination: ipvs.Destination{Addr: dst.Addr}}})
 	}
 }
+
+// smallService is the most destinations a service's plan matches by a
+// scan rather than through maps.
+const smallService = 16
 
 // ops is the collected operations in Apply's order.
 func (o *serviceOps) ops() []Op {

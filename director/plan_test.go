@@ -355,3 +355,27 @@ func TestModelIndexShared(t *testing.T) {
 		t.Error("a model without an index does not find its service")
 	}
 }
+
+// TestPlanScanAndMaps: a service's destinations are matched by a scan up
+// to smallService of them and through maps beyond; both give the same
+// operations: one update, one create, one delete.
+func TestPlanScanAndMaps(t *testing.T) {
+	for _, n := range []int{3, smallService, smallService + 1, 3 * smallService} {
+		cfg := mustConfig(t, natYAML)
+		base := cfg.Services[0].RealServers[0]
+		cfg.Services[0].RealServers = nil
+		for i := range n {
+			rs := base
+			rs.Address = netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 1, byte(i + 1)}), 80)
+			cfg.Services[0].RealServers = append(cfg.Services[0].RealServers, rs)
+		}
+		cur := current{table: kernelOf(t, cfg), sysctls: map[sysctl.Key]string{sysctl.IPv4Forward: "1"},
+			vips: map[vipOn]bool{{netip.MustParseAddr("192.168.10.200"), "lo"}: true}, owned: map[ipvs.Key]bool{}}
+		cfg.Services[0].RealServers[1].Weight = 7                                                                // updated
+		cfg.Services[0].RealServers[n-1].Address = netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 2, 1}), 80) // created, and the old one deleted
+		p := planFor(t, cfg, cur, false)
+		if got, want := kinds(p), "create destination, update destination, delete destination"; got != want {
+			t.Errorf("%d destinations: ops = %s, want %s\n%s", n, got, want, p)
+		}
+	}
+}
