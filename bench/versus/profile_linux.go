@@ -194,11 +194,17 @@ func profileStart(o *options, n int) error {
 	if err := b.startWith("-cpuprofile", path); err != nil {
 		return err
 	}
-	if err := b.waitComplete(10 * time.Minute); err != nil {
+	started := time.Now()
+	complete, err := b.waitComplete(10 * time.Minute)
+	if err != nil {
 		return fmt.Errorf("complete table: %w", err)
 	}
 	syscall.Kill(b.cmd.Process.Pid, syscall.SIGTERM)
 	b.cmd.Wait()
+	if o.verbose {
+		fmt.Printf("--- the profiled start (started %s, table complete %s, %v):\n%s\n", started.Format("15:04:05.000"),
+			complete.Format("15:04:05.000"), complete.Sub(started).Round(time.Millisecond), firstLines(b.out.String(), 30))
+	}
 	b.cmd = nil
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -206,4 +212,9 @@ func profileStart(o *options, n int) error {
 	}
 	emitFile(fmt.Sprintf("start-%d.pprof", n), data)
 	return nil
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	return strings.Join(lines[:min(n, len(lines))], "\n")
 }
