@@ -280,8 +280,11 @@ func (r *runner) onReload(c *Compiled) {
 	}
 	r.syncVRRP()
 	r.judge(nil)
-	r.stopChecks = r.d.startChecks(r.ctx, r.m, r.v.failed, r.changes)
+	// The change first, then the checks (as at start): building the
+	// probes of a big configuration takes a while, the weights need not
+	// wait for it.
 	r.apply(readKnown, false)
+	r.stopChecks = r.d.startChecks(r.ctx, r.m, r.v.failed, r.changes)
 	r.announce()
 }
 
