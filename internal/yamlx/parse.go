@@ -520,6 +520,12 @@ func (p *parser) scalar(inFlow bool) (int32, error) {
 	end := p.i
 	for p.i < len(p.s) {
 		c := p.s[p.i]
+		if plainByte[c] {
+			// Most of a scalar: nothing to look at.
+			p.i++
+			end = p.i
+			continue
+		}
 		if c >= 0x80 || c < ' ' && c != '\n' || c == 0x7f {
 			return 0, errSlow
 		}
@@ -559,6 +565,19 @@ func (p *parser) scalar(inFlow bool) (int32, error) {
 	}
 	return p.doc.add(Node{Kind: Scalar, Tag: Resolve(v), Value: v, Line: line, First: None, Next: None}), nil
 }
+
+// plainByte marks the bytes a plain scalar's scan passes over without a
+// second look: printable ASCII but the space and the indicators that may
+// end it (':', '#', and the flow ones).
+var plainByte = func() (t [256]bool) {
+	for c := '!'; c < 0x7f; c++ {
+		t[c] = true
+	}
+	for _, c := range ":#,[]{}" {
+		t[c] = false
+	}
+	return t
+}()
 
 func (p *parser) doubleQuoted() (string, error) {
 	p.i++
