@@ -224,6 +224,10 @@ func measure(o *options, n int, kind string) (*figures, error) {
 		return nil, fmt.Errorf("complete table: %w", err)
 	}
 	f.table = complete.Sub(start)
+	if o.verbose {
+		cpu, _ := b.cpu()
+		fmt.Printf("N=%d %s: a complete table after %v, the daemon's CPU then %v\n", n, kind, f.table.Round(time.Millisecond), cpu)
+	}
 
 	// Settle: every real server checked at least once.
 	time.Sleep(time.Duration(max(1, 4*n/o.rate))*time.Second + 5*time.Second)
