@@ -111,6 +111,15 @@ type figures struct {
 }
 
 func measureAll(o *options) int {
+	if o.verbose {
+		// What starting the binary costs before any work: exec, the
+		// runtime and the packages' initialisation.
+		for _, c := range [][]string{{o.director, "-version"}, {keepalivedPath, "--version"}} {
+			t0 := time.Now()
+			err := exec.Command(c[0], c[1:]...).Run()
+			fmt.Printf("%s %s: %v (%v)\n", filepath.Base(c[0]), c[1], time.Since(t0).Round(time.Millisecond), err)
+		}
+	}
 	failed := false
 	for _, n := range o.sizes {
 		var got [2]figures
