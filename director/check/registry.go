@@ -243,7 +243,9 @@ type field struct {
 // objectFields lists the fields of the JSON object b, in order; null or
 // nothing is an object without fields.
 func objectFields(b []byte) ([]field, error) {
-	if len(bytes.TrimSpace(b)) == 0 {
+	if t := bytes.TrimSpace(b); len(t) == 0 || string(t) == "{}" {
+		// Nothing, or no fields (a kind without settings of its own: most
+		// checks of a big file): no decoder needed.
 		return nil, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
