@@ -50,13 +50,11 @@ var namedBlock = map[string]bool{
 	"bfd_instance": true, "garp_group": true, "track_file": true, "vrrp_track_file": true,
 }
 
-var keywordLike = regexp.MustCompile(`^[@^]{0,2}[A-Za-z_][A-Za-z0-9_-]{0,63}$`)
-var valueLike = regexp.MustCompile(`^[A-Za-z0-9_.:/%@^-]{1,64}$`)
 
 // word is w if it is a keyword, a name or an address, else a
 // placeholder.
 func word(w string) string {
-	if keywordLike.MatchString(w) || valueLike.MatchString(w) && (addrLike(w) || !strings.ContainsAny(w, ":/")) {
+	if keywordLike(w) || valueLike(w) && (addrLike(w) || !strings.ContainsAny(w, ":/")) {
 		return w
 	}
 	return "(a word that is not a keyword)"
@@ -64,9 +62,62 @@ func word(w string) string {
 
 // addrLike reports whether w is written like an address, a prefix or a
 // range of them (hex digits, dots, colons, / and -).
-func addrLike(w string) bool { return addrShape.MatchString(w) }
+// (As the pattern ^[0-9A-Fa-f]*[.:][0-9A-Fa-f.:/-]{0,80}$; these three
+// are written out, not regular expressions: a notes' header is made for
+// every block of a file, and the expressions were a fifth of an import.)
+func addrLike(w string) bool {
+	i := 0
+	for i < len(w) && isHex(w[i]) {
+		i++
+	}
+	if i == len(w) || w[i] != '.' && w[i] != ':' || len(w)-i-1 > 80 {
+		return false
+	}
+	for _, c := range []byte(w[i+1:]) {
+		if !isHex(c) && c != '.' && c != ':' && c != '/' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
 
-var addrShape = regexp.MustCompile(`^[0-9A-Fa-f]*[.:][0-9A-Fa-f.:/-]{0,80}$`)
+// keywordLike reports whether w is written like a keyword: up to two of
+// @ and ^, a letter or _, then up to 63 letters, digits, _ and -
+// (^[@^]{0,2}[A-Za-z_][A-Za-z0-9_-]{0,63}$).
+func keywordLike(w string) bool {
+	i := 0
+	for i < len(w) && i < 2 && (w[i] == '@' || w[i] == '^') {
+		i++
+	}
+	rest := w[i:]
+	if len(rest) == 0 || len(rest) > 64 || !isLetter(rest[0]) && rest[0] != '_' {
+		return false
+	}
+	for _, c := range []byte(rest[1:]) {
+		if !isLetter(c) && !isDigit(c) && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// valueLike reports whether w is 1 to 64 letters, digits and _.:/%@^-
+// (^[A-Za-z0-9_.:/%@^-]{1,64}$).
+func valueLike(w string) bool {
+	if len(w) == 0 || len(w) > 64 {
+		return false
+	}
+	for _, c := range []byte(w) {
+		if !isLetter(c) && !isDigit(c) && !strings.ContainsRune("_.:/%@^-", rune(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+func isDigit(c byte) bool  { return '0' <= c && c <= '9' }
+func isHex(c byte) bool    { return isDigit(c) || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
 
 // arg is the i-th argument, "" if there is none.
 func (n *node) arg(i int) string {
