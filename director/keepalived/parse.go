@@ -211,6 +211,15 @@ func (p *parser) parse(name, dir string, r io.Reader, depth int) error {
 	return nil
 }
 
+// definitionOf is definition's submatches of text, nil without them (at
+// once for a line that does not start with $, nearly every line).
+func definitionOf(text string) []string {
+	if !strings.HasPrefix(text, "$") {
+		return nil
+	}
+	return definition.FindStringSubmatch(text)
+}
+
 var definition = regexp.MustCompile(`^\$([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*(.*)$`)
 var reference = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)`)
 
@@ -236,7 +245,7 @@ func (p *parser) line(name, dir string, n int, text string, cont bool, depth, ex
 		}
 		text = rest
 	}
-	if m := definition.FindStringSubmatch(text); m != nil {
+	if m := definitionOf(text); m != nil {
 		p.defs[m[1]] = nil
 		if v := strings.TrimSpace(m[2]); v != "" {
 			p.defs[m[1]] = []string{v}
@@ -470,8 +479,17 @@ type token struct {
 
 // split cuts a line into words at white space, "quoted strings" being
 // one word (without the quotes), and { and } words of their own.
+// endsWord says c ends an unquoted word: a blank, a brace or a quote.
+func endsWord(c byte) bool {
+	switch c {
+	case ' ', '\t', '\r', '\v', '\f', '{', '}', '"':
+		return true
+	}
+	return false
+}
+
 func split(s string) ([]token, error) {
-	var out []token
+	out := make([]token, 0, 4) // most statements: a keyword, a value or two, a brace
 	for i := 0; i < len(s); {
 		switch c := s[i]; {
 		case c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f':
@@ -488,7 +506,7 @@ func split(s string) ([]token, error) {
 			i += end + 2
 		default:
 			j := i
-			for j < len(s) && !strings.ContainsRune(" \t\r\v\f{}\"", rune(s[j])) {
+			for j < len(s) && !endsWord(s[j]) {
 				j++
 			}
 			out = append(out, token{s: s[i:j]})
