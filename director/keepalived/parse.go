@@ -50,7 +50,6 @@ var namedBlock = map[string]bool{
 	"bfd_instance": true, "garp_group": true, "track_file": true, "vrrp_track_file": true,
 }
 
-
 // word is w if it is a keyword, a name or an address, else a
 // placeholder.
 func word(w string) string {
