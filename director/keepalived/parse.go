@@ -63,7 +63,8 @@ func word(w string) string {
 // range of them (hex digits, dots, colons, / and -).
 // (As the pattern ^[0-9A-Fa-f]*[.:][0-9A-Fa-f.:/-]{0,80}$; these three
 // are written out, not regular expressions: a notes' header is made for
-// every block of a file, and the expressions were a fifth of an import.)
+// every block of a file, and the expressions took a good share of an
+// import's CPU.)
 func addrLike(w string) bool {
 	i := 0
 	for i < len(w) && isHex(w[i]) {
