@@ -43,10 +43,22 @@ func flatten(nodes []*node, out []event) []event {
 	return out
 }
 
+// countEvents is how many events flatten makes of nodes.
+func countEvents(nodes []*node) int {
+	n := 0
+	for _, x := range nodes {
+		n++
+		if x.block {
+			n += 2 + countEvents(x.children)
+		}
+	}
+	return n
+}
+
 // reshape reads the tree again as keepalived's parser reads its lines
 // (see subBlocks), noting each block whose braces it drops.
 func (p *parser) reshape(top []*node) []*node {
-	r := &reshaper{p: p, ev: flatten(top, nil)}
+	r := &reshaper{p: p, ev: flatten(top, make([]event, 0, countEvents(top)))}
 	return r.read(nil, "")
 }
 

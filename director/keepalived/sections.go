@@ -48,7 +48,16 @@ func (im *importer) made(n *node, name string) {
 // between its first and last statements, such as a line skipped for
 // another config id).
 func attribute(top []*node, notes []Note) {
-	at := map[Pos]Pos{}
+	if len(notes) == 0 {
+		return
+	}
+	// Only the notes' positions are looked up: a map of those, not of
+	// every statement of the file.
+	at := make(map[Pos]Pos, len(notes))
+	for _, n := range notes {
+		at[Pos{n.File, n.Line}] = Pos{}
+	}
+	found := map[Pos]bool{}
 	type span struct {
 		file     string
 		from, to int
@@ -66,8 +75,10 @@ func attribute(top []*node, notes []Note) {
 		for todo := []*node{t}; len(todo) > 0; {
 			n := todo[len(todo)-1]
 			todo = append(todo[:len(todo)-1], n.children...)
-			if _, ok := at[Pos{n.file, n.line}]; !ok {
-				at[Pos{n.file, n.line}] = in
+			if p := (Pos{n.file, n.line}); !found[p] {
+				if _, ok := at[p]; ok {
+					at[p], found[p] = in, true
+				}
 			}
 			if n.file == t.file {
 				last = max(last, n.line)
@@ -77,8 +88,8 @@ func attribute(top []*node, notes []Note) {
 	}
 	for i := range notes {
 		n := &notes[i]
-		if in, ok := at[Pos{n.File, n.Line}]; ok {
-			n.In = in
+		if p := (Pos{n.File, n.Line}); found[p] {
+			n.In = at[p]
 			continue
 		}
 		for _, s := range spans {
