@@ -235,19 +235,23 @@ func plan(m *model, cur current, drain bool) *Plan {
 		add(Op{Kind: SyncDaemons, Daemons: m.daemons, OldDaemons: cur.daemons})
 	}
 
-	have := map[ipvs.Key]ipvs.TableService{}
-	for _, ts := range cur.table {
-		have[ts.Key()] = ts
+	have := make(map[ipvs.Key]int, len(cur.table)) // index in cur.table
+	for i := range cur.table {
+		have[cur.table[i].Key()] = i
 	}
 	var svcOps serviceOps
 	var svcDeletes []Op
-	wantKeys := map[ipvs.Key]bool{}
+	wantKeys := make(map[ipvs.Key]bool, len(m.services))
+	p.owned = make([]ipvs.Key, 0, len(m.services))
 	for _, s := range m.services {
 		k := s.svc.Key()
 		wantKeys[k] = true
 		p.owned = append(p.owned, k)
-		ts, exists := have[k]
-		svcOps.add(s, ts, exists, drain)
+		if i, exists := have[k]; exists {
+			svcOps.add(s, cur.table[i], true, drain)
+		} else {
+			svcOps.add(s, ipvs.TableService{}, false, drain)
+		}
 	}
 	p.Ops = append(p.Ops, svcOps.services...)
 	p.drains = svcOps.drains
@@ -292,6 +296,10 @@ type serviceOps struct {
 	drains                              []string
 }
 
+// scanDests is the number of destinations up to which serviceOps.add
+// matches a service's destinations by scanning rather than with maps.
+const scanDests = 16
+
 // add diffs one desired service with what the kernel has of it (ts, if
 // exists).
 func (o *serviceOps) add(s *service, ts ipvs.TableService, exists, drain bool) {
@@ -303,14 +311,17 @@ func (o *serviceOps) add(s *service, ts ipvs.TableService, exists, drain bool) {
 		o.services = append(o.services, Op{Kind: UpdateService, Rule: ipvs.Rule{Command: ipvs.UpdateService, Service: s.svc},
 			Old: ipvs.Rule{Command: ipvs.UpdateService, Service: ts.Service}})
 	}
-	cur := make(map[netip.AddrPort]ipvs.Destination, len(ts.Destinations))
-	for _, dst := range ts.Destinations {
-		cur[dst.Addr] = dst
+	// A service's few destinations are matched by a scan; many, by maps.
+	var cur, want map[netip.AddrPort]int
+	if len(ts.Destinations) > scanDests || len(s.dests) > scanDests {
+		cur, want = destIndexes(ts.Destinations), destIndexes(s.dests)
 	}
-	want := make(map[netip.AddrPort]bool, len(s.dests))
 	for _, dst := range s.dests {
-		want[dst.Addr] = true
-		old, ok := cur[dst.Addr]
+		i, ok := destIndex(ts.Destinations, cur, dst.Addr)
+		var old ipvs.Destination
+		if ok {
+			old = ts.Destinations[i]
+		}
 		switch {
 		case !ok:
 			o.creates = append(o.creates, Op{Kind: CreateDestination, Rule: ipvs.Rule{Command: ipvs.CreateDestination, Service: s.svc, Destination: dst}})
@@ -320,7 +331,7 @@ func (o *serviceOps) add(s *service, ts ipvs.TableService, exists, drain bool) {
 		}
 	}
 	for _, dst := range ts.Destinations {
-		if want[dst.Addr] {
+		if _, ok := destIndex(s.dests, want, dst.Addr); ok {
 			continue
 		}
 		if drain {
@@ -335,6 +346,26 @@ func (o *serviceOps) add(s *service, ts ipvs.TableService, exists, drain bool) {
 		}
 		o.deletes = append(o.deletes, Op{Kind: DeleteDestination, Rule: ipvs.Rule{Command: ipvs.DeleteDestination, Service: s.svc, Destination: ipvs.Destination{Addr: dst.Addr}}})
 	}
+}
+
+// destIndexes indexes ds by address.
+func destIndexes(ds []ipvs.Destination) map[netip.AddrPort]int {
+	out := make(map[netip.AddrPort]int, len(ds))
+	for i, d := range ds {
+		out[d.Addr] = i
+	}
+	return out
+}
+
+// destIndex is the index of the destination a in ds, found in index if
+// not nil, else by a scan.
+func destIndex(ds []ipvs.Destination, index map[netip.AddrPort]int, a netip.AddrPort) (int, bool) {
+	if index != nil {
+		i, ok := index[a]
+		return i, ok
+	}
+	i := slices.IndexFunc(ds, func(d ipvs.Destination) bool { return d.Addr == a })
+	return i, i >= 0
 }
 
 // ops is the collected operations in Apply's order.

@@ -122,6 +122,18 @@ func (c *Client) Destinations(ctx context.Context, svc Service) ([]Destination, 
 	return c.c.destinations(ctx, svc)
 }
 
+// AppendDestinations appends the destinations of a service to dst, as
+// Destinations lists them, and returns the extended slice; on an error it
+// returns dst. A program reading many services' destinations (a whole
+// table, again and again) reuses one slice and allocates nothing for them.
+func (c *Client) AppendDestinations(ctx context.Context, svc Service, dst []Destination) ([]Destination, error) {
+	out, err := c.c.appendDestinations(ctx, svc, dst)
+	if err != nil {
+		return dst, err
+	}
+	return out, nil
+}
+
 // Destination reads the destination addr of svc. A missing service or
 // destination gives an error matching fs.ErrNotExist. (The kernel has no
 // request for one destination: this lists the service's.)
