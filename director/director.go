@@ -66,7 +66,8 @@ type Options struct {
 	Resync time.Duration
 	// CallTimeout bounds each step of Run (a plan, an apply, a
 	// collection): 10 seconds if zero. An apply step gets a millisecond
-	// more for each of its operations.
+	// more for each of its operations, a read of the whole table two for
+	// each service the configuration declares.
 	CallTimeout time.Duration
 	// Announcer, if set, announces the configuration's Cluster.Announce
 	// prefixes for Run: each once an apply has succeeded, withdrawn while a

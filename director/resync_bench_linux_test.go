@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/lvs-go/lvs/internal/lab"
 	"github.com/lvs-go/lvs/internal/lab/labtest"
 	"github.com/lvs-go/lvs/internal/vmtest"
+	"github.com/lvs-go/lvs/ipvs"
 )
 
 // The periodic resync on the real kernel (in the VM on a host without
@@ -22,9 +24,10 @@ import (
 //
 // "services" is the one dump of the services, "table" the whole read as
 // ipvs.Client.Table does it (that dump and one dump of destinations per
-// service), "table-step" the same within a step's deadline (as Run reads
-// it: the deadline is watched on every request), "resync" Run's periodic
-// resync with nothing to repair, within a step's deadline. Each
+// service), "resync" Run's periodic resync with nothing to repair,
+// alternating with the resync as it was before it streamed ("before-":
+// that Table, copied into what the Director knows, and planned); each
+// within a step's deadline, as Run reads. Each
 // reports ns, allocations and the process's user and system CPU time per
 // destination: the system time is the kernel's share, the user time the
 // decoding's and the Director's.
@@ -66,64 +69,103 @@ func BenchmarkResyncKernel(b *testing.B) {
 	if err := d.Apply(ctx, p); err != nil {
 		b.Fatal(err)
 	}
-	dests := services * reals
+	dests := float64(services * reals)
+	// step is a read within a step's deadline, as Run reads (the deadline
+	// is watched on every request).
+	step := func(read func(context.Context) error) func() error {
+		return func() error {
+			sctx, cancel := context.WithTimeout(ctx, time.Minute)
+			defer cancel()
+			return read(sctx)
+		}
+	}
+	services1 := step(func(ctx context.Context) error {
+		s, err := d.IPVS().Services(ctx)
+		if err == nil && len(s) != services {
+			err = fmt.Errorf("%d services", len(s))
+		}
+		return err
+	})
+	table := step(func(ctx context.Context) error {
+		t, err := d.IPVS().Table(ctx)
+		if err == nil && len(t.Services) != services {
+			err = fmt.Errorf("%d services", len(t.Services))
+		}
+		return err
+	})
+	// before is the resync as it was before it streamed: the whole
+	// ipvs.Table, copied into what the Director knows, and planned.
+	before := step(func(ctx context.Context) error {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		t, err := d.ipvs.Table(ctx)
+		if err != nil {
+			return err
+		}
+		known := make(map[ipvs.Key]*ipvs.TableService, len(t.Services))
+		for i := range t.Services {
+			ts := t.Services[i]
+			ts.Destinations = slices.Clone(ts.Destinations)
+			known[ts.Key()] = &ts
+		}
+		if p := plan(m, current{table: t.Services, owned: map[ipvs.Key]bool{}}, false); p.Len() != 0 {
+			return fmt.Errorf("a resync with nothing to repair planned:\n%v", p)
+		}
+		return nil
+	})
+	resync := step(func(ctx context.Context) error {
+		p, err := d.planModel(ctx, m, verdicts{}, readTable)
+		if err == nil && p.Len() != 0 {
+			err = fmt.Errorf("a resync with nothing to repair planned:\n%v", p)
+		}
+		return err
+	})
 	for _, c := range []struct {
-		name string
-		body func() error
+		name   string
+		bodies []func() error // run in turn, each reported with its prefix
+		prefix []string
 	}{
-		{"services", func() error {
-			s, err := d.IPVS().Services(ctx)
-			if err == nil && len(s) != services {
-				err = fmt.Errorf("%d services", len(s))
-			}
-			return err
-		}},
-		{"table", func() error {
-			t, err := d.IPVS().Table(ctx)
-			if err == nil && len(t.Services) != services {
-				err = fmt.Errorf("%d services", len(t.Services))
-			}
-			return err
-		}},
-		{"table-step", func() error {
-			sctx, cancel := context.WithTimeout(ctx, time.Minute)
-			defer cancel()
-			t, err := d.IPVS().Table(sctx)
-			if err == nil && len(t.Services) != services {
-				err = fmt.Errorf("%d services", len(t.Services))
-			}
-			return err
-		}},
-		{"resync", func() error {
-			sctx, cancel := context.WithTimeout(ctx, time.Minute)
-			defer cancel()
-			p, err := d.planModel(sctx, m, verdicts{}, readTable)
-			if err == nil && p.Len() != 0 {
-				err = fmt.Errorf("a resync with nothing to repair planned:\n%v", p)
-			}
-			return err
-		}},
+		{"services", []func() error{services1}, []string{""}},
+		{"table", []func() error{table}, []string{""}},
+		// The resync and the one before it, alternating in each run, so
+		// that the host's load (the guest's time is the host's) weighs on
+		// both alike.
+		{"resync", []func() error{resync, before}, []string{"", "before-"}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
+			type cost struct {
+				wall, user, sys time.Duration
+				mallocs         uint64
+			}
+			costs := make([]cost, len(c.bodies))
 			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			mallocs := ms.Mallocs
-			user, sys := rusage(b)
 			b.ReportAllocs()
-			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				if err := c.body(); err != nil {
-					b.Fatal(err)
+				for j := range c.bodies {
+					j = (j + i) % len(c.bodies) // each first in turn
+					runtime.GC()                // none owed by the other's garbage
+					runtime.ReadMemStats(&ms)
+					mallocs := ms.Mallocs
+					user, sys := rusage(b)
+					start := time.Now()
+					if err := c.bodies[j](); err != nil {
+						b.Fatal(err)
+					}
+					costs[j].wall += time.Since(start)
+					user2, sys2 := rusage(b)
+					runtime.ReadMemStats(&ms)
+					costs[j].user += user2 - user
+					costs[j].sys += sys2 - sys
+					costs[j].mallocs += ms.Mallocs - mallocs
 				}
 			}
-			b.StopTimer()
-			user2, sys2 := rusage(b)
-			runtime.ReadMemStats(&ms)
-			n := float64(b.N * dests)
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/dest")
-			b.ReportMetric(float64(ms.Mallocs-mallocs)/n, "allocs/dest")
-			b.ReportMetric(float64((user2-user).Nanoseconds())/n, "user-ns/dest")
-			b.ReportMetric(float64((sys2-sys).Nanoseconds())/n, "sys-ns/dest")
+			n := float64(b.N) * dests
+			for j, pre := range c.prefix {
+				b.ReportMetric(float64(costs[j].wall.Nanoseconds())/n, pre+"ns/dest")
+				b.ReportMetric(float64(costs[j].mallocs)/n, pre+"allocs/dest")
+				b.ReportMetric(float64(costs[j].user.Nanoseconds())/n, pre+"user-ns/dest")
+				b.ReportMetric(float64(costs[j].sys.Nanoseconds())/n, pre+"sys-ns/dest")
+			}
 		})
 	}
 }

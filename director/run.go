@@ -30,7 +30,8 @@ const flipWindow = 5 * time.Millisecond
 // Report.Resync set, and whenever the Director does not know what the
 // kernel holds (after an IPVS change that failed). Each step has
 // Options.CallTimeout (an apply, one more millisecond for each of its
-// operations, so that a first apply of any size completes). The checks
+// operations, so that a first apply of any size completes; a read of the
+// whole table, two more for each service declared). The checks
 // start once the first apply has been tried. What Run does and the health of the real servers it
 // checks are counted in the Director's Status.
 //

@@ -95,7 +95,7 @@ func main() {
 		state     = fs.String("state", "", "file that keeps what the director owns, and the real servers disabled by hand, across restarts")
 		control   = fs.String("control", defaultControl, "control socket for status, disable, enable and reload (mode 0600); off if empty")
 		drain     = fs.Duration("drain", 0, "drain removed real servers for up to this long instead of deleting them")
-		callTO    = fs.Duration("call-timeout", 0, "deadline of each step of the director's loop (a plan, an apply, a collection); an apply gets 1ms more per operation (0: 10s)")
+		callTO    = fs.Duration("call-timeout", 0, "deadline of each step of the director's loop (a plan, an apply, a collection); an apply gets 1ms more per operation, a read of the whole table 2ms per service (0: 10s)")
 		maxChecks = fs.Int("max-checks", 0, "health checks run at once (0: 32); raise it for many real servers, or slow ones")
 		resync    = fs.Duration("resync", 0, "how often the whole IPVS table is read and what others changed repaired (0: adaptive, every 30s or 100 times the last read's duration, whichever is longer, so that resyncs take at most about 1% of the time; negative: never)")
 		check     = fs.Bool("check", false, "validate the configuration (-config FILE, or FILE) and exit: no root, no kernel")
