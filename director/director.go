@@ -151,9 +151,10 @@ type Director struct {
 	known map[ipvs.Key]*ipvs.TableService
 	// fullReads counts reads of the whole table (for tests).
 	fullReads int
-	// tableBuf and destBuf are readTable's, reused from one read to the
-	// next.
+	// tableBuf, svcBuf and destBuf are readTable's, reused from one read
+	// to the next.
 	tableBuf []ipvs.TableService
+	svcBuf   []ipvs.Service
 	destBuf  []ipvs.Destination
 	// status is what Status returns, under a lock of its own.
 	status statusBook

@@ -36,10 +36,11 @@ func (o Options) resyncAfter(took time.Duration) time.Duration {
 	return max(resyncFloor, resyncShare*took)
 }
 
-// destinationAppender is an IPVS that reads a service's destinations into
-// a slice of the caller's (*ipvs.Client), so that a read of the whole table
-// reuses one buffer.
-type destinationAppender interface {
+// appender is an IPVS that lists the services and reads a service's
+// destinations into slices of the caller's (*ipvs.Client), so that a read
+// of the whole table reuses its buffers.
+type appender interface {
+	AppendServices(ctx context.Context, dst []ipvs.Service) ([]ipvs.Service, error)
 	AppendDestinations(ctx context.Context, svc ipvs.Service, dst []ipvs.Destination) ([]ipvs.Destination, error)
 }
 
@@ -48,11 +49,20 @@ type destinationAppender interface {
 // never planned), and keeps it as what the Director knows. It streams:
 // each service's destinations are read into one buffer and compared with
 // what the Director knows of it, which is kept, unless it differs; so a
-// read that finds what the Director expected allocates little beyond the
-// list of services. The services are returned in the kernel's order, in
-// a slice reused by the next read.
+// read that finds what the Director expected allocates next to nothing
+// (with an IPVS that reads into the caller's slices, as *ipvs.Client).
+// The services are returned in the kernel's order, in a slice reused by
+// the next read.
 func (d *Director) readTable(ctx context.Context, m *model) ([]ipvs.TableService, error) {
-	svcs, err := d.ipvs.Services(ctx)
+	app, _ := d.ipvs.(appender)
+	var svcs []ipvs.Service
+	var err error
+	if app != nil {
+		d.svcBuf, err = app.AppendServices(ctx, d.svcBuf[:0])
+		svcs = d.svcBuf
+	} else {
+		svcs, err = d.ipvs.Services(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +87,6 @@ func (d *Director) readTable(ctx context.Context, m *model) ([]ipvs.TableService
 	if known == nil {
 		known = make(map[ipvs.Key]*ipvs.TableService, len(svcs))
 	}
-	app, _ := d.ipvs.(destinationAppender)
 	out := d.tableBuf[:0]
 	for _, s := range svcs {
 		k := s.Key()

@@ -110,6 +110,10 @@ func (s *snapshotIPVS) Services(context.Context) ([]ipvs.Service, error) {
 	return slices.Clone(s.svcs), nil
 }
 
+func (s *snapshotIPVS) AppendServices(_ context.Context, dst []ipvs.Service) ([]ipvs.Service, error) {
+	return append(dst, s.svcs...), nil
+}
+
 func (s *snapshotIPVS) Destinations(ctx context.Context, svc ipvs.Service) ([]ipvs.Destination, error) {
 	return s.AppendDestinations(ctx, svc, nil)
 }

@@ -65,6 +65,18 @@ func (c *Client) Info(ctx context.Context) (Info, error) { return c.c.info(ctx) 
 // Services lists every service with its stats.
 func (c *Client) Services(ctx context.Context) ([]Service, error) { return c.c.services(ctx) }
 
+// AppendServices appends every service, as Services lists them, to dst
+// and returns the extended slice; on an error it returns dst. A program
+// listing the services again and again reuses one slice.
+func (c *Client) AppendServices(ctx context.Context, dst []Service) ([]Service, error) {
+	out := dst
+	err := c.c.eachService(ctx, func() { out = out[:len(dst)] }, func(s Service) { out = append(out, s) })
+	if err != nil {
+		return dst, err
+	}
+	return out, nil
+}
+
 // Service reads one service, identified by svc's key fields (Protocol and
 // Addr, or FirewallMark and Family). A missing service gives an error
 // matching fs.ErrNotExist.

@@ -50,8 +50,8 @@ func (t *tableTransport) send(b []byte) error {
 
 // TestTableArrays: Table gives each service its own destinations, with
 // no room to grow into another's, whatever their number (some outgrow
-// the array they are read into), and AppendDestinations appends to the
-// caller's slice and keeps it on an error.
+// the array they are read into); AppendServices and AppendDestinations
+// append to the caller's slice and keep it on an error.
 func TestTableArrays(t *testing.T) {
 	const services = 300
 	counts := func(i int) int { return []int{0, 1, 4, 70, 200}[i%5] }
@@ -94,6 +94,18 @@ func TestTableArrays(t *testing.T) {
 				t.Fatalf("service %d holds a destination of service %d", i, d.Weight)
 			}
 		}
+	}
+
+	// AppendServices appends to the slice given, and keeps it on an error.
+	svcs := make([]Service, 1, 4)
+	all, err := c.AppendServices(context.Background(), svcs)
+	if err != nil || len(all) != 1+services || all[1].Key() != tb.Services[0].Key() || all[services].Key() != tb.Services[services-1].Key() {
+		t.Fatalf("AppendServices: %d services, %v; want %d after the one given", len(all), err, services)
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if got, err := c.AppendServices(cancelled, svcs); !errors.Is(err, context.Canceled) || len(got) != 1 || &got[0] != &svcs[0] {
+		t.Errorf("AppendServices cancelled: %d services, %v; want the slice given and context.Canceled", len(got), err)
 	}
 
 	// The kernel dumps nothing for a missing service; the client then asks
