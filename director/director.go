@@ -57,12 +57,13 @@ type Options struct {
 	MaxChecks int
 	// Resync is how often Run reads the whole kernel table and repairs
 	// what differs from the configuration. Zero adapts it to the table:
-	// the next resync comes 30 seconds after the last one, or 100 times
-	// as long as the last one took if that is longer, so that resyncs take
-	// at most about 1% of the time (a table read and compared in 2 seconds
-	// is read every 200 seconds). Negative: never. A positive value is the
-	// period, whatever a resync takes. Between resyncs Run plans health
-	// changes against what it applied, reading nothing.
+	// the next resync starts 30 seconds after the last one started, or
+	// 100 times as long as the last one's read took if that is longer, so
+	// that resyncs take at most about 1% of the time (a table read and
+	// compared in 2 seconds is read every 200 seconds). Negative: never. A
+	// positive value is the period, whatever a resync takes. Between
+	// resyncs Run plans health changes against what it applied, reading
+	// nothing.
 	Resync time.Duration
 	// CallTimeout bounds each step of Run (a plan, an apply, a
 	// collection): 10 seconds if zero. An apply step gets a millisecond

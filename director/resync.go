@@ -22,10 +22,10 @@ const (
 	resyncShare = 100
 )
 
-// resyncAfter is how long Run waits for the next resync after one that
-// took took (the first apply's read for the first): Options.Resync when
-// positive, never (0) when negative, and when zero the longer of
-// resyncFloor and resyncShare times took.
+// resyncAfter is the time from the start of a resync whose read took took
+// (the first apply's read, for the first resync) to the start of the next:
+// Options.Resync when positive, never (0) when negative, and when zero
+// the longer of resyncFloor and resyncShare times took.
 func (o Options) resyncAfter(took time.Duration) time.Duration {
 	switch {
 	case o.Resync < 0:

@@ -110,9 +110,11 @@ func (d *Director) Run(ctx context.Context, c *Compiled, reload <-chan *Compiled
 		case err := <-r.hooks.errs:
 			r.report(Report{Time: time.Now(), Err: err})
 		case <-resync:
+			// The period runs from one resync's start to the next's.
+			start := time.Now()
 			r.apply(readTable, true)
 			r.announce()
-			resyncTimer.Reset(d.opts.resyncAfter(r.lastRead))
+			resyncTimer.Reset(max(0, d.opts.resyncAfter(r.lastRead)-time.Since(start)))
 		case <-collect:
 			r.onCollect()
 		}
