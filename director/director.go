@@ -56,13 +56,19 @@ type Options struct {
 	// one scheduler hands the due checks to this many workers.
 	MaxChecks int
 	// Resync is how often Run reads the whole kernel table and repairs
-	// what differs from the configuration (30 seconds if zero; negative:
-	// never). Between resyncs Run plans health changes against what it
-	// applied, reading nothing.
+	// what differs from the configuration. Zero adapts it to the table:
+	// the next resync starts 30 seconds after the last one started, or
+	// 100 times as long as the last one's read took if that is longer, so
+	// that resyncs take at most about 1% of the time (a table read and
+	// compared in 2 seconds is read every 200 seconds). Negative: never. A
+	// positive value is the period, whatever a resync takes. Between
+	// resyncs Run plans health changes against what it applied, reading
+	// nothing.
 	Resync time.Duration
 	// CallTimeout bounds each step of Run (a plan, an apply, a
 	// collection): 10 seconds if zero. An apply step gets a millisecond
-	// more for each of its operations.
+	// more for each of its operations, a read of the whole table two for
+	// each service the configuration declares.
 	CallTimeout time.Duration
 	// Announcer, if set, announces the configuration's Cluster.Announce
 	// prefixes for Run: each once an apply has succeeded, withdrawn while a
@@ -81,13 +87,6 @@ type Options struct {
 	// defaults for (see the package documentation); empty: the running
 	// kernel's.
 	KernelRelease string
-}
-
-func (o Options) resync() time.Duration {
-	if o.Resync == 0 {
-		return 30 * time.Second
-	}
-	return o.Resync
 }
 
 func (o Options) callTimeout() time.Duration {
@@ -153,6 +152,11 @@ type Director struct {
 	known map[ipvs.Key]*ipvs.TableService
 	// fullReads counts reads of the whole table (for tests).
 	fullReads int
+	// tableBuf, svcBuf and destBuf are readTable's, reused from one read
+	// to the next.
+	tableBuf []ipvs.TableService
+	svcBuf   []ipvs.Service
+	destBuf  []ipvs.Destination
 	// status is what Status returns, under a lock of its own.
 	status statusBook
 	// model is the configuration last given to Run or Plan, which Disable

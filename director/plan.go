@@ -235,9 +235,9 @@ func plan(m *model, cur current, drain bool) *Plan {
 		add(Op{Kind: SyncDaemons, Daemons: m.daemons, OldDaemons: cur.daemons})
 	}
 
-	have := map[ipvs.Key]ipvs.TableService{}
-	for _, ts := range cur.table {
-		have[ts.Key()] = ts
+	have := make(map[ipvs.Key]int, len(cur.table)) // index in cur.table
+	for i := range cur.table {
+		have[cur.table[i].Key()] = i
 	}
 	var svcOps serviceOps
 	if len(cur.table) == 0 {
@@ -250,13 +250,17 @@ func plan(m *model, cur current, drain bool) *Plan {
 		svcOps.services, svcOps.creates = make([]Op, 0, len(m.services)), make([]Op, 0, n)
 	}
 	var svcDeletes []Op
-	wantKeys := map[ipvs.Key]bool{}
+	wantKeys := make(map[ipvs.Key]bool, len(m.services))
+	p.owned = make([]ipvs.Key, 0, len(m.services))
 	for _, s := range m.services {
 		k := s.svc.Key()
 		wantKeys[k] = true
 		p.owned = append(p.owned, k)
-		ts, exists := have[k]
-		svcOps.add(s, ts, exists, drain)
+		if i, exists := have[k]; exists {
+			svcOps.add(s, cur.table[i], true, drain)
+		} else {
+			svcOps.add(s, ipvs.TableService{}, false, drain)
+		}
 	}
 	p.Ops = append(p.Ops, svcOps.services...)
 	p.drains = svcOps.drains
@@ -301,6 +305,10 @@ type serviceOps struct {
 	drains                              []string
 }
 
+// scanDests is the number of destinations up to which serviceOps.add
+// matches a service's destinations by scanning rather than with maps.
+const scanDests = 16
+
 // add diffs one desired service with what the kernel has of it (ts, if
 // exists).
 func (o *serviceOps) add(s *service, ts ipvs.TableService, exists, drain bool) {
@@ -312,33 +320,16 @@ func (o *serviceOps) add(s *service, ts ipvs.TableService, exists, drain bool) {
 		o.services = append(o.services, Op{Kind: UpdateService, Rule: ipvs.Rule{Command: ipvs.UpdateService, Service: s.svc},
 			Old: ipvs.Rule{Command: ipvs.UpdateService, Service: ts.Service}})
 	}
-	// A service's few destinations are matched by a scan, more through
-	// maps (a resync plans every service: two maps each was most of its
-	// garbage).
-	var cur map[netip.AddrPort]ipvs.Destination
-	var want map[netip.AddrPort]bool
-	if len(ts.Destinations) > smallService || len(s.dests) > smallService {
-		cur = make(map[netip.AddrPort]ipvs.Destination, len(ts.Destinations))
-		for _, dst := range ts.Destinations {
-			cur[dst.Addr] = dst
-		}
-		want = make(map[netip.AddrPort]bool, len(s.dests))
-		for _, dst := range s.dests {
-			want[dst.Addr] = true
-		}
+	// A service's few destinations are matched by a scan; many, by maps.
+	var cur, want map[netip.AddrPort]int
+	if len(ts.Destinations) > scanDests || len(s.dests) > scanDests {
+		cur, want = destIndexes(ts.Destinations), destIndexes(s.dests)
 	}
 	for _, dst := range s.dests {
+		i, ok := destIndex(ts.Destinations, cur, dst.Addr)
 		var old ipvs.Destination
-		ok := false
-		if cur != nil {
-			old, ok = cur[dst.Addr]
-		} else {
-			for _, d := range ts.Destinations {
-				if d.Addr == dst.Addr {
-					old, ok = d, true
-					break
-				}
-			}
+		if ok {
+			old = ts.Destinations[i]
 		}
 		switch {
 		case !ok:
@@ -349,7 +340,7 @@ func (o *serviceOps) add(s *service, ts ipvs.TableService, exists, drain bool) {
 		}
 	}
 	for _, dst := range ts.Destinations {
-		if want != nil && want[dst.Addr] || want == nil && slices.ContainsFunc(s.dests, func(d ipvs.Destination) bool { return d.Addr == dst.Addr }) {
+		if _, ok := destIndex(s.dests, want, dst.Addr); ok {
 			continue
 		}
 		if drain {
@@ -366,9 +357,25 @@ func (o *serviceOps) add(s *service, ts ipvs.TableService, exists, drain bool) {
 	}
 }
 
-// smallService is the most destinations a service's plan matches by a
-// scan rather than through maps.
-const smallService = 16
+// destIndexes indexes ds by address.
+func destIndexes(ds []ipvs.Destination) map[netip.AddrPort]int {
+	out := make(map[netip.AddrPort]int, len(ds))
+	for i, d := range ds {
+		out[d.Addr] = i
+	}
+	return out
+}
+
+// destIndex is the index of the destination a in ds, found in index if
+// not nil, else by a scan.
+func destIndex(ds []ipvs.Destination, index map[netip.AddrPort]int, a netip.AddrPort) (int, bool) {
+	if index != nil {
+		i, ok := index[a]
+		return i, ok
+	}
+	i := slices.IndexFunc(ds, func(d ipvs.Destination) bool { return d.Addr == a })
+	return i, i >= 0
+}
 
 // ops is the collected operations in Apply's order.
 func (o *serviceOps) ops() []Op {

@@ -357,10 +357,10 @@ func TestModelIndexShared(t *testing.T) {
 }
 
 // TestPlanScanAndMaps: a service's destinations are matched by a scan up
-// to smallService of them and through maps beyond; both give the same
+// to scanDests of them and through maps beyond; both give the same
 // operations: one update, one create, one delete.
 func TestPlanScanAndMaps(t *testing.T) {
-	for _, n := range []int{3, smallService, smallService + 1, 3 * smallService} {
+	for _, n := range []int{3, scanDests, scanDests + 1, 3 * scanDests} {
 		cfg := mustConfig(t, natYAML)
 		base := cfg.Services[0].RealServers[0]
 		cfg.Services[0].RealServers = nil

@@ -64,7 +64,7 @@ func (d *Director) read(ctx context.Context, m *model, mode readMode) (current, 
 	if mode == readKnown && d.known != nil {
 		cur.table, err = d.knownServices(ctx, m)
 	} else {
-		cur.table, err = d.readTable(ctx)
+		cur.table, err = d.readTable(ctx, m)
 	}
 	if err != nil {
 		return cur, err
@@ -120,23 +120,6 @@ func (d *Director) read(ctx context.Context, m *model, mode readMode) (current, 
 	}
 	cur.ownVIPs = d.st.VIPs
 	return cur, nil
-}
-
-// readTable reads the whole IPVS table, and keeps it as what the Director
-// knows.
-func (d *Director) readTable(ctx context.Context) ([]ipvs.TableService, error) {
-	t, err := d.ipvs.Table(ctx)
-	if err != nil {
-		return nil, err
-	}
-	d.fullReads++
-	d.known = make(map[ipvs.Key]*ipvs.TableService, len(t.Services))
-	for i := range t.Services {
-		ts := t.Services[i]
-		ts.Destinations = slices.Clone(ts.Destinations)
-		d.known[ts.Key()] = &ts
-	}
-	return t.Services, nil
 }
 
 // knownServices is what the planner needs of the IPVS table for m, taken

@@ -30,7 +30,8 @@ const flipWindow = 5 * time.Millisecond
 // Report.Resync set, and whenever the Director does not know what the
 // kernel holds (after an IPVS change that failed). Each step has
 // Options.CallTimeout (an apply, one more millisecond for each of its
-// operations, so that a first apply of any size completes). The checks
+// operations, so that a first apply of any size completes; a read of the
+// whole table, two more for each service declared). The checks
 // start once the first apply has been tried. What Run does and the health of the real servers it
 // checks are counted in the Director's Status.
 //
@@ -82,10 +83,11 @@ func (d *Director) Run(ctx context.Context, c *Compiled, reload <-chan *Compiled
 		defer t.Stop()
 		collect = t.C
 	}
-	if every := d.opts.resync(); every > 0 {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		resync = t.C
+	var resyncTimer *time.Timer
+	if next := d.opts.resyncAfter(r.lastRead); next > 0 {
+		resyncTimer = time.NewTimer(next)
+		defer resyncTimer.Stop()
+		resync = resyncTimer.C
 	}
 	for {
 		select {
@@ -108,8 +110,11 @@ func (d *Director) Run(ctx context.Context, c *Compiled, reload <-chan *Compiled
 		case err := <-r.hooks.errs:
 			r.report(Report{Time: time.Now(), Err: err})
 		case <-resync:
+			// The period runs from one resync's start to the next's.
+			start := time.Now()
 			r.apply(readTable, true)
 			r.announce()
+			resyncTimer.Reset(max(0, d.opts.resyncAfter(r.lastRead)-time.Since(start)))
 		case <-collect:
 			r.onCollect()
 		}
@@ -133,6 +138,9 @@ type runner struct {
 	stopChecks func()
 	// vrrp runs the VRRP instances; nil when the model has none.
 	vrrp *vrrpRunner
+	// lastRead is how long the last read of the whole table and its plan
+	// took (Options.Resync's adaptive period).
+	lastRead time.Duration
 }
 
 // report counts a Report's error in the Status and passes it on.
@@ -160,6 +168,18 @@ func (r *runner) applyStep(p *Plan) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(r.ctx, r.d.opts.callTimeout()+time.Duration(p.Len())*perOp)
 }
 
+// perService is what the step of a read of the whole table grows by for
+// each service the configuration declares: the kernel is asked for each
+// one's real servers.
+const perService = 2 * time.Millisecond
+
+// readStep is the context of a read of the whole table and its plan:
+// Options.CallTimeout, and perService for each service of the model, so
+// that a resync of any size completes.
+func (r *runner) readStep() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.ctx, r.d.opts.callTimeout()+time.Duration(len(r.m.services))*perService)
+}
+
 // judge updates the quorum of the services keyed in keys (all if nil),
 // and reports and notifies each change.
 func (r *runner) judge(keys map[ipvs.Key]bool) {
@@ -183,9 +203,17 @@ func (r *runner) announce() {
 // apply plans the whole model, reading the IPVS table as mode says, and
 // applies the plan; resync says it is the periodic repair.
 func (r *runner) apply(mode readMode, resync bool) error {
-	sctx, cancel := r.step()
+	step := r.step
+	if mode == readTable {
+		step = r.readStep
+	}
+	sctx, cancel := step()
+	start := time.Now()
 	p, err := r.d.planModel(sctx, r.planned(), r.v, mode)
 	cancel()
+	if mode == readTable {
+		r.lastRead = time.Since(start)
+	}
 	if err == nil && p.Len() > 0 {
 		actx, cancel := r.applyStep(p)
 		err = r.d.Apply(actx, p)

@@ -10,7 +10,9 @@ import (
 // timeouts and sync daemons, as an interface: code built on the package
 // takes an API so that its tests can run it against an in-memory IPVS
 // (package ipvstest) instead of the kernel. Each method's contract is the
-// Client method's of the same name; connections and Counters are left out.
+// Client method's of the same name; connections and Counters are left out,
+// and so are AppendServices and AppendDestinations, which code that reads
+// the table often may look for with a type assertion.
 type API interface {
 	Info(ctx context.Context) (Info, error)
 	Services(ctx context.Context) ([]Service, error)

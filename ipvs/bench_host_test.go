@@ -13,7 +13,8 @@ import (
 // The client's own cost, on any machine and without a kernel: a batch of
 // 10,000 services with 4 destinations each, acknowledged by a transport
 // that answers at once, and Table over a transport that dumps 10,000
-// services of 4 destinations each. What is measured is the client's
+// services of 4 destinations each (and the same within a deadline, which
+// the client watches on every request). What is measured is the client's
 // framing, sequence numbers, matching of replies and decoding (and the
 // fakes' few copies), which the kernel's share hides in the VM benchmarks
 // (bench_linux_test.go). Run with:
@@ -173,6 +174,21 @@ func (d *dumpTransport) close() error                { return nil }
 func BenchmarkHostTable(b *testing.B) {
 	c := &Client{c: &client{t: newDumpTransport(), family: 30}}
 	ctx := context.Background()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		t, err := c.Table(ctx)
+		if err != nil || len(t.Services) != hostBenchServices || len(t.Services[0].Destinations) != 4 {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkHostTableDeadline is BenchmarkHostTable within a deadline, as
+// a program's step reads it: the deadline is watched on every request.
+func BenchmarkHostTableDeadline(b *testing.B) {
+	c := &Client{c: &client{t: newDumpTransport(), family: 30}}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		t, err := c.Table(ctx)

@@ -65,6 +65,18 @@ func (c *Client) Info(ctx context.Context) (Info, error) { return c.c.info(ctx) 
 // Services lists every service with its stats.
 func (c *Client) Services(ctx context.Context) ([]Service, error) { return c.c.services(ctx) }
 
+// AppendServices appends every service, as Services lists them, to dst
+// and returns the extended slice; on an error it returns dst. A program
+// listing the services again and again reuses one slice.
+func (c *Client) AppendServices(ctx context.Context, dst []Service) ([]Service, error) {
+	out := dst
+	err := c.c.eachService(ctx, func() { out = out[:len(dst)] }, func(s Service) { out = append(out, s) })
+	if err != nil {
+		return dst, err
+	}
+	return out, nil
+}
+
 // Service reads one service, identified by svc's key fields (Protocol and
 // Addr, or FirewallMark and Family). A missing service gives an error
 // matching fs.ErrNotExist.
@@ -120,6 +132,18 @@ func (c *Client) DeleteService(ctx context.Context, svc Service) error {
 // and stats. A missing service gives an error matching fs.ErrNotExist.
 func (c *Client) Destinations(ctx context.Context, svc Service) ([]Destination, error) {
 	return c.c.destinations(ctx, svc)
+}
+
+// AppendDestinations appends the destinations of a service to dst, as
+// Destinations lists them, and returns the extended slice; on an error it
+// returns dst. A program reading many services' destinations (a whole
+// table, again and again) reuses one slice and allocates nothing for them.
+func (c *Client) AppendDestinations(ctx context.Context, svc Service, dst []Destination) ([]Destination, error) {
+	out, err := c.c.appendDestinations(ctx, svc, dst)
+	if err != nil {
+		return dst, err
+	}
+	return out, nil
 }
 
 // Destination reads the destination addr of svc. A missing service or

@@ -47,8 +47,20 @@ func (c *client) info(ctx context.Context) (Info, error) {
 
 func (c *client) services(ctx context.Context) ([]Service, error) {
 	var out []Service
-	err := c.query(ctx, "list services", subject{}, cmdGetService, netlink.Dump, nil,
-		func() { out = out[:0] },
+	err := c.eachService(ctx, func() { out = out[:0] }, func(s Service) { out = append(out, s) })
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		out = []Service{}
+	}
+	return out, nil
+}
+
+// eachService dumps the services, calling each with every one; begin is
+// called first, and again if the dump starts over.
+func (c *client) eachService(ctx context.Context, begin func(), each func(Service)) error {
+	return c.query(ctx, "list services", subject{}, cmdGetService, netlink.Dump, nil, begin,
 		func(m []byte) error {
 			b, err := nested(m, cmdAttrService)
 			if err != nil {
@@ -58,16 +70,9 @@ func (c *client) services(ctx context.Context) ([]Service, error) {
 			if err != nil {
 				return err
 			}
-			out = append(out, s)
+			each(s)
 			return nil
 		})
-	if err != nil {
-		return nil, err
-	}
-	if out == nil {
-		out = []Service{}
-	}
-	return out, nil
 }
 
 func (c *client) service(ctx context.Context, svc Service) (Service, error) {

@@ -21,20 +21,40 @@ func (c *Client) Table(ctx context.Context) (Table, error) {
 	if err != nil {
 		return Table{}, err
 	}
-	svcs, err := c.Services(ctx)
-	if err != nil {
+	// The services are decoded into the table itself, then each one's
+	// destinations read into large arrays, each service given its part
+	// with no room to grow into the next one's. An array is sized for the
+	// services left at the mean so far (4 each before the first), so that
+	// a table takes a few arrays and none is copied as it grows.
+	t := Table{Info: in}
+	if err := c.c.eachService(ctx, func() { t.Services = t.Services[:0] }, func(s Service) {
+		t.Services = append(t.Services, TableService{Service: s})
+	}); err != nil {
 		return Table{}, err
 	}
-	t := Table{Info: in, Services: make([]TableService, 0, len(svcs))}
-	// Every service's destinations are read into one array, each service
-	// given its part with no room to grow into the next one's.
-	all := make([]Destination, 0, len(svcs))
-	for _, s := range svcs {
-		from := len(all)
-		if all, err = c.c.appendDestinations(ctx, s, all); err != nil {
+	if t.Services == nil {
+		t.Services = []TableService{}
+	}
+	var all []Destination
+	read := 0
+	for i := range t.Services {
+		if cap(all)-len(all) < tableMinRoom {
+			mean := 4
+			if i > 0 {
+				mean = (read + i - 1) / i
+			}
+			all = make([]Destination, 0, max(tableMinRoom, (len(t.Services)-i)*mean))
+		}
+		all = all[len(all):] // a service that outgrows the array copies only its own part
+		if all, err = c.c.appendDestinations(ctx, t.Services[i].Service, all); err != nil {
 			return Table{}, err
 		}
-		t.Services = append(t.Services, TableService{Service: s, Destinations: all[from:len(all):len(all)]})
+		read += len(all)
+		t.Services[i].Destinations = all[:len(all):len(all)]
 	}
 	return t, nil
 }
+
+// tableMinRoom is the room for destinations below which Table starts a
+// new array: a service with more grows it by append (its part copied).
+const tableMinRoom = 64
