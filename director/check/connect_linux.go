@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -15,22 +16,37 @@ import (
 // is not open when connect returns, a wait in Go's poller for the
 // socket to be writable, before its close. Over loopback and veth the
 // handshake is done within connect, and the check is five system calls.
+//
+// None of those calls blocks (the socket is non-blocking, and its close
+// resets), so they are made raw (see sysSocket): with syscall.Syscall,
+// a call the runtime sees last longer than 20 µs (its monitor's tick:
+// a connect goes through the kernel's whole handshake, long on an
+// emulated or busy CPU) has the goroutine's processor handed to another
+// thread, a thread switch each.
 func connectTCP(ctx context.Context, target netip.AddrPort, in func(func() error) error) error {
 	if ctx.Err() != nil {
 		return dialError(target, ctxError(ctx))
 	}
 	addr := target.Addr().Unmap()
-	var sa unix.Sockaddr
+	var sa4 unix.RawSockaddrInet4
+	var sa6 unix.RawSockaddrInet6
+	var sa unsafe.Pointer
+	var salen uintptr
 	domain := unix.AF_INET
+	port := (*[2]byte)(unsafe.Pointer(&sa4.Port))
 	if addr.Is4() {
-		sa = &unix.SockaddrInet4{Port: int(target.Port()), Addr: addr.As4()}
+		sa4.Family, sa4.Addr = unix.AF_INET, addr.As4()
+		sa, salen = unsafe.Pointer(&sa4), unix.SizeofSockaddrInet4
 	} else {
 		domain = unix.AF_INET6
-		sa = &unix.SockaddrInet6{Port: int(target.Port()), Addr: addr.As16()}
+		sa6.Family, sa6.Addr = unix.AF_INET6, addr.As16()
+		sa, salen = unsafe.Pointer(&sa6), unix.SizeofSockaddrInet6
+		port = (*[2]byte)(unsafe.Pointer(&sa6.Port))
 	}
+	port[0], port[1] = byte(target.Port()>>8), byte(target.Port()) // network order
 	fd := -1
 	err := in(func() error {
-		s, err := unix.Socket(domain, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		s, err := sysSocket(domain)
 		if err != nil {
 			return os.NewSyscallError("socket", err)
 		}
@@ -39,27 +55,28 @@ func connectTCP(ctx context.Context, target netip.AddrPort, in func(func() error
 	})
 	if err != nil {
 		if fd >= 0 { // in failed after creating it
-			unix.Close(fd)
+			sysClose(fd)
 		}
 		return dialError(target, err)
 	}
 	// Set before connect: the close then resets the connection if it
 	// opened, and leaves nothing in TIME_WAIT.
-	if err := unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0}); err != nil {
-		unix.Close(fd)
+	if err := sysLingerZero(fd); err != nil {
+		sysClose(fd)
 		return dialError(target, os.NewSyscallError("setsockopt", err))
 	}
-	switch err := unix.Connect(fd, sa); err {
-	case nil, unix.EISCONN:
-		unix.Close(fd)
+	_, _, errno := unix.RawSyscall(unix.SYS_CONNECT, uintptr(fd), uintptr(sa), salen)
+	switch errno {
+	case 0, unix.EISCONN:
+		sysClose(fd)
 		return nil
 	case unix.EINPROGRESS, unix.EALREADY, unix.EINTR:
 	default:
-		unix.Close(fd)
-		return dialError(target, os.NewSyscallError("connect", err))
+		sysClose(fd)
+		return dialError(target, os.NewSyscallError("connect", errno))
 	}
 	if done, err := connected(fd); done {
-		unix.Close(fd)
+		sysClose(fd)
 		if err != nil {
 			return dialError(target, err)
 		}
@@ -70,6 +87,30 @@ func connectTCP(ctx context.Context, target netip.AddrPort, in func(func() error
 	}
 	return nil
 }
+
+// sysSocket opens a non-blocking, close-on-exec TCP socket of domain,
+// by a raw system call (RawSyscall: the goroutine keeps its processor).
+func sysSocket(domain int) (int, error) {
+	fd, _, errno := unix.RawSyscall(unix.SYS_SOCKET, uintptr(domain), unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(fd), nil
+}
+
+// sysLingerZero sets SO_LINGER 0 on fd, by a raw system call.
+func sysLingerZero(fd int) error {
+	l := unix.Linger{Onoff: 1, Linger: 0}
+	_, _, errno := unix.RawSyscall6(unix.SYS_SETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_LINGER, uintptr(unsafe.Pointer(&l)), unsafe.Sizeof(l), 0)
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// sysClose closes fd, by a raw system call: a socket with SO_LINGER 0
+// closes without waiting.
+func sysClose(fd int) { unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0) }
 
 // waitConnected waits in Go's poller until the connection of fd, a
 // non-blocking socket whose connect is under way, opens or fails, or
@@ -115,25 +156,28 @@ func waitConnected(ctx context.Context, fd int) error {
 
 // connected says whether the connect under way on fd is over, and how:
 // nil if the connection opened, the connect's error otherwise. It asks
-// poll, without waiting: a socket whose handshake is under way is not
-// writable; one that failed has an error or was hung up.
+// ppoll, without waiting (and raw): a socket whose handshake is under
+// way is not writable; one that failed has an error or was hung up.
 func connected(fd int) (done bool, err error) {
-	pfd := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+	pfd := unix.PollFd{Fd: int32(fd), Events: unix.POLLOUT}
+	var zero unix.Timespec
 	for {
-		_, err := unix.Poll(pfd[:], 0)
-		if err == nil {
+		_, _, errno := unix.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd)), 1, uintptr(unsafe.Pointer(&zero)), 0, 0, 0)
+		if errno == 0 {
 			break
 		}
-		if err != unix.EINTR {
-			return true, os.NewSyscallError("poll", err)
+		if errno != unix.EINTR {
+			return true, os.NewSyscallError("ppoll", errno)
 		}
 	}
-	ev := pfd[0].Revents
+	ev := pfd.Revents
 	switch {
 	case ev&(unix.POLLERR|unix.POLLHUP) != 0:
-		n, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
-		if err != nil {
-			return true, os.NewSyscallError("getsockopt", err)
+		var n int32
+		size := uint32(unsafe.Sizeof(n))
+		_, _, errno := unix.RawSyscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_ERROR, uintptr(unsafe.Pointer(&n)), uintptr(unsafe.Pointer(&size)), 0)
+		if errno != 0 {
+			return true, os.NewSyscallError("getsockopt", errno)
 		}
 		switch errno := unix.Errno(n); errno {
 		case 0:
