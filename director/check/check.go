@@ -146,8 +146,13 @@ func (e *tooLong) Error() string {
 // Is matches ErrTooLong.
 func (e *tooLong) Is(target error) bool { return target == ErrTooLong }
 
-// bound is ctx ending within MaxTimeout.
+// bound is ctx ending within MaxTimeout: ctx itself when its deadline
+// is already that close (as the director's checks' are), saving a
+// context and its timer each check.
 func bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= MaxTimeout {
+		return ctx, func() {}
+	}
 	return context.WithTimeout(ctx, MaxTimeout)
 }
 
