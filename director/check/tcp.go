@@ -58,7 +58,7 @@ type Connector interface {
 // created in, whichever thread uses it then): an Env in another
 // namespace passes a func that runs it there; nil runs it in the
 // caller's. On Linux a check is the system calls socket, setsockopt
-// (SO_LINGER), connect, poll and close, waiting in Go's poller (fcntl,
+// (SO_LINGER), connect, ppoll and close, waiting in Go's poller (fcntl,
 // epoll_ctl and getsockopt more) only for a connection that did not
 // open within connect; elsewhere, and for an address with a zone, it
 // dials with net.Dialer, inside in.
