@@ -51,6 +51,19 @@ func TestConnectTCP(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l6.Close() })
+	// fe80::2 is on lvsz1, reached from lvsz0, its peer: an address with
+	// a zone, for which ConnectTCP dials.
+	runIn(t, ns, "ip", "link", "add", "lvsz0", "type", "veth", "peer", "name", "lvsz1")
+	runIn(t, ns, "ip", "addr", "add", "fe80::1/64", "dev", "lvsz0", "nodad")
+	runIn(t, ns, "ip", "addr", "add", "fe80::2/64", "dev", "lvsz1", "nodad")
+	runIn(t, ns, "ip", "link", "set", "lvsz0", "up")
+	runIn(t, ns, "ip", "link", "set", "lvsz1", "up")
+	var lz net.Listener
+	if err := nstest.Do(ns, func() (err error) { lz, err = net.Listen("tcp", "[fe80::2%lvsz1]:0"); return }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lz.Close() })
+	zoned := netip.AddrPortFrom(netip.MustParseAddr("fe80::2").WithZone("lvsz0"), netip.MustParseAddrPort(lz.Addr().String()).Port())
 	open4 := netip.MustParseAddrPort(listenTCP(t, ns).Addr().String())
 	open6 := netip.MustParseAddrPort(l6.Addr().String())
 	closed4 := closedPort(t, ns, "tcp")
@@ -68,6 +81,8 @@ func TestConnectTCP(t *testing.T) {
 		{"unreachable", netip.MustParseAddrPort("10.9.7.1:80"), syscall.EHOSTUNREACH},
 		{"unreachable v6", netip.MustParseAddrPort("[fd00:9:7::1]:80"), syscall.EHOSTUNREACH},
 		{"no route v6", netip.MustParseAddrPort("[2001:db8::1]:80"), syscall.ENETUNREACH},
+		{"open, zone", zoned, nil},
+		{"refused, zone", netip.AddrPortFrom(zoned.Addr(), closed4.Port()), syscall.ECONNREFUSED},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := runCheck(t, d, TCP{}, tc.target)
