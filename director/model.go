@@ -47,11 +47,14 @@ type service struct {
 	dests []ipvs.Destination
 	mark  *iptables.Rule
 	snat  bool
-	// checks are the health checks of each checked real server, by
-	// address (the service's Check or Checks, or the real server's own);
-	// a real server not in it is not checked.
-	checks map[netip.AddrPort]checkList
-	sorry  *ipvs.Destination // nil: no sorry server
+	// check is the health checks of its real servers (the service's Check
+	// or Checks), and own, if not nil, the real servers' own in their
+	// place, by index in dests as compiled (nil where a real server has
+	// none of its own); a real server with neither is not checked. No
+	// list or map per real server: most share their service's.
+	check checkList
+	own   []checkList
+	sorry *ipvs.Destination // nil: no sorry server
 	// quorum and hysteresis, as VirtualService has them; quorum 0: none.
 	quorum, hysteresis int
 	notify             *Notify // nil: no commands
@@ -252,7 +255,8 @@ func compileService(vs VirtualService, where string) (*service, error) {
 	if err := ipvs.ValidateService(*k); err != nil {
 		return nil, fieldError(where, err)
 	}
-	seen := map[netip.AddrPort]bool{}
+	seen := make(map[netip.AddrPort]bool, len(vs.RealServers))
+	s.dests = make([]ipvs.Destination, 0, len(vs.RealServers))
 	for i, rs := range vs.RealServers {
 		sub := fmt.Sprintf(".realServers[%d]", i)
 		if rs.Address.Addr().Is4In6() {
@@ -270,10 +274,10 @@ func compileService(vs VirtualService, where string) (*service, error) {
 			if err != nil {
 				return nil, err
 			}
-			if s.checks == nil {
-				s.checks = map[netip.AddrPort]checkList{}
+			if s.own == nil {
+				s.own = make([]checkList, len(vs.RealServers))
 			}
-			s.checks[d.Addr] = l
+			s.own[len(s.dests)] = l
 		}
 		seen[d.Addr] = true
 		if vs.SNAT && d.Forward != ipvs.Masquerade {
@@ -348,14 +352,9 @@ func compileService(vs VirtualService, where string) (*service, error) {
 		}
 		all = l
 	}
-	for _, d := range s.dests {
-		if _, own := s.checks[d.Addr]; own || len(all) == 0 {
-			continue
-		}
-		if s.checks == nil {
-			s.checks = map[netip.AddrPort]checkList{}
-		}
-		s.checks[d.Addr] = all
+	s.check = all
+	if s.own != nil {
+		s.own = s.own[:len(s.dests)]
 	}
 	if k.Scheduler == ipvs.MaglevHashing && k.Flags&ipvs.FlagMHFallback == 0 && s.fails(Quiesce) {
 		sub := ".check"
@@ -367,14 +366,23 @@ func compileService(vs VirtualService, where string) (*service, error) {
 	return s, nil
 }
 
-// checked says whether the real server a of s has health checks.
-func (s *service) checked(a netip.AddrPort) bool { return len(s.checks[a]) > 0 }
+// checksAt is the health checks of the real server s.dests[i] (of s as
+// compiled); none: it is not checked.
+func (s *service) checksAt(i int) checkList {
+	if s.own != nil && s.own[i] != nil {
+		return s.own[i]
+	}
+	return s.check
+}
+
+// checkedAt says whether the real server s.dests[i] has health checks.
+func (s *service) checkedAt(i int) bool { return len(s.checksAt(i)) > 0 }
 
 // fails says whether a failed real server of s may get action: one has
 // checks whose onFailure it is.
 func (s *service) fails(action FailureAction) bool {
-	for _, l := range s.checks {
-		if l.onFailure() == action {
+	for i := range s.dests {
+		if l := s.checksAt(i); len(l) > 0 && l.onFailure() == action {
 			return true
 		}
 	}
@@ -459,8 +467,8 @@ func (m MarkRule) rule(mark uint32) (iptables.Rule, error) {
 func (m *model) targets() map[target]checkList {
 	out := map[target]checkList{}
 	for _, s := range m.services {
-		for _, d := range s.dests {
-			if l := s.checks[d.Addr]; len(l) > 0 {
+		for i, d := range s.dests {
+			if l := s.checksAt(i); len(l) > 0 {
 				out[target{s.svc.Key(), d.Addr}] = l
 			}
 		}
@@ -494,27 +502,31 @@ func (m *model) effective(v verdicts) *model {
 func (s *service) effective(v verdicts) *service {
 	k := s.svc.Key()
 	below := v.below[k]
-	down := func(a netip.AddrPort) (bool, FailureAction) {
-		tg := target{k, a}
+	down := func(i int) (bool, FailureAction) {
+		tg := target{k, s.dests[i].Addr}
 		switch {
-		case s.checked(a) && v.failed[tg]:
+		case s.checkedAt(i) && v.failed[tg]:
 			if v.disabled[tg] {
 				return true, Quiesce // disabled by hand: in place, whatever the check says
 			}
-			return true, s.checks[a].onFailure()
+			return true, s.checksAt(i).onFailure()
 		case below || v.disabled[tg]:
 			return true, Quiesce
 		}
 		return false, 0
 	}
-	if !below && !slices.ContainsFunc(s.dests, func(d ipvs.Destination) bool { hit, _ := down(d.Addr); return hit }) {
+	hit := below
+	for i := 0; i < len(s.dests) && !hit; i++ {
+		hit, _ = down(i)
+	}
+	if !hit {
 		return s
 	}
 	e := *s
 	e.dests = nil
 	up := 0
-	for _, d := range s.dests {
-		hit, action := down(d.Addr)
+	for i, d := range s.dests {
+		hit, action := down(i)
 		switch {
 		case !hit:
 			up++

@@ -36,10 +36,10 @@ func TestChecksCompile(t *testing.T) {
 	m := mustCompile(t, mustConfig(t, multiConf))
 	rs1, rs2 := netip.MustParseAddrPort("10.0.0.110:80"), netip.MustParseAddrPort("10.0.0.120:80")
 	s := m.services[0]
-	if l := s.checks[rs1]; len(l) != 2 || l[0].check.Spec.Type() != "tcp" || l[1].check.Spec.Type() != "file" || l[1].name != "checks[1] (file)" {
+	if l := s.checksAt(0); s.dests[0].Addr != rs1 || len(l) != 2 || l[0].check.Spec.Type() != "tcp" || l[1].check.Spec.Type() != "file" || l[1].name != "checks[1] (file)" {
 		t.Errorf("rs1's checks: %+v", l)
 	}
-	if l := s.checks[rs2]; len(l) != 1 || l[0].check.Spec.Type() != "http" || l.onFailure() != Remove {
+	if l := s.checksAt(1); s.dests[1].Addr != rs2 || len(l) != 1 || l[0].check.Spec.Type() != "http" || l.onFailure() != Remove {
 		t.Errorf("rs2's checks: %+v", l)
 	}
 	if !s.fails(Remove) || !s.fails(Quiesce) {
