@@ -82,8 +82,8 @@ func BenchmarkScheduler20k(b *testing.B) {
 				ps := make([]*probe, n)
 				for i := range ps {
 					addr := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 1 + byte(i>>16), byte(i >> 8), byte(i)}), 80)
-					ps[i] = &probe{cc: cc, addr: addr, due: now.Add(time.Duration(i) * time.Second / n),
-						subs: []*subscriber{{tg: target{addr: addr}}}}
+					ps[i] = &probe{cc: cc, due: now.Add(time.Duration(i) * time.Second / n),
+						subs: []subscriber{{tg: &target{addr: addr}}}}
 				}
 				changes := make(chan healthChange, n)
 				go func() {

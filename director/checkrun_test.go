@@ -18,14 +18,14 @@ services:
   - {protocol: tcp, address: 10.0.0.9:80, check: {type: tcp, interval: 1s}, realServers: [{address: 10.0.0.110:80, forward: dr}]}
   - {protocol: tcp, address: 10.0.0.10:80, check: {type: tcp, interval: 2s}, realServers: [{address: 10.0.0.110:80, forward: dr}]}
 `))
-	targets := m.targets()
+	targets, lists := m.checkTargets()
 	if len(targets) != 4 {
 		t.Fatalf("%d targets, want 4", len(targets))
 	}
-	ps := probes(targets, map[target]bool{}, time.Now())
+	ps := probes(targets, lists, map[target]bool{}, time.Now())
 	subs := map[string]int{}
 	for _, p := range ps {
-		subs[p.addr.String()+" every "+p.cc.check.Interval.String()] = len(p.subs)
+		subs[p.addr().String()+" every "+p.cc.check.Interval.String()] = len(p.subs)
 	}
 	want := map[string]int{"10.0.0.110:80 every 1s": 2, "10.0.0.120:80 every 1s": 1, "10.0.0.110:80 every 2s": 1}
 	if len(subs) != len(want) {
@@ -46,7 +46,7 @@ func TestScheduleRetryDelay(t *testing.T) {
 	const interval, retry = time.Second, 20 * time.Millisecond
 	cc := &compiledCheck{check: Check{Interval: interval, Timeout: time.Second, Rise: 1, Fall: 3, RetryDelay: retry}}
 	tg := target{addr: netip.MustParseAddrPort("10.0.0.110:80")}
-	p := &probe{cc: cc, addr: tg.addr, due: time.Now(), subs: []*subscriber{{tg: tg}}}
+	p := &probe{cc: cc, due: time.Now(), subs: []subscriber{{tg: &tg}}}
 	ctx, cancel := context.WithCancel(context.Background())
 	work, results, changes := make(chan *probe), make(chan probeResult), make(chan healthChange, 4)
 	done := make(chan struct{})
@@ -132,14 +132,14 @@ func TestProbeNext(t *testing.T) {
 		cc.check.RetryDelay = c.retry
 		p := &probe{cc: cc, due: due}
 		for _, tl := range c.tl {
-			p.subs = append(p.subs, &subscriber{tl: tl})
+			p.subs = append(p.subs, subscriber{tl: tl})
 		}
 		if got := p.next(c.ok, now); !got.Equal(c.want) {
 			t.Errorf("%s: next %v, want %v", c.name, got.Sub(now), c.want.Sub(now))
 		}
 	}
 	// Slower than its interval: at once.
-	p := &probe{cc: &compiledCheck{check: chk}, due: now.Add(-10 * time.Second), subs: []*subscriber{{}}}
+	p := &probe{cc: &compiledCheck{check: chk}, due: now.Add(-10 * time.Second), subs: []subscriber{{}}}
 	if got := p.next(true, now); !got.Equal(now) {
 		t.Errorf("an overdue probe runs next %v from now, want now", got.Sub(now))
 	}

@@ -1,6 +1,7 @@
 package director
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -475,6 +476,55 @@ func (m *model) targets() map[target]checkList {
 	}
 	return out
 }
+
+// checkTargets lists the checked real servers as targets() does, each
+// once, in the order Status lists them (by service key, then address),
+// with the checks of each: the check scheduler's subscribers and the
+// Status refer to the one table.
+func (m *model) checkTargets() ([]target, []checkList) {
+	order := make([]*service, 0, len(m.services))
+	n := 0
+	for _, s := range m.services {
+		c := 0
+		for i := range s.dests {
+			if s.checkedAt(i) {
+				c++
+			}
+		}
+		if c > 0 {
+			order = append(order, s)
+			n += c
+		}
+	}
+	slices.SortFunc(order, func(a, b *service) int { return cmpKey(a.svc.Key(), b.svc.Key()) })
+	tgs, lists := make([]target, 0, n), make([]checkList, 0, n)
+	for _, s := range order {
+		k, first := s.svc.Key(), len(tgs)
+		for i, d := range s.dests {
+			if l := s.checksAt(i); len(l) > 0 {
+				tgs, lists = append(tgs, target{k, d.Addr}), append(lists, l)
+			}
+		}
+		if !slices.IsSortedFunc(tgs[first:], cmpTarget) {
+			idx := make([]int, len(tgs)-first)
+			for i := range idx {
+				idx[i] = first + i
+			}
+			slices.SortFunc(idx, func(a, b int) int { return tgs[a].addr.Compare(tgs[b].addr) })
+			t, l := make([]target, len(idx)), make([]checkList, len(idx))
+			for i, j := range idx {
+				t[i], l[i] = tgs[j], lists[j]
+			}
+			copy(tgs[first:], t)
+			copy(lists[first:], l)
+		}
+	}
+	return tgs, lists
+}
+
+// cmpTarget orders targets as Status lists them: by service key, then
+// address.
+func cmpTarget(x, y target) int { return cmp.Or(cmpKey(x.svc, y.svc), x.addr.Compare(y.addr)) }
 
 // effective is the model with its real servers taken out of service as v
 // says: the failed ones quiesced (weight 0) or removed as their service's

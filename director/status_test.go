@@ -19,7 +19,7 @@ func TestStatusHealth(t *testing.T) {
 	a, b, c := target{web, rs2}, target{mark, rs1}, target{web, rs1}
 	var book statusBook
 	before := time.Now()
-	book.watch(map[target]checkList{a: nil, b: nil, c: nil}, map[target]bool{a: true})
+	book.watch([]target{a, b, c}, map[target]bool{a: true})
 	s := book.snapshot()
 	want := []target{c, a, b} // address services first, by address; then marks
 	if len(s.RealServers) != len(want) {
@@ -44,7 +44,7 @@ func TestStatusHealth(t *testing.T) {
 	}
 
 	// A reload drops b and keeps a as it was.
-	book.watch(map[target]checkList{a: nil, c: nil}, map[target]bool{a: true})
+	book.watch([]target{a, c}, map[target]bool{a: true})
 	s = book.snapshot()
 	if len(s.RealServers) != 2 || s.RealServers[1] != flipped {
 		t.Errorf("after the reload: %+v, want a kept as %+v", s.RealServers, flipped)
@@ -82,7 +82,7 @@ func TestStatusCounters(t *testing.T) {
 func TestStatusConcurrent(t *testing.T) {
 	var book statusBook
 	tg := target{ipvs.Key{Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort("10.0.0.8:80")}, netip.MustParseAddrPort("10.0.0.110:80")}
-	book.watch(map[target]checkList{tg: nil}, nil)
+	book.watch([]target{tg}, nil)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
