@@ -80,6 +80,7 @@ func (d *Director) applyOps(ctx context.Context, p *Plan) []FailedOp {
 			applied = append(applied, o)
 			d.learn(o)
 		}
+		d.shareLearned(applied)
 		d.record(applied)
 		batch = batch[:0]
 	}
@@ -195,13 +196,17 @@ func (d *Director) learn(o Op) {
 	switch o.Kind {
 	case CreateService:
 		d.known[k] = &ipvs.TableService{Service: o.Rule.Service}
+		delete(d.knownShared, k)
 	case UpdateService:
 		ts.Service = o.Rule.Service
 	case DeleteService:
 		delete(d.known, k)
+		delete(d.knownShared, k)
 	case CreateDestination:
+		d.own(k, ts)
 		ts.Destinations = append(ts.Destinations, dst)
 	case UpdateDestination, DrainDestination, DeleteDestination:
+		d.own(k, ts)
 		i := slices.IndexFunc(ts.Destinations, func(x ipvs.Destination) bool { return x.Addr == dst.Addr })
 		switch {
 		case i < 0:

@@ -130,10 +130,12 @@ func (d *Director) readTable(ctx context.Context) ([]ipvs.TableService, error) {
 		return nil, err
 	}
 	d.fullReads++
-	d.known = make(map[ipvs.Key]*ipvs.TableService, len(t.Services))
+	d.known, d.knownShared = make(map[ipvs.Key]*ipvs.TableService, len(t.Services)), nil
 	for i := range t.Services {
 		ts := t.Services[i]
-		ts.Destinations = slices.Clone(ts.Destinations)
+		if d.share(ts.Key(), &ts); !d.knownShared[ts.Key()] {
+			ts.Destinations = slices.Clone(ts.Destinations)
+		}
 		d.known[ts.Key()] = &ts
 	}
 	return t.Services, nil
@@ -161,6 +163,7 @@ func (d *Director) knownServices(ctx context.Context, m *model) ([]ipvs.TableSer
 			}
 			d.known[k] = ts
 		}
+		d.share(k, ts) // the model's after a reload, if the same
 		out = append(out, *ts)
 	}
 	for _, k := range d.st.Services {
