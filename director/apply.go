@@ -195,18 +195,18 @@ func (d *Director) learn(o Op) {
 	dst := o.Rule.Destination
 	switch o.Kind {
 	case CreateService:
+		delete(d.knownShared, ts) // nil, or one replaced
 		d.known[k] = &ipvs.TableService{Service: o.Rule.Service}
-		delete(d.knownShared, k)
 	case UpdateService:
 		ts.Service = o.Rule.Service
 	case DeleteService:
 		delete(d.known, k)
-		delete(d.knownShared, k)
+		delete(d.knownShared, ts)
 	case CreateDestination:
-		d.own(k, ts)
+		d.own(ts)
 		ts.Destinations = append(ts.Destinations, dst)
 	case UpdateDestination, DrainDestination, DeleteDestination:
-		d.own(k, ts)
+		d.own(ts)
 		i := slices.IndexFunc(ts.Destinations, func(x ipvs.Destination) bool { return x.Addr == dst.Addr })
 		switch {
 		case i < 0:

@@ -24,19 +24,19 @@ func (d *Director) share(k ipvs.Key, ts *ipvs.TableService) {
 		return
 	}
 	if d.knownShared == nil {
-		d.knownShared = map[ipvs.Key]bool{}
+		d.knownShared = map[*ipvs.TableService]bool{}
 	}
 	ts.Destinations = s.dests[:len(s.dests):len(s.dests)] // an append copies
-	d.knownShared[k] = true
+	d.knownShared[ts] = true
 }
 
-// own makes the known destinations of ts, the service keyed k, the
-// Director's to change in place: a copy of the model's, if share made
+// own makes the known destinations of ts the Director's to change in
+// place: a copy of the model's, if share made
 // them the model's.
-func (d *Director) own(k ipvs.Key, ts *ipvs.TableService) {
-	if d.knownShared[k] {
+func (d *Director) own(ts *ipvs.TableService) {
+	if d.knownShared[ts] {
 		ts.Destinations = slices.Clone(ts.Destinations)
-		delete(d.knownShared, k)
+		delete(d.knownShared, ts)
 	}
 }
 

@@ -39,7 +39,7 @@ services:
 		if ts == nil {
 			t.Fatalf("%s: the service is not known", step)
 		}
-		if got := d.knownShared[k] && &ts.Destinations[0] == &s.dests[0]; got != shared {
+		if got := d.knownShared[ts] && &ts.Destinations[0] == &s.dests[0]; got != shared {
 			t.Errorf("%s: shared with the model = %v, want %v", step, got, shared)
 		}
 		for i, dst := range s.dests {
@@ -132,7 +132,7 @@ services:
 		ts.Destinations[0].Weight = c.weight
 		d.knownShared = nil
 		d.share(k, ts)
-		if got := d.knownShared[k] && &ts.Destinations[0] == &s.dests[0]; got != c.shared {
+		if got := d.knownShared[ts] && &ts.Destinations[0] == &s.dests[0]; got != c.shared {
 			t.Errorf("order %v, weight %d: shared = %v, want %v", c.order, c.weight, got, c.shared)
 		}
 		if !c.shared && ts.Destinations[0].ActiveConns != 7 {

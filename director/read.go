@@ -133,7 +133,7 @@ func (d *Director) readTable(ctx context.Context) ([]ipvs.TableService, error) {
 	d.known, d.knownShared = make(map[ipvs.Key]*ipvs.TableService, len(t.Services)), nil
 	for i := range t.Services {
 		ts := t.Services[i]
-		if d.share(ts.Key(), &ts); !d.knownShared[ts.Key()] {
+		if d.share(ts.Key(), &ts); !d.knownShared[&ts] {
 			ts.Destinations = slices.Clone(ts.Destinations)
 		}
 		d.known[ts.Key()] = &ts
