@@ -21,8 +21,9 @@ type healthChange struct {
 // probe is one check of one address on a schedule: the real servers of
 // every service that checks the same address the same way share it (one
 // probe, each keeping its own run of results). It is 64 bytes, and its
-// subscribers 32 each: the address and the real servers' keys are in the
-// table of targets the subscribers point into, once.
+// subscribers 32 each: the address and the real servers' keys are the
+// model's, which the table of targets the subscribers point into refers
+// to.
 type probe struct {
 	cc   *compiledCheck
 	subs []subscriber // at least one; all of the same address
@@ -31,13 +32,13 @@ type probe struct {
 }
 
 // addr is the address p checks, its subscribers'.
-func (p *probe) addr() netip.AddrPort { return p.subs[0].tg.addr }
+func (p *probe) addr() netip.AddrPort { return p.subs[0].tg.addr() }
 
 // subscriber is one check of one target fed by a probe: a target with
 // several checks has a subscriber on each of their probes, sharing its
 // state.
 type subscriber struct {
-	tg *target // in the table of targets, which Status shares
+	tg *targetRef // in the table of targets, which Status shares
 	tl tally
 	// cc is the target's own check (the probe's may be another
 	// service's identical one), naming it in the target's errors; st
@@ -89,13 +90,13 @@ func (s *schedule) Pop() any {
 	return p
 }
 
-// probes groups the targets' checks (lists[i] of tgs[i], as checkTargets
-// makes them) into probes: one per address and identical check (the
-// check's settings as its file would say them), whichever services and
-// real servers' lists it is in. The subscribers point into tgs. A target
-// failed as failed says starts with each of its checks failed: it is
-// healthy again once every one has passed Rise times.
-func probes(tgs []target, lists []checkList, failed map[target]bool, now time.Time) []*probe {
+// probes groups the checks of the targets refs (checkTargets') into
+// probes: one per address and identical check (the check's settings as
+// its file would say them), whichever services and real servers' lists
+// it is in. The subscribers point into refs. A target failed as failed
+// says starts with each of its checks failed: it is healthy again once
+// every one has passed Rise times.
+func probes(refs []targetRef, failed map[target]bool, now time.Time) []*probe {
 	keys := map[*compiledCheck]string{}
 	type id struct {
 		check string
@@ -103,12 +104,13 @@ func probes(tgs []target, lists []checkList, failed map[target]bool, now time.Ti
 	}
 	byID := map[id]*probe{}
 	var out []*probe
-	for i := range tgs {
-		tg, l := &tgs[i], lists[i]
+	for i := range refs {
+		r, l := &refs[i], refs[i].checks()
+		tg := r.target()
 		var st *targetState // only where it has several checks
 		if len(l) > 1 {
 			st = &targetState{checks: len(l)}
-			if failed[*tg] {
+			if failed[tg] {
 				st.failing = len(l)
 			}
 		}
@@ -132,7 +134,7 @@ func probes(tgs []target, lists []checkList, failed map[target]bool, now time.Ti
 				byID[pid] = p
 				out = append(out, p)
 			}
-			p.subs = append(p.subs, subscriber{tg: tg, tl: tally{failed: failed[*tg]}, cc: cc, st: st})
+			p.subs = append(p.subs, subscriber{tg: r, tl: tally{failed: failed[tg]}, cc: cc, st: st})
 		}
 	}
 	return out
@@ -154,9 +156,9 @@ func (d *Director) startChecks(ctx context.Context, m *model, failed map[target]
 	if workers <= 0 {
 		workers = 32
 	}
-	tgs, lists := m.checkTargets()
-	d.status.watch(tgs, failed)
-	return d.runProbes(ctx, cancel, probes(tgs, lists, failed, time.Now()), workers, changes)
+	refs := m.checkTargets()
+	d.status.watch(refs, failed)
+	return d.runProbes(ctx, cancel, probes(refs, failed, time.Now()), workers, changes)
 }
 
 // runProbes runs the probes ps on workers workers until ctx ends, sending
@@ -243,9 +245,10 @@ func (d *Director) schedule(ctx context.Context, ps []*probe, workers int, work 
 				if !changed {
 					continue
 				}
-				e := Event{Service: sub.tg.svc.String(), RealServer: sub.tg.addr, Healthy: !sub.tl.failed, Err: err}
+				tg := sub.tg.target()
+				e := Event{Service: tg.svc.String(), RealServer: tg.addr, Healthy: !sub.tl.failed, Err: err}
 				select {
-				case changes <- healthChange{*sub.tg, e}:
+				case changes <- healthChange{tg, e}:
 				case <-ctx.Done():
 					return
 				}

@@ -477,11 +477,28 @@ func (m *model) targets() map[target]checkList {
 	return out
 }
 
+// targetRef is a checked real server as the health checks and the Status
+// hold it: its service and its index in the service's dests (16 bytes,
+// where its target is 80).
+type targetRef struct {
+	s *service
+	i int
+}
+
+// target is the real server's target.
+func (r targetRef) target() target { return target{r.s.svc.Key(), r.s.dests[r.i].Addr} }
+
+// addr is the real server's address.
+func (r targetRef) addr() netip.AddrPort { return r.s.dests[r.i].Addr }
+
+// checks are the real server's checks.
+func (r targetRef) checks() checkList { return r.s.checksAt(r.i) }
+
 // checkTargets lists the checked real servers as targets() does, each
-// once, in the order Status lists them (by service key, then address),
-// with the checks of each: the check scheduler's subscribers and the
-// Status refer to the one table.
-func (m *model) checkTargets() ([]target, []checkList) {
+// once, in the order Status lists them (by service key, then address):
+// the check scheduler's subscribers and the Status refer to the one
+// table.
+func (m *model) checkTargets() []targetRef {
 	order := make([]*service, 0, len(m.services))
 	n := 0
 	for _, s := range m.services {
@@ -497,29 +514,17 @@ func (m *model) checkTargets() ([]target, []checkList) {
 		}
 	}
 	slices.SortFunc(order, func(a, b *service) int { return cmpKey(a.svc.Key(), b.svc.Key()) })
-	tgs, lists := make([]target, 0, n), make([]checkList, 0, n)
+	refs := make([]targetRef, 0, n)
 	for _, s := range order {
-		k, first := s.svc.Key(), len(tgs)
-		for i, d := range s.dests {
-			if l := s.checksAt(i); len(l) > 0 {
-				tgs, lists = append(tgs, target{k, d.Addr}), append(lists, l)
+		first := len(refs)
+		for i := range s.dests {
+			if s.checkedAt(i) {
+				refs = append(refs, targetRef{s, i})
 			}
 		}
-		if !slices.IsSortedFunc(tgs[first:], cmpTarget) {
-			idx := make([]int, len(tgs)-first)
-			for i := range idx {
-				idx[i] = first + i
-			}
-			slices.SortFunc(idx, func(a, b int) int { return tgs[a].addr.Compare(tgs[b].addr) })
-			t, l := make([]target, len(idx)), make([]checkList, len(idx))
-			for i, j := range idx {
-				t[i], l[i] = tgs[j], lists[j]
-			}
-			copy(tgs[first:], t)
-			copy(lists[first:], l)
-		}
+		slices.SortFunc(refs[first:], func(a, b targetRef) int { return a.addr().Compare(b.addr()) })
 	}
-	return tgs, lists
+	return refs
 }
 
 // cmpTarget orders targets as Status lists them: by service key, then

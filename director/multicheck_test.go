@@ -45,13 +45,13 @@ func TestChecksCompile(t *testing.T) {
 	if !s.fails(Remove) || !s.fails(Quiesce) {
 		t.Error("the service's real servers fail both ways")
 	}
-	targets, lists := m.checkTargets()
+	targets := m.checkTargets()
 	if len(targets) != 3 {
 		t.Fatalf("%d targets, want 3", len(targets))
 	}
 	// rs1's tcp check in the first service and the second service's
 	// check are one probe; rs1's file check, and rs2's http, one each.
-	ps := probes(targets, lists, map[target]bool{}, time.Now())
+	ps := probes(targets, map[target]bool{}, time.Now())
 	subs := map[string]int{}
 	for _, p := range ps {
 		subs[p.addr().String()+" "+p.cc.check.Spec.Type()] += len(p.subs)
@@ -97,20 +97,18 @@ func TestChecksRefused(t *testing.T) {
 func TestScheduleSeveralChecks(t *testing.T) {
 	m := mustCompile(t, mustConfig(t, strings.Replace(multiConf, "interval: 1s}\n      - {type: file", "interval: 1s, rise: 1, fall: 1}\n      - {type: file", 1)))
 	rs1 := netip.MustParseAddrPort("10.0.0.110:80")
-	var targets []target
-	var lists []checkList
-	all, allLists := m.checkTargets()
-	for i, tg := range all {
-		if l := allLists[i]; tg.addr == rs1 && len(l) == 2 {
+	var targets []targetRef
+	for _, r := range m.checkTargets() {
+		if l := r.checks(); r.addr() == rs1 && len(l) == 2 {
 			l[1].check.Rise, l[1].check.Fall = 1, 1
 			l[1].check.Interval = l[0].check.Interval
-			targets, lists = append(targets, tg), append(lists, l)
+			targets = append(targets, r)
 		}
 	}
 	if len(targets) != 1 {
 		t.Fatalf("targets %v", targets)
 	}
-	ps := probes(targets, lists, map[target]bool{}, time.Now())
+	ps := probes(targets, map[target]bool{}, time.Now())
 	if len(ps) != 2 {
 		t.Fatalf("%d probes, want 2", len(ps))
 	}

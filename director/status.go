@@ -132,7 +132,7 @@ type statusBook struct {
 	// watched are the checked real servers, in the order Status lists
 	// them (the table the checks share, never changed), and health the
 	// health of each.
-	watched []target
+	watched []targetRef
 	health  []targetHealth
 	// vrrp, while Run runs VRRP instances, reads them.
 	vrrp func() []VRRPInstanceStatus
@@ -157,9 +157,9 @@ func (b *statusBook) copy() Status {
 	}
 	if len(b.watched) > 0 {
 		s.RealServers = make([]RealServerHealth, len(b.watched))
-		for i, tg := range b.watched {
+		for i, r := range b.watched {
 			h := b.health[i]
-			s.RealServers[i] = RealServerHealth{Service: tg.svc, Addr: tg.addr, Healthy: h.healthy, Since: time.Unix(0, h.since)}
+			s.RealServers[i] = RealServerHealth{Service: r.s.svc.Key(), Addr: r.addr(), Healthy: h.healthy, Since: time.Unix(0, h.since)}
 		}
 	}
 	// Disabled and Owned are replaced whole, never changed in place.
@@ -260,16 +260,18 @@ func (b *statusBook) resynced(ok bool, drift int) {
 // says, from now. The status keeps targets (sorted, as checkTargets makes
 // them, or a sorted copy is kept), which must not change. No targets (Run
 // has ended) clears them.
-func (b *statusBook) watch(targets []target, failed map[target]bool) {
-	if !slices.IsSortedFunc(targets, cmpTarget) {
+func (b *statusBook) watch(targets []targetRef, failed map[target]bool) {
+	byTarget := func(x, y targetRef) int { return cmpTarget(x.target(), y.target()) }
+	if !slices.IsSortedFunc(targets, byTarget) {
 		targets = slices.Clone(targets)
-		slices.SortFunc(targets, cmpTarget)
+		slices.SortFunc(targets, byTarget)
 	}
 	now := time.Now().UnixNano()
 	health := make([]targetHealth, len(targets))
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for i, tg := range targets {
+	for i, r := range targets {
+		tg := r.target()
 		if j, ok := b.find(tg); ok {
 			health[i] = b.health[j]
 		} else {
@@ -284,7 +286,7 @@ func (b *statusBook) watch(targets []target, failed map[target]bool) {
 
 // find is the index of tg in b.watched; b.mu held.
 func (b *statusBook) find(tg target) (int, bool) {
-	return slices.BinarySearchFunc(b.watched, tg, cmpTarget)
+	return slices.BinarySearchFunc(b.watched, tg, func(r targetRef, tg target) int { return cmpTarget(r.target(), tg) })
 }
 
 // flipped records a watched real server's health changing.
