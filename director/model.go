@@ -189,6 +189,7 @@ func compile(cfg *Config) (*model, error) {
 		m.sysctls = append(m.sysctls, sysctl.Setting{Key: k, Value: v})
 	}
 	slices.SortFunc(m.sysctls, func(a, b sysctl.Setting) int { return strings.Compare(string(a.Key), string(b.Key)) })
+	m.shareChecks()
 	m.index()
 	return m, nil
 }
