@@ -201,7 +201,7 @@ func (d *Director) runProbes(ctx context.Context, cancel context.CancelFunc, ps 
 // schedule is the scheduler's loop: it dispatches the due probes to the
 // idle workers, takes their results, and reschedules them.
 func (d *Director) schedule(ctx context.Context, ps []*probe, workers int, work chan<- *probe, results <-chan probeResult, changes chan<- healthChange) {
-	s := schedule{}
+	s := make(schedule, 0, len(ps))
 	for _, p := range ps {
 		heap.Push(&s, p)
 	}
