@@ -82,6 +82,7 @@ func (d *Director) applyOps(ctx context.Context, p *Plan) []FailedOp {
 			applied = append(applied, o)
 			d.learn(o)
 		}
+		d.shareLearned(applied)
 		d.record(applied)
 		batch = batch[:0]
 	}
@@ -196,14 +197,18 @@ func (d *Director) learn(o Op) {
 	dst := o.Rule.Destination
 	switch o.Kind {
 	case CreateService:
+		delete(d.knownShared, ts) // nil, or one replaced
 		d.known[k] = &ipvs.TableService{Service: o.Rule.Service}
 	case UpdateService:
 		ts.Service = o.Rule.Service
 	case DeleteService:
 		delete(d.known, k)
+		delete(d.knownShared, ts)
 	case CreateDestination:
+		d.own(ts)
 		ts.Destinations = append(ts.Destinations, dst)
 	case UpdateDestination, DrainDestination, DeleteDestination:
+		d.own(ts)
 		i := slices.IndexFunc(ts.Destinations, func(x ipvs.Destination) bool { return x.Addr == dst.Addr })
 		switch {
 		case i < 0:

@@ -20,25 +20,30 @@ type healthChange struct {
 
 // probe is one check of one address on a schedule: the real servers of
 // every service that checks the same address the same way share it (one
-// probe, each keeping its own run of results).
+// probe, each keeping its own run of results). It is 64 bytes, and its
+// subscribers 32 each: the address and the real servers' keys are the
+// model's, which the table of targets the subscribers point into refers
+// to.
 type probe struct {
 	cc   *compiledCheck
-	addr netip.AddrPort
-	subs []*subscriber
-	due  time.Time // when it runs next
-	idx  int       // its place in the schedule's heap
+	subs []subscriber // at least one; all of the same address
+	due  time.Time    // when it runs next
+	idx  int          // its place in the schedule's heap
 }
+
+// addr is the address p checks, its subscribers'.
+func (p *probe) addr() netip.AddrPort { return p.subs[0].tg.addr() }
 
 // subscriber is one check of one target fed by a probe: a target with
 // several checks has a subscriber on each of their probes, sharing its
 // state.
 type subscriber struct {
-	tg target
+	tg *targetRef // in the table of targets, which Status shares
 	tl tally
 	// cc is the target's own check (the probe's may be another
 	// service's identical one), naming it in the target's errors; st
 	// is the target's state, shared by its subscribers (nil: the
-	// target's only check, as tests build them).
+	// target's only check).
 	cc *compiledCheck
 	st *targetState
 }
@@ -85,12 +90,13 @@ func (s *schedule) Pop() any {
 	return p
 }
 
-// probes groups the model's targets' checks into probes: one per address
-// and identical check (the check's settings as its file would say them),
-// whichever services and real servers' lists it is in. A target failed
-// as failed says starts with each of its checks failed: it is healthy
-// again once every one has passed Rise times.
-func probes(targets map[target]checkList, failed map[target]bool, now time.Time) []*probe {
+// probes groups the checks of the targets refs (checkTargets') into
+// probes: one per address and identical check (the check's settings as
+// its file would say them), whichever services and real servers' lists
+// it is in. The subscribers point into refs. A target failed as failed
+// says starts with each of its checks failed: it is healthy again once
+// every one has passed Rise times.
+func probes(refs []targetRef, failed map[target]bool, now time.Time) []*probe {
 	keys := map[*compiledCheck]string{}
 	type id struct {
 		check string
@@ -98,10 +104,15 @@ func probes(targets map[target]checkList, failed map[target]bool, now time.Time)
 	}
 	byID := map[id]*probe{}
 	var out []*probe
-	for tg, l := range targets {
-		st := &targetState{checks: len(l)}
-		if failed[tg] {
-			st.failing = len(l)
+	for i := range refs {
+		r, l := &refs[i], refs[i].checks()
+		tg := r.target()
+		var st *targetState // only where it has several checks
+		if len(l) > 1 {
+			st = &targetState{checks: len(l)}
+			if failed[tg] {
+				st.failing = len(l)
+			}
 		}
 		for _, cc := range l {
 			k, ok := keys[cc]
@@ -113,17 +124,17 @@ func probes(targets map[target]checkList, failed map[target]bool, now time.Time)
 				k = string(b)
 				keys[cc] = k
 			}
-			i := id{k, tg.addr}
-			p := byID[i]
+			pid := id{k, tg.addr}
+			p := byID[pid]
 			if p == nil {
-				p = &probe{cc: cc, addr: tg.addr, due: now}
+				p = &probe{cc: cc, due: now}
 				if j := cc.check.Jitter; j > 0 {
 					p.due = now.Add(rand.N(j))
 				}
-				byID[i] = p
+				byID[pid] = p
 				out = append(out, p)
 			}
-			p.subs = append(p.subs, &subscriber{tg: tg, tl: tally{failed: failed[tg]}, cc: cc, st: st})
+			p.subs = append(p.subs, subscriber{tg: r, tl: tally{failed: failed[tg]}, cc: cc, st: st})
 		}
 	}
 	return out
@@ -145,9 +156,9 @@ func (d *Director) startChecks(ctx context.Context, m *model, failed map[target]
 	if workers <= 0 {
 		workers = 32
 	}
-	targets := m.targets()
-	d.status.watch(targets, failed)
-	return d.runProbes(ctx, cancel, probes(targets, failed, time.Now()), workers, changes)
+	refs := m.checkTargets()
+	d.status.watch(refs, failed)
+	return d.runProbes(ctx, cancel, probes(refs, failed, time.Now()), workers, changes)
 }
 
 // runProbes runs the probes ps on workers workers until ctx ends, sending
@@ -166,7 +177,7 @@ func (d *Director) runProbes(ctx context.Context, cancel context.CancelFunc, ps 
 		go func() {
 			defer wg.Done()
 			for p := range work {
-				err := p.cc.run(ctx, d, p.addr)
+				err := p.cc.run(ctx, d, p.addr())
 				select {
 				case results <- probeResult{p, err}:
 				case <-ctx.Done():
@@ -190,7 +201,7 @@ func (d *Director) runProbes(ctx context.Context, cancel context.CancelFunc, ps 
 // schedule is the scheduler's loop: it dispatches the due probes to the
 // idle workers, takes their results, and reschedules them.
 func (d *Director) schedule(ctx context.Context, ps []*probe, workers int, work chan<- *probe, results <-chan probeResult, changes chan<- healthChange) {
-	s := schedule{}
+	s := make(schedule, 0, len(ps))
 	for _, p := range ps {
 		heap.Push(&s, p)
 	}
@@ -225,7 +236,8 @@ func (d *Director) schedule(ctx context.Context, ps []*probe, workers int, work 
 			if ctx.Err() != nil {
 				return
 			}
-			for _, sub := range r.p.subs {
+			for i := range r.p.subs {
+				sub := &r.p.subs[i]
 				if !sub.tl.add(r.err == nil, r.p.cc.check) {
 					continue
 				}
@@ -233,9 +245,10 @@ func (d *Director) schedule(ctx context.Context, ps []*probe, workers int, work 
 				if !changed {
 					continue
 				}
-				e := Event{Service: sub.tg.svc.String(), RealServer: sub.tg.addr, Healthy: !sub.tl.failed, Err: err}
+				tg := sub.tg.target()
+				e := Event{Service: tg.svc.String(), RealServer: tg.addr, Healthy: !sub.tl.failed, Err: err}
 				select {
-				case changes <- healthChange{sub.tg, e}:
+				case changes <- healthChange{tg, e}:
 				case <-ctx.Done():
 					return
 				}
@@ -265,4 +278,4 @@ func (p *probe) next(ok bool, now time.Time) time.Time {
 
 // counting says the subscriber is healthy with a run of failures that has
 // not reached Fall yet (tally.add resets it when it does).
-func counting(sub *subscriber) bool { return !sub.tl.failed && sub.tl.run > 0 }
+func counting(sub subscriber) bool { return !sub.tl.failed && sub.tl.run > 0 }

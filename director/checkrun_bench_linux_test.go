@@ -11,6 +11,7 @@ import (
 
 	"github.com/lvs-go/lvs/director/check"
 	"github.com/lvs-go/lvs/internal/nstest"
+	"github.com/lvs-go/lvs/ipvs"
 	"github.com/vishvananda/netns"
 )
 
@@ -82,8 +83,8 @@ func BenchmarkScheduler20k(b *testing.B) {
 				ps := make([]*probe, n)
 				for i := range ps {
 					addr := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 1 + byte(i>>16), byte(i >> 8), byte(i)}), 80)
-					ps[i] = &probe{cc: cc, addr: addr, due: now.Add(time.Duration(i) * time.Second / n),
-						subs: []*subscriber{{tg: target{addr: addr}}}}
+					ps[i] = &probe{cc: cc, due: now.Add(time.Duration(i) * time.Second / n),
+						subs: []subscriber{{tg: &targetRef{s: &service{dests: []ipvs.Destination{{Addr: addr}}}}}}}
 				}
 				changes := make(chan healthChange, n)
 				go func() {

@@ -3,9 +3,13 @@ package director
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/lvs-go/lvs/ipvs"
 )
 
 // TestProbesShared: a real server checked the same way by two services is
@@ -18,14 +22,14 @@ services:
   - {protocol: tcp, address: 10.0.0.9:80, check: {type: tcp, interval: 1s}, realServers: [{address: 10.0.0.110:80, forward: dr}]}
   - {protocol: tcp, address: 10.0.0.10:80, check: {type: tcp, interval: 2s}, realServers: [{address: 10.0.0.110:80, forward: dr}]}
 `))
-	targets := m.targets()
+	targets := m.checkTargets()
 	if len(targets) != 4 {
 		t.Fatalf("%d targets, want 4", len(targets))
 	}
 	ps := probes(targets, map[target]bool{}, time.Now())
 	subs := map[string]int{}
 	for _, p := range ps {
-		subs[p.addr.String()+" every "+p.cc.check.Interval.String()] = len(p.subs)
+		subs[p.addr().String()+" every "+p.cc.check.Interval.String()] = len(p.subs)
 	}
 	want := map[string]int{"10.0.0.110:80 every 1s": 2, "10.0.0.120:80 every 1s": 1, "10.0.0.110:80 every 2s": 1}
 	if len(subs) != len(want) {
@@ -45,8 +49,8 @@ services:
 func TestScheduleRetryDelay(t *testing.T) {
 	const interval, retry = time.Second, 20 * time.Millisecond
 	cc := &compiledCheck{check: Check{Interval: interval, Timeout: time.Second, Rise: 1, Fall: 3, RetryDelay: retry}}
-	tg := target{addr: netip.MustParseAddrPort("10.0.0.110:80")}
-	p := &probe{cc: cc, addr: tg.addr, due: time.Now(), subs: []*subscriber{{tg: tg}}}
+	tg := &targetRef{s: &service{dests: []ipvs.Destination{{Addr: netip.MustParseAddrPort("10.0.0.110:80")}}}}
+	p := &probe{cc: cc, due: time.Now(), subs: []subscriber{{tg: tg}}}
 	ctx, cancel := context.WithCancel(context.Background())
 	work, results, changes := make(chan *probe), make(chan probeResult), make(chan healthChange, 4)
 	done := make(chan struct{})
@@ -132,14 +136,14 @@ func TestProbeNext(t *testing.T) {
 		cc.check.RetryDelay = c.retry
 		p := &probe{cc: cc, due: due}
 		for _, tl := range c.tl {
-			p.subs = append(p.subs, &subscriber{tl: tl})
+			p.subs = append(p.subs, subscriber{tl: tl})
 		}
 		if got := p.next(c.ok, now); !got.Equal(c.want) {
 			t.Errorf("%s: next %v, want %v", c.name, got.Sub(now), c.want.Sub(now))
 		}
 	}
 	// Slower than its interval: at once.
-	p := &probe{cc: &compiledCheck{check: chk}, due: now.Add(-10 * time.Second), subs: []*subscriber{{}}}
+	p := &probe{cc: &compiledCheck{check: chk}, due: now.Add(-10 * time.Second), subs: []subscriber{{}}}
 	if got := p.next(true, now); !got.Equal(now) {
 		t.Errorf("an overdue probe runs next %v from now, want now", got.Sub(now))
 	}
@@ -158,5 +162,53 @@ func TestStatusAccessors(t *testing.T) {
 	st := d.Status()
 	if d.OverdueChecks() != 2 || st.OverdueChecks != 2 || !d.LastResync().Equal(st.LastResync) || st.LastResync.IsZero() {
 		t.Errorf("OverdueChecks %d, LastResync %v; Status has %d, %v", d.OverdueChecks(), d.LastResync(), st.OverdueChecks, st.LastResync)
+	}
+}
+
+// TestCheckTargets: the checked real servers are listed once each, in the
+// order Status lists them (services by key, real servers by address),
+// whatever the order of the file; the real servers without a check are
+// not; the subscribers point into the one table.
+func TestCheckTargets(t *testing.T) {
+	m := mustCompile(t, mustConfig(t, `
+services:
+  - protocol: tcp
+    address: 10.0.0.9:80
+    check: {type: tcp}
+    realServers:
+      - {address: 10.0.0.130:80, forward: dr}
+      - {address: 10.0.0.110:80, forward: dr}
+  - protocol: tcp
+    address: 10.0.0.8:80
+    realServers:
+      - {address: 10.0.0.120:80, forward: dr, checks: [{type: tcp}]}
+      - {address: 10.0.0.140:80, forward: dr}
+      - {address: 10.0.0.110:80, forward: dr, checks: [{type: tcp}, {type: tcp, port: 81}]}
+`))
+	refs := m.checkTargets()
+	var got []string
+	for _, r := range refs {
+		got = append(got, fmt.Sprintf("%v %v %d", r.target().svc.Addr, r.addr(), len(r.checks())))
+	}
+	want := []string{"10.0.0.8:80 10.0.0.110:80 2", "10.0.0.8:80 10.0.0.120:80 1", "10.0.0.9:80 10.0.0.110:80 1", "10.0.0.9:80 10.0.0.130:80 1"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("targets %q, want %q", got, want)
+	}
+	ps := probes(refs, map[target]bool{}, time.Now())
+	subs := 0
+	for _, p := range ps {
+		for _, sub := range p.subs {
+			subs++
+			in := false
+			for i := range refs {
+				in = in || &refs[i] == sub.tg
+			}
+			if !in {
+				t.Errorf("a subscriber of %v points outside the table", p.addr())
+			}
+		}
+	}
+	if subs != 5 {
+		t.Errorf("%d subscribers, want 5 (one per check of each real server)", subs)
 	}
 }

@@ -150,6 +150,9 @@ type Director struct {
 	// since. nil when unknown (before the first read, or after a change
 	// whose outcome is not known).
 	known map[ipvs.Key]*ipvs.TableService
+	// knownShared are the services of known whose destinations are a
+	// model's own slice (share), copied before a change (own).
+	knownShared map[*ipvs.TableService]bool
 	// fullReads counts reads of the whole table (for tests).
 	fullReads int
 	// tableBuf, svcBuf and destBuf are readTable's, reused from one read

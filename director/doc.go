@@ -73,6 +73,17 @@
 // Apply have done and the health of each checked real server, at any time
 // and without waiting for them (package director/metrics exports it).
 //
+// Memory per real server: about 730 bytes of live heap at 5,000 services of
+// 4 real servers, a tcp check on each (keepalived.conf imported), all that
+// Run holds: the Config kept with its Compiled (180), the compiled model
+// (285: each real server once, which what the Director knows of the
+// kernel's table shares while they match) and Run's own (265: what it
+// knows of each service, one probe per address and check with a 32-byte
+// subscriber per real server, 32 bytes for the Status). The table itself
+// is the kernel's. BenchmarkMemory measures it by component;
+// TestMemoryPerRealServer holds it under 1,200 bytes at 1,000 services,
+// where fixed costs weigh more.
+//
 // # Health checks
 //
 // A Check is a kind of check from package director/check, its Spec, and

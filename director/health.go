@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"os/exec"
@@ -405,7 +406,10 @@ func (cc *compiledCheck) run(ctx context.Context, env probeEnv, rs netip.AddrPor
 // Rise successes in a row restore a failed one.
 type tally struct {
 	failed bool
-	run    int // consecutive results against the current state
+	// run is the consecutive results against the current state (8 bytes
+	// with failed: one per real server and check); it stops at the
+	// largest int32, past any Rise or Fall a check could wait for.
+	run int32
 }
 
 func (t *tally) add(ok bool, chk Check) (flipped bool) {
@@ -413,12 +417,14 @@ func (t *tally) add(ok bool, chk Check) (flipped bool) {
 		t.run = 0
 		return false
 	}
-	t.run++
+	if t.run < math.MaxInt32 {
+		t.run++
+	}
 	need := chk.Fall
 	if t.failed {
 		need = chk.Rise
 	}
-	if t.run >= need {
+	if int(t.run) >= need {
 		t.failed, t.run = !t.failed, 0
 		return true
 	}

@@ -1,6 +1,7 @@
 package director
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -47,11 +48,14 @@ type service struct {
 	dests []ipvs.Destination
 	mark  *iptables.Rule
 	snat  bool
-	// checks are the health checks of each checked real server, by
-	// address (the service's Check or Checks, or the real server's own);
-	// a real server not in it is not checked.
-	checks map[netip.AddrPort]checkList
-	sorry  *ipvs.Destination // nil: no sorry server
+	// check is the health checks of its real servers (the service's Check
+	// or Checks), and own, if not nil, the real servers' own in their
+	// place, by index in dests as compiled (nil where a real server has
+	// none of its own); a real server with neither is not checked. No
+	// list or map per real server: most share their service's.
+	check checkList
+	own   []checkList
+	sorry *ipvs.Destination // nil: no sorry server
 	// quorum and hysteresis, as VirtualService has them; quorum 0: none.
 	quorum, hysteresis int
 	notify             *Notify // nil: no commands
@@ -185,6 +189,7 @@ func compile(cfg *Config) (*model, error) {
 		m.sysctls = append(m.sysctls, sysctl.Setting{Key: k, Value: v})
 	}
 	slices.SortFunc(m.sysctls, func(a, b sysctl.Setting) int { return strings.Compare(string(a.Key), string(b.Key)) })
+	m.shareChecks()
 	m.index()
 	return m, nil
 }
@@ -252,7 +257,8 @@ func compileService(vs VirtualService, where string) (*service, error) {
 	if err := ipvs.ValidateService(*k); err != nil {
 		return nil, fieldError(where, err)
 	}
-	seen := map[netip.AddrPort]bool{}
+	seen := make(map[netip.AddrPort]bool, len(vs.RealServers))
+	s.dests = make([]ipvs.Destination, 0, len(vs.RealServers))
 	for i, rs := range vs.RealServers {
 		sub := fmt.Sprintf(".realServers[%d]", i)
 		if rs.Address.Addr().Is4In6() {
@@ -270,10 +276,10 @@ func compileService(vs VirtualService, where string) (*service, error) {
 			if err != nil {
 				return nil, err
 			}
-			if s.checks == nil {
-				s.checks = map[netip.AddrPort]checkList{}
+			if s.own == nil {
+				s.own = make([]checkList, len(vs.RealServers))
 			}
-			s.checks[d.Addr] = l
+			s.own[len(s.dests)] = l
 		}
 		seen[d.Addr] = true
 		if vs.SNAT && d.Forward != ipvs.Masquerade {
@@ -348,14 +354,9 @@ func compileService(vs VirtualService, where string) (*service, error) {
 		}
 		all = l
 	}
-	for _, d := range s.dests {
-		if _, own := s.checks[d.Addr]; own || len(all) == 0 {
-			continue
-		}
-		if s.checks == nil {
-			s.checks = map[netip.AddrPort]checkList{}
-		}
-		s.checks[d.Addr] = all
+	s.check = all
+	if s.own != nil {
+		s.own = s.own[:len(s.dests)]
 	}
 	if k.Scheduler == ipvs.MaglevHashing && k.Flags&ipvs.FlagMHFallback == 0 && s.fails(Quiesce) {
 		sub := ".check"
@@ -367,14 +368,23 @@ func compileService(vs VirtualService, where string) (*service, error) {
 	return s, nil
 }
 
-// checked says whether the real server a of s has health checks.
-func (s *service) checked(a netip.AddrPort) bool { return len(s.checks[a]) > 0 }
+// checksAt is the health checks of the real server s.dests[i] (of s as
+// compiled); none: it is not checked.
+func (s *service) checksAt(i int) checkList {
+	if s.own != nil && s.own[i] != nil {
+		return s.own[i]
+	}
+	return s.check
+}
+
+// checkedAt says whether the real server s.dests[i] has health checks.
+func (s *service) checkedAt(i int) bool { return len(s.checksAt(i)) > 0 }
 
 // fails says whether a failed real server of s may get action: one has
 // checks whose onFailure it is.
 func (s *service) fails(action FailureAction) bool {
-	for _, l := range s.checks {
-		if l.onFailure() == action {
+	for i := range s.dests {
+		if l := s.checksAt(i); len(l) > 0 && l.onFailure() == action {
 			return true
 		}
 	}
@@ -459,14 +469,68 @@ func (m MarkRule) rule(mark uint32) (iptables.Rule, error) {
 func (m *model) targets() map[target]checkList {
 	out := map[target]checkList{}
 	for _, s := range m.services {
-		for _, d := range s.dests {
-			if l := s.checks[d.Addr]; len(l) > 0 {
+		for i, d := range s.dests {
+			if l := s.checksAt(i); len(l) > 0 {
 				out[target{s.svc.Key(), d.Addr}] = l
 			}
 		}
 	}
 	return out
 }
+
+// targetRef is a checked real server as the health checks and the Status
+// hold it: its service and its index in the service's dests (16 bytes,
+// where its target is 80).
+type targetRef struct {
+	s *service
+	i int
+}
+
+// target is the real server's target.
+func (r targetRef) target() target { return target{r.s.svc.Key(), r.s.dests[r.i].Addr} }
+
+// addr is the real server's address.
+func (r targetRef) addr() netip.AddrPort { return r.s.dests[r.i].Addr }
+
+// checks are the real server's checks.
+func (r targetRef) checks() checkList { return r.s.checksAt(r.i) }
+
+// checkTargets lists the checked real servers as targets() does, each
+// once, in the order Status lists them (by service key, then address):
+// the check scheduler's subscribers and the Status refer to the one
+// table.
+func (m *model) checkTargets() []targetRef {
+	order := make([]*service, 0, len(m.services))
+	n := 0
+	for _, s := range m.services {
+		c := 0
+		for i := range s.dests {
+			if s.checkedAt(i) {
+				c++
+			}
+		}
+		if c > 0 {
+			order = append(order, s)
+			n += c
+		}
+	}
+	slices.SortFunc(order, func(a, b *service) int { return cmpKey(a.svc.Key(), b.svc.Key()) })
+	refs := make([]targetRef, 0, n)
+	for _, s := range order {
+		first := len(refs)
+		for i := range s.dests {
+			if s.checkedAt(i) {
+				refs = append(refs, targetRef{s, i})
+			}
+		}
+		slices.SortFunc(refs[first:], func(a, b targetRef) int { return a.addr().Compare(b.addr()) })
+	}
+	return refs
+}
+
+// cmpTarget orders targets as Status lists them: by service key, then
+// address.
+func cmpTarget(x, y target) int { return cmp.Or(cmpKey(x.svc, y.svc), x.addr.Compare(y.addr)) }
 
 // effective is the model with its real servers taken out of service as v
 // says: the failed ones quiesced (weight 0) or removed as their service's
@@ -494,27 +558,31 @@ func (m *model) effective(v verdicts) *model {
 func (s *service) effective(v verdicts) *service {
 	k := s.svc.Key()
 	below := v.below[k]
-	down := func(a netip.AddrPort) (bool, FailureAction) {
-		tg := target{k, a}
+	down := func(i int) (bool, FailureAction) {
+		tg := target{k, s.dests[i].Addr}
 		switch {
-		case s.checked(a) && v.failed[tg]:
+		case s.checkedAt(i) && v.failed[tg]:
 			if v.disabled[tg] {
 				return true, Quiesce // disabled by hand: in place, whatever the check says
 			}
-			return true, s.checks[a].onFailure()
+			return true, s.checksAt(i).onFailure()
 		case below || v.disabled[tg]:
 			return true, Quiesce
 		}
 		return false, 0
 	}
-	if !below && !slices.ContainsFunc(s.dests, func(d ipvs.Destination) bool { hit, _ := down(d.Addr); return hit }) {
+	hit := below
+	for i := 0; i < len(s.dests) && !hit; i++ {
+		hit, _ = down(i)
+	}
+	if !hit {
 		return s
 	}
 	e := *s
 	e.dests = nil
 	up := 0
-	for _, d := range s.dests {
-		hit, action := down(d.Addr)
+	for i, d := range s.dests {
+		hit, action := down(i)
 		switch {
 		case !hit:
 			up++

@@ -36,16 +36,16 @@ func TestChecksCompile(t *testing.T) {
 	m := mustCompile(t, mustConfig(t, multiConf))
 	rs1, rs2 := netip.MustParseAddrPort("10.0.0.110:80"), netip.MustParseAddrPort("10.0.0.120:80")
 	s := m.services[0]
-	if l := s.checks[rs1]; len(l) != 2 || l[0].check.Spec.Type() != "tcp" || l[1].check.Spec.Type() != "file" || l[1].name != "checks[1] (file)" {
+	if l := s.checksAt(0); s.dests[0].Addr != rs1 || len(l) != 2 || l[0].check.Spec.Type() != "tcp" || l[1].check.Spec.Type() != "file" || l[1].name != "checks[1] (file)" {
 		t.Errorf("rs1's checks: %+v", l)
 	}
-	if l := s.checks[rs2]; len(l) != 1 || l[0].check.Spec.Type() != "http" || l.onFailure() != Remove {
+	if l := s.checksAt(1); s.dests[1].Addr != rs2 || len(l) != 1 || l[0].check.Spec.Type() != "http" || l.onFailure() != Remove {
 		t.Errorf("rs2's checks: %+v", l)
 	}
 	if !s.fails(Remove) || !s.fails(Quiesce) {
 		t.Error("the service's real servers fail both ways")
 	}
-	targets := m.targets()
+	targets := m.checkTargets()
 	if len(targets) != 3 {
 		t.Fatalf("%d targets, want 3", len(targets))
 	}
@@ -54,7 +54,7 @@ func TestChecksCompile(t *testing.T) {
 	ps := probes(targets, map[target]bool{}, time.Now())
 	subs := map[string]int{}
 	for _, p := range ps {
-		subs[p.addr.String()+" "+p.cc.check.Spec.Type()] += len(p.subs)
+		subs[p.addr().String()+" "+p.cc.check.Spec.Type()] += len(p.subs)
 	}
 	want := map[string]int{"10.0.0.110:80 tcp": 2, "10.0.0.110:80 file": 1, "10.0.0.120:80 http": 1}
 	if len(ps) != 3 || len(subs) != len(want) {
@@ -97,12 +97,12 @@ func TestChecksRefused(t *testing.T) {
 func TestScheduleSeveralChecks(t *testing.T) {
 	m := mustCompile(t, mustConfig(t, strings.Replace(multiConf, "interval: 1s}\n      - {type: file", "interval: 1s, rise: 1, fall: 1}\n      - {type: file", 1)))
 	rs1 := netip.MustParseAddrPort("10.0.0.110:80")
-	targets := map[target]checkList{}
-	for tg, l := range m.targets() {
-		if tg.addr == rs1 && len(l) == 2 {
+	var targets []targetRef
+	for _, r := range m.checkTargets() {
+		if l := r.checks(); r.addr() == rs1 && len(l) == 2 {
 			l[1].check.Rise, l[1].check.Fall = 1, 1
 			l[1].check.Interval = l[0].check.Interval
-			targets[tg] = l
+			targets = append(targets, r)
 		}
 	}
 	if len(targets) != 1 {

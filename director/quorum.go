@@ -36,9 +36,9 @@ type verdicts struct {
 func (s *service) inService(failed, disabled map[target]bool) int {
 	k := s.svc.Key()
 	n := 0
-	for _, d := range s.dests {
+	for i, d := range s.dests {
 		tg := target{k, d.Addr}
-		if d.Weight > 0 && !disabled[tg] && (!s.checked(d.Addr) || !failed[tg]) {
+		if d.Weight > 0 && !disabled[tg] && (!s.checkedAt(i) || !failed[tg]) {
 			n++
 		}
 	}

@@ -144,6 +144,7 @@ func (d *Director) knownServices(ctx context.Context, m *model) ([]ipvs.TableSer
 			}
 			d.known[k] = ts
 		}
+		d.share(k, ts) // the model's after a reload, if the same
 		out = append(out, *ts)
 	}
 	for _, k := range d.st.Services {

@@ -86,6 +86,7 @@ func (d *Director) readTable(ctx context.Context, m *model) ([]ipvs.TableService
 	known := d.known
 	if known == nil {
 		known = make(map[ipvs.Key]*ipvs.TableService, len(svcs))
+		d.knownShared = nil
 	}
 	out := d.tableBuf[:0]
 	for _, s := range svcs {
@@ -108,8 +109,13 @@ func (d *Director) readTable(ctx context.Context, m *model) ([]ipvs.TableService
 			return nil, err
 		}
 		ts, ok := known[k]
-		if !ok || !sameService(ts.Service, s) || !slices.EqualFunc(ts.Destinations, ds, sameDest) {
+		if !ok || !sameService(ts.Service, s) || !slices.EqualFunc(ts.Destinations, ds, sameDest) &&
+			!(d.knownShared[ts] && len(ts.Destinations) == len(ds) && reversed(ts.Destinations, ds)) {
+			// Kept unless it differs; a new entry holds the model's own
+			// slice when it has these settings (share).
+			delete(d.knownShared, ts) // nil, or the one replaced
 			ts = &ipvs.TableService{Service: s, Destinations: slices.Clone(ds)}
+			d.share(k, ts)
 			known[k] = ts
 		}
 		out = append(out, *ts)
@@ -121,9 +127,10 @@ func (d *Director) readTable(ctx context.Context, m *model) ([]ipvs.TableService
 		for i := range out {
 			seen[out[i].Key()] = true
 		}
-		for k := range known {
+		for k, ts := range known {
 			if !seen[k] {
 				delete(known, k)
+				delete(d.knownShared, ts)
 			}
 		}
 	}

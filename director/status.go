@@ -127,11 +127,22 @@ type VRRPInstanceStatus struct {
 // statusBook is where a Director keeps its Status, under a lock of its own
 // so that reading it never waits for an apply or a kernel call.
 type statusBook struct {
-	mu     sync.Mutex
-	s      Status // RealServers in order, updated in place
-	health map[target]int
+	mu sync.Mutex
+	s  Status // without RealServers, made from watched and health
+	// watched are the checked real servers, in the order Status lists
+	// them (the table the checks share, never changed), and health the
+	// health of each.
+	watched []targetRef
+	health  []targetHealth
 	// vrrp, while Run runs VRRP instances, reads them.
 	vrrp func() []VRRPInstanceStatus
+}
+
+// targetHealth is a watched real server's health: 16 bytes, no key (the
+// table of targets has it).
+type targetHealth struct {
+	since   int64 // when healthy last changed, Unix nanoseconds
+	healthy bool
 }
 
 // copy returns a copy of the status, with an entry in Ops and Failed for
@@ -144,7 +155,13 @@ func (b *statusBook) copy() Status {
 	for k := range opKinds {
 		s.Ops[k], s.Failed[k] = b.s.Ops[k], b.s.Failed[k]
 	}
-	s.RealServers = slices.Clone(b.s.RealServers)
+	if len(b.watched) > 0 {
+		s.RealServers = make([]RealServerHealth, len(b.watched))
+		for i, r := range b.watched {
+			h := b.health[i]
+			s.RealServers[i] = RealServerHealth{Service: r.s.svc.Key(), Addr: r.addr(), Healthy: h.healthy, Since: time.Unix(0, h.since)}
+		}
+	}
 	// Disabled and Owned are replaced whole, never changed in place.
 	return s
 }
@@ -238,38 +255,47 @@ func (b *statusBook) resynced(ok bool, drift int) {
 	b.s.Drift += uint64(drift)
 }
 
-// watch makes the checked real servers targets: one already watched keeps
-// its health and time, a new one starts as failed says, from now. No
-// targets (Run has ended) clears them.
-func (b *statusBook) watch(targets map[target]checkList, failed map[target]bool) {
-	now := time.Now()
+// watch makes the checked real servers targets, listed once each: one
+// already watched keeps its health and time, a new one starts as failed
+// says, from now. The status keeps targets (sorted, as checkTargets makes
+// them, or a sorted copy is kept), which must not change. No targets (Run
+// has ended) clears them.
+func (b *statusBook) watch(targets []targetRef, failed map[target]bool) {
+	byTarget := func(x, y targetRef) int { return cmpTarget(x.target(), y.target()) }
+	if !slices.IsSortedFunc(targets, byTarget) {
+		targets = slices.Clone(targets)
+		slices.SortFunc(targets, byTarget)
+	}
+	now := time.Now().UnixNano()
+	health := make([]targetHealth, len(targets))
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	rs := make([]RealServerHealth, 0, len(targets))
-	for tg := range targets {
-		h := RealServerHealth{Service: tg.svc, Addr: tg.addr, Healthy: !failed[tg], Since: now}
-		if i, ok := b.health[tg]; ok {
-			h = b.s.RealServers[i]
+	for i, r := range targets {
+		tg := r.target()
+		if j, ok := b.find(tg); ok {
+			health[i] = b.health[j]
+		} else {
+			health[i] = targetHealth{since: now, healthy: !failed[tg]}
 		}
-		rs = append(rs, h)
 	}
-	slices.SortFunc(rs, func(x, y RealServerHealth) int {
-		return cmp.Or(cmpKey(x.Service, y.Service), x.Addr.Compare(y.Addr))
-	})
-	b.health = make(map[target]int, len(rs))
-	for i, h := range rs {
-		b.health[target{h.Service, h.Addr}] = i
+	if len(targets) == 0 {
+		targets, health = nil, nil
 	}
-	b.s.RealServers = rs
+	b.watched, b.health = targets, health
+}
+
+// find is the index of tg in b.watched; b.mu held.
+func (b *statusBook) find(tg target) (int, bool) {
+	return slices.BinarySearchFunc(b.watched, tg, func(r targetRef, tg target) int { return cmpTarget(r.target(), tg) })
 }
 
 // flipped records a watched real server's health changing.
 func (b *statusBook) flipped(tg target, healthy bool) {
-	now := time.Now()
+	now := time.Now().UnixNano()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if i, ok := b.health[tg]; ok {
-		b.s.RealServers[i].Healthy, b.s.RealServers[i].Since = healthy, now
+	if i, ok := b.find(tg); ok {
+		b.health[i] = targetHealth{since: now, healthy: healthy}
 	}
 }
 

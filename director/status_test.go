@@ -9,6 +9,23 @@ import (
 	"github.com/lvs-go/lvs/ipvs"
 )
 
+// refsOf returns the checks' references to tgs, each of a service of its
+// own with the one real server.
+func refsOf(t *testing.T, tgs ...target) []targetRef {
+	t.Helper()
+	var out []targetRef
+	for _, tg := range tgs {
+		k := tg.svc
+		s := &service{svc: ipvs.Service{Protocol: k.Protocol, Addr: k.Addr, FirewallMark: k.FirewallMark, Family: k.Family},
+			dests: []ipvs.Destination{{Addr: tg.addr}}}
+		if r := (targetRef{s, 0}); r.target() != tg {
+			t.Fatalf("target %v made %v", tg, r.target())
+		}
+		out = append(out, targetRef{s, 0})
+	}
+	return out
+}
+
 // TestStatusHealth: the checked real servers are listed in order, start
 // as failed says, keep their health and time across a new set of targets
 // (a reload), and are cleared when Run ends; a snapshot is a copy.
@@ -19,7 +36,7 @@ func TestStatusHealth(t *testing.T) {
 	a, b, c := target{web, rs2}, target{mark, rs1}, target{web, rs1}
 	var book statusBook
 	before := time.Now()
-	book.watch(map[target]checkList{a: nil, b: nil, c: nil}, map[target]bool{a: true})
+	book.watch(refsOf(t, a, b, c), map[target]bool{a: true})
 	s := book.snapshot()
 	want := []target{c, a, b} // address services first, by address; then marks
 	if len(s.RealServers) != len(want) {
@@ -44,7 +61,7 @@ func TestStatusHealth(t *testing.T) {
 	}
 
 	// A reload drops b and keeps a as it was.
-	book.watch(map[target]checkList{a: nil, c: nil}, map[target]bool{a: true})
+	book.watch(refsOf(t, a, c), map[target]bool{a: true})
 	s = book.snapshot()
 	if len(s.RealServers) != 2 || s.RealServers[1] != flipped {
 		t.Errorf("after the reload: %+v, want a kept as %+v", s.RealServers, flipped)
@@ -81,8 +98,8 @@ func TestStatusCounters(t *testing.T) {
 // status (run with -race).
 func TestStatusConcurrent(t *testing.T) {
 	var book statusBook
-	tg := target{ipvs.Key{Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort("10.0.0.8:80")}, netip.MustParseAddrPort("10.0.0.110:80")}
-	book.watch(map[target]checkList{tg: nil}, nil)
+	tg := target{ipvs.Key{Protocol: ipvs.TCP, Addr: netip.MustParseAddrPort("10.0.0.8:80"), Family: ipvs.IPv4}, netip.MustParseAddrPort("10.0.0.110:80")}
+	book.watch(refsOf(t, tg), nil)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {

@@ -143,7 +143,10 @@ func run(o Options, parse func(*parser) error) (*director.Config, []Note, error)
 		// would be a bug.
 		return nil, im.notes, fmt.Errorf("keepalived: the imported configuration is invalid: %w", err)
 	}
-	return cfg, im.notes, nil
+	// A copy: cfg is a field of im, and would keep the parse (every
+	// node of the file) alive for as long as the caller keeps it.
+	out := *cfg
+	return &out, im.notes, nil
 }
 
 // sortNotes orders notes by file (in the order files first appear) and
