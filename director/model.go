@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/lvs-go/lvs/internal/ifname"
@@ -77,7 +78,7 @@ func compile(cfg *Config) (*model, error) {
 	seen := map[ipvs.Key]string{}
 	need := map[sysctl.Key]string{}
 	for i, vs := range cfg.Services {
-		where := fmt.Sprintf("services[%d]", i)
+		where := "services[" + strconv.Itoa(i) + "]"
 		if vs.Name != "" {
 			where += " (" + vs.Name + ")"
 		}
@@ -260,7 +261,7 @@ func compileService(vs VirtualService, where string) (*service, error) {
 	seen := make(map[netip.AddrPort]bool, len(vs.RealServers))
 	s.dests = make([]ipvs.Destination, 0, len(vs.RealServers))
 	for i, rs := range vs.RealServers {
-		sub := fmt.Sprintf(".realServers[%d]", i)
+		sub := ".realServers[" + strconv.Itoa(i) + "]" // not Sprintf: one per real server
 		if rs.Address.Addr().Is4In6() {
 			return nil, mapped(where+sub+".address", rs.Address.Addr())
 		}
