@@ -3,7 +3,10 @@ package director
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
+
+	"github.com/lvs-go/lvs/director/check"
 )
 
 // shareChecks makes the services' identical compiled checks one, and
@@ -14,14 +17,41 @@ import (
 // probe; a check whose settings cannot be written is not shared. Only
 // compile calls it, before the model is shared.
 func (m *model) shareChecks() {
-	checks := map[string]*compiledCheck{}
+	// A check's key: its settings (Spec aside, so the struct compares),
+	// its name, and its kind's fields as JSON, marshalled once per Spec
+	// value (the YAML decoder gives identical blocks one Spec).
+	type key struct {
+		c        Check
+		name     string
+		typ      string
+		settings string
+	}
+	checks := map[key]*compiledCheck{}
 	lists := map[string]checkList{}
+	specs := map[check.Spec]string{}
+	specJSON := func(sp check.Spec) (string, error) {
+		cacheable := reflect.TypeOf(sp).Comparable()
+		if cacheable {
+			if j, ok := specs[sp]; ok {
+				return j, nil
+			}
+		}
+		b, err := json.Marshal(sp)
+		if err == nil && cacheable {
+			specs[sp] = string(b)
+		}
+		return string(b), err
+	}
 	one := func(cc *compiledCheck) *compiledCheck {
-		b, err := json.Marshal(cc.check)
+		if cc.check.Spec == nil {
+			return cc
+		}
+		j, err := specJSON(cc.check.Spec)
 		if err != nil {
 			return cc
 		}
-		k := cc.name + "\x00" + string(b)
+		k := key{c: cc.check, name: cc.name, typ: cc.check.Spec.Type(), settings: j}
+		k.c.Spec = nil
 		if c, ok := checks[k]; ok {
 			return c
 		}

@@ -36,3 +36,27 @@ services:
 		t.Errorf("a real server's one check %+v, want its own, not checks[1] of the service", own)
 	}
 }
+
+// TestShareChecksByKindFields: checks that differ only in their kind's own
+// fields (an http path) or in their kind are not shared; the same kind
+// and fields are.
+func TestShareChecksByKindFields(t *testing.T) {
+	m := mustCompile(t, mustConfig(t, `
+services:
+  - {protocol: tcp, address: 10.0.0.8:80, check: {type: http, path: /a}, realServers: [{address: 10.0.0.110:80, forward: dr}]}
+  - {protocol: tcp, address: 10.0.0.9:80, check: {type: http, path: /b}, realServers: [{address: 10.0.0.110:80, forward: dr}]}
+  - {protocol: tcp, address: 10.0.0.10:80, check: {type: http, path: /a}, realServers: [{address: 10.0.0.110:80, forward: dr}]}
+  - {protocol: tcp, address: 10.0.0.11:80, check: {type: tcp}, realServers: [{address: 10.0.0.110:80, forward: dr}]}
+  - {protocol: tcp, address: 10.0.0.12:80, check: {type: udp}, realServers: [{address: 10.0.0.110:80, forward: dr}]}
+`))
+	s := m.services
+	if s[0].check[0] == s[1].check[0] {
+		t.Error("http checks of paths /a and /b are shared")
+	}
+	if s[0].check[0] != s[2].check[0] {
+		t.Error("two http checks of path /a are not shared")
+	}
+	if s[3].check[0] == s[4].check[0] {
+		t.Error("a tcp and a udp check with no fields of their own are shared")
+	}
+}

@@ -462,7 +462,7 @@ func Compile(cfg *Config) (*Compiled, error) {
 }
 
 // Config returns the configuration c was compiled from, which must not be
-// changed.
+// changed (a file's identical check blocks share one Spec, for one).
 func (c *Compiled) Config() *Config { return c.cfg }
 
 type configPlain Config

@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/lvs-go/lvs/director/check"
 	"github.com/lvs-go/lvs/internal/yamlx"
 	"github.com/lvs-go/lvs/ipvs"
 )
@@ -45,6 +46,8 @@ type decoder struct {
 	// check block with the director's fields and its kind's should not
 	// take it).
 	viaJSONs int
+	// specs are the check kinds' Specs decoded, by kind and fields.
+	specs map[string]check.Spec
 }
 
 // typeKind is how the decoder reads a type.

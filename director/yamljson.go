@@ -72,9 +72,20 @@ func (d *decoder) check(i int32, v reflect.Value) error {
 			return d.viaJSON(i, v)
 		}
 	}
-	s, err := check.Decode(typ, append(spec, '}'))
-	if err != nil {
-		return d.viaJSON(i, v)
+	spec = append(spec, '}')
+	// Identical blocks share one Spec (never changed once decoded): an
+	// imported file checks thousands of real servers the same way.
+	key := typ + "\x00" + string(spec)
+	s, ok := d.specs[key]
+	if !ok {
+		var err error
+		if s, err = check.Decode(typ, spec); err != nil {
+			return d.viaJSON(i, v)
+		}
+		if d.specs == nil {
+			d.specs = map[string]check.Spec{}
+		}
+		d.specs[key] = s
 	}
 	out.Spec = s
 	v.Set(reflect.ValueOf(out))
