@@ -37,3 +37,22 @@ func TestRelaxGC(t *testing.T) {
 		t.Errorf("with GOGC=50 set: GOGC %d, want 50", got)
 	}
 }
+
+// TestSteadyGC: the running daemon's target is steadyGCPercent, unless
+// GOGC says otherwise.
+func TestSteadyGC(t *testing.T) {
+	orig := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(orig)
+	target := func() int { p := debug.SetGCPercent(-1); debug.SetGCPercent(p); return p }
+	t.Setenv("GOGC", "")
+	steadyGC()
+	if got := target(); got != steadyGCPercent {
+		t.Errorf("GOGC %d, want %d", got, steadyGCPercent)
+	}
+	t.Setenv("GOGC", "80")
+	debug.SetGCPercent(80)
+	steadyGC()
+	if got := target(); got != 80 {
+		t.Errorf("with GOGC=80 set: GOGC %d, want 80", got)
+	}
+}
