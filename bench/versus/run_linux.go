@@ -124,6 +124,9 @@ func measureAll(o *options) int {
 	for _, n := range o.sizes {
 		var got [2]figures
 		for i, kind := range []string{"keepalived", "lvs-director"} {
+			if o.only != "" && kind != o.only {
+				continue
+			}
 			f, err := measure(o, n, kind)
 			if err != nil {
 				fmt.Printf("versus: N=%d %s: %v\n", n, kind, err)
@@ -136,7 +139,9 @@ func measureAll(o *options) int {
 		if failed {
 			break
 		}
-		report(n, o, got[0], got[1])
+		if o.only == "" {
+			report(n, o, got[0], got[1])
+		}
 	}
 	if failed {
 		return 1
@@ -477,6 +482,9 @@ func (b *bench) startWith(more ...string) error {
 		b.cmd = exec.Command(b.o.director, args...)
 	}
 	b.cmd.Stdout, b.cmd.Stderr = &b.out, &b.out
+	if b.kind == "lvs-director" && len(b.o.env) > 0 {
+		b.cmd.Env = append(os.Environ(), b.o.env...)
+	}
 	b.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	return netnsx.Do(int(b.lb.NS()), b.cmd.Start)
 }
