@@ -175,7 +175,7 @@ func (b *bench) smaps() string {
 	}
 	for _, k := range keys {
 		switch k {
-		case "Rss:", "Pss_Anon:", "Pss_File:", "Anonymous:", "Private_Clean:", "Private_Dirty:", "Shared_Clean:":
+		case "Rss:", "Pss_Anon:", "Pss_File:", "Anonymous:", "AnonHugePages:", "Private_Clean:", "Private_Dirty:", "Shared_Clean:":
 			out = append(out, fmt.Sprintf("%s %d kB", k, sum[k]))
 		}
 	}

@@ -173,6 +173,9 @@ func main() {
 		dryRun: *dryRun, teardown: *teardown, metricsAt: *metricsAt, statusPage: *page, pprof: *pprofOn, log: log, stopTimeout: 30 * time.Second,
 		version: readBuildVersion(),
 	}
+	if err := noHugePages(); err != nil {
+		log.Warn("transparent huge pages left on", "error", err) // the resident size is larger, nothing else
+	}
 	stopProfile, err := startCPUProfile(*cpuProf)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", progName(), err)
