@@ -511,9 +511,11 @@ func TestProbes(t *testing.T) {
 		{"http wrong status", Check{Spec: &check.HTTP{Path: "/", Status: []int{204}}}, false},
 		{"https on a plain port", Check{Spec: &check.HTTPS{HTTP: check.HTTP{Path: "/"}}}, false},
 		// The test binary itself as the command: no tests to run exits 0,
-		// a bad flag exits 2.
-		{"command ok", Check{Spec: &check.Command{Argv: []string{self, "-test.run=^$"}}}, true},
-		{"command fails", Check{Spec: &check.Command{Argv: []string{self, "-test.nosuchflag"}}}, false},
+		// a bad flag exits 2. Its start (race-instrumented, in an
+		// emulated guest on a loaded host) can take longer than the
+		// default 2 s timeout: these two get a long one.
+		{"command ok", Check{Spec: &check.Command{Argv: []string{self, "-test.run=^$"}}, Timeout: 30 * time.Second}, true},
+		{"command fails", Check{Spec: &check.Command{Argv: []string{self, "-test.nosuchflag"}}, Timeout: 30 * time.Second}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cc, err := compileCheck(tc.chk, false)
