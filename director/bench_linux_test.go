@@ -34,14 +34,21 @@ import (
 func benchDirector(b *testing.B, services int) (*Director, *model) {
 	b.Helper()
 	vmtest.Require(b, "ip_vs", "ip_vs_wlc", "veth", "bridge")
-	l := labtest.Build(b, lab.NAT())
-	ns := labtest.Host(b, l, lab.Director).NS()
 	var text strings.Builder
 	text.WriteString("services:\n")
 	for i := 0; i < services; i++ {
 		fmt.Fprintf(&text, "  - {protocol: tcp, address: 10.1.%d.%d:80, check: {type: tcp}, realServers: [{address: 10.0.0.110:80, forward: dr}, {address: 10.0.0.120:80, forward: dr}]}\n", i>>8, i&255)
 	}
-	cfg, err := parseConfig([]byte(text.String()))
+	return appliedInLab(b, text.String())
+}
+
+// appliedInLab builds the NAT lab and a Director in its director's
+// namespace that has applied the configuration conf.
+func appliedInLab(b *testing.B, conf string) (*Director, *model) {
+	b.Helper()
+	l := labtest.Build(b, lab.NAT())
+	ns := labtest.Host(b, l, lab.Director).NS()
+	cfg, err := parseConfig([]byte(conf))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -11,8 +11,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/lvs-go/lvs/internal/lab"
-	"github.com/lvs-go/lvs/internal/lab/labtest"
 	"github.com/lvs-go/lvs/internal/vmtest"
 	"github.com/lvs-go/lvs/ipvs"
 )
@@ -34,8 +32,6 @@ import (
 func BenchmarkResyncKernel(b *testing.B) {
 	const services, reals = 5000, 4
 	vmtest.Require(b, "ip_vs", "veth", "bridge")
-	l := labtest.Build(b, lab.NAT())
-	ns := labtest.Host(b, l, lab.Director).NS()
 	var text strings.Builder
 	text.WriteString("services:\n")
 	for i := range services {
@@ -48,27 +44,8 @@ func BenchmarkResyncKernel(b *testing.B) {
 		}
 		text.WriteString("]}\n")
 	}
-	cfg, err := parseConfig([]byte(text.String()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	m, err := compile(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	d, err := New(&Options{NetNS: int(ns)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { d.Close() })
+	d, m := appliedInLab(b, text.String())
 	ctx := context.Background()
-	p, err := d.planModel(ctx, m, verdicts{}, readTable)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := d.Apply(ctx, p); err != nil {
-		b.Fatal(err)
-	}
 	dests := float64(services * reals)
 	// step is a read within a step's deadline, as Run reads (the deadline
 	// is watched on every request).
