@@ -3,7 +3,6 @@ package director
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/netip"
 	"sync/atomic"
 	"testing"
@@ -58,20 +57,7 @@ func BenchmarkScheduler20k(b *testing.B) {
 					b.Skip("run the process in a network namespace of its own (unshare -n) to check from it")
 				}
 				d.netns = int(ns)
-				var l net.Listener
-				if err := nstest.Do(ns, func() (err error) { l, err = net.Listen("tcp", "0.0.0.0:80"); return }); err != nil {
-					b.Fatal(err)
-				}
-				b.Cleanup(func() { l.Close() })
-				go func() {
-					for {
-						c, err := l.Accept()
-						if err != nil {
-							return
-						}
-						c.Close()
-					}
-				}()
+				nstest.AcceptAndClose(b, ns, "0.0.0.0:80", nil)
 				var err error
 				if chk, err = (check.TCP{}).Compile(); err != nil {
 					b.Fatal(err)

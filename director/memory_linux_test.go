@@ -3,7 +3,6 @@ package director_test
 import (
 	"flag"
 	"fmt"
-	"net"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -55,21 +54,7 @@ func memoryBench(b *testing.B, n int) {
 	ns := nstest.New(b)
 	nstest.Run(b, int(ns), "", "ip", "route", "add", "local", "10.1.0.0/16", "dev", "lo")
 	var accepted atomic.Int64
-	var l net.Listener
-	if err := nstest.Do(ns, func() (err error) { l, err = net.Listen("tcp", "0.0.0.0:80"); return }); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			accepted.Add(1)
-			c.Close()
-		}
-	}()
+	nstest.AcceptAndClose(b, ns, "0.0.0.0:80", &accepted)
 	rs := int64(4*n + 1)
 	// Settled: every real server checked (a connection each) and a second
 	// more.

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -86,4 +87,28 @@ func CPUTime(tb testing.TB) time.Duration {
 		tb.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// AcceptAndClose listens on TCP addr in ns and closes each connection it
+// accepts, counting them in accepted if it is not nil, until the test
+// ends: a real server for connect checks.
+func AcceptAndClose(tb testing.TB, ns netns.NsHandle, addr string, accepted *atomic.Int64) {
+	tb.Helper()
+	var l net.Listener
+	if err := Do(ns, func() (err error) { l, err = net.Listen("tcp", addr); return }); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			if accepted != nil {
+				accepted.Add(1)
+			}
+			c.Close()
+		}
+	}()
 }
