@@ -123,7 +123,7 @@ func (s *socket) recv(buf []byte) (int, error) {
 	case s.errno != 0:
 		return 0, os.NewSyscallError("recvfrom", s.errno)
 	case s.n > len(buf):
-		return 0, fmt.Errorf("%w: %d bytes read into %d", errTruncated, s.n, len(buf))
+		return 0, fmt.Errorf("netlink datagram of %d bytes truncated to %d", s.n, len(buf))
 	}
 	return s.n, nil
 }

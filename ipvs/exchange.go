@@ -73,19 +73,6 @@ type transport interface {
 // datagram the kernel sends.
 const recvBufferSize = 256 << 10
 
-// recvSmallSize is the buffer a client on a kernel socket reads into first.
-// The kernel sizes each part of a dump by the largest read so far (up to
-// 32 KB), and a large part costs it more than several small ones: in the
-// VM, a table of 5,000 services x 4 destinations reads in 44% less time
-// with 4 KB reads than with 32 KB parts. A kernel that packs a part past
-// the size read (older ones fill the whole allocation, rounded up; a
-// family may ask for larger parts) has it truncated: the client then reads
-// into recvBufferSize from then on, and the query starts over.
-const recvSmallSize = 4 << 10
-
-// errTruncated is a datagram larger than the buffer read into.
-var errTruncated = errors.New("netlink datagram truncated")
-
 // Netlink message types and the generic-netlink controller's family
 // lookup (linux/netlink.h, linux/genetlink.h).
 const (
@@ -101,7 +88,7 @@ func newClient(cfg *Config) (*client, error) {
 	if err != nil {
 		return nil, &Error{Op: "dial", Err: err}
 	}
-	c, err := openClientBuf(t, make([]byte, recvSmallSize))
+	c, err := openClient(t)
 	if err != nil {
 		t.close()
 		return nil, err
@@ -116,11 +103,8 @@ func newClient(cfg *Config) (*client, error) {
 // openClient makes a client on an open transport: it asks the
 // generic-netlink controller for the IPVS family (a kernel without it
 // gives ErrNotAvailable). The lookup is not counted in Counters.
-func openClient(t transport) (*client, error) { return openClientBuf(t, nil) }
-
-// openClientBuf is openClient reading into buf (nil: recvBufferSize).
-func openClientBuf(t transport, buf []byte) (*client, error) {
-	c := &client{t: t, buf: buf}
+func openClient(t transport) (*client, error) {
+	c := &client{t: t}
 	var id uint16
 	c.mu.Lock()
 	err := c.queryLocked(context.Background(), "dial", subject{}, genlIDCtrl, ctrlCmdGetFamily, 0,
@@ -203,7 +187,6 @@ func (c *client) queryLocked(ctx context.Context, op string, subj subject, famil
 	defer stop()
 	for try := 0; ; try++ {
 		begin()
-		size := len(c.buf)
 		var status, eachErr error
 		intr := false
 		err := c.exchange(req, first, 1, dump,
@@ -216,9 +199,6 @@ func (c *client) queryLocked(ctx context.Context, op string, subj subject, famil
 			func(_ int, err error) { status = err })
 		if err != nil && dump && errors.Is(err, syscall.ENOBUFS) && try < maxDumpRetries {
 			continue // messages were lost: what is left is discarded, start over
-		}
-		if err != nil && errors.Is(err, errTruncated) && len(c.buf) > size && try < maxDumpRetries {
-			continue // a reply outgrew the buffer, now grown: start over (a query changes nothing)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -278,9 +258,6 @@ func (c *client) exchange(b []byte, first uint32, count int, dump bool,
 	for pending > 0 {
 		n, err := c.t.recv(c.buf)
 		if err != nil {
-			if errors.Is(err, errTruncated) && len(c.buf) < recvBufferSize {
-				c.buf = make([]byte, recvBufferSize) // see recvSmallSize
-			}
 			return err
 		}
 		c.reads.Add(1)

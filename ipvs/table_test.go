@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io/fs"
 	"net/netip"
 	"syscall"
@@ -122,48 +121,5 @@ func TestTableArrays(t *testing.T) {
 	got, err = c.AppendDestinations(context.Background(), svc, buf)
 	if !errors.Is(err, fs.ErrNotExist) || len(got) != 1 || &got[0] != &buf[0] {
 		t.Errorf("AppendDestinations of a missing service: %d destinations, %v; want the slice given and fs.ErrNotExist", len(got), err)
-	}
-}
-
-// truncatingTransport refuses, as the kernel's socket does, a datagram
-// larger than the buffer read into: it is lost and the read fails.
-type truncatingTransport struct {
-	*tableTransport
-	truncated int
-}
-
-func (t *truncatingTransport) recv(buf []byte) (int, error) {
-	if len(t.queue) > 0 && len(t.queue[0]) > len(buf) {
-		t.truncated++
-		t.queue = t.queue[1:]
-		return 0, fmt.Errorf("%w: %d bytes", errTruncated, len(buf))
-	}
-	return t.tableTransport.recv(buf)
-}
-
-// TestSmallBufferGrows: a client reading into a small buffer that gets a
-// larger datagram (a kernel that packs dump parts past the size read)
-// reads into the full size from then on and starts the query over: the
-// table is read whole, once.
-func TestSmallBufferGrows(t *testing.T) {
-	tr := &truncatingTransport{tableTransport: &tableTransport{dumpTransport: newDumpTransport()}}
-	tr.dests = make([][]byte, hostBenchServices)
-	for i := range tr.dests {
-		tr.dests[i] = tr.dumpTransport.dests
-	}
-	c := &Client{c: &client{t: tr, family: 30, buf: make([]byte, recvSmallSize)}}
-	tb, err := c.Table(context.Background())
-	if err != nil || len(tb.Services) != hostBenchServices || len(tb.Services[hostBenchServices-1].Destinations) != 4 {
-		t.Fatalf("Table: %v, %d services", err, len(tb.Services))
-	}
-	if tr.truncated != 1 || len(c.c.buf) != recvBufferSize {
-		t.Errorf("%d datagrams truncated, buffer %d bytes; want 1 and %d", tr.truncated, len(c.c.buf), recvBufferSize)
-	}
-	// A datagram larger than the full buffer is an error, not a loop.
-	tr.queue, tr.next = nil, 0
-	c.c.buf = make([]byte, recvBufferSize)
-	tr.svcs = [][]byte{hostMsg(30, uint16(netlink.Multi), make([]byte, recvBufferSize))}
-	if _, err := c.Services(context.Background()); !errors.Is(err, errTruncated) || tr.truncated != 2 {
-		t.Errorf("a datagram past the full buffer: %v after %d truncations, want errTruncated after one more", err, tr.truncated)
 	}
 }
