@@ -114,8 +114,10 @@ func (d *Director) readTable(ctx context.Context, m *model) ([]ipvs.TableService
 			// Kept unless it differs; a new entry holds the model's own
 			// slice when it has these settings (share).
 			delete(d.knownShared, ts) // nil, or the one replaced
-			ts = &ipvs.TableService{Service: s, Destinations: slices.Clone(ds)}
-			d.share(k, ts)
+			ts = &ipvs.TableService{Service: s, Destinations: ds}
+			if d.share(k, ts); !d.knownShared[ts] {
+				ts.Destinations = slices.Clone(ds) // ds is the read's buffer
+			}
 			known[k] = ts
 		}
 		out = append(out, *ts)
