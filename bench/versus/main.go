@@ -69,14 +69,14 @@ func parseFlags(args []string) (*options, error) {
 	fs.BoolVar(&o.verbose, "v", false, "print each daemon's last log lines after its run (lvs-director at -log-level info)")
 	fs.StringVar(&o.profile, "profile", "", "write lvs-director's profiles into this directory: CPU from start to a complete table (start-N.pprof), heap once settled (heap-N.pprof), CPU over the check window (cpu-N.pprof) and over a second reload (reload-N.pprof); read them with go tool pprof")
 	env := fs.String("director-env", "", "more environment for lvs-director, space-separated KEY=VALUE (for example \"GODEBUG=gctrace=1\", printed with -v)")
-	fs.StringVar(&o.only, "only", "", "run only this daemon (keepalived or lvs-director): no ratios")
+	fs.StringVar(&o.only, "only", "", "run only this daemon (keepalived or lvs-director; kernel: only what the kernel alone costs, as -v prints it): no ratios")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	o.flags = strings.Fields(*flags)
 	o.env = strings.Fields(*env)
-	if o.only != "" && o.only != "keepalived" && o.only != "lvs-director" {
-		return nil, fmt.Errorf("versus: -only %q: keepalived or lvs-director", o.only)
+	if o.only != "" && o.only != "keepalived" && o.only != "lvs-director" && o.only != "kernel" {
+		return nil, fmt.Errorf("versus: -only %q: keepalived, lvs-director or kernel", o.only)
 	}
 	for _, f := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -122,6 +123,11 @@ func measureAll(o *options) int {
 	}
 	failed := false
 	for _, n := range o.sizes {
+		if o.verbose || o.only == "kernel" {
+			if err := measureKernel(o, n); err != nil {
+				fmt.Printf("versus: N=%d the kernel alone: %v\n", n, err)
+			}
+		}
 		var got [2]figures
 		for i, kind := range []string{"keepalived", "lvs-director"} {
 			if o.only != "" && kind != o.only {
@@ -229,6 +235,7 @@ func measure(o *options, n int, kind string) (*figures, error) {
 		return nil, err
 	}
 	f := &figures{}
+	g0 := readGuestCPU()
 	start := time.Now()
 	if err := b.start(1); err != nil {
 		return nil, err
@@ -239,8 +246,9 @@ func measure(o *options, n int, kind string) (*figures, error) {
 	}
 	f.table = complete.Sub(start)
 	if o.verbose {
-		cpu, _ := b.cpu()
-		fmt.Printf("N=%d %s: a complete table after %v, the daemon's CPU then %v\n", n, kind, f.table.Round(time.Millisecond), cpu)
+		user, sys, faults := b.cpuSplit()
+		fmt.Printf("N=%d %s: a complete table after %v, the daemon's CPU then %v (user %v, system %v, %d page faults); the guest's meanwhile: %s\n",
+			n, kind, f.table.Round(time.Millisecond), user+sys, user, sys, faults, readGuestCPU().since(g0))
 	}
 
 	// Settle: every real server checked at least once.
@@ -642,6 +650,10 @@ func (b *bench) tree() []int {
 type procStat struct {
 	ppid int
 	cpu  time.Duration // user + system
+	user time.Duration
+	sys  time.Duration
+	// faults counts minor page faults: each a page of memory first touched.
+	faults int64
 }
 
 func stat(pid int) (procStat, error) {
@@ -660,10 +672,57 @@ func stat(pid int) (procStat, error) {
 		return procStat{}, fmt.Errorf("/proc/%d/stat: %q", pid, b)
 	}
 	ppid, _ := strconv.Atoi(f[1])
+	faults, _ := strconv.ParseInt(f[7], 10, 64)
 	ut, _ := strconv.ParseInt(f[11], 10, 64)
 	st, _ := strconv.ParseInt(f[12], 10, 64)
 	// USER_HZ is 100 on Linux.
-	return procStat{ppid: ppid, cpu: time.Duration(ut+st) * 10 * time.Millisecond}, nil
+	return procStat{ppid: ppid, cpu: time.Duration(ut+st) * 10 * time.Millisecond,
+		user: time.Duration(ut) * 10 * time.Millisecond, sys: time.Duration(st) * 10 * time.Millisecond, faults: faults}, nil
+}
+
+// guestCPU is the guest's time by kind (user, nice, system, idle, iowait,
+// irq, softirq) from /proc/stat, to show what else than the daemon took
+// the one emulated CPU during a measurement.
+type guestCPU [7]time.Duration
+
+func readGuestCPU() guestCPU {
+	var g guestCPU
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return g
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	for i := range g {
+		if i+1 < len(f) {
+			v, _ := strconv.ParseInt(f[i+1], 10, 64)
+			g[i] = time.Duration(v) * 10 * time.Millisecond
+		}
+	}
+	return g
+}
+
+func (g guestCPU) since(o guestCPU) string {
+	names := [...]string{"user", "nice", "system", "idle", "iowait", "irq", "softirq"}
+	var parts []string
+	for i, n := range names {
+		if d := g[i] - o[i]; d != 0 {
+			parts = append(parts, fmt.Sprintf("%s %v", n, d))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// cpuSplit is the tree's user and system time and its page faults.
+func (b *bench) cpuSplit() (user, sys time.Duration, faults int64) {
+	for _, pid := range b.tree() {
+		if st, err := stat(pid); err == nil {
+			user += st.user
+			sys += st.sys
+			faults += st.faults
+		}
+	}
+	return user, sys, faults
 }
 
 func (b *bench) cpu() (time.Duration, error) {
@@ -730,4 +789,48 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// measureKernel is what the kernel alone costs for the table: the same
+// services and real servers created by this process as one ipvs batch (the
+// changes built beforehand, so that the time is the kernel's and the
+// client's sending), in a fresh lab, with this process's user and system
+// time meanwhile. Neither daemon can start faster than this.
+func measureKernel(o *options, n int) error {
+	b := &bench{o: o, n: n, kind: "kernel"}
+	defer b.close()
+	if err := b.setup(); err != nil {
+		return err
+	}
+	var batch ipvs.Batch
+	add := func(vip netip.Addr, rss ...netip.Addr) {
+		svc := ipvs.Service{Protocol: ipvs.TCP, Addr: netip.AddrPortFrom(vip, 80), Scheduler: ipvs.RoundRobin}
+		batch.CreateService(svc)
+		for _, rs := range rss {
+			batch.CreateDestination(svc, ipvs.Destination{Addr: netip.AddrPortFrom(rs, 80), Forward: ipvs.DirectRoute, Weight: 1})
+		}
+	}
+	for s := range n {
+		add(vsAddr(s), rsAddr(4*s), rsAddr(4*s+1), rsAddr(4*s+2), rsAddr(4*s+3))
+	}
+	add(reactVIP, reactRS)
+	var r0, r1 unix.Rusage
+	_ = unix.Getrusage(unix.RUSAGE_SELF, &r0)
+	g0 := readGuestCPU()
+	t0 := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	results, err := b.ipvs.Apply(ctx, &batch)
+	took := time.Since(t0)
+	_ = unix.Getrusage(unix.RUSAGE_SELF, &r1)
+	if err == nil {
+		err = errors.Join(results...)
+	}
+	if err != nil {
+		return err
+	}
+	tv := func(a, b unix.Timeval) time.Duration { return time.Duration(b.Nano() - a.Nano()) }
+	fmt.Printf("N=%d the kernel: %d changes as one batch from this process in %v (user %v, system %v, %d page faults); the guest's meanwhile: %s\n",
+		n, batch.Len(), took.Round(time.Millisecond), tv(r0.Utime, r1.Utime), tv(r0.Stime, r1.Stime), r1.Minflt-r0.Minflt, readGuestCPU().since(g0))
+	return b.ipvs.Flush(ctx)
 }
