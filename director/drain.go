@@ -67,7 +67,7 @@ func (d *Director) Collect(ctx context.Context) (int, error) {
 		}
 		if r == nil || errors.Is(r, fs.ErrNotExist) {
 			d.record([]Op{o})
-			d.learn(o)
+			d.learn(&o)
 			n++
 			continue
 		}

@@ -44,7 +44,8 @@ func (d *Director) own(ts *ipvs.TableService) {
 // whose destinations the applied operations changed.
 func (d *Director) shareLearned(applied []Op) {
 	var last ipvs.Key
-	for i, o := range applied {
+	for i := range applied {
+		o := &applied[i]
 		if d.known == nil {
 			return
 		}

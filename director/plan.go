@@ -241,13 +241,13 @@ func plan(m *model, cur current, drain bool) *Plan {
 	}
 	var svcOps serviceOps
 	if len(cur.table) == 0 {
-		// Everything is created (a first apply): the operations' room at
-		// once (an Op is nearly 1 KB; growing by doubling copied them).
+		// Everything is created (a first apply): the references' room at
+		// once.
 		n := 0
 		for _, s := range m.services {
 			n += len(s.dests)
 		}
-		svcOps.services, svcOps.creates = make([]Op, 0, len(m.services)), make([]Op, 0, n)
+		svcOps.services, svcOps.creates = make([]opRef, 0, len(m.services)), make([]opRef, 0, n)
 	}
 	var svcDeletes []Op
 	wantKeys := make(map[ipvs.Key]bool, len(m.services))
@@ -257,22 +257,23 @@ func plan(m *model, cur current, drain bool) *Plan {
 		wantKeys[k] = true
 		p.owned = append(p.owned, k)
 		if i, exists := have[k]; exists {
-			svcOps.add(s, cur.table[i], true, drain)
+			svcOps.add(s, &cur.table[i], drain)
 		} else {
-			svcOps.add(s, ipvs.TableService{}, false, drain)
+			svcOps.add(s, nil, drain)
 		}
 	}
-	p.Ops = append(p.Ops, svcOps.services...)
+	// The operations' room at once: the services' and the few others'.
+	p.Ops = slices.Grow(p.Ops, len(svcOps.services)+len(svcOps.creates)+len(svcOps.updates)+len(svcOps.deletes)+len(m.vips)+len(cur.ownVIPs)+8)
+	p.Ops = appendOps(p.Ops, svcOps.services)
 	p.drains = svcOps.drains
-	destCreates, destUpdates, destDeletes := svcOps.creates, svcOps.updates, svcOps.deletes
 	// Services the director owns from before and no longer wants.
 	for _, ts := range cur.table {
 		if cur.owned[ts.Key()] && !wantKeys[ts.Key()] {
 			svcDeletes = append(svcDeletes, Op{Kind: DeleteService, Rule: ipvs.Rule{Command: ipvs.DeleteService, Service: keyOnly(ts.Service)}})
 		}
 	}
-	p.Ops = append(p.Ops, destCreates...)
-	p.Ops = append(p.Ops, destUpdates...)
+	p.Ops = appendOps(p.Ops, svcOps.creates)
+	p.Ops = appendOps(p.Ops, svcOps.updates)
 	if !slices.EqualFunc(m.marks, cur.marks, func(a, b iptables.Rule) bool { return a.String() == b.String() }) {
 		add(Op{Kind: SyncMarks, Marks: m.marks})
 	}
@@ -293,68 +294,110 @@ func plan(m *model, cur current, drain bool) *Plan {
 			add(Op{Kind: RemoveVIP, VIP: v})
 		}
 	}
-	p.Ops = append(p.Ops, destDeletes...)
+	p.Ops = appendOps(p.Ops, svcOps.deletes)
 	p.Ops = append(p.Ops, svcDeletes...)
 	return p
 }
 
 // serviceOps collects the operations on services and their destinations,
-// by kind, so that they can be put in Apply's order.
+// by kind, so that they can be put in Apply's order. They are kept as
+// references until then (an Op is nearly 1 KB: a first apply of 25,000
+// would otherwise build them twice).
 type serviceOps struct {
-	services, creates, updates, deletes []Op
+	services, creates, updates, deletes []opRef
 	drains                              []string
+}
+
+// opRef is an operation on the service s, by reference: ts is what the
+// kernel has of it (nil if nothing), dest the index of a destination in
+// s.dests (a create or an update) or, for a drain or a delete, in
+// ts.Destinations, and old the update's index in ts.Destinations.
+type opRef struct {
+	kind      OpKind
+	s         *service
+	ts        *ipvs.TableService
+	dest, old int32
+}
+
+// op builds the operation r refers to.
+func (r *opRef) op() Op {
+	svc := r.s.svc
+	switch r.kind {
+	case CreateService:
+		return Op{Kind: CreateService, Rule: ipvs.Rule{Command: ipvs.CreateService, Service: svc}}
+	case UpdateService:
+		return Op{Kind: UpdateService, Rule: ipvs.Rule{Command: ipvs.UpdateService, Service: svc},
+			Old: ipvs.Rule{Command: ipvs.UpdateService, Service: r.ts.Service}}
+	case CreateDestination:
+		return Op{Kind: CreateDestination, Rule: ipvs.Rule{Command: ipvs.CreateDestination, Service: svc, Destination: r.s.dests[r.dest]}}
+	case UpdateDestination:
+		return Op{Kind: UpdateDestination, Rule: ipvs.Rule{Command: ipvs.UpdateDestination, Service: svc, Destination: r.s.dests[r.dest]},
+			Old: ipvs.Rule{Command: ipvs.UpdateDestination, Service: svc, Destination: r.ts.Destinations[r.old]}}
+	case DrainDestination:
+		dst := r.ts.Destinations[r.dest]
+		z := settingsOf(dst)
+		z.Weight = 0
+		return Op{Kind: DrainDestination, Rule: ipvs.Rule{Command: ipvs.UpdateDestination, Service: svc, Destination: z},
+			Old: ipvs.Rule{Command: ipvs.UpdateDestination, Service: svc, Destination: dst}}
+	default: // DeleteDestination
+		return Op{Kind: DeleteDestination, Rule: ipvs.Rule{Command: ipvs.DeleteDestination, Service: svc,
+			Destination: ipvs.Destination{Addr: r.ts.Destinations[r.dest].Addr}}}
+	}
 }
 
 // scanDests is the number of destinations up to which serviceOps.add
 // matches a service's destinations by scanning rather than with maps.
 const scanDests = 16
 
-// add diffs one desired service with what the kernel has of it (ts, if
-// exists).
-func (o *serviceOps) add(s *service, ts ipvs.TableService, exists, drain bool) {
+// add diffs one desired service with what the kernel has of it (ts, nil
+// if nothing). s and ts must stay as they are until the operations are
+// built (ops, appendOps).
+func (o *serviceOps) add(s *service, ts *ipvs.TableService, drain bool) {
 	k := s.svc.Key()
 	switch {
-	case !exists:
-		o.services = append(o.services, Op{Kind: CreateService, Rule: ipvs.Rule{Command: ipvs.CreateService, Service: s.svc}})
+	case ts == nil:
+		o.services = append(o.services, opRef{kind: CreateService, s: s})
+		ts = &ipvs.TableService{}
 	case !sameService(ts.Service, s.svc):
-		o.services = append(o.services, Op{Kind: UpdateService, Rule: ipvs.Rule{Command: ipvs.UpdateService, Service: s.svc},
-			Old: ipvs.Rule{Command: ipvs.UpdateService, Service: ts.Service}})
+		o.services = append(o.services, opRef{kind: UpdateService, s: s, ts: ts})
 	}
 	// A service's few destinations are matched by a scan; many, by maps.
 	var cur, want map[netip.AddrPort]int
 	if len(ts.Destinations) > scanDests || len(s.dests) > scanDests {
 		cur, want = destIndexes(ts.Destinations), destIndexes(s.dests)
 	}
-	for _, dst := range s.dests {
+	for di := range s.dests {
+		dst := &s.dests[di]
 		i, ok := destIndex(ts.Destinations, cur, dst.Addr)
-		var old ipvs.Destination
-		if ok {
-			old = ts.Destinations[i]
-		}
 		switch {
 		case !ok:
-			o.creates = append(o.creates, Op{Kind: CreateDestination, Rule: ipvs.Rule{Command: ipvs.CreateDestination, Service: s.svc, Destination: dst}})
-		case !sameDest(old, dst):
-			o.updates = append(o.updates, Op{Kind: UpdateDestination, Rule: ipvs.Rule{Command: ipvs.UpdateDestination, Service: s.svc, Destination: dst},
-				Old: ipvs.Rule{Command: ipvs.UpdateDestination, Service: s.svc, Destination: old}})
+			o.creates = append(o.creates, opRef{kind: CreateDestination, s: s, dest: int32(di)})
+		case !sameDest(ts.Destinations[i], *dst):
+			o.updates = append(o.updates, opRef{kind: UpdateDestination, s: s, ts: ts, dest: int32(di), old: int32(i)})
 		}
 	}
-	for _, dst := range ts.Destinations {
+	for i := range ts.Destinations {
+		dst := &ts.Destinations[i]
 		if _, ok := destIndex(s.dests, want, dst.Addr); ok {
 			continue
 		}
 		if drain {
 			o.drains = append(o.drains, drainKey(k, dst.Addr))
 			if dst.Weight != 0 {
-				z := settingsOf(dst)
-				z.Weight = 0
-				o.updates = append(o.updates, Op{Kind: DrainDestination, Rule: ipvs.Rule{Command: ipvs.UpdateDestination, Service: s.svc, Destination: z},
-					Old: ipvs.Rule{Command: ipvs.UpdateDestination, Service: s.svc, Destination: dst}})
+				o.updates = append(o.updates, opRef{kind: DrainDestination, s: s, ts: ts, dest: int32(i)})
 			}
 			continue
 		}
-		o.deletes = append(o.deletes, Op{Kind: DeleteDestination, Rule: ipvs.Rule{Command: ipvs.DeleteDestination, Service: s.svc, Destination: ipvs.Destination{Addr: dst.Addr}}})
+		o.deletes = append(o.deletes, opRef{kind: DeleteDestination, s: s, ts: ts, dest: int32(i)})
 	}
+}
+
+// appendOps appends the operations of refs to ops.
+func appendOps(ops []Op, refs []opRef) []Op {
+	for i := range refs {
+		ops = append(ops, refs[i].op())
+	}
+	return ops
 }
 
 // destIndexes indexes ds by address.
@@ -379,7 +422,11 @@ func destIndex(ds []ipvs.Destination, index map[netip.AddrPort]int, a netip.Addr
 
 // ops is the collected operations in Apply's order.
 func (o *serviceOps) ops() []Op {
-	return slices.Concat(o.services, o.creates, o.updates, o.deletes)
+	out := make([]Op, 0, len(o.services)+len(o.creates)+len(o.updates)+len(o.deletes))
+	for _, refs := range [][]opRef{o.services, o.creates, o.updates, o.deletes} {
+		out = appendOps(out, refs)
+	}
+	return out
 }
 
 // sameService compares what a service is configured with (not its stats).

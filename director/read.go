@@ -195,11 +195,7 @@ func (d *Director) planFlip(m *model, v verdicts, services map[ipvs.Key]bool) (*
 		if s == nil {
 			continue
 		}
-		ts, ok := d.known[k]
-		if !ok {
-			ts = &ipvs.TableService{}
-		}
-		o.add(d.serviceWithOverrides(s).effective(v), *ts, ok, d.opts.Drain > 0)
+		o.add(d.serviceWithOverrides(s).effective(v), d.known[k], d.opts.Drain > 0)
 	}
 	return &Plan{Ops: o.ops(), drains: o.drains}, true
 }
