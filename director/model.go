@@ -75,21 +75,25 @@ func compile(cfg *Config) (*model, error) {
 	if len(cfg.Services) == 0 && !cfg.AllowNoServices {
 		return nil, &ConfigError{Reason: "no services (an empty or truncated file?); set allowNoServices to mean it"}
 	}
-	seen := map[ipvs.Key]string{}
+	seen := make(map[ipvs.Key]int, len(cfg.Services))
 	need := map[sysctl.Key]string{}
-	for i, vs := range cfg.Services {
-		where := "services[" + strconv.Itoa(i) + "]"
-		if vs.Name != "" {
-			where += " (" + vs.Name + ")"
+	// Where a service is, for an error only.
+	where := func(i int) string {
+		w := "services[" + strconv.Itoa(i) + "]"
+		if n := cfg.Services[i].Name; n != "" {
+			w += " (" + n + ")"
 		}
-		s, err := compileService(vs, where)
+		return w
+	}
+	for i, vs := range cfg.Services {
+		s, err := compileService(vs, func() string { return where(i) })
 		if err != nil {
 			return nil, err
 		}
 		if prev, dup := seen[s.svc.Key()]; dup {
-			return nil, &ConfigError{Where: where, Reason: "same service as " + prev}
+			return nil, &ConfigError{Where: where(i), Reason: "same service as " + where(prev)}
 		}
-		seen[s.svc.Key()] = where
+		seen[s.svc.Key()] = i
 		m.services = append(m.services, s)
 		if s.mark != nil {
 			m.marks = append(m.marks, *s.mark)
@@ -107,9 +111,7 @@ func compile(cfg *Config) (*model, error) {
 				need[sysctl.VSConntrack] = "1"
 			}
 		}
-		for k, v := range s.kernelDefaults() {
-			need[k] = v
-		}
+		s.addKernelDefaults(need)
 		if s.snat {
 			proto := s.svc.Protocol
 			if proto == 0 {
@@ -203,9 +205,9 @@ func mapped(where string, a netip.Addr) error {
 }
 
 // compileService converts and validates one virtual service.
-func compileService(vs VirtualService, where string) (*service, error) {
+func compileService(vs VirtualService, at func() string) (*service, error) {
 	fail := func(sub, format string, args ...any) error {
-		return &ConfigError{Where: where + sub, Reason: fmt.Sprintf(format, args...)}
+		return &ConfigError{Where: at() + sub, Reason: fmt.Sprintf(format, args...)}
 	}
 	s := &service{name: vs.Name}
 	k := &s.svc
@@ -221,7 +223,7 @@ func compileService(vs VirtualService, where string) (*service, error) {
 		if vs.Mark != nil {
 			r, err := vs.Mark.rule(vs.FirewallMark)
 			if err != nil {
-				return nil, fieldError(where+".mark", err)
+				return nil, fieldError(at()+".mark", err)
 			}
 			s.mark = &r
 		}
@@ -231,7 +233,7 @@ func compileService(vs VirtualService, where string) (*service, error) {
 		}
 		a := vs.Address
 		if a.Addr().Is4In6() {
-			return nil, mapped(where+".address", a.Addr())
+			return nil, mapped(at()+".address", a.Addr())
 		}
 		k.Protocol, k.Addr = vs.Protocol, a
 		if a.IsValid() {
@@ -256,24 +258,36 @@ func compileService(vs VirtualService, where string) (*service, error) {
 		k.Flags |= ipvs.FlagPersistent
 	}
 	if err := ipvs.ValidateService(*k); err != nil {
-		return nil, fieldError(where, err)
+		return nil, fieldError(at(), err)
 	}
-	seen := make(map[netip.AddrPort]bool, len(vs.RealServers))
+	// A real server listed twice: a scan of the few before it, or a map
+	// when many.
+	var seen map[netip.AddrPort]bool
+	if len(vs.RealServers) > scanDests {
+		seen = make(map[netip.AddrPort]bool, len(vs.RealServers))
+	}
+	listed := func(a netip.AddrPort) bool {
+		if seen != nil {
+			return seen[a]
+		}
+		return slices.ContainsFunc(s.dests, func(d ipvs.Destination) bool { return d.Addr == a })
+	}
 	s.dests = make([]ipvs.Destination, 0, len(vs.RealServers))
 	for i, rs := range vs.RealServers {
-		sub := ".realServers[" + strconv.Itoa(i) + "]" // not Sprintf: one per real server
+		// Where, for an error only.
+		sub := func() string { return ".realServers[" + strconv.Itoa(i) + "]" }
 		if rs.Address.Addr().Is4In6() {
-			return nil, mapped(where+sub+".address", rs.Address.Addr())
+			return nil, mapped(at()+sub()+".address", rs.Address.Addr())
 		}
 		d, err := compileRealServer(*k, rs)
 		if err != nil {
-			return nil, fieldError(where+sub, err)
+			return nil, fieldError(at()+sub(), err)
 		}
-		if seen[d.Addr] {
-			return nil, fail(sub, "%v listed twice", d.Addr)
+		if listed(d.Addr) {
+			return nil, fail(sub(), "%v listed twice", d.Addr)
 		}
 		if len(rs.Checks) > 0 {
-			l, err := compileChecks(rs.Checks, where+sub, k.IsFirewallMark())
+			l, err := compileChecks(rs.Checks, at()+sub(), k.IsFirewallMark())
 			if err != nil {
 				return nil, err
 			}
@@ -282,9 +296,11 @@ func compileService(vs VirtualService, where string) (*service, error) {
 			}
 			s.own[len(s.dests)] = l
 		}
-		seen[d.Addr] = true
+		if seen != nil {
+			seen[d.Addr] = true
+		}
 		if vs.SNAT && d.Forward != ipvs.Masquerade {
-			return nil, fail(sub, "snat needs forward: nat on every real server")
+			return nil, fail(sub(), "snat needs forward: nat on every real server")
 		}
 		s.dests = append(s.dests, d)
 	}
@@ -296,16 +312,16 @@ func compileService(vs VirtualService, where string) (*service, error) {
 	}
 	if vs.SorryServer != nil {
 		if vs.SorryServer.Address.Addr().Is4In6() {
-			return nil, mapped(where+".sorryServer.address", vs.SorryServer.Address.Addr())
+			return nil, mapped(at()+".sorryServer.address", vs.SorryServer.Address.Addr())
 		}
 		if len(vs.SorryServer.Checks) > 0 {
 			return nil, fail(".sorryServer.checks", "a sorry server is not checked")
 		}
 		d, err := compileRealServer(*k, *vs.SorryServer)
 		if err != nil {
-			return nil, fieldError(where+".sorryServer", err)
+			return nil, fieldError(at()+".sorryServer", err)
 		}
-		if seen[d.Addr] {
+		if listed(d.Addr) {
 			// It would never leave service (remove) or flip its weight on
 			// every plan (quiesce).
 			return nil, fail(".sorryServer", "%v is one of the real servers", d.Addr)
@@ -345,11 +361,11 @@ func compileService(vs VirtualService, where string) (*service, error) {
 	case vs.Check != nil:
 		c, err := compileCheck(*vs.Check, k.IsFirewallMark())
 		if err != nil {
-			return nil, checkConfigError(where, err)
+			return nil, checkConfigError(at(), err)
 		}
 		all = checkList{c}
 	case len(vs.Checks) > 0:
-		l, err := compileChecks(vs.Checks, where, k.IsFirewallMark())
+		l, err := compileChecks(vs.Checks, at(), k.IsFirewallMark())
 		if err != nil {
 			return nil, err
 		}
@@ -402,6 +418,12 @@ const errMHQuiesce = "quiescing a real server of an mh service (weight 0) leaves
 // defaults"); Config.Sysctls overrides them.
 func (s *service) kernelDefaults() map[sysctl.Key]string {
 	out := map[sysctl.Key]string{}
+	s.addKernelDefaults(out)
+	return out
+}
+
+// addKernelDefaults adds kernelDefaults to out.
+func (s *service) addKernelDefaults(out map[sysctl.Key]string) {
 	if s.svc.Flags&ipvs.FlagPersistent != 0 {
 		// A quiesced real server (failed, or disabled by hand) keeps its
 		// persistent clients through their templates unless these expire.
@@ -412,7 +434,6 @@ func (s *service) kernelDefaults() map[sysctl.Key]string {
 		// so that their clients reconnect, instead of timing out.
 		out[sysctl.VSExpireNodestConn] = "1"
 	}
-	return out
 }
 
 // connReuseDefault is the net.ipv4.vs.conn_reuse_mode a kernel of release

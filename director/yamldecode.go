@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/netip"
 	"reflect"
 	"strconv"
 	"strings"
@@ -29,9 +30,6 @@ func decodeConfig(doc *yamlx.Doc, c *Config) error {
 		return nil
 	}
 	d := &decoder{doc: doc, structs: map[reflect.Type][]fieldInfo{}, kinds: map[reflect.Type]typeKind{}}
-	if err := d.caseDuplicates(0); err != nil {
-		return err
-	}
 	return d.value(0, reflect.ValueOf(c).Elem())
 }
 
@@ -48,6 +46,9 @@ type decoder struct {
 	viaJSONs int
 	// specs are the check kinds' Specs decoded, by kind and fields.
 	specs map[string]check.Spec
+	// text is a buffer for UnmarshalText's argument, spec one for a
+	// check's fields.
+	text, spec []byte
 }
 
 // typeKind is how the decoder reads a type.
@@ -112,7 +113,8 @@ func (d *decoder) fail(i int32, err error, format string, args ...any) *ConfigEr
 // caseDuplicates refuses, in every mapping under i, a key twice and two
 // keys that differ only in case (encoding/json would read both into one
 // field and drop one silently); sysctls' keys are the kernel's names,
-// where case counts.
+// where case counts. The decoder checks each mapping it reads itself
+// (keysOnce); this is for a subtree given to viaJSON.
 func (d *decoder) caseDuplicates(i int32) error {
 	n := d.doc.Node(i)
 	switch n.Kind {
@@ -127,24 +129,37 @@ func (d *decoder) caseDuplicates(i int32) error {
 			idx++
 		}
 	case yamlx.Mapping:
-		sysctls := len(d.path) == 1 && d.path[0].key == "sysctls"
+		if err := d.keysOnce(i); err != nil {
+			return err
+		}
 		for k := n.First; k != yamlx.None; k = d.doc.Node(d.doc.Node(k).Next).Next {
 			key := d.doc.Node(k)
-			for p := n.First; p != k; p = d.doc.Node(d.doc.Node(p).Next).Next {
-				prev := d.doc.Node(p).Value
-				if prev == key.Value {
-					return d.fail(k, nil, "mapping key %q already defined at line %d", prev, d.doc.Node(p).Line)
-				}
-				if !sysctls && foldEqual(prev, key.Value) {
-					a, b := min(prev, key.Value), max(prev, key.Value)
-					return d.fail(k, nil, "keys %q and %q differ only in case, and name one field: keep one", a, b)
-				}
-			}
 			d.push(key.Value, 0)
 			if err := d.caseDuplicates(key.Next); err != nil {
 				return err
 			}
 			d.pop()
+		}
+	}
+	return nil
+}
+
+// keysOnce refuses, in the mapping at i (a node at the current path), a
+// key twice and, but under sysctls, two keys that differ only in case.
+func (d *decoder) keysOnce(i int32) error {
+	n := d.doc.Node(i)
+	sysctls := len(d.path) == 1 && d.path[0].key == "sysctls"
+	for k := n.First; k != yamlx.None; k = d.doc.Node(d.doc.Node(k).Next).Next {
+		key := d.doc.Node(k)
+		for p := n.First; p != k; p = d.doc.Node(d.doc.Node(p).Next).Next {
+			prev := d.doc.Node(p).Value
+			if prev == key.Value {
+				return d.fail(k, nil, "mapping key %q already defined at line %d", prev, d.doc.Node(p).Line)
+			}
+			if !sysctls && foldEqual(prev, key.Value) {
+				a, b := min(prev, key.Value), max(prev, key.Value)
+				return d.fail(k, nil, "keys %q and %q differ only in case, and name one field: keep one", a, b)
+			}
 		}
 	}
 	return nil
@@ -181,10 +196,12 @@ func lowerASCII(c byte) byte {
 	return c
 }
 
-// fieldInfo is a struct field as encoding/json sees it.
+// fieldInfo is a struct field as encoding/json sees it, and how the
+// decoder reads its type.
 type fieldInfo struct {
 	name  string
 	index []int
+	kind  typeKind
 }
 
 // fields are t's JSON fields, embedded structs' promoted.
@@ -213,7 +230,7 @@ func (d *decoder) fields(t reflect.Type) []fieldInfo {
 			if name == "" {
 				name = f.Name
 			}
-			fs = append(fs, fieldInfo{name, idx})
+			fs = append(fs, fieldInfo{name, idx, d.typeKind(f.Type)})
 		}
 	}
 	walk(t, nil)
@@ -261,6 +278,11 @@ var native = map[reflect.Type]bool{
 
 // value decodes the node at i into v.
 func (d *decoder) value(i int32, v reflect.Value) error {
+	return d.valueAs(i, v, d.typeKind(v.Type()))
+}
+
+// valueAs decodes the node at i into v, whose type is read as k says.
+func (d *decoder) valueAs(i int32, v reflect.Value, k typeKind) error {
 	n := d.doc.Node(i)
 	t := v.Type()
 	if n.Kind == yamlx.Scalar && n.Tag == yamlx.Null {
@@ -271,7 +293,7 @@ func (d *decoder) value(i int32, v reflect.Value) error {
 		}
 		return nil
 	}
-	switch d.typeKind(t) {
+	switch k {
 	case byNative:
 		switch t {
 		case durationType:
@@ -289,7 +311,25 @@ func (d *decoder) value(i int32, v reflect.Value) error {
 		if n.Kind != yamlx.Scalar {
 			return d.fail(i, nil, "want a string, not a %s", kindName(n.Kind))
 		}
-		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(n.Value)); err != nil {
+		var err error
+		switch p := v.Addr().Interface().(type) {
+		case *netip.AddrPort: // as its UnmarshalText, without a copy
+			*p = netip.AddrPort{}
+			if n.Value != "" {
+				*p, err = netip.ParseAddrPort(n.Value)
+			}
+		case *netip.Addr:
+			*p = netip.Addr{}
+			if n.Value != "" {
+				*p, err = netip.ParseAddr(n.Value)
+			}
+		case encoding.TextUnmarshaler:
+			// The text is the decoder's buffer: UnmarshalText copies what
+			// it keeps.
+			d.text = append(d.text[:0], n.Value...)
+			err = p.UnmarshalText(d.text)
+		}
+		if err != nil {
 			return d.fail(i, err, "%s", err.Error())
 		}
 		return nil
@@ -308,10 +348,11 @@ func (d *decoder) value(i int32, v reflect.Value) error {
 		}
 		cnt := d.doc.Count(i)
 		s := reflect.MakeSlice(t, cnt, cnt)
+		ek := d.typeKind(t.Elem())
 		idx := 0
 		for c := n.First; c != yamlx.None; c = d.doc.Node(c).Next {
 			d.push("", idx)
-			if err := d.value(c, s.Index(idx)); err != nil {
+			if err := d.valueAs(c, s.Index(idx), ek); err != nil {
 				return err
 			}
 			d.pop()
@@ -353,6 +394,9 @@ func (d *decoder) structValue(i int32, v reflect.Value) error {
 	if n.Kind != yamlx.Mapping {
 		return d.fail(i, nil, "want a mapping of fields, not %s", describe(n))
 	}
+	if err := d.keysOnce(i); err != nil {
+		return err
+	}
 	fs := d.fields(v.Type())
 	for k := n.First; k != yamlx.None; k = d.doc.Node(d.doc.Node(k).Next).Next {
 		key := d.doc.Node(k)
@@ -371,7 +415,7 @@ func (d *decoder) structValue(i int32, v reflect.Value) error {
 			}
 			fv = fv.Field(x)
 		}
-		if err := d.value(key.Next, fv); err != nil {
+		if err := d.valueAs(key.Next, fv, f.kind); err != nil {
 			return err
 		}
 		d.pop()
@@ -384,6 +428,9 @@ func (d *decoder) mapValue(i int32, v reflect.Value) error {
 	t := v.Type()
 	if n.Kind != yamlx.Mapping {
 		return d.fail(i, nil, "want a mapping, not %s", describe(n))
+	}
+	if err := d.keysOnce(i); err != nil {
+		return err
 	}
 	if v.IsNil() {
 		v.Set(reflect.MakeMap(t))
@@ -514,12 +561,9 @@ func (d *decoder) realServer(i int32, v reflect.Value) error {
 			return d.fail(i, nil, "real server: forward is required (nat, dr, tunnel or local)")
 		}
 	}
-	rs := RealServer{Weight: 1}
-	if err := d.structValue(i, reflect.ValueOf(&rs).Elem()); err != nil {
-		return err
-	}
-	v.Set(reflect.ValueOf(rs))
-	return nil
+	// Decoded in place: v is a list's element, addressable.
+	*v.Addr().Interface().(*RealServer) = RealServer{Weight: 1}
+	return d.structValue(i, v)
 }
 
 // boolValue reads a YAML 1.2 boolean, or YAML 1.1's yes, no, on, off.

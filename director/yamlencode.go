@@ -81,7 +81,7 @@ func (e *yamlEncoder) fieldsOf(t reflect.Type) []encField {
 	if fs, ok := e.fields[t]; ok {
 		return fs
 	}
-	d := decoder{structs: map[reflect.Type][]fieldInfo{}}
+	d := decoder{structs: map[reflect.Type][]fieldInfo{}, kinds: map[reflect.Type]typeKind{}}
 	var fs []encField
 	for _, f := range d.fields(t) {
 		_, opts, _ := strings.Cut(t.FieldByIndex(f.index).Tag.Get("json"), ",")

@@ -1,6 +1,7 @@
 package director
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -23,9 +24,14 @@ func (d *decoder) check(i int32, v reflect.Value) error {
 	if n.Kind != yamlx.Mapping {
 		return d.viaJSON(i, v)
 	}
-	var out Check
+	if err := d.keysOnce(i); err != nil {
+		return err
+	}
+	out := v.Addr().Interface().(*Check) // v is a field: decoded in place
+	*out = Check{}
 	typ := ""
-	spec := []byte{'{'}
+	spec := append(d.spec[:0], '{')
+	defer func() { d.spec = spec[:0] }()
 	for k := n.First; k != yamlx.None; k = d.doc.Node(d.doc.Node(k).Next).Next {
 		key, val := d.doc.Node(k).Value, d.doc.Node(k).Next
 		name := ""
@@ -42,6 +48,13 @@ func (d *decoder) check(i int32, v reflect.Value) error {
 		vn := d.doc.Node(val)
 		switch name {
 		case "":
+			if vn.Kind != yamlx.Scalar {
+				d.push(key, 0)
+				if err := d.caseDuplicates(val); err != nil {
+					return err
+				}
+				d.pop()
+			}
 			if len(spec) > 1 {
 				spec = append(spec, ',')
 			}
@@ -74,21 +87,22 @@ func (d *decoder) check(i int32, v reflect.Value) error {
 	}
 	spec = append(spec, '}')
 	// Identical blocks share one Spec (never changed once decoded): an
-	// imported file checks thousands of real servers the same way.
-	key := typ + "\x00" + string(spec)
-	s, ok := d.specs[key]
+	// imported file checks thousands of real servers the same way. The
+	// key is the spec with the kind after it (looked up without a copy).
+	specLen := len(spec)
+	spec = append(append(spec, 0), typ...)
+	s, ok := d.specs[string(spec)]
 	if !ok {
 		var err error
-		if s, err = check.Decode(typ, spec); err != nil {
+		if s, err = check.Decode(typ, bytes.Clone(spec[:specLen])); err != nil {
 			return d.viaJSON(i, v)
 		}
 		if d.specs == nil {
 			d.specs = map[string]check.Spec{}
 		}
-		d.specs[key] = s
+		d.specs[string(spec)] = s
 	}
 	out.Spec = s
-	v.Set(reflect.ValueOf(out))
 	return nil
 }
 
@@ -101,6 +115,9 @@ func (d *decoder) quiet(i int32, v reflect.Value) bool {
 // encoding/json's decoding, strict).
 func (d *decoder) viaJSON(i int32, v reflect.Value) error {
 	d.viaJSONs++
+	if err := d.caseDuplicates(i); err != nil {
+		return err
+	}
 	b := d.appendJSON(nil, i, v.Type())
 	var err error
 	if u, ok := v.Addr().Interface().(json.Unmarshaler); ok {

@@ -60,7 +60,8 @@ const chunkBits = 14
 
 // Doc is a parsed document: its nodes, the root first.
 type Doc struct {
-	chunks [][]Node
+	// chunks are arrays, so that Node checks one bound, not two.
+	chunks []*[1 << chunkBits]Node
 	n      int32
 }
 
@@ -73,10 +74,9 @@ func (d *Doc) Node(i int32) *Node { return &d.chunks[i>>chunkBits][i&(1<<chunkBi
 // add appends n and returns its index.
 func (d *Doc) add(n Node) int32 {
 	if int(d.n>>chunkBits) == len(d.chunks) {
-		d.chunks = append(d.chunks, make([]Node, 0, 1<<chunkBits))
+		d.chunks = append(d.chunks, new([1 << chunkBits]Node))
 	}
-	c := &d.chunks[d.n>>chunkBits]
-	*c = append(*c, n)
+	d.chunks[d.n>>chunkBits][d.n&(1<<chunkBits-1)] = n
 	d.n++
 	return d.n - 1
 }
@@ -84,9 +84,8 @@ func (d *Doc) add(n Node) int32 {
 // truncate drops the nodes from index n on.
 func (d *Doc) truncate(n int32) {
 	for d.n > n {
-		c := &d.chunks[(d.n-1)>>chunkBits]
-		*c = (*c)[:len(*c)-1]
 		d.n--
+		*d.Node(d.n) = Node{}
 	}
 }
 
