@@ -155,7 +155,8 @@ func (e *BatchError) Unwrap() error { return e.Err }
 // kernel's to refuse: its result matches errors.ErrUnsupported and
 // fs.ErrNotExist (the kernel's ENOENT). A non-nil error after
 // sending began means the socket failed or ctx ended: results then holds
-// what was acknowledged, and each change never acknowledged has an error
+// what the kernel reported (its errors, and the changes of each system call
+// whose last change was acknowledged), and each other change has an error
 // matching ErrUnacknowledged (it may or may not have been applied).
 func (c *Client) Apply(ctx context.Context, b *Batch) ([]error, error) {
 	return c.apply(ctx, b)
