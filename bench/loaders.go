@@ -54,7 +54,8 @@ var loaders = []loader{
 	{"moby/ipvs", openMoby},
 	{"cloudflare/ipvs", openCloudflare},
 	{"ipvsadm -R / -Sn", openIpvsadm},
-	{"raw pre-encoded", openRawLoader},
+	{"raw pre-encoded", openRawLoader(false)},
+	{"raw, errors only", openRawLoader(true)},
 }
 
 var bg = context.Background()
@@ -336,18 +337,32 @@ func (l *lineCounter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func openRawLoader(ns int, w *work) (*session, error) {
+// openRawLoader sends requests encoded before the clock starts, every one
+// acknowledged or (errorsOnly) only each sendmsg's last.
+func openRawLoader(errorsOnly bool) func(int, *work) (*session, error) {
+	return func(ns int, w *work) (*session, error) {
+		return openRawSession(ns, w, errorsOnly)
+	}
+}
+
+func openRawSession(ns int, w *work, errorsOnly bool) (*session, error) {
 	r, err := openRaw(ns)
 	if err != nil {
 		return nil, err
 	}
 	create, weights, remove := r.encodeCreate(w.table), r.encodeWeights(w.weights), r.encodeDelete(w.table)
-	dumps := r.dumpRequests(w.table)
-	return &session{
+	if errorsOnly {
+		create, weights, remove = create.errorsOnly(), weights.errorsOnly(), remove.errorsOnly()
+	}
+	s := &session{
 		close:   r.close,
 		create:  func() error { return r.send(create) },
 		weights: func() error { return r.send(weights) },
 		remove:  func() error { return r.send(remove) },
-		dump:    func() (int, error) { return r.dump(dumps) },
-	}, nil
+	}
+	if !errorsOnly { // a dump is one request: the same either way
+		dumps := r.dumpRequests(w.table)
+		s.dump = func() (int, error) { return r.dump(dumps) }
+	}
+	return s, nil
 }

@@ -17,6 +17,11 @@
 // the user CPU the loader's), and the Go loaders' allocations and bytes
 // per object. -profile writes CPU profiles of the SDK's loaders to
 // -profile-dir, taken in a run of their own after the timed ones.
+// -loaders runs only the loaders named (comma-separated), and -icount runs
+// the guest with QEMU's -icount shift=N,sleep=off, so that its CPU figures
+// repeat on a busy host:
+//
+//	go run . -n 1000,10000 -loaders 'raw pre-encoded,raw, errors only' -icount 3
 package main
 
 import (
@@ -34,6 +39,8 @@ type options struct {
 	profile    bool
 	profileDir string
 	timeout    time.Duration
+	loaders    string // comma-separated loader names; empty: every loader
+	icount     int
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -44,6 +51,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.BoolVar(&o.profile, "profile", false, "write CPU profiles of the SDK's loaders")
 	fs.StringVar(&o.profileDir, "profile-dir", "profiles", "where -profile writes")
 	fs.DurationVar(&o.timeout, "timeout", time.Hour, "how long the guest may run")
+	fs.StringVar(&o.loaders, "loaders", "", "run only these loaders (their names as the tables print them, comma-separated)")
+	fs.IntVar(&o.icount, "icount", 0, "run the guest with QEMU's -icount shift=N,sleep=off (0: not), for CPU figures that repeat on a busy host")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -53,6 +62,9 @@ func parseFlags(args []string) (*options, error) {
 			return nil, fmt.Errorf("bench: -n %q: want sizes from 1 to 65536", f)
 		}
 		o.sizes = append(o.sizes, n)
+	}
+	if o.icount < 0 || o.icount > 10 {
+		return nil, fmt.Errorf("bench: -icount %d: want 0 to 10", o.icount)
 	}
 	if o.reps < 1 {
 		return nil, fmt.Errorf("bench: -reps %d: want at least 1", o.reps)

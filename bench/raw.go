@@ -16,7 +16,9 @@ import (
 // The raw loader is the limit a loader can reach: the messages are encoded
 // before the clock starts, so what is timed is the kernel's work and the
 // system calls, sent as the SDK's batches are (up to batchSize requests
-// per sendmsg, each acknowledged).
+// per sendmsg, each acknowledged). Its "errors only" variant asks for an
+// acknowledgement of each sendmsg's last request alone: the kernel then
+// answers the others only if they fail.
 const batchSize = 128
 
 // IPVS generic netlink numbers (linux/ip_vs.h).
@@ -131,6 +133,27 @@ func htons(p uint16) uint16 { return p<<8 | p>>8 }
 type requests struct {
 	chunks [][]byte
 	counts []int
+	// last is the sequence number of each chunk's last request, set by
+	// errorsOnly: send then reads each chunk's replies up to that one's.
+	last []uint32
+}
+
+// errorsOnly clears NLM_F_ACK on every request but each chunk's last.
+func (q *requests) errorsOnly() *requests {
+	q.last = make([]uint32, len(q.chunks))
+	for i, c := range q.chunks {
+		for off := 0; off < len(c); {
+			l := int(binary.NativeEndian.Uint32(c[off:]))
+			if off+l < len(c) {
+				flags := binary.NativeEndian.Uint16(c[off+6:])
+				binary.NativeEndian.PutUint16(c[off+6:], flags&^unix.NLM_F_ACK)
+			} else {
+				q.last[i] = binary.NativeEndian.Uint32(c[off+8:])
+			}
+			off += (l + 3) &^ 3
+		}
+	}
+	return q
 }
 
 func (q *requests) add(msg []byte) {
@@ -180,14 +203,17 @@ func (r *raw) encodeDelete(t []ipvs.TableService) *requests {
 	return q
 }
 
-// send sends each batch and reads its acknowledgements; any error fails.
+// send sends each batch and reads its acknowledgements (with errorsOnly,
+// its error replies up to its last request's acknowledgement); any error
+// fails.
 func (r *raw) send(q *requests) error {
 	to := &unix.SockaddrNetlink{Family: unix.AF_NETLINK}
 	for i, chunk := range q.chunks {
 		if err := unix.Sendto(r.fd, chunk, 0, to); err != nil {
 			return fmt.Errorf("raw: sendmsg: %w", err)
 		}
-		for acks := 0; acks < q.counts[i]; {
+		done := false
+		for acks := 0; !done; {
 			n, err := r.read(func(h unix.NlMsghdr, body []byte) error {
 				if h.Type != unix.NLMSG_ERROR {
 					return fmt.Errorf("raw: message type %d, want an acknowledgement", h.Type)
@@ -195,12 +221,14 @@ func (r *raw) send(q *requests) error {
 				if e := int32(binary.NativeEndian.Uint32(body)); e != 0 {
 					return fmt.Errorf("raw: request %d: %w", h.Seq, unix.Errno(-e))
 				}
+				done = done || q.last != nil && h.Seq == q.last[i]
 				return nil
 			})
 			if err != nil {
 				return err
 			}
 			acks += n
+			done = done || q.last == nil && acks == q.counts[i]
 		}
 	}
 	return nil

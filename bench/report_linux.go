@@ -26,7 +26,7 @@ func printReport(w io.Writer, o *options, results map[resultKey][]sample) {
 				objects = max(1, n*4/100)
 			}
 			fmt.Fprintf(w, "\n### %s, %d x 4 (%d objects)\n\n", wl, n, objects)
-			fmt.Fprintln(w, "| loader | min | median | ratio to lvs batched | user CPU | system CPU | allocs/object | bytes/object |")
+			fmt.Fprintf(w, "| loader | min | median | ratio to %s | user CPU | system CPU | allocs/object | bytes/object |\n", loaders[0].name)
 			fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 			for _, l := range loaders {
 				ss := results[resultKey{n, wl, l.name}]
@@ -34,7 +34,7 @@ func printReport(w io.Writer, o *options, results map[resultKey][]sample) {
 					continue
 				}
 				name := l.name
-				if wl == "dump" && l.name == loaders[0].name {
+				if wl == "dump" && l.name == "lvs batched" {
 					name = "lvs Client.Table"
 				}
 				med := median(ss, func(s sample) time.Duration { return s.wall })
@@ -43,9 +43,13 @@ func printReport(w io.Writer, o *options, results map[resultKey][]sample) {
 					allocs = fmt.Sprintf("%.1f", float64(medianU(ss, func(s sample) uint64 { return s.allocs }))/float64(objects))
 					bytes = fmt.Sprintf("%.0f", float64(medianU(ss, func(s sample) uint64 { return s.bytes }))/float64(objects))
 				}
-				fmt.Fprintf(w, "| %s | %s | %s | %.2f | %s | %s | %s | %s |\n", name,
+				ratio := "n/a"
+				if base > 0 {
+					ratio = fmt.Sprintf("%.2f", float64(med)/float64(base))
+				}
+				fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", name,
 					dur(slices.MinFunc(ss, func(a, b sample) int { return int(a.wall - b.wall) }).wall), dur(med),
-					float64(med)/float64(base),
+					ratio,
 					dur(median(ss, func(s sample) time.Duration { return s.user })),
 					dur(median(ss, func(s sample) time.Duration { return s.sys })), allocs, bytes)
 			}

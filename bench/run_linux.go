@@ -32,6 +32,9 @@ var modules = []string{"ip_vs", "ip_vs_wrr"}
 func start() int {
 	parsed := func() (*options, int) {
 		o, err := parseFlags(os.Args[1:])
+		if err == nil {
+			loaders, err = selectLoaders(o.loaders)
+		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return nil, 2
@@ -69,7 +72,7 @@ func start() int {
 	out := &console{w: os.Stdout, dir: o.profileDir}
 	code, err = vm.Run(ctx, vm.Spec{
 		Init: self, Args: os.Args[1:], Modules: modules, Programs: []string{"/usr/sbin/ipvsadm"},
-		Output: out, QuietKernel: true, Memory: "2048",
+		Output: out, QuietKernel: true, Memory: "2048", ICount: o.icount,
 	})
 	if err == nil {
 		err = out.close()
@@ -79,6 +82,39 @@ func start() int {
 		return 1
 	}
 	return code
+}
+
+// selectLoaders returns the loaders named in names, comma-separated (a
+// name may itself hold a comma: "raw, errors only"), in the table's order;
+// every loader if names is empty.
+func selectLoaders(names string) ([]loader, error) {
+	if names == "" {
+		return loaders, nil
+	}
+	want := map[string]bool{}
+	cur := ""
+	for _, f := range strings.Split(names, ",") {
+		if cur != "" {
+			cur += ","
+		}
+		cur += f
+		for _, l := range loaders {
+			if l.name == strings.TrimSpace(cur) {
+				want[l.name], cur = true, ""
+				break
+			}
+		}
+	}
+	if cur != "" {
+		return nil, fmt.Errorf("bench: -loaders: no loader %q", strings.TrimSpace(cur))
+	}
+	var out []loader
+	for _, l := range loaders {
+		if want[l.name] {
+			out = append(out, l)
+		}
+	}
+	return out, nil
 }
 
 // A sample is one timed run of one workload by one loader.
@@ -364,7 +400,10 @@ func (k *checker) weights(w *work) error {
 // the host's side of the run writes them to dir.
 func profileLVS(w *work, dir string) error {
 	n := len(w.table)
-	for _, l := range loaders[:2] {
+	for _, l := range loaders {
+		if !strings.HasPrefix(l.name, "lvs ") {
+			continue
+		}
 		name := strings.ReplaceAll(l.name, " ", "-")
 		err := inNamespace(func(ns int) error {
 			s, err := l.open(ns, w)

@@ -7,8 +7,10 @@ import (
 
 // Batch collects changes to services and destinations so that Client.Apply
 // can send many of them in each system call. The kernel applies each change
-// on its own and acknowledges each: Apply reports a result per change. This
-// is what makes loading tens of thousands of services fast.
+// on its own and Apply reports a result per change; the kernel answers only
+// the changes that fail and the last of each system call, whose
+// acknowledgement says every earlier change without an answer was applied.
+// This is what makes loading tens of thousands of services fast.
 //
 // Each change is checked and encoded as it is queued, into one buffer of
 // requests that Apply sends as it is: queuing a change costs its encoded
@@ -153,7 +155,8 @@ func (e *BatchError) Unwrap() error { return e.Err }
 // kernel's to refuse: its result matches errors.ErrUnsupported and
 // fs.ErrNotExist (the kernel's ENOENT). A non-nil error after
 // sending began means the socket failed or ctx ended: results then holds
-// what was acknowledged, and each change never acknowledged has an error
+// what the kernel reported (its errors, and the changes of each system call
+// whose last change was acknowledged), and each other change has an error
 // matching ErrUnacknowledged (it may or may not have been applied).
 func (c *Client) Apply(ctx context.Context, b *Batch) ([]error, error) {
 	return c.apply(ctx, b)

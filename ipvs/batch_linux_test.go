@@ -164,3 +164,35 @@ func TestHundredThousandDestinations(t *testing.T) {
 		}
 	}
 }
+
+// TestKernelAnswersOnlyFailuresAndTheLast: the kernel answers a batch's
+// changes as the client's test transport does (kernelAcks): a change
+// without NLM_F_ACK only when it fails, so a batch of three chunks with two
+// failures takes three writes and five reads: each chunk's last
+// acknowledgement and the two error replies.
+func TestKernelAnswersOnlyFailuresAndTheLast(t *testing.T) {
+	c, _ := testClient(t)
+	ctx := ctxT(t)
+	n := 2*batchMaxMessages + 3
+	b := servicesBatch(n)
+	fails := map[int]bool{7: true, batchMaxMessages: true}
+	var pre Batch
+	for i := range fails {
+		pre.CreateService(bigTable(n)[i].Service)
+	}
+	mustApply(t, ctx, c, &pre)
+	before := c.Counters()
+	results, err := c.Apply(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range results {
+		if fails[i] != errors.Is(r, fs.ErrExist) || !fails[i] && r != nil {
+			t.Errorf("change %d: %v", i, r)
+		}
+	}
+	got := c.Counters()
+	if w, r := got.Writes-before.Writes, got.Reads-before.Reads; w != 3 || r != 5 {
+		t.Errorf("%d writes and %d reads, want 3 and 5", w, r)
+	}
+}

@@ -23,9 +23,9 @@ import (
 
 const hostBenchServices = 10000
 
-// ackTransport acknowledges every message of a sendmsg, one
-// acknowledgement a datagram, as the kernel does (an nlmsgerr of 0 with
-// the request's header).
+// ackTransport acknowledges every message of a sendmsg that asks for it
+// (NLM_F_ACK), one acknowledgement a datagram, as the kernel does (an
+// nlmsgerr of 0 with the request's header).
 type ackTransport struct {
 	acks [][]byte // reused datagrams
 	n, r int      // queued, read
@@ -35,6 +35,10 @@ func (a *ackTransport) send(b []byte) error {
 	a.n, a.r = 0, 0
 	for len(b) >= 16 {
 		l := int(binary.NativeEndian.Uint32(b))
+		if binary.NativeEndian.Uint16(b[6:])&nlmAck == 0 {
+			b = b[min(len(b), (l+3)&^3):]
+			continue
+		}
 		if a.n == len(a.acks) {
 			a.acks = append(a.acks, make([]byte, 36))
 		}

@@ -261,3 +261,13 @@ func stamp(b []byte, family uint16, seq uint32) {
 	binary.NativeEndian.PutUint16(b[4:], family)
 	binary.NativeEndian.PutUint32(b[8:], seq)
 }
+
+// setAck sets or clears NLM_F_ACK on the request that starts b: without
+// it, the kernel answers the request only if it fails.
+func setAck(b []byte, ack bool) {
+	flags := binary.NativeEndian.Uint16(b[6:]) &^ nlmAck
+	if ack {
+		flags |= nlmAck
+	}
+	binary.NativeEndian.PutUint16(b[6:], flags)
+}

@@ -49,7 +49,7 @@ func New(cfg *Config) (*Client, error) {
 type Counters struct {
 	Requests uint64 // netlink requests sent: one per change or query (a dump started over counts again)
 	Writes   uint64 // system calls that sent them
-	Reads    uint64 // datagrams read: acknowledgements, replies and dump parts
+	Reads    uint64 // datagrams read: acknowledgements (a batch: one per Write, and one per failed change), replies and dump parts
 }
 
 // Counters returns the client's counters; safe to call at any time,

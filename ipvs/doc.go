@@ -20,8 +20,9 @@
 // Every change goes one way: a single-change method (CreateService,
 // UpdateDestination, SetTimeouts, ...) is a Batch of one. Each change is
 // validated, checked against the running kernel and encoded in one place,
-// then sent, many per system call for a Batch, and acknowledged one by
-// one. The update methods write the whole object: UpdateDestination with a
+// then sent, many per system call for a Batch; the kernel answers each
+// change that fails and acknowledges each system call's last change, which
+// tells that the others were applied. The update methods write the whole object: UpdateDestination with a
 // zero Forward makes a destination masqueraded, UpdateService with an empty
 // Scheduler resets it to wlc, as ipvsadm -e and -E do. ModifyDestination
 // and ModifyService read the object, let a func change it and write it

@@ -189,7 +189,7 @@ func (c *client) queryLocked(ctx context.Context, op string, subj subject, famil
 		begin()
 		var status, eachErr error
 		intr := false
-		err := c.exchange(req, first, 1, dump,
+		err := c.exchange(req, first, 1, dump, false,
 			func(_ int, f netlink.HeaderFlags, data []byte) {
 				intr = intr || f&netlink.DumpInterrupted != 0
 				if eachErr == nil {
@@ -233,7 +233,13 @@ func (c *client) queryLocked(ctx context.Context, op string, subj subject, famil
 // cancelled context) are discarded first, and any reply whose sequence
 // number is not one of msgs' is skipped, so an abandoned call never
 // confuses a later one.
-func (c *client) exchange(b []byte, first uint32, count int, dump bool,
+//
+// With lastAck, only the last request asks for an acknowledgement
+// (NLM_F_ACK): the kernel answers the others only if they fail, with an
+// NLMSG_ERROR, and it processes a sendmsg's requests in order, so the last
+// one's acknowledgement (an error or not) ends the exchange, and every
+// earlier request without an error reply by then succeeded.
+func (c *client) exchange(b []byte, first uint32, count int, dump, lastAck bool,
 	reply func(i int, flags netlink.HeaderFlags, data []byte), done func(i int, err error)) error {
 	if c.buf == nil {
 		c.buf = make([]byte, recvBufferSize)
@@ -277,6 +283,15 @@ func (c *client) exchange(b []byte, first uint32, count int, dump bool,
 			}
 			switch typ {
 			case nlmsgError, nlmsgDone:
+				if lastAck && i == count-1 {
+					for j := range i { // no error reply: applied
+						if !finished[j] {
+							finished[j] = true
+							pending--
+							done(j, nil)
+						}
+					}
+				}
 				finished[i] = true
 				pending--
 				done(i, errnoOf(payload))

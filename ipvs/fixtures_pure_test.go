@@ -151,7 +151,8 @@ func TestRequestsMatchIpvsadm(t *testing.T) {
 	}
 }
 
-// recordTransport is a kernel that acknowledges every request and keeps
+// recordTransport is a kernel that acknowledges every request that asks
+// (NLM_F_ACK) and keeps
 // what each sendmsg carried.
 type recordTransport struct {
 	sent  [][]byte
@@ -162,7 +163,9 @@ func (r *recordTransport) send(b []byte) error {
 	r.sent = append(r.sent, append([]byte(nil), b...))
 	msgs, err := splitMessages(b)
 	for _, m := range msgs {
-		r.queue = append(r.queue, frame(nlmsgError, 0, m.Header.Sequence, make([]byte, 4)))
+		if m.Header.Flags&netlink.Acknowledge != 0 {
+			r.queue = append(r.queue, frame(nlmsgError, 0, m.Header.Sequence, make([]byte, 4)))
+		}
 	}
 	return err
 }

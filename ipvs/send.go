@@ -10,10 +10,13 @@ import (
 )
 
 // Batches are cut into chunks small enough that one sendmsg fits the
-// socket's send buffer and the acknowledgements, which the kernel queues
-// while it processes the whole sendmsg, fit the receive buffer (each ack
-// costs about 1 KiB of it; the default buffer is 208 KiB, doubled by the
-// kernel when set).
+// socket's send buffer and the replies, which the kernel queues while it
+// processes the whole sendmsg, fit the receive buffer even when every
+// request fails (each error reply costs about 1 KiB of it; the default
+// buffer is 208 KiB, doubled by the kernel when set). Only a chunk's last
+// request asks for an acknowledgement: the others are answered only when
+// they fail, which spares the kernel an acknowledgement to allocate and
+// queue, and the client a read, per change.
 const (
 	batchMaxMessages = 128
 	batchMaxBytes    = 96 << 10
@@ -113,15 +116,20 @@ func (c *client) sendLocked(ctx context.Context, batch *Batch, results []error) 
 	for start := 0; start < n; {
 		first := c.seq + 1
 		end := start
+		last := from // where the chunk's last request starts
 		for off := from; end < n && end-start < batchMaxMessages && off-from < batchMaxBytes; end++ {
 			c.seq++
 			stamp(batch.requests.b[off:], c.family, c.seq)
-			off = int(batch.entries[end].end)
+			setAck(batch.requests.b[off:], false)
+			last, off = off, int(batch.entries[end].end)
 		}
+		// Only the chunk's last request is acknowledged; the kernel
+		// answers the others only if they fail (exchange).
+		setAck(batch.requests.b[last:], true)
 		to := int(batch.entries[end-1].end)
 		acked := ackedBuf[:end-start]
 		clear(acked)
-		err := c.exchange(batch.requests.b[from:to], first, end-start, false, func(int, netlink.HeaderFlags, []byte) {}, func(i int, err error) {
+		err := c.exchange(batch.requests.b[from:to], first, end-start, false, true, func(int, netlink.HeaderFlags, []byte) {}, func(i int, err error) {
 			acked[i] = true
 			if err != nil {
 				results[start+i] = batch.kernelError(start+i, err)

@@ -126,7 +126,9 @@ func fakeBatchKernel(t *testing.T, fn func(reqs []netlink.Message) ([]netlink.Me
 // fakeTransport answers each sendmsg with fn at once and queues the
 // replies as the kernel would send them: an acknowledgement a datagram,
 // other messages two to a datagram (so that replies span datagrams); an
-// error from fn is returned by the read that reaches it.
+// error from fn is returned by the read that reaches it. As the kernel, it
+// sends an acknowledgement of success (an NLMSG_ERROR of 0) only for a
+// request that asks for one (NLM_F_ACK); fn may answer every request.
 type fakeTransport struct {
 	fn    func(reqs []netlink.Message) ([]netlink.Message, error)
 	queue []fakeDatagram
@@ -143,6 +145,7 @@ func (f *fakeTransport) send(b []byte) error {
 		return err
 	}
 	replies, err := f.fn(out)
+	replies = kernelAcks(out, replies)
 	var cur []byte
 	inCur := 0
 	flush := func() {
@@ -171,6 +174,23 @@ func (f *fakeTransport) send(b []byte) error {
 		f.queue = append(f.queue, fakeDatagram{err: err})
 	}
 	return nil
+}
+
+// kernelAcks drops from replies every acknowledgement of success to a
+// request of reqs that did not ask for one, as the kernel never sends it
+// (netlink_rcv_skb acknowledges a request with NLM_F_ACK, or one that
+// failed).
+func kernelAcks(reqs, replies []netlink.Message) []netlink.Message {
+	unasked := map[uint32]bool{}
+	for _, r := range reqs {
+		if r.Header.Flags&netlink.Acknowledge == 0 {
+			unasked[r.Header.Sequence] = true
+		}
+	}
+	return slices.DeleteFunc(replies, func(m netlink.Message) bool {
+		return m.Header.Type == netlink.Error && unasked[m.Header.Sequence] &&
+			len(m.Data) >= 4 && binary.NativeEndian.Uint32(m.Data) == 0
+	})
 }
 
 // splitMessages reads the netlink messages a sendmsg carried.
@@ -292,15 +312,17 @@ func ack(req netlink.Message, errno syscall.Errno) netlink.Message {
 	return netlink.Message{Header: netlink.Header{Type: netlink.Error, Sequence: req.Header.Sequence, PID: req.Header.PID}, Data: b}
 }
 
-// TestBatchResultsBySequence: each acknowledgement goes to its change by
-// sequence number, an error acknowledgement to the change it answers, in
-// whatever order they come.
+// TestBatchResultsBySequence: each error reply goes to the change it
+// answers by sequence number, and the last request's acknowledgement says
+// the others succeeded. (The kernel answers a sendmsg's requests in order;
+// acknowledgements of requests that did not ask for one are dropped, as
+// the kernel never sends them.)
 func TestBatchResultsBySequence(t *testing.T) {
 	c := &Client{c: fakeBatchKernel(t, func(reqs []netlink.Message) ([]netlink.Message, error) {
 		if len(reqs) != 3 {
 			return []netlink.Message{ack(reqs[0], 0)}, nil
 		}
-		return []netlink.Message{ack(reqs[2], 0), ack(reqs[1], syscall.EEXIST), ack(reqs[0], 0)}, nil
+		return []netlink.Message{ack(reqs[0], 0), ack(reqs[1], syscall.EEXIST), ack(reqs[2], 0)}, nil
 	})}
 	var b Batch
 	for _, port := range []uint16{80, 81, 82} {
@@ -324,16 +346,21 @@ func TestBatchResultsBySequence(t *testing.T) {
 
 // TestLargeBatchIsChunked: a batch larger than one sendmsg's share goes
 // out in chunks of at most batchMaxMessages requests, numbered in one
-// ascending sequence, and every acknowledgement (one per datagram, as the
-// kernel sends them) reaches its change.
+// ascending sequence, only each chunk's last request asks for an
+// acknowledgement, and every reply (one per datagram, as the kernel sends
+// them) reaches its change.
 func TestLargeBatchIsChunked(t *testing.T) {
 	const n = 3*batchMaxMessages + 5
 	var sizes []int
 	var seqs []uint32
+	var acked []int // the requests asking for an acknowledgement
 	c := &Client{c: fakeBatchKernel(t, func(reqs []netlink.Message) ([]netlink.Message, error) {
 		sizes = append(sizes, len(reqs))
 		var out []netlink.Message
 		for _, r := range reqs {
+			if r.Header.Flags&netlink.Acknowledge != 0 {
+				acked = append(acked, len(seqs))
+			}
 			seqs = append(seqs, r.Header.Sequence)
 			errno := syscall.Errno(0)
 			if len(seqs) == n { // the last change fails
@@ -354,7 +381,11 @@ func TestLargeBatchIsChunked(t *testing.T) {
 	if want := []int{batchMaxMessages, batchMaxMessages, batchMaxMessages, 5}; !slices.Equal(sizes, want) {
 		t.Errorf("sendmsg sizes %v, want %v", sizes, want)
 	}
-	if got, want := c.Counters(), (Counters{Requests: n, Writes: 4, Reads: n}); got != want {
+	if want := []int{batchMaxMessages - 1, 2*batchMaxMessages - 1, 3*batchMaxMessages - 1, n - 1}; !slices.Equal(acked, want) {
+		t.Errorf("requests with NLM_F_ACK %v, want %v (each chunk's last)", acked, want)
+	}
+	// One read per chunk: its last request's answer.
+	if got, want := c.Counters(), (Counters{Requests: n, Writes: 4, Reads: 4}); got != want {
 		t.Errorf("counters %+v, want %+v", got, want)
 	}
 	for i := 1; i < len(seqs); i++ {

@@ -16,6 +16,68 @@ func (s *suite) batch(t *testing.T) {
 	t.Run("InvalidAppliesNothing", s.batchInvalid)
 	t.Run("Empty", s.batchEmpty)
 	t.Run("SingleChange", s.batchSingle)
+	t.Run("FailuresInTheMiddleAndAtTheEnd", s.batchFailuresAtEnds)
+}
+
+// batchFailuresAtEnds: in a batch longer than one system call's share (the
+// client sends 128 changes a sendmsg, and asks the kernel to acknowledge
+// only the last of each: the others are answered only if they fail),
+// exactly the changes that fail report an error, wherever they are: in the
+// middle, on the first and last change a system call carries, and on the
+// batch's last change. The client reads on as usual afterwards.
+func (s *suite) batchFailuresAtEnds(t *testing.T) {
+	api := s.open(t)
+	const n = 300
+	svc := func(i int) ipvs.Service {
+		return ipvs.Service{Protocol: ipvs.TCP, Addr: netip.AddrPortFrom(vip4.Addr(), uint16(1000+i)), Scheduler: ipvs.RoundRobin}
+	}
+	fails := []int{1, 63, 126, 127, 128, 255, 256, 298, n - 1}
+	var pre ipvs.Batch
+	for _, i := range fails {
+		pre.CreateService(svc(i))
+	}
+	mustApply(t, api, &pre)
+	var b ipvs.Batch
+	for i := range n {
+		b.CreateService(svc(i))
+	}
+	results, err := api.Apply(ctxT(t), &b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != n {
+		t.Fatalf("%d results for %d changes", len(results), n)
+	}
+	for i, r := range results {
+		what := fmt.Sprintf("change %d", i)
+		if !slices.Contains(fails, i) {
+			if r != nil {
+				t.Errorf("%s: %v, want applied", what, r)
+			}
+			continue
+		}
+		wantErrno(t, what, r, "create service", syscall.EEXIST)
+		wantNames(t, what, r, svc(i), netip.AddrPort{})
+	}
+	if svcs := listServices(t, api); len(svcs) != n {
+		t.Errorf("%d services after the batch, want %d", len(svcs), n)
+	}
+	// The same with a failure only on the last change, which a batch of
+	// one is too.
+	var last ipvs.Batch
+	last.CreateService(svc(n))
+	last.DeleteService(svc(n + 1))
+	results, err = api.Apply(ctxT(t), &last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 2 || results[0] != nil {
+		t.Fatalf("results %v, want the create applied", results)
+	}
+	wantErrno(t, "delete of a missing service", results[1], "delete service", syscall.ESRCH)
+	if _, err := api.Service(ctxT(t), svc(n)); err != nil {
+		t.Errorf("the created service: %v", err)
+	}
 }
 
 // batchResults: each change of a batch is applied on its own, in order, and
