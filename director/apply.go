@@ -65,6 +65,7 @@ func (d *Director) applyOps(ctx context.Context, p *Plan) []FailedOp {
 		}
 		batch := p.Ops[from:to]
 		var b ipvs.Batch
+		b.Grow(len(batch))
 		for i := range batch {
 			addRule(&b, &batch[i].Rule)
 		}

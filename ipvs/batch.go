@@ -3,6 +3,7 @@ package ipvs
 import (
 	"context"
 	"fmt"
+	"slices"
 )
 
 // Batch collects changes to services and destinations so that Client.Apply
@@ -42,6 +43,21 @@ type batchCheck struct {
 
 // Len is the number of changes queued.
 func (b *Batch) Len() int { return len(b.entries) }
+
+// changeSize is about what a change takes encoded: a destination's with
+// its service's key, the largest of the common ones.
+const changeSize = 144
+
+// Grow makes room for n more changes, so that queuing them does not grow
+// the batch's buffers step by step (a batch of tens of thousands would copy
+// them a dozen times).
+func (b *Batch) Grow(n int) {
+	if n <= 0 {
+		return
+	}
+	b.requests.b = slices.Grow(b.requests.b, n*changeSize)
+	b.entries = slices.Grow(b.entries, n)
+}
 
 // Reset empties the batch, keeping its memory.
 func (b *Batch) Reset() {
