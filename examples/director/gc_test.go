@@ -1,40 +1,68 @@
 package main
 
 import (
+	"math"
 	"os"
 	"runtime/debug"
 	"testing"
 )
 
-// TestRelaxGC: relaxGC raises the collector's target until every call is
-// restored, however they interleave (a reload during the start), restoring
-// twice restores once, and an operator's GOGC is left alone.
+// TestRelaxGC: relaxGC stops the collector, with a memory limit of at
+// least relaxedLimit that grows with the file's size, until every call is
+// restored, however they interleave (a reload during the start); a later
+// call only raises the limit; restoring twice restores once; an
+// operator's GOGC or GOMEMLIMIT is left alone.
 func TestRelaxGC(t *testing.T) {
-	if os.Getenv("GOGC") != "" {
-		t.Skip("GOGC is set")
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		t.Skip("GOGC or GOMEMLIMIT is set")
 	}
 	orig := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(orig)
+	origLimit := debug.SetMemoryLimit(math.MaxInt64)
+	defer debug.SetMemoryLimit(origLimit)
 	target := func() int { p := debug.SetGCPercent(-1); debug.SetGCPercent(p); return p }
-	start := relaxGC()
-	if got := target(); got != relaxedGC {
-		t.Fatalf("relaxed: GOGC %d, want %d", got, relaxedGC)
+	limit := func() int64 { return debug.SetMemoryLimit(-1) }
+	start := relaxGC(1000)
+	if got := target(); got != -1 {
+		t.Fatalf("relaxed: GOGC %d, want off (-1)", got)
 	}
-	reload := relaxGC()
+	if got := limit(); got < relaxedLimit || got > relaxedLimit+liveHeap()+relaxedPerByte*1000 {
+		t.Fatalf("relaxed for a small file: limit %d, want %d", got, int64(relaxedLimit))
+	}
+	const big = 100 << 20 // a file whose share passes relaxedLimit
+	reload := relaxGC(big)
+	if got := limit(); got < relaxedPerByte*big {
+		t.Errorf("relaxed again for a %d-byte file: limit %d, want at least %d", big, got, relaxedPerByte*big)
+	}
+	small := relaxGC(0)
+	if got := limit(); got < relaxedPerByte*big {
+		t.Errorf("a later call for a smaller file lowered the limit to %d", got)
+	}
+	small()
 	start()
 	start()
-	if got := target(); got != relaxedGC {
-		t.Errorf("one of two restored (the other twice): GOGC %d, want %d", got, relaxedGC)
+	if got := target(); got != -1 {
+		t.Errorf("one of two restored (the other twice): GOGC %d, want off", got)
 	}
 	reload()
 	if got := target(); got != 100 {
-		t.Errorf("both restored: GOGC %d, want 100", got)
+		t.Errorf("all restored: GOGC %d, want 100", got)
+	}
+	if got := limit(); got != math.MaxInt64 {
+		t.Errorf("all restored: limit %d, want none", got)
 	}
 	t.Setenv("GOGC", "50")
 	debug.SetGCPercent(50)
-	defer relaxGC()()
+	restore := relaxGC(big)
 	if got := target(); got != 50 {
 		t.Errorf("with GOGC=50 set: GOGC %d, want 50", got)
+	}
+	restore()
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "1GiB")
+	defer relaxGC(big)()
+	if got, l := target(), limit(); got != 50 || l != math.MaxInt64 {
+		t.Errorf("with GOMEMLIMIT set: GOGC %d, limit %d, want both left alone", got, l)
 	}
 }
 
