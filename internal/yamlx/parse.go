@@ -1,6 +1,7 @@
 package yamlx
 
 import (
+	"encoding/binary"
 	"errors"
 	"strconv"
 	"unicode/utf8"
@@ -33,10 +34,35 @@ func parseFast(b []byte) (d *Doc, err error) {
 	return p.doc, nil
 }
 
+// asciiWord reports whether each byte of x is printable ASCII (0x20 to
+// 0x7e) or '\n'. Each test below is exact per byte: no sum carries from
+// one byte into the next.
+func asciiWord(x uint64) bool {
+	const ones, highs, sevens = 0x0101010101010101, 0x8080808080808080, 0x7f7f7f7f7f7f7f7f
+	if ((x+ones)|x)&highs != 0 {
+		return false // a byte of 0x7f or more (0xff carries, but is caught by x itself)
+	}
+	ctl := ^((x & sevens) + 0x60*ones) & highs // bytes below 0x20
+	if ctl == 0 {
+		return true
+	}
+	nl := x ^ 0x0a*ones
+	newlines := ^(((nl & sevens) + sevens) | nl) & highs // bytes equal to '\n'
+	return ctl == newlines
+}
+
 // printable reports whether b is valid UTF-8 of YAML's printable
 // characters, with no tab or carriage return.
 func printable(b []byte) bool {
 	for i := 0; i < len(b); {
+		// Eight bytes at a time while they are all printable ASCII or a
+		// line's end.
+		for i+8 <= len(b) && asciiWord(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
+		if i >= len(b) {
+			break
+		}
 		c := b[i]
 		if c < utf8.RuneSelf {
 			if c < ' ' && c != '\n' || c == 0x7f {
@@ -211,7 +237,11 @@ func (p *parser) isKey() (bool, error) {
 	save := *p
 	n := p.doc.n
 	defer func() { p.doc.truncate(n); *p = save }()
-	if _, err := p.scalar(false); err != nil {
+	if c := p.peek(); c == '"' || c == '\'' {
+		if _, err := p.scalar(false); err != nil {
+			return false, err
+		}
+	} else if _, err := p.plain(false); err != nil {
 		return false, err
 	}
 	return p.peek() == ':' && p.blankAt(1), nil
@@ -509,12 +539,23 @@ func (p *parser) scalar(inFlow bool) (int32, error) {
 			return 0, err
 		}
 		return p.doc.add(Node{Kind: Scalar, Tag: Str, Value: v, Line: line, First: None, Next: None}), nil
+	}
+	v, err := p.plain(inFlow)
+	if err != nil {
+		return 0, err
+	}
+	return p.doc.add(Node{Kind: Scalar, Tag: Resolve(v), Value: v, Line: line, First: None, Next: None}), nil
+}
+
+// plain reads a plain scalar at s[i] and returns its text.
+func (p *parser) plain(inFlow bool) (string, error) {
+	switch c := p.peek(); c {
 	case '-', '?', ':':
 		if p.blankAt(1) || c != '-' || inFlow && (p.at(1, ',') || p.at(1, ']') || p.at(1, '}') || p.at(1, '[') || p.at(1, '{')) {
-			return 0, errSlow
+			return "", errSlow
 		}
 	case ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '%', '@', '`', 0, '\n', ' ':
-		return 0, errSlow
+		return "", errSlow
 	}
 	start := p.i
 	end := p.i
@@ -527,7 +568,7 @@ func (p *parser) scalar(inFlow bool) (int32, error) {
 			continue
 		}
 		if c >= 0x80 || c < ' ' && c != '\n' || c == 0x7f {
-			return 0, errSlow
+			return "", errSlow
 		}
 		if c == '\n' {
 			break
@@ -540,7 +581,7 @@ func (p *parser) scalar(inFlow bool) (int32, error) {
 		}
 		if inFlow && (c == ',' || c == ']' || c == '}' || c == '[' || c == '{') {
 			if c == '[' || c == '{' {
-				return 0, errSlow
+				return "", errSlow
 			}
 			break
 		}
@@ -559,11 +600,11 @@ func (p *parser) scalar(inFlow bool) (int32, error) {
 			p.i++
 		}
 		if c := p.peek(); c != ',' && c != ']' && c != '}' && c != ':' && c != '#' {
-			return 0, errSlow
+			return "", errSlow
 		}
 		*p = save
 	}
-	return p.doc.add(Node{Kind: Scalar, Tag: Resolve(v), Value: v, Line: line, First: None, Next: None}), nil
+	return v, nil
 }
 
 // plainByte marks the bytes a plain scalar's scan passes over without a

@@ -125,6 +125,13 @@ func (d *Doc) MapValue(i int32, key string) int32 {
 // Resolve returns the tag YAML 1.2's core schema (as yaml/v3 reads it)
 // gives the plain scalar s; timestamps are Str.
 func Resolve(s string) Tag {
+	// Most scalars are words (keys, names): a letter first, but for the
+	// n, t and f of null, true and false, is a string.
+	if len(s) > 0 {
+		if c := s[0] | 0x20; 'a' <= c && c <= 'z' && c != 'n' && c != 't' && c != 'f' {
+			return Str
+		}
+	}
 	switch s {
 	case "", "~", "null", "Null", "NULL":
 		return Null
