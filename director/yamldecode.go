@@ -49,6 +49,9 @@ type decoder struct {
 	// text is a buffer for UnmarshalText's argument, spec one for a
 	// check's fields.
 	text, spec []byte
+	// general turns the plain paths off (plainRealServer): the tests
+	// compare their results with the general way's.
+	general bool
 }
 
 // typeKind is how the decoder reads a type.
@@ -550,6 +553,10 @@ func (d *decoder) serviceFlags(i int32, v reflect.Value) error {
 // 1 when the file has none, and a forwarding method it must name.
 func (d *decoder) realServer(i int32, v reflect.Value) error {
 	n := d.doc.Node(i)
+	rs := v.Addr().Interface().(*RealServer) // v is a list's element, addressable
+	if n.Kind == yamlx.Mapping && !d.general && d.plainRealServer(i, rs) {
+		return nil
+	}
 	if n.Kind == yamlx.Mapping {
 		forward := false
 		for k := n.First; k != yamlx.None; k = d.doc.Node(d.doc.Node(k).Next).Next {
@@ -561,9 +568,61 @@ func (d *decoder) realServer(i int32, v reflect.Value) error {
 			return d.fail(i, nil, "real server: forward is required (nat, dr, tunnel or local)")
 		}
 	}
-	// Decoded in place: v is a list's element, addressable.
-	*v.Addr().Interface().(*RealServer) = RealServer{Weight: 1}
+	*rs = RealServer{Weight: 1}
 	return d.structValue(i, v)
+}
+
+// plainRealServer decodes the mapping at i into rs without reflection if
+// it is what nearly every file has, each key once and spelt as its field:
+// address, forward (required) and weight, each a plain scalar that reads.
+// Otherwise it reports false, and realServer decodes the mapping the
+// general way, for its errors.
+func (d *decoder) plainRealServer(i int32, rs *RealServer) bool {
+	*rs = RealServer{Weight: 1}
+	var seen [3]bool
+	for k := d.doc.Node(i).First; k != yamlx.None; {
+		key := d.doc.Node(k)
+		val := d.doc.Node(key.Next)
+		k = val.Next
+		if val.Kind != yamlx.Scalar || val.Tag == yamlx.Null {
+			return false
+		}
+		var f int
+		switch key.Value {
+		case "address":
+			if val.Value == "" {
+				return false
+			}
+			a, err := netip.ParseAddrPort(val.Value)
+			if err != nil {
+				return false
+			}
+			rs.Address = a
+		case "forward":
+			f = 1
+			d.text = append(d.text[:0], val.Value...)
+			if rs.Forward.UnmarshalText(d.text) != nil {
+				return false
+			}
+		case "weight":
+			f = 2
+			if val.Tag != yamlx.Int {
+				return false
+			}
+			w, ok := yamlx.ParseInt(val.Value)
+			if !ok || w.Neg || w.Abs > math.MaxInt32 {
+				return false
+			}
+			rs.Weight = int(w.Abs)
+		default:
+			return false
+		}
+		if seen[f] {
+			return false
+		}
+		seen[f] = true
+	}
+	return seen[1]
 }
 
 // boolValue reads a YAML 1.2 boolean, or YAML 1.1's yes, no, on, off.

@@ -3,6 +3,7 @@ package director
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -239,5 +240,65 @@ func TestFoldEqual(t *testing.T) {
 				t.Errorf("foldEqual(%q, %q) = %v, want %v", a, b, got, want)
 			}
 		}
+	}
+}
+
+// TestPlainRealServer: the real servers plainRealServer decodes come out
+// as the general way decodes them, and those it leaves to it (other
+// fields, other spellings, a key twice, values that do not read) decode
+// or fail as before; the common shape takes the plain path.
+func TestPlainRealServer(t *testing.T) {
+	rss := []string{
+		"{address: 10.0.1.1:80, forward: dr}",
+		"{address: 10.0.1.1:80, forward: dr, weight: 3}",
+		"{forward: nat, weight: 0, address: '[2001:db8::1]:8080'}",
+		"{address: 10.0.1.1:80, forward: tunnel, weight: 2, tunnel: {type: gue, port: 6080}}",
+		"{address: 10.0.1.1:80, forward: dr, weight: 0x10}",
+		"{address: 10.0.1.1:80, forward: dr, weight: -1}",
+		"{address: 10.0.1.1:80, forward: dr, weight: 1.0}",
+		"{address: 10.0.1.1:80, forward: dr, weight: '2'}",
+		"{address: 10.0.1.1:80, forward: dr, weight: 99999999999}",
+		"{address: 10.0.1.1:80, forward: dr, weight: null}",
+		"{address: 10.0.1.1:80, forward: DR}",
+		"{address: 10.0.1.1:80, forward: bogus}",
+		"{address: 10.0.1.1:80}",
+		"{address: 10.0.1.1:80, forward: null}",
+		"{address: 10.0.1.1, forward: dr}",
+		"{address: '', forward: dr}",
+		"{address: 10.0.1.1:80, forward: dr, forward: nat}",
+		"{address: 10.0.1.1:80, Forward: dr}",
+		"{address: 10.0.1.1:80, forward: dr, upperThreshold: 10, lowerThreshold: 5}",
+		"{address: 10.0.1.1:80, forward: dr, checks: [{type: tcp}]}",
+		"{address: 10.0.1.1:80, forward: dr, color: red}",
+		"{address: [10.0.1.1], forward: dr}",
+	}
+	decode := func(conf string, general bool) (Config, *decoder, error) {
+		doc, err := yamlx.Parse([]byte(conf))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c Config
+		d := &decoder{doc: doc, structs: map[reflect.Type][]fieldInfo{}, kinds: map[reflect.Type]typeKind{}, general: general}
+		return c, d, d.value(0, reflect.ValueOf(&c).Elem())
+	}
+	for _, rs := range rss {
+		conf := "services:\n- address: 10.0.0.1:80\n  realServers:\n  - " + rs + "\n"
+		plain, _, perr := decode(conf, false)
+		general, _, gerr := decode(conf, true)
+		if fmt.Sprint(perr) != fmt.Sprint(gerr) {
+			t.Errorf("%s: error %v, the general way's %v", rs, perr, gerr)
+			continue
+		}
+		if perr == nil && !reflect.DeepEqual(plain, general) {
+			t.Errorf("%s: decoded %+v, the general way %+v", rs, plain.Services[0].RealServers, general.Services[0].RealServers)
+		}
+	}
+	// The common shape takes the plain path: no field is looked up.
+	_, d, err := decode("services:\n- address: 10.0.0.1:80\n  realServers:\n  - {address: 10.0.1.1:80, forward: dr, weight: 2}\n", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := d.structs[realServerType]; ok {
+		t.Error("a plain real server was decoded the general way")
 	}
 }
