@@ -22,12 +22,24 @@
 // address of 10.1.0.0/16 (a local route), so every check is a real TCP
 // handshake with a listener.
 //
+// At each N the benchmark first builds the same table itself, as one
+// ipvs batch whose changes are built beforehand, and removes it: what the
+// kernel alone costs, which no daemon can start faster than, printed under
+// the table. It also pays the kernel's first-time costs at that size (its
+// caches and per-CPU chunks growing) for both daemons alike. With -v each
+// daemon's start is broken down further (user and system time, page
+// faults, the guest's other work meanwhile).
+//
 // With -profile DIR the director also serves its profiles (-pprof), and
 // the benchmark takes them in the guest and writes them into DIR on the
 // host, with each daemon's memory map summary (smaps_rollup) in its output:
 //
 //	go run ./versus -n 1000 -profile /tmp/prof
 //	go tool pprof -top /tmp/prof/cpu-1000.pprof
+//
+// With -profile the director runs with its profiles served and one taken
+// during the check window, which adds to its CPU per check: take the
+// table's figures from a run without it.
 //
 // The guest runs with -icount shift=3,sleep=off: its clock counts
 // instructions, so the CPU and time figures are the guest's own and repeat
@@ -69,7 +81,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.BoolVar(&o.verbose, "v", false, "print each daemon's last log lines after its run (lvs-director at -log-level info)")
 	fs.StringVar(&o.profile, "profile", "", "write lvs-director's profiles into this directory: CPU from start to a complete table (start-N.pprof), heap once settled (heap-N.pprof), CPU over the check window (cpu-N.pprof) and over a second reload (reload-N.pprof); read them with go tool pprof")
 	env := fs.String("director-env", "", "more environment for lvs-director, space-separated KEY=VALUE (for example \"GODEBUG=gctrace=1\", printed with -v)")
-	fs.StringVar(&o.only, "only", "", "run only this daemon (keepalived or lvs-director; kernel: only what the kernel alone costs, as -v prints it): no ratios")
+	fs.StringVar(&o.only, "only", "", "run only this daemon (keepalived or lvs-director; kernel: only what the kernel alone costs, which every run measures first at each N): no ratios")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
