@@ -66,6 +66,37 @@ func bigKeepalived(n int) []byte {
 	return b.Bytes()
 }
 
+// importedConfig is what lvs-director -import writes for bench/versus's
+// keepalived.conf of n virtual servers: 4 real servers each (DR, weight
+// 1) and the virtual server's TCP_CHECK as the service's check (about 485
+// bytes a service: 5,000 make 2.4 MB).
+func importedConfig(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString("# keepalived.conf:1: global_defs: not carried over\nservices:\n")
+	for s := range n {
+		fmt.Fprintf(&b, "- name: virtual_server 10.100.%d.%d 80\n  protocol: tcp\n  address: 10.100.%d.%d:80\n  scheduler: rr\n  realServers:\n",
+			s/250, s%250+1, s/250, s%250+1)
+		for k := 4 * s; k < 4*s+4; k++ {
+			fmt.Fprintf(&b, "  - address: 10.1.%d.%d:80\n    forward: dr\n    weight: 1\n", k/250, k%250+1)
+		}
+		b.WriteString("  check:\n    type: tcp\n    interval: 3m20s\n    timeout: 3s\n    jitter: 3m20s\n    rise: 1\n    fall: 2\n    retryDelay: 1s\n    onFailure: remove\n")
+	}
+	return b.Bytes()
+}
+
+// BenchmarkParseImported: Parse of the configuration bench/versus runs at
+// N = 5,000 (importedConfig, 2.4 MB), from the file's bytes to a Compiled.
+func BenchmarkParseImported(b *testing.B) {
+	cfg := importedConfig(5000)
+	b.SetBytes(int64(len(cfg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse(cfg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // TestWriteParseFiles writes services-100k.yaml and keepalived-40k.conf
 // into -parsegen's directory, for lvs-director -check and -import under
 // /usr/bin/time -v.
