@@ -278,10 +278,9 @@ var gcRelax struct {
 // applying it) unless the heap reaches a limit: what is live now, plus
 // relaxedPerByte times size, and at least relaxedLimit. A start from
 // nothing then collects once (releaseMemory, when ready), not several
-// times as the heap grows: in the benchmark beside keepalived (bench/versus)
-// the 1,000-service start took a sixth less time than with GOGC 400, the
-// 5,000-service one a tenth, and the heap peaked no higher (the limit,
-// unlike a percentage, does not grow with what is live). Past the limit
+// times as the heap grows, and for a big file the heap peaks lower than
+// a percentage over what is live would let it (GOGC 400 allowed five
+// times the live heap). Past the limit
 // the collector runs as the memory limit has it run (GOMEMLIMIT). It
 // returns what restores both settings once every relaxGC call has been
 // restored; a later call only ever raises the limit. An operator's GOGC or
