@@ -356,21 +356,23 @@ func (im *importer) checker(vs *virtualServer, rs *realServer, n *node, addr net
 		b.notes = append(b.notes, Note{File: n.file, Line: n.line, Block: rs.block, Option: n.key(),
 			Reason: "the director's udp check needs a reply; without require_reply keepalived's passes unless an ICMP error comes back"})
 	}
+	// Each Spec a copy of its own, so that the kind's fields above stay on
+	// the stack: a real server's checker allocated all six.
 	switch kind {
 	case "tcp":
 		c.Spec = &check.TCP{}
 	case "http":
-		c.Spec = &web
+		c.Spec = ptr(web)
 	case "https":
 		c.Spec = &check.HTTPS{HTTP: web, TLS: tlsc}
 	case "command":
-		c.Spec = &cmd
+		c.Spec = ptr(cmd)
 	case "dns":
-		c.Spec = &dnsq
+		c.Spec = ptr(dnsq)
 	case "smtp":
-		c.Spec = &smtp
+		c.Spec = ptr(smtp)
 	case "udp":
-		c.Spec = &udp
+		c.Spec = ptr(udp)
 	case "icmp":
 		c.Spec = &check.ICMP{}
 	}
@@ -379,7 +381,7 @@ func (im *importer) checker(vs *virtualServer, rs *realServer, n *node, addr net
 	for _, w := range webs[min(1, len(webs)):] {
 		m := c
 		if kind == "http" {
-			m.Spec = &w
+			m.Spec = ptr(w)
 		} else {
 			m.Spec = &check.HTTPS{HTTP: w, TLS: tlsc}
 		}
@@ -574,3 +576,6 @@ func (im *importer) timing(c *director.Check, t timing, kind string, miscTimeout
 		c.RetryDelay = delay
 	}
 }
+
+// ptr is a pointer to a copy of v.
+func ptr[T any](v T) *T { return &v }

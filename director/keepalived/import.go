@@ -530,9 +530,7 @@ func (im *importer) service(vs *virtualServer, m member, first bool) {
 	fail := func(why string) {
 		im.notes = append(im.notes, Note{File: vs.n.file, Line: vs.n.line, Block: name, Reason: "not carried over (" + why + ")"})
 	}
-	one := func(s director.VirtualService) error {
-		return (&director.Config{Services: []director.VirtualService{s}}).Validate()
-	}
+	one := director.VirtualService.Validate
 	if len(out.RealServers) == 0 {
 		fail("none of its real servers could be carried over")
 		return

@@ -155,6 +155,7 @@ type parser struct {
 	read  int    // bytes read, all files together
 	size  int    // bytes of the lines after $ expansion
 	notes []Note
+	toks  []token // statement's buffer
 }
 
 func newParser(configID string) *parser {
@@ -330,10 +331,11 @@ func (p *parser) statement(name, dir string, n int, text string, depth int) erro
 	if strings.HasPrefix(text, "~SEQ") || strings.HasPrefix(text, "~LST") {
 		return &SyntaxError{File: name, Line: n, Reason: "~SEQ and ~LST are not supported"}
 	}
-	toks, err := split(text)
+	toks, err := split(p.toks[:0], text)
 	if err != nil {
 		return &SyntaxError{File: name, Line: n, Reason: err.Error()}
 	}
+	p.toks = toks // the words are strings of their own: the buffer is reused
 	if len(toks) > 0 && !toks[0].quoted && isInclude(toks[0].s) {
 		if len(toks) < 2 {
 			return &SyntaxError{File: name, Line: n, Reason: toks[0].s + " without a file"}
@@ -375,6 +377,9 @@ func (p *parser) statement(name, dir string, n int, text string, depth int) erro
 			p.stack = p.stack[:len(p.stack)-1]
 			p.pending = nil
 		default:
+			if cur == nil {
+				cur = make([]string, 0, len(toks)) // at most the line's words
+			}
 			cur = append(cur, t.s)
 		}
 	}
@@ -444,7 +449,12 @@ func (p *parser) finish() ([]*node, error) {
 // decomment removes a comment (# or ! outside quotes; \# and \! are the
 // characters) and reports a trailing \, which continues the line.
 func decomment(s string) (string, bool, error) {
+	// Most lines have nothing to remove: s itself.
+	if strings.IndexAny(s, "\"\\#!") < 0 {
+		return s, false, nil
+	}
 	var b strings.Builder
+	b.Grow(len(s))
 	quote := false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -488,14 +498,17 @@ func endsWord(c byte) bool {
 	return false
 }
 
-func split(s string) ([]token, error) {
-	out := make([]token, 0, 4) // most statements: a keyword, a value or two, a brace
+// split appends the words of s to out (a buffer reused line after line).
+func split(out []token, s string) ([]token, error) {
 	for i := 0; i < len(s); {
 		switch c := s[i]; {
 		case c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f':
 			i++
-		case c == '{' || c == '}':
-			out = append(out, token{s: string(c)})
+		case c == '{':
+			out = append(out, token{s: "{"})
+			i++
+		case c == '}':
+			out = append(out, token{s: "}"})
 			i++
 		case c == '"':
 			end := strings.IndexByte(s[i+1:], '"')
