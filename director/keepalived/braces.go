@@ -59,19 +59,24 @@ func countEvents(nodes []*node) int {
 // (see subBlocks), noting each block whose braces it drops.
 func (p *parser) reshape(top []*node) []*node {
 	r := &reshaper{p: p, ev: flatten(top, make([]event, 0, countEvents(top)))}
-	return r.read(nil, nil)
+	return r.read(nil, nil, len(top))
 }
 
 type reshaper struct {
-	p  *parser
+	p *parser
+	// nodes and paths are slabs the copies are made in: one allocation
+	// for many.
+	nodes []node
+	paths []blockPath
 	ev []event
 	i  int
 }
 
 // read reads the statements of block (nil: the top level) up to the }
-// that closes it; path is the block as notes name it.
-func (r *reshaper) read(block *node, path *blockPath) []*node {
-	var out []*node
+// that closes it; path is the block as notes name it, and size about how
+// many statements it has.
+func (r *reshaper) read(block *node, path *blockPath, size int) []*node {
+	out := make([]*node, 0, size)
 	for r.i < len(r.ev) {
 		e := r.ev[r.i]
 		r.i++
@@ -92,7 +97,8 @@ func (r *reshaper) read(block *node, path *blockPath) []*node {
 				continue
 			}
 		}
-		cp := &node{words: n.words, file: n.file, line: n.line}
+		cp := r.node()
+		*cp = node{words: n.words, file: n.file, line: n.line}
 		out = append(out, cp)
 		if !n.block {
 			continue
@@ -105,9 +111,30 @@ func (r *reshaper) read(block *node, path *blockPath) []*node {
 		}
 		r.i++ // its {
 		cp.block = true
-		cp.children = r.read(cp, &blockPath{up: path, n: cp})
+		cp.children = r.read(cp, r.path(path, cp), len(n.children))
 	}
 	return out
+}
+
+// slab is how many nodes or paths the reshaper allocates at once.
+const slab = 256
+
+// node is a new node of the reshaper's slab.
+func (r *reshaper) node() *node {
+	if len(r.nodes) == cap(r.nodes) {
+		r.nodes = make([]node, 0, slab)
+	}
+	r.nodes = r.nodes[:len(r.nodes)+1]
+	return &r.nodes[len(r.nodes)-1]
+}
+
+// path is a new blockPath of the reshaper's slab: n's in up.
+func (r *reshaper) path(up *blockPath, n *node) *blockPath {
+	if len(r.paths) == cap(r.paths) {
+		r.paths = make([]blockPath, 0, slab)
+	}
+	r.paths = append(r.paths, blockPath{up: up, n: n})
+	return &r.paths[len(r.paths)-1]
 }
 
 // blockPath is a block as notes name it, its string made only for a note
