@@ -68,8 +68,8 @@ type reshaper struct {
 	// for many.
 	nodes []node
 	paths []blockPath
-	ev []event
-	i  int
+	ev    []event
+	i     int
 }
 
 // read reads the statements of block (nil: the top level) up to the }
