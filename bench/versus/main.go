@@ -28,7 +28,9 @@
 // the table. It also pays the kernel's first-time costs at that size (its
 // caches and per-CPU chunks growing) for both daemons alike. With -v each
 // daemon's start is broken down further (user and system time, page
-// faults, the guest's other work meanwhile).
+// faults, the guest's other work meanwhile), and lvs-director is also
+// started on the keepalived.conf itself (-config keepalived.conf, which
+// imports it at every start).
 //
 // With -profile DIR the director also serves its profiles (-pprof), and
 // the benchmark takes them in the guest and writes them into DIR on the
