@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -101,4 +102,34 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// TestImportFileCompiled: ImportFileCompiled gives, for each of Debian's
+// samples, the Config and notes ImportFile gives, compiled; and ImportFile's
+// error where it fails.
+func TestImportFileCompiled(t *testing.T) {
+	samples, err := filepath.Glob("testdata/samples/keepalived.conf*")
+	if err != nil || len(samples) == 0 {
+		t.Fatalf("no samples: %v", err)
+	}
+	samples = append(samples, "testdata/samples/no such file")
+	compiled := 0
+	for _, path := range samples {
+		cfg, notes, err := ImportFile(path, nil)
+		c, cnotes, cerr := ImportFileCompiled(path, nil)
+		if fmt.Sprint(err) != fmt.Sprint(cerr) || !reflect.DeepEqual(notes, cnotes) {
+			t.Errorf("%s: error %v and %d notes, ImportFile's %v and %d", path, cerr, len(cnotes), err, len(notes))
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		if !reflect.DeepEqual(c.Config(), cfg) {
+			t.Errorf("%s: the compiled Config differs from ImportFile's", path)
+		}
+		compiled++
+	}
+	if compiled < len(samples)/2 {
+		t.Errorf("only %d of %d samples compiled", compiled, len(samples))
+	}
 }

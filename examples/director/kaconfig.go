@@ -103,16 +103,9 @@ func loadConfig(path, format, id string) (loaded, error) {
 		c, err := director.Load(path)
 		return loaded{c: c}, err
 	}
-	cfg, notes, err := keepalived.ImportFile(path, &keepalived.Options{ConfigID: configID(id)})
-	out := loaded{keepalived: true, notes: notes}
-	if err != nil {
-		return out, err
-	}
-	out.c, err = director.Compile(cfg)
-	if err != nil {
-		return out, fmt.Errorf("the configuration imported from %s: %w", path, err)
-	}
-	return out, nil
+	// Compiled by the import, which checks what it made so.
+	c, notes, err := keepalived.ImportFileCompiled(path, &keepalived.Options{ConfigID: configID(id)})
+	return loaded{keepalived: true, notes: notes, c: c}, err
 }
 
 // notesText is the notes, one a line, to tell whether a reload's are the
