@@ -67,7 +67,7 @@ func (d *Director) applyOps(ctx context.Context, p *Plan) []FailedOp {
 		var b ipvs.Batch
 		b.Grow(len(batch))
 		for i := range batch {
-			addRule(&b, &batch[i].Rule)
+			b.AddRule(&batch[i].Rule)
 		}
 		results, err := d.ipvs.Apply(ctx, &b)
 		result := func(i int) error {
@@ -120,24 +120,6 @@ func (d *Director) applyOps(ctx context.Context, p *Plan) []FailedOp {
 		failed = append(failed, FailedOp{Err: err})
 	}
 	return failed
-}
-
-// addRule queues r in b, as ipvs.Batch.AddRules does a list of them.
-func addRule(b *ipvs.Batch, r *ipvs.Rule) {
-	switch r.Command {
-	case ipvs.CreateService:
-		b.CreateService(r.Service)
-	case ipvs.UpdateService:
-		b.UpdateService(r.Service)
-	case ipvs.DeleteService:
-		b.DeleteService(r.Service)
-	case ipvs.CreateDestination:
-		b.CreateDestination(r.Service, r.Destination)
-	case ipvs.UpdateDestination:
-		b.UpdateDestination(r.Service, r.Destination)
-	case ipvs.DeleteDestination:
-		b.DeleteDestination(r.Service, r.Destination)
-	}
 }
 
 // counted counts tried, the operations tried, each applied unless failed

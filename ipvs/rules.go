@@ -162,21 +162,27 @@ func (r Rule) format(all bool) string {
 // (ipvsadm's rewrites, such as a DR destination's port, are not applied to
 // it).
 func (b *Batch) AddRules(rules []Rule) {
-	for _, r := range rules {
-		switch r.Command {
-		case CreateService:
-			b.CreateService(r.Service)
-		case UpdateService:
-			b.UpdateService(r.Service)
-		case DeleteService:
-			b.DeleteService(r.Service)
-		case CreateDestination:
-			b.CreateDestination(r.Service, r.Destination)
-		case UpdateDestination:
-			b.UpdateDestination(r.Service, r.Destination)
-		case DeleteDestination:
-			b.DeleteDestination(r.Service, r.Destination)
-		}
+	for i := range rules {
+		b.AddRule(&rules[i])
+	}
+}
+
+// AddRule queues one rule's command on the batch, as AddRules does each
+// of a list's.
+func (b *Batch) AddRule(r *Rule) {
+	switch r.Command {
+	case CreateService:
+		b.CreateService(r.Service)
+	case UpdateService:
+		b.UpdateService(r.Service)
+	case DeleteService:
+		b.DeleteService(r.Service)
+	case CreateDestination:
+		b.CreateDestination(r.Service, r.Destination)
+	case UpdateDestination:
+		b.UpdateDestination(r.Service, r.Destination)
+	case DeleteDestination:
+		b.DeleteDestination(r.Service, r.Destination)
 	}
 }
 
