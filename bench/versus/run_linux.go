@@ -152,7 +152,11 @@ func measureAll(o *options) int {
 			if took, err := measureStart(o, n, directorOnKA); err != nil {
 				fmt.Printf("versus: N=%d %s: %v\n", n, directorOnKA, err)
 			} else {
-				fmt.Printf("N=%d %s: a complete table after %v (keepalived's own start: %v)\n", n, directorOnKA, took.Round(time.Millisecond), got[0].table.Round(time.Millisecond))
+				fmt.Printf("N=%d %s: a complete table after %v", n, directorOnKA, took.Round(time.Millisecond))
+				if ka := got[0].table; ka > 0 {
+					fmt.Printf(" (keepalived's own start: %v, ratio %.2f)", ka.Round(time.Millisecond), took.Seconds()/ka.Seconds())
+				}
+				fmt.Println()
 			}
 		}
 		if o.only == "" {
