@@ -413,16 +413,9 @@ func (s *service) fails(action FailureAction) bool {
 const errMHQuiesce = "quiescing a real server of an mh service (weight 0) leaves its share of the lookup table in place: " +
 	"the flows hashed to it find no destination unless the service has the mh-fallback flag; add it (flags: [mh-fallback]) or use onFailure: remove"
 
-// kernelDefaults are the sysctls s needs so that the kernel does what a
-// user means, each documented in the package documentation ("Kernel
-// defaults"); Config.Sysctls overrides them.
-func (s *service) kernelDefaults() map[sysctl.Key]string {
-	out := map[sysctl.Key]string{}
-	s.addKernelDefaults(out)
-	return out
-}
-
-// addKernelDefaults adds kernelDefaults to out.
+// addKernelDefaults adds to out the sysctls s needs so that the kernel
+// does what a user means, each documented in the package documentation
+// ("Kernel defaults"); Config.Sysctls overrides them.
 func (s *service) addKernelDefaults(out map[sysctl.Key]string) {
 	if s.svc.Flags&ipvs.FlagPersistent != 0 {
 		// A quiesced real server (failed, or disabled by hand) keeps its

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lvs-go/lvs/sysctl"
 )
 
 // multiConf has a service with two checks for its real servers, and one
@@ -66,7 +68,9 @@ func TestChecksCompile(t *testing.T) {
 		}
 	}
 	// The expire_nodest_conn default follows a remove anywhere.
-	if _, ok := s.kernelDefaults()["net.ipv4.vs.expire_nodest_conn"]; !ok {
+	defaults := map[sysctl.Key]string{}
+	s.addKernelDefaults(defaults)
+	if _, ok := defaults["net.ipv4.vs.expire_nodest_conn"]; !ok {
 		t.Error("a real server removed on failure sets no expire_nodest_conn")
 	}
 }

@@ -327,10 +327,7 @@ func (d *decoder) valueAs(i int32, v reflect.Value, k typeKind) error {
 				*p, err = netip.ParseAddr(n.Value)
 			}
 		case encoding.TextUnmarshaler:
-			// The text is the decoder's buffer: UnmarshalText copies what
-			// it keeps.
-			d.text = append(d.text[:0], n.Value...)
-			err = p.UnmarshalText(d.text)
+			err = d.unmarshalText(p, n.Value)
 		}
 		if err != nil {
 			return d.fail(i, err, "%s", err.Error())
@@ -600,8 +597,7 @@ func (d *decoder) plainRealServer(i int32, rs *RealServer) bool {
 			rs.Address = a
 		case "forward":
 			f = 1
-			d.text = append(d.text[:0], val.Value...)
-			if rs.Forward.UnmarshalText(d.text) != nil {
+			if d.unmarshalText(&rs.Forward, val.Value) != nil {
 				return false
 			}
 		case "weight":
@@ -623,6 +619,13 @@ func (d *decoder) plainRealServer(i int32, rs *RealServer) bool {
 		seen[f] = true
 	}
 	return seen[1]
+}
+
+// unmarshalText gives s to u's UnmarshalText in the decoder's buffer, not
+// a copy of its own (UnmarshalText copies what it keeps).
+func (d *decoder) unmarshalText(u encoding.TextUnmarshaler, s string) error {
+	d.text = append(d.text[:0], s...)
+	return u.UnmarshalText(d.text)
 }
 
 // boolValue reads a YAML 1.2 boolean, or YAML 1.1's yes, no, on, off.
