@@ -64,10 +64,9 @@ func (p *parser) reshape(top []*node) []*node {
 
 type reshaper struct {
 	p *parser
-	// nodes and paths are slabs the copies are made in: one allocation
-	// for many.
-	nodes []node
-	paths []blockPath
+	// The copies are made in slabs.
+	nodes slab[node]
+	paths slab[blockPath]
 	ev    []event
 	i     int
 }
@@ -97,7 +96,7 @@ func (r *reshaper) read(block *node, path *blockPath, size int) []*node {
 				continue
 			}
 		}
-		cp := r.node()
+		cp := r.nodes.next()
 		*cp = node{words: n.words, file: n.file, line: n.line}
 		out = append(out, cp)
 		if !n.block {
@@ -111,30 +110,26 @@ func (r *reshaper) read(block *node, path *blockPath, size int) []*node {
 		}
 		r.i++ // its {
 		cp.block = true
-		cp.children = r.read(cp, r.path(path, cp), len(n.children))
+		inPath := r.paths.next()
+		*inPath = blockPath{up: path, n: cp}
+		cp.children = r.read(cp, inPath, len(n.children))
 	}
 	return out
 }
 
-// slab is how many nodes or paths the reshaper allocates at once.
-const slab = 256
+// slab hands out values of T from arrays of slabSize: one allocation for
+// many (a file's nodes are a hundred thousand).
+type slab[T any] []T
 
-// node is a new node of the reshaper's slab.
-func (r *reshaper) node() *node {
-	if len(r.nodes) == cap(r.nodes) {
-		r.nodes = make([]node, 0, slab)
-	}
-	r.nodes = r.nodes[:len(r.nodes)+1]
-	return &r.nodes[len(r.nodes)-1]
-}
+const slabSize = 256
 
-// path is a new blockPath of the reshaper's slab: n's in up.
-func (r *reshaper) path(up *blockPath, n *node) *blockPath {
-	if len(r.paths) == cap(r.paths) {
-		r.paths = make([]blockPath, 0, slab)
+// next is a new zero T.
+func (s *slab[T]) next() *T {
+	if len(*s) == cap(*s) {
+		*s = make([]T, 0, slabSize)
 	}
-	r.paths = append(r.paths, blockPath{up: up, n: n})
-	return &r.paths[len(r.paths)-1]
+	*s = (*s)[:len(*s)+1]
+	return &(*s)[len(*s)-1]
 }
 
 // blockPath is a block as notes name it, its string made only for a note

@@ -99,11 +99,7 @@ func Import(r io.Reader, opts *Options) (*director.Config, []Note, error) {
 // ImportFile is Import of a file; include patterns are relative to the
 // file's directory, as keepalived reads them.
 func ImportFile(path string, opts *Options) (*director.Config, []Note, error) {
-	var o Options
-	if opts != nil {
-		o = *opts
-	}
-	return config(ImportFileCompiled(path, &o))
+	return config(ImportFileCompiled(path, opts))
 }
 
 // ImportFileCompiled is ImportFile with the Config compiled, as

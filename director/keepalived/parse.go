@@ -155,17 +155,8 @@ type parser struct {
 	read  int    // bytes read, all files together
 	size  int    // bytes of the lines after $ expansion
 	notes []Note
-	toks  []token // statement's buffer
-	nodes []node  // the slab add takes nodes from
-}
-
-// node is a new node of the parser's slab (one allocation for many).
-func (p *parser) node() *node {
-	if len(p.nodes) == cap(p.nodes) {
-		p.nodes = make([]node, 0, slab)
-	}
-	p.nodes = p.nodes[:len(p.nodes)+1]
-	return &p.nodes[len(p.nodes)-1]
+	toks  []token    // statement's buffer
+	nodes slab[node] // where the statements' nodes are made
 }
 
 func newParser(configID string) *parser {
@@ -360,7 +351,7 @@ func (p *parser) statement(name, dir string, n int, text string, depth int) erro
 			top := p.stack[len(p.stack)-1]
 			switch {
 			case len(cur) > 0:
-				nd := p.node()
+				nd := p.nodes.next()
 				*nd = node{words: cur, file: name, line: n, block: true}
 				top.children = append(top.children, nd)
 				p.stack = append(p.stack, nd)
@@ -405,7 +396,7 @@ func (p *parser) add(words []string, file string, line int) *node {
 	if len(words) == 0 {
 		return nil
 	}
-	nd := p.node()
+	nd := p.nodes.next()
 	*nd = node{words: words, file: file, line: line}
 	top := p.stack[len(p.stack)-1]
 	top.children = append(top.children, nd)
