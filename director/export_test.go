@@ -21,3 +21,7 @@ func LoadStateFile(path string) (sysctls []string, vips []VIP, err error) {
 // NatYAML and NatLab are the internal tests' configurations, for the
 // external ones.
 var NatYAML, NatLab = natYAML, natLab
+
+// ResyncConfigText is the resync benchmarks' configuration (for the
+// external ones).
+var ResyncConfigText = resyncConfigText

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -32,19 +31,7 @@ import (
 func BenchmarkResyncKernel(b *testing.B) {
 	const services, reals = 5000, 4
 	vmtest.Require(b, "ip_vs", "veth", "bridge")
-	var text strings.Builder
-	text.WriteString("services:\n")
-	for i := range services {
-		fmt.Fprintf(&text, "  - {protocol: tcp, address: 10.1.%d.%d:80, realServers: [", i>>8, i&255)
-		for j := range reals {
-			if j > 0 {
-				text.WriteString(", ")
-			}
-			fmt.Fprintf(&text, "{address: 10.2.%d.%d:80, forward: dr}", j, i&255)
-		}
-		text.WriteString("]}\n")
-	}
-	d, m := appliedInLab(b, text.String())
+	d, m := appliedInLab(b, resyncConfigText(services, reals))
 	ctx := context.Background()
 	dests := float64(services * reals)
 	// step is a read within a step's deadline, as Run reads (the deadline

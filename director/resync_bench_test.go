@@ -2,11 +2,9 @@ package director_test
 
 import (
 	"context"
-	"fmt"
 	"io/fs"
 	"runtime"
 	"slices"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -35,19 +33,7 @@ const resyncServices, resyncReals = 5000, 4
 // each.
 func resyncConfig(tb testing.TB) *director.Compiled {
 	tb.Helper()
-	var text strings.Builder
-	text.WriteString("services:\n")
-	for i := range resyncServices {
-		fmt.Fprintf(&text, "  - {protocol: tcp, address: 10.1.%d.%d:80, realServers: [", i>>8, i&255)
-		for j := range resyncReals {
-			if j > 0 {
-				text.WriteString(", ")
-			}
-			fmt.Fprintf(&text, "{address: 10.2.%d.%d:80, forward: dr}", j, i&255)
-		}
-		text.WriteString("]}\n")
-	}
-	c, err := director.Parse([]byte(text.String()))
+	c, err := director.Parse([]byte(director.ResyncConfigText(resyncServices, resyncReals)))
 	if err != nil {
 		tb.Fatal(err)
 	}
