@@ -280,11 +280,10 @@ var gcRelax struct {
 // nothing then collects once (releaseMemory, when ready), not several
 // times as the heap grows, and for a big file the heap peaks lower than
 // a percentage over what is live would let it (GOGC 400 allowed five
-// times the live heap). Past the limit
-// the collector runs as the memory limit has it run (GOMEMLIMIT). It
-// returns what restores both settings once every relaxGC call has been
-// restored; a later call only ever raises the limit. An operator's GOGC or
-// GOMEMLIMIT is left alone.
+// times the live heap). Past the limit the collector runs as the memory
+// limit has it run (GOMEMLIMIT). It returns what restores both settings
+// once every relaxGC call has been restored; a later call only ever
+// raises the limit. An operator's GOGC or GOMEMLIMIT is left alone.
 func relaxGC(size int64) (restore func()) {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return func() {}
