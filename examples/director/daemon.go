@@ -321,10 +321,13 @@ func liveHeap() int64 {
 	return int64(s[0].Value.Uint64())
 }
 
-// configSize is the size of the configuration file, 0 if unknown.
+// configSize is the size of the configuration file, 0 if unknown, and at
+// most the most a load reads of it (director.MaxConfigSize; a keepalived
+// import's limit is the same): a file too big to load does not raise
+// relaxGC's limit.
 func (dm *daemon) configSize() int64 {
 	if fi, err := os.Stat(dm.path); err == nil {
-		return fi.Size()
+		return min(fi.Size(), director.MaxConfigSize)
 	}
 	return 0
 }

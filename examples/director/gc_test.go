@@ -3,8 +3,11 @@ package main
 import (
 	"math"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"testing"
+
+	"github.com/lvs-go/lvs/director"
 )
 
 // TestRelaxGC: relaxGC stops the collector, with a memory limit of at
@@ -82,5 +85,26 @@ func TestSteadyGC(t *testing.T) {
 	steadyGC()
 	if got := target(); got != 80 {
 		t.Errorf("with GOGC=80 set: GOGC %d, want 80", got)
+	}
+}
+
+// TestConfigSizeBounded: the size relaxGC is given is the file's, but at
+// most what a load reads of it, and 0 for no file.
+func TestConfigSizeBounded(t *testing.T) {
+	dir := t.TempDir()
+	small, big := filepath.Join(dir, "small.yaml"), filepath.Join(dir, "big.yaml")
+	if err := os.WriteFile(small, []byte("services: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(big, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(big, 2*director.MaxConfigSize); err != nil { // sparse
+		t.Fatal(err)
+	}
+	for path, want := range map[string]int64{small: 13, big: director.MaxConfigSize, filepath.Join(dir, "none"): 0} {
+		if got := (&daemon{path: path}).configSize(); got != want {
+			t.Errorf("%s: configSize %d, want %d", filepath.Base(path), got, want)
+		}
 	}
 }
