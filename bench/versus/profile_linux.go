@@ -156,7 +156,7 @@ func (b *bench) smaps() string {
 	var out []string
 	// The mappings over 1 MB resident, each with its size and what it is.
 	for _, pid := range b.tree() {
-		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid))
+		data, err := readAtMost(fmt.Sprintf("/proc/%d/smaps", pid), 16<<20)
 		if err != nil {
 			continue
 		}
@@ -206,7 +206,7 @@ func profileStart(o *options, n int) error {
 			complete.Format("15:04:05.000"), complete.Sub(started).Round(time.Millisecond), firstLines(b.out.String(), 30))
 	}
 	b.cmd = nil
-	data, err := os.ReadFile(path)
+	data, err := readAtMost(path, 64<<20)
 	if err != nil {
 		return err
 	}

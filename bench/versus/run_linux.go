@@ -679,7 +679,7 @@ type procStat struct {
 }
 
 func stat(pid int) (procStat, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	b, err := readAtMost(fmt.Sprintf("/proc/%d/stat", pid), 4<<10)
 	if err != nil {
 		return procStat{}, err
 	}
@@ -709,7 +709,7 @@ type guestCPU [7]time.Duration
 
 func readGuestCPU() guestCPU {
 	var g guestCPU
-	b, err := os.ReadFile("/proc/stat")
+	b, err := readAtMost("/proc/stat", 1<<20)
 	if err != nil {
 		return g
 	}
@@ -762,7 +762,7 @@ func (b *bench) cpu() (time.Duration, error) {
 func (b *bench) rss() (int64, error) {
 	var sum int64
 	for _, pid := range b.tree() {
-		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		data, err := readAtMost(fmt.Sprintf("/proc/%d/status", pid), 64<<10)
 		if err != nil {
 			continue
 		}
@@ -878,4 +878,15 @@ func measureStart(o *options, n int, kind string) (time.Duration, error) {
 		return 0, err
 	}
 	return complete.Sub(start), nil
+}
+
+// readAtMost reads at most limit bytes of the file at path: what the
+// benchmark reads of /proc and of the files the daemons write is bounded.
+func readAtMost(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, limit))
 }
